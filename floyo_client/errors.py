@@ -1,0 +1,142 @@
+"""Typed errors of the Floyo client, and the one place an HTTP answer becomes one of them.
+
+Every message here is safe to show a user: ``redact`` removes API keys and presigned-URL
+query strings before text from a response or an exception reaches a message. Nothing here
+does I/O or logging.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .models import Run, error_text
+
+_KEY_RE = re.compile(r"flo_[A-Za-z0-9_\-]+")
+_BEARER_RE = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=\-]+")
+_QUERY_RE = re.compile(r"(https?://[^\s?#\"']+)\?[^\s\"']*")
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove API keys, bearer tokens and URL query strings (presigned tokens) from ``text``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    text = _BEARER_RE.sub("Bearer [redacted]", text)
+    text = _QUERY_RE.sub(r"\1?[redacted]", text)
+    return _KEY_RE.sub("flo_[redacted]", text)
+
+
+class FloyoError(Exception):
+    """Base of every error the client raises; ``str()`` is safe to show a user."""
+
+    def __init__(self, message: str, *, status: int | None = None, run_id: str | None = None):
+        super().__init__(redact(message))
+        self.status = status
+        self.run_id = run_id
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class ConfigError(FloyoError):
+    """No key, or a base URL we refuse to use."""
+
+
+class AuthError(FloyoError):
+    """The API key was refused (401/403)."""
+
+
+class BillingError(FloyoError):
+    """Not enough FloTime or API-wallet credit."""
+
+
+class NotFound(FloyoError):
+    """The run or file does not exist for this key's team."""
+
+
+class Conflict(FloyoError):
+    """409: e.g. cancelling a run that already finished; ``current_status`` from the body."""
+
+    def __init__(self, message: str, *, current_status: str | None = None, **kw):
+        super().__init__(message, **kw)
+        self.current_status = current_status
+
+
+class RateLimited(FloyoError):
+    """429 after the client's own retries; ``retry_after`` in seconds when the server said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw):
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ServerError(FloyoError):
+    """5xx from Floyo."""
+
+
+class NetworkError(FloyoError):
+    """The API could not be reached, or the connection broke."""
+
+
+class ProtocolError(FloyoError):
+    """A 2xx answer we could not understand."""
+
+
+class RunMayExist(FloyoError):
+    """The create request may have reached Floyo but no answer came back: never resent."""
+
+    def __init__(self, message: str, *, marker: str, **kw):
+        super().__init__(message, **kw)
+        self.marker = marker
+
+
+class RunFailed(FloyoError):
+    """The run ended failed (or for lack of balance); the message is Floyo's."""
+
+    def __init__(self, message: str, *, run: Run | None = None, **kw):
+        super().__init__(message, **kw)
+        self.run = run
+
+
+class RunTimedOut(FloyoError):
+    """The node's own deadline passed; the run was cancelled (best effort)."""
+
+
+class Interrupted(FloyoError):
+    """The user stopped the run (ComfyUI interrupt or the node's Cancel button)."""
+
+
+class DownloadError(FloyoError):
+    """An output could not be fetched (too large, truncated, expired, refused)."""
+
+
+_BY_STATUS: dict[int, type[FloyoError]] = {
+    401: AuthError, 403: AuthError, 402: BillingError, 404: NotFound, 409: Conflict, 429: RateLimited,
+}
+_NEXT_STEP: dict[type[FloyoError], str] = {
+    AuthError: "Floyo refused the API key: check FLOYO_API_KEY or set the key again in the Floyo settings.",
+    BillingError: "Floyo says the balance is too low: add FloTime or API credits to the team.",
+    RateLimited: "Floyo's rate limit (100 requests/minute per key) was hit: wait a minute and retry.",
+    ServerError: "Floyo had a server problem: try again in a minute.",
+}
+_BILLING_WORDS = ("balance", "credit", "insufficient")
+
+
+def error_from_response(
+    status: int, body: object, *, retry_after: float | None = None, run_id: str | None = None
+) -> FloyoError:
+    """Build the typed error for a non-2xx Floyo answer."""
+    detail = error_text(body) or f"HTTP {status}"
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else FloyoError)
+    if status == 403 and any(w in detail.lower() for w in _BILLING_WORDS):
+        cls = BillingError  # floyo-api.md §5 #11: 402/403 with balance/credit text
+    step = _NEXT_STEP.get(cls)
+    message = f"{step} (Floyo: {detail})" if step else f"Floyo answered HTTP {status}: {detail}"
+    kw = {"status": status, "run_id": run_id}
+    if cls is RateLimited:
+        return RateLimited(message, retry_after=retry_after, **kw)
+    if cls is Conflict:
+        current = body.get("status") if isinstance(body, dict) else None
+        return Conflict(message, current_status=current if isinstance(current, str) else None, **kw)
+    return cls(message, **kw)

@@ -1,0 +1,172 @@
+"""The Floyo API's shapes: run and file objects, status vocabularies and wire constants.
+
+Parsing is tolerant (unknown fields kept in ``raw``, both status vocabularies accepted) because
+the public docs are incomplete (see floyo-api.md §3, §5). The local Floyo-compatible server
+imports these constants too, so the API's shapes are defined once. No I/O here.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+RUN_ID_RE = re.compile(r"^run_[A-Za-z0-9]+$")
+FILE_ID_RE = re.compile(r"^file_[A-Za-z0-9]+$")
+
+# floyo-api.md §2.2: the official demo and three other clients send the dot form.
+EXPAND_RUN_OUTPUT_URLS = "outputs.presigned_url"
+EXPAND_FILE_URL = "presigned_url"
+# Runs: two independent clients clamp to <= 84600 s (floyo-api.md §5 #9); files: 30-604800 [DOC].
+RUN_URL_EXPIRY_RANGE_S = (30, 84600)
+FILE_URL_EXPIRY_RANGE_S = (30, 604800)
+
+
+class Phase(enum.Enum):
+    """Where a run is in its life, whatever word the API used for it."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"  # a word we have never seen: treated as still running
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED)
+
+
+_PHASE_BY_WORD = {
+    **dict.fromkeys(("queued", "pending", "created", "submitted", "waiting"), Phase.QUEUED),
+    **dict.fromkeys(("processing", "running", "in_progress", "started"), Phase.RUNNING),
+    **dict.fromkeys(("done", "complete", "completed", "succeeded", "success"), Phase.SUCCEEDED),
+    **dict.fromkeys(("cancelled", "canceled"), Phase.CANCELLED),
+    **dict.fromkeys(
+        ("failed", "error", "insufficient_balance", "insufficient_api_credits"), Phase.FAILED
+    ),
+}
+BILLING_STATUSES = frozenset({"insufficient_balance", "insufficient_api_credits"})
+
+# The two vocabularies seen in the wild (floyo-api.md §3): the docs/official demo, and the one
+# third-party clients observed. The local server emits either; the client accepts both.
+VOCABULARIES: dict[str, dict[Phase, str]] = {
+    "docs": {Phase.QUEUED: "queued", Phase.RUNNING: "processing", Phase.SUCCEEDED: "done",
+             Phase.FAILED: "failed", Phase.CANCELLED: "cancelled"},
+    "alt": {Phase.QUEUED: "queued", Phase.RUNNING: "processing", Phase.SUCCEEDED: "complete",
+            Phase.FAILED: "failed", Phase.CANCELLED: "canceled"},
+}
+
+
+def classify_status(word: object) -> Phase:
+    """Map a raw status word to a Phase; unknown words are UNKNOWN (still running)."""
+    if not isinstance(word, str):
+        return Phase.UNKNOWN
+    return _PHASE_BY_WORD.get(word.strip().lower(), Phase.UNKNOWN)
+
+
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def error_text(body: object) -> str | None:
+    """The human message of an error-ish object, in the order of floyo-api.md §1.4 and §5 #2."""
+    if isinstance(body, str):
+        return body.strip()[:500] or None
+    if not isinstance(body, dict):
+        return None
+    err = body.get("error")
+    if isinstance(err, dict) and _str_or_none(err.get("message")):
+        return err["message"]
+    if _str_or_none(body.get("message")):
+        return body["message"]
+    if _str_or_none(err):
+        return err
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors:
+        parts = [error_text(e) if isinstance(e, dict) else str(e) for e in errors[:5]]
+        return "; ".join(p for p in parts if p) or None
+    return None
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """One output file of a run (a Floyo file object)."""
+
+    id: str
+    file_name: str
+    mime_type: str | None = None
+    size_bytes: int | None = None
+    presigned_url: str | None = field(default=None, repr=False)  # a credential: keep out of repr
+    input_path: str | None = None
+
+    @classmethod
+    def from_json(cls, body: object) -> RunOutput | None:
+        """Parse one output; None when it has neither an id nor a file name."""
+        if not isinstance(body, dict):
+            return None
+        file_id = _str_or_none(body.get("id")) or ""
+        name = _str_or_none(body.get("file_name")) or _str_or_none(body.get("filename")) or ""
+        if not file_id and not name:
+            return None
+        return cls(id=file_id, file_name=name or file_id,
+                   mime_type=_str_or_none(body.get("mime_type")),
+                   size_bytes=_int_or_none(body.get("size_bytes")),
+                   presigned_url=_str_or_none(body.get("presigned_url")),
+                   input_path=_str_or_none(body.get("input_path")))
+
+    @property
+    def is_image(self) -> bool:
+        mime = (self.mime_type or "").lower()
+        ext = self.file_name.lower().rsplit(".", 1)[-1]
+        return mime.startswith("image/") or ext in {"png", "jpg", "jpeg", "webp", "gif", "bmp"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run as last seen; ``raw`` keeps every field, including ones we do not know."""
+
+    id: str
+    status: str
+    name: str | None = None
+    flotime_ms: int | None = None
+    outputs: tuple[RunOutput, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def phase(self) -> Phase:
+        return classify_status(self.status)
+
+    @property
+    def is_billing_failure(self) -> bool:
+        return self.status in BILLING_STATUSES
+
+    @property
+    def error_message(self) -> str | None:
+        """Floyo's failure detail, if any. Never decides success on its own (§3: noisy ``error``)."""
+        return error_text({k: self.raw.get(k) for k in ("error", "message", "errors")})
+
+    @classmethod
+    def from_json(cls, body: object, *, status: str = "queued") -> Run:
+        """Parse a run object. Raises ValueError when there is no usable run id."""
+        if not isinstance(body, dict):
+            raise ValueError("run body is not a JSON object")
+        run_id = body.get("id") or body.get("run_id") or body.get("runId")
+        if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id):
+            raise ValueError("run body has no valid run id")
+        word = body.get("status")
+        outputs = body.get("outputs")
+        parsed = [RunOutput.from_json(o) for o in outputs] if isinstance(outputs, list) else []
+        return cls(id=run_id,
+                   status=word.strip().lower() if isinstance(word, str) else status,
+                   name=_str_or_none(body.get("name")),
+                   flotime_ms=_int_or_none(body.get("flotime_ms")),
+                   outputs=tuple(o for o in parsed if o is not None),
+                   raw=dict(body))
