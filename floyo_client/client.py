@@ -1,0 +1,175 @@
+"""Floyo's endpoints as methods: create, get and cancel runs, file metadata, CDN upload.
+
+``create_run`` is at most once: Floyo has no idempotency key, so once its body may have left,
+the request is never sent again (architecture.md §4). Every call goes through ``Transport``.
+Must not sleep between polls or decide what a status means for the user (see runner.py).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from .errors import Conflict, NotFound, ProtocolError, RunMayExist, ServerError
+from .models import (
+    EXPAND_FILE_URL,
+    EXPAND_RUN_OUTPUT_URLS,
+    FILE_URL_EXPIRY_RANGE_S,
+    RUN_ID_RE,
+    RUN_URL_EXPIRY_RANGE_S,
+    Run,
+    RunOutput,
+)
+from .transport import SentNetworkError, StopCheck, Transport, never_stop
+
+DEFAULT_URL_TTL_S = 3600
+
+
+class CancelResult(enum.Enum):
+    CANCELLED = "cancelled"
+    ALREADY_FINISHED = "already finished"
+    NOT_FOUND = "not found"
+    UNCONFIRMED = "could not be confirmed"
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    result: CancelResult
+    status: str | None = None  # the run's status when it had already finished
+    detail: str | None = None
+
+    def describe(self) -> str:
+        if self.result is CancelResult.ALREADY_FINISHED:
+            return f"already finished ({self.status or 'unknown status'})"
+        text = self.result.value
+        return f"{text}: {self.detail}" if self.detail else text
+
+
+def new_marker() -> str:
+    """A unique tag for a run's name, so a run whose create got no answer can be found by hand."""
+    return "flyc-" + secrets.token_hex(5)
+
+
+def clamp(value: float, bounds: tuple[int, int]) -> int:
+    return int(min(max(value, bounds[0]), bounds[1]))
+
+
+def _run_path(run_id: str) -> str:
+    if not RUN_ID_RE.match(run_id):
+        raise NotFound(f"{run_id!r} is not a Floyo run id (they look like run_ followed by letters "
+                       "and digits).")
+    return "/runs/" + quote(run_id, safe="")
+
+
+# Same bytes are uploaded once per process and per destination (key digest, CDN, path).
+_uploads: dict[tuple[str, str, str, str], RunOutput] = {}
+_uploads_lock = threading.Lock()
+
+
+class FloyoClient:
+    """The API operations of one key, over one Transport."""
+
+    def __init__(self, transport: Transport):
+        self.transport = transport
+        self.api = transport.config.api_url
+        self.cdn = transport.config.cdn_url
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+    async def __aenter__(self) -> FloyoClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def create_run(self, workflow: dict[str, Any], *, name: str, marker: str,
+                         stop: StopCheck = never_stop) -> Run:
+        """POST /runs, at most once. Raises RunMayExist when the outcome is unknown."""
+        unknown = (f"The Floyo run may have been created but no answer came back, so it was not "
+                   f"resent (that could charge twice). Look in Floyo for a run named {name!r} "
+                   f"(marker {marker}).")
+        try:
+            reply = await self.transport.call("POST", self.api + "/runs", idempotent=False, stop=stop,
+                                              json={"workflow": workflow, "name": name}, timeout_s=120)
+        except SentNetworkError as e:
+            raise RunMayExist(f"{unknown} Cause: {e}", marker=marker) from None
+        except ServerError as e:
+            raise ServerError(f"{e} The create was not retried; if a run named {name!r} shows up in "
+                              "Floyo, it is this one.", status=e.status) from None
+        try:
+            return Run.from_json(reply.body, status="queued")
+        except ValueError as e:
+            raise RunMayExist(f"{unknown} Floyo's answer had no run id ({e}).", marker=marker) from None
+
+    async def get_run(self, run_id: str, *, urls: bool = False, url_ttl_s: float = DEFAULT_URL_TTL_S,
+                      stop: StopCheck = never_stop) -> Run:
+        """GET /runs/{id}; with ``urls`` each output gets a presigned URL valid ``url_ttl_s``."""
+        params = {}
+        if urls:  # presigned_url_expires_in is a validation error without expand (§0)
+            params = {"expand": EXPAND_RUN_OUTPUT_URLS,
+                      "presigned_url_expires_in": str(clamp(url_ttl_s, RUN_URL_EXPIRY_RANGE_S))}
+        reply = await self.transport.call("GET", self.api + _run_path(run_id), params=params,
+                                          stop=stop, run_id=run_id)
+        try:
+            return Run.from_json(reply.body)
+        except ValueError as e:
+            raise ProtocolError(f"Floyo's answer for run {run_id} could not be read ({e}).",
+                                run_id=run_id) from None
+
+    async def cancel_run(self, run_id: str, *, stop: StopCheck = never_stop,
+                         timeout_s: float = 10.0) -> CancelOutcome:
+        """POST /runs/{id}/cancel: cancelled, already finished (with its status), or not found."""
+        try:
+            await self.transport.call("POST", self.api + _run_path(run_id) + "/cancel", stop=stop,
+                                      run_id=run_id, timeout_s=timeout_s, urgent=True)
+        except Conflict as e:
+            return CancelOutcome(CancelResult.ALREADY_FINISHED, status=e.current_status)
+        except NotFound:
+            return CancelOutcome(CancelResult.NOT_FOUND)
+        return CancelOutcome(CancelResult.CANCELLED)
+
+    async def get_file(self, file_id: str, *, url: bool = False, url_ttl_s: float = DEFAULT_URL_TTL_S,
+                       stop: StopCheck = never_stop) -> RunOutput:
+        """GET /files/{id}, optionally with a presigned URL."""
+        params = {}
+        if url:
+            params = {"expand": EXPAND_FILE_URL,
+                      "presigned_url_expires_in": str(clamp(url_ttl_s, FILE_URL_EXPIRY_RANGE_S))}
+        reply = await self.transport.call("GET", f"{self.api}/files/{quote(file_id, safe='')}",
+                                          params=params, stop=stop)
+        output = RunOutput.from_json(reply.body)
+        if output is None:
+            raise ProtocolError(f"Floyo's answer for file {file_id} could not be read.")
+        return output
+
+    async def upload(self, data: bytes, filename: str, *, path: str = "/comfyui",
+                     stop: StopCheck = never_stop) -> RunOutput:
+        """Upload an input file to the CDN once per process; returns it with its ``input_path``."""
+        key = (hashlib.sha256(self.transport.config.api_key.encode()).hexdigest(), self.cdn, path,
+               hashlib.sha256(data).hexdigest())
+        with _uploads_lock:
+            if key in _uploads:
+                return _uploads[key]
+
+        def form() -> aiohttp.FormData:
+            fields = aiohttp.FormData()
+            fields.add_field("file", data, filename=filename, content_type="application/octet-stream")
+            fields.add_field("path", path)
+            fields.add_field("on_conflict", "rename")  # never fail on a name clash (§5 #10)
+            return fields
+
+        reply = await self.transport.call("POST", self.cdn + "/upload", data=form, stop=stop, timeout_s=300)
+        uploaded = RunOutput.from_json(reply.body)
+        if uploaded is None or not uploaded.input_path:
+            raise ProtocolError("Floyo's CDN accepted the upload but returned no input_path.")
+        with _uploads_lock:
+            _uploads[key] = uploaded
+        return uploaded

@@ -1,0 +1,113 @@
+"""Where the client's settings come from: environment variables and the key file.
+
+Read at use, never at import (architecture.md §3). Refuses plain ``http://`` unless the host is
+loopback, so a key is never sent in clear over a network. Must not log or return the key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from yarl import URL
+
+from .errors import ConfigError
+
+DEFAULT_API_URL = "https://api.floyo.ai"
+DEFAULT_CDN_URL = "https://cdn.floyo.ai"
+ENV_KEY, ENV_API_URL, ENV_CDN_URL = "FLOYO_API_KEY", "FLOYO_API_URL", "FLOYO_CDN_URL"
+MISSING_KEY_HELP = (
+    "No Floyo API key is configured: set the FLOYO_API_KEY environment variable, or enter the key "
+    "in ComfyUI's settings (Floyo > API key). Keys are created under Team Settings > Floyo API."
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything needed to talk to Floyo; ``api_key`` is kept out of ``repr``."""
+
+    api_key: str = field(repr=False)
+    api_url: str = DEFAULT_API_URL
+    cdn_url: str = DEFAULT_CDN_URL
+    key_source: str = "environment"
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str, what: str) -> str:
+    """Return ``url`` without a trailing slash, or raise ConfigError naming the fix."""
+    parsed = URL(url.strip())
+    if parsed.scheme not in ("https", "http") or not parsed.host:
+        raise ConfigError(f"{what} must be an https:// URL, got {url!r}.")
+    if parsed.scheme == "http" and not is_loopback_host(parsed.host):
+        raise ConfigError(
+            f"{what} uses plain http:// to {parsed.host}: the API key would travel unencrypted. "
+            "Use https://, or http:// only for a server on this machine (127.0.0.1)."
+        )
+    if parsed.user or parsed.password or parsed.query_string or parsed.fragment:
+        raise ConfigError(f"{what} must not carry credentials, a query or a fragment.")
+    return str(parsed).rstrip("/")
+
+
+def clean_key(key: str) -> str:
+    """Validate a key's shape (no whitespace inside, sane length) and return it stripped."""
+    key = key.strip()
+    if not 8 <= len(key) <= 512 or any(c.isspace() or not c.isprintable() for c in key):
+        raise ConfigError("That does not look like a Floyo API key (they start with flo_).")
+    return key
+
+
+def read_key_file(path: Path | None) -> str | None:
+    if path is None or not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8").strip()
+    return text or None
+
+
+def write_key_file(path: Path, key: str) -> None:
+    """Store the key with mode 0600, atomically (a reader never sees half a key)."""
+    key = clean_key(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(key + "\n")
+    os.replace(tmp, path)
+
+
+def key_status(key_file: Path | None, env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Whether a key is configured and where from; never the key itself."""
+    env = os.environ if env is None else env
+    if env.get(ENV_KEY, "").strip():
+        return {"configured": True, "source": "environment"}
+    if read_key_file(key_file):
+        return {"configured": True, "source": "key file"}
+    return {"configured": False, "source": None}
+
+
+def load_config(key_file: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Build a Config from the environment, then the key file. Raises ConfigError."""
+    env = os.environ if env is None else env
+    key, source = env.get(ENV_KEY, "").strip(), "environment"
+    if not key:
+        key, source = read_key_file(key_file) or "", "key file"
+    if not key:
+        raise ConfigError(MISSING_KEY_HELP)
+    return Config(
+        api_key=clean_key(key),
+        api_url=check_base_url(env.get(ENV_API_URL) or DEFAULT_API_URL, ENV_API_URL),
+        cdn_url=check_base_url(env.get(ENV_CDN_URL) or DEFAULT_CDN_URL, ENV_CDN_URL),
+        key_source=source,
+    )

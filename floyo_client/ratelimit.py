@@ -1,0 +1,77 @@
+"""One request budget per API key, shared by every run, route and thread of the process.
+
+Floyo allows 100 requests/minute/key (floyo-api.md §1.3). Nodes run on ComfyUI's worker thread
+and routes on the server thread, each with its own event loop, so the state is guarded by a
+``threading.Lock`` and no asyncio object is shared. Must not hold or log the key itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+STOP_CHECK_S = 0.25
+
+
+class RateLimiter:
+    """A sliding window of granted slots: any ``window_s`` interval holds at most ``rate`` of them.
+
+    A sliding window also satisfies the server's fixed window; ``margin_s`` absorbs the time a
+    request spends in flight, so the server never counts 101 in one of its minutes.
+    """
+
+    def __init__(self, rate: int = 100, window_s: float = 60.0, margin_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.rate, self.window_s = rate, window_s + margin_s
+        self._clock = clock
+        self._slots: deque[float] = deque()
+        self._blocked_until = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Take the next free slot and return how many seconds to wait for it."""
+        with self._lock:
+            now = self._clock()
+            while self._slots and self._slots[0] <= now - self.window_s:
+                self._slots.popleft()
+            at = max(now, self._blocked_until)
+            if len(self._slots) >= self.rate:
+                at = max(at, self._slots[-self.rate] + self.window_s)
+            self._slots.append(at)
+            return at - now
+
+    def block_for(self, seconds: float) -> None:
+        """After a 429: hold every request of this key back for ``seconds``."""
+        with self._lock:
+            self._blocked_until = max(self._blocked_until, self._clock() + seconds)
+
+    async def acquire(self, should_stop: Callable[[], bool] = lambda: False,
+                      sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        """Wait for a slot, checking ``should_stop`` at least every quarter second."""
+        wait = self.reserve()
+        deadline = self._clock() + wait
+        while wait > 0 and not should_stop():
+            await sleep(min(wait, STOP_CHECK_S))
+            wait = deadline - self._clock()
+
+
+_limiters: dict[tuple[str, str], RateLimiter] = {}
+_registry_lock = threading.Lock()
+
+
+def limiter_for(api_key: str, api_url: str) -> RateLimiter:
+    """The process-wide limiter of this key (keyed by a hash, so the key is not kept here)."""
+    digest = hashlib.sha256(api_key.encode()).hexdigest()
+    with _registry_lock:
+        return _limiters.setdefault((digest, api_url), RateLimiter())
+
+
+def set_limiter(api_key: str, api_url: str, limiter: RateLimiter) -> None:
+    """Install a limiter for a key (tests and benchmarks use other rates)."""
+    digest = hashlib.sha256(api_key.encode()).hexdigest()
+    with _registry_lock:
+        _limiters[(digest, api_url)] = limiter

@@ -1,0 +1,200 @@
+"""Watching a created run to its end: polling, timeout, user stop, and cancelling what we abandon.
+
+A ``RunHandle`` polls fast at first and then backs off; queued time does not count against the
+timeout; an unknown status word means "still running". Used as an async context manager it sends
+a best-effort, time-bounded remote cancel when anything fails before the run reached a terminal
+state, and a failed cancel never replaces the original error. Time and sleep come from ``Hooks``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import CancelOutcome, CancelResult, FloyoClient, new_marker
+from .download import DownloadLimits, download_output
+from .errors import BillingError, FloyoError, Interrupted, RunFailed, RunTimedOut
+from .models import Phase, Run, RunOutput
+from .policy import PollSchedule
+from .transport import StopCheck, never_stop
+
+log = logging.getLogger(__name__)
+SLICE_S = 1.0  # stop checks and status ticks at least once a second
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    """What a status callback receives: at least once a second, and on every change."""
+
+    run_id: str
+    status: str
+    phase: Phase
+    elapsed_s: float
+    active_s: float
+    flotime_ms: int | None = None
+    message: str | None = None
+
+
+def _ignore(*_: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Hooks:
+    should_stop: StopCheck = never_stop
+    on_status: Callable[[RunUpdate], None] = _ignore
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    clock: Callable[[], float] = time.monotonic
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: float | None = 3600.0  # processing time; queued time is not counted
+    schedule: PollSchedule = field(default_factory=PollSchedule)
+    cancel_timeout_s: float = 10.0
+    url_ttl_s: float = 3600.0
+    download: DownloadLimits = field(default_factory=DownloadLimits)
+    download_concurrency: int = 4
+
+
+def failure_of(run: Run) -> FloyoError:
+    """The typed error for a run that ended without success."""
+    detail = run.error_message or "Floyo gave no details"
+    node = run.raw.get("error", {}).get("details", {}) if isinstance(run.raw.get("error"), dict) else {}
+    where = f" (remote node {node['node_id']})" if isinstance(node, dict) and node.get("node_id") else ""
+    if run.is_billing_failure:
+        return BillingError(f"Floyo run {run.id} stopped: {run.status.replace('_', ' ')}. Add FloTime "
+                            f"or API credits to the team, then run again. ({detail})", run_id=run.id)
+    if run.phase is Phase.CANCELLED:
+        return RunFailed(f"Floyo run {run.id} was cancelled outside this node (on Floyo or by "
+                         "another client).", run=run, run_id=run.id)
+    return RunFailed(f"Floyo run {run.id} failed{where}: {detail}", run=run, run_id=run.id)
+
+
+class RunHandle:
+    """One remote run: wait for it, fetch its outputs, cancel it if we give up on it."""
+
+    def __init__(self, client: FloyoClient, run_id: str, hooks: Hooks | None = None,
+                 limits: Limits | None = None):
+        self.client, self.run_id = client, run_id
+        self.hooks, self.limits = hooks or Hooks(), limits or Limits()
+        self.run: Run | None = None
+        self.cancel_outcome: CancelOutcome | None = None
+        self._started = self.hooks.clock()
+        self._active_s = 0.0
+        self._unknown_logged: set[str] = set()
+
+    @property
+    def terminal(self) -> bool:
+        return self.run is not None and self.run.phase.terminal
+
+    def _update(self, now: float) -> RunUpdate:
+        run = self.run
+        return RunUpdate(self.run_id, run.status if run else "queued", run.phase if run else Phase.QUEUED,
+                         now - self._started, self._active_s, run.flotime_ms if run else None,
+                         run.error_message if run and run.phase is Phase.FAILED else None)
+
+    async def refresh(self, *, urls: bool = False) -> Run:
+        run = await self.client.get_run(self.run_id, urls=urls, url_ttl_s=self.limits.url_ttl_s,
+                                        stop=self.hooks.should_stop)
+        if run.phase is Phase.UNKNOWN and run.status not in self._unknown_logged:
+            self._unknown_logged.add(run.status)
+            log.warning("Floyo run %s has an unknown status %r; treating it as still running",
+                        self.run_id, run.status)
+        self.run = run
+        return run
+
+    async def wait(self) -> Run:
+        """Poll until terminal. Returns the run on success; raises RunFailed, BillingError,
+        RunTimedOut or Interrupted."""
+        last, counting = self.hooks.clock(), False
+        while True:
+            run = await self.refresh(urls=True)
+            now = self.hooks.clock()
+            if counting:  # the interval since the last poll was spent processing
+                self._active_s += now - last
+            last, counting = now, run.phase is not Phase.QUEUED
+            self.hooks.on_status(self._update(now))
+            if run.phase is Phase.SUCCEEDED:
+                return run
+            if run.phase.terminal:
+                raise failure_of(run)
+            timeout = self.limits.timeout_s
+            if timeout is not None and self._active_s >= timeout:
+                raise RunTimedOut(f"Floyo run {self.run_id} did not finish within {timeout:.0f}s of "
+                                  "processing (queued time is not counted).", run_id=self.run_id)
+            await self._sleep(self.limits.schedule.delay(now - self._started))
+
+    async def _sleep(self, seconds: float) -> None:
+        end = self.hooks.clock() + seconds
+        while (left := end - self.hooks.clock()) > 0:
+            if self.hooks.should_stop():
+                raise Interrupted(f"Floyo run {self.run_id} was stopped by the user.", run_id=self.run_id)
+            await self.hooks.sleep(min(left, SLICE_S))
+            self.hooks.on_status(self._update(self.hooks.clock()))
+        if self.hooks.should_stop():
+            raise Interrupted(f"Floyo run {self.run_id} was stopped by the user.", run_id=self.run_id)
+
+    async def download(self, outputs: Sequence[RunOutput]) -> list[bytes]:
+        """The bytes of ``outputs`` in order, a few at a time."""
+        gate = asyncio.Semaphore(max(1, self.limits.download_concurrency))
+
+        async def one(output: RunOutput) -> bytes:
+            async with gate:
+                return await download_output(self.client.transport, output, self._fresh_link,
+                                             stop=self.hooks.should_stop, limits=self.limits.download)
+
+        return list(await asyncio.gather(*(one(o) for o in outputs)))
+
+    async def _fresh_link(self, output: RunOutput) -> RunOutput:
+        run = await self.refresh(urls=True)
+        for candidate in run.outputs:
+            if (candidate.id and candidate.id == output.id) or candidate.file_name == output.file_name:
+                return candidate
+        return output
+
+    async def cancel(self) -> CancelOutcome:
+        """Best effort, bounded in time, never raises."""
+        try:
+            outcome = await asyncio.wait_for(self.client.cancel_run(self.run_id),
+                                             self.limits.cancel_timeout_s)
+        except (FloyoError, asyncio.TimeoutError, OSError) as e:
+            outcome = CancelOutcome(CancelResult.UNCONFIRMED, detail=self.client.transport.safe(str(e))[:200]
+                                    or "no answer in time")
+        self.cancel_outcome = outcome
+        log.info("Cancel of Floyo run %s: %s", self.run_id, outcome.describe())
+        return outcome
+
+    async def __aenter__(self) -> RunHandle:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: object) -> None:
+        if exc is None or self.terminal:
+            return
+        outcome = await self.cancel()
+        if isinstance(exc, FloyoError):
+            exc.args = (f"{exc.message} Remote run cancel: {outcome.describe()}.",)
+
+
+def run_name(label: str | None, marker: str) -> str:
+    """The run's name on Floyo: the user's label plus the marker that finds it by hand."""
+    label = (label or "").strip()[:80] or "ComfyUI"
+    return f"{label} [{marker}]"
+
+
+async def start_run(client: FloyoClient, workflow: dict[str, Any], *, label: str | None = None,
+                    marker: str | None = None, hooks: Hooks | None = None,
+                    limits: Limits | None = None) -> RunHandle:
+    """Create the run (at most once) and return its handle; use the handle as a context manager."""
+    marker = marker or new_marker()
+    hooks = hooks or Hooks()
+    run = await client.create_run(workflow, name=run_name(label, marker), marker=marker,
+                                  stop=hooks.should_stop)
+    handle = RunHandle(client, run.id, hooks, limits)
+    handle.run = run
+    return handle

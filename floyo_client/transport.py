@@ -1,0 +1,206 @@
+"""The one choke point every Floyo request goes through.
+
+Sets the User-Agent, attaches the bearer token only when asked *and* only to the configured API
+and CDN origins, spends the per-key rate budget, applies timeouts, races each request against
+the stop check, retries by ``policy`` and turns every answer or failure into a typed error.
+Must not follow redirects on its own (callers decide) or put a key or URL query into a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from . import __version__
+from .config import Config
+from .errors import Interrupted, NetworkError, error_from_response, redact
+from .policy import (
+    RetryPolicy,
+    backoff_delay,
+    is_retryable_status,
+    parse_retry_after,
+    rate_limited_delay,
+)
+from .ratelimit import STOP_CHECK_S, RateLimiter, limiter_for
+
+log = logging.getLogger(__name__)
+USER_AGENT = f"floyo-comfyui/{__version__} (ComfyUI custom nodes; aiohttp/{aiohttp.__version__})"
+MAX_JSON_BYTES = 8 * 1024 * 1024
+StopCheck = Callable[[], bool]
+
+
+def never_stop() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class SentNetworkError(NetworkError):
+    """The connection failed after the request may have reached the server."""
+
+
+def _origin(url: str | URL) -> tuple[str, str, int | None]:
+    u = URL(url) if isinstance(url, str) else url
+    return (u.scheme, u.host or "", u.port)
+
+
+class Transport:
+    """Owns one aiohttp session; create it inside the event loop that will use it."""
+
+    def __init__(self, config: Config, *, policy: RetryPolicy | None = None,
+                 limiter: RateLimiter | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+        self.config = config
+        self.policy = policy or RetryPolicy()
+        self.limiter = limiter or limiter_for(config.api_key, config.api_url)
+        self.sleep = sleep
+        self._auth_origins = {_origin(config.api_url), _origin(config.cdn_url)}
+        self._session: aiohttp.ClientSession | None = None
+        self._fresh: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        for s in (self._session, self._fresh):
+            if s is not None:
+                await s.close()
+        self._session = self._fresh = None
+
+    async def __aenter__(self) -> Transport:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _session_for(self, fresh: bool) -> aiohttp.ClientSession:
+        # A create must not ride on a pooled keep-alive connection: if the server had closed it,
+        # the failure would look like "maybe sent" and we could never safely retry (§4).
+        if fresh:
+            if self._fresh is None:
+                self._fresh = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+            return self._fresh
+        if self._session is None:
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32))
+        return self._session
+
+    def headers_for(self, url: str | URL, auth: bool) -> dict[str, str]:
+        headers = {"User-Agent": USER_AGENT}
+        if auth and _origin(url) in self._auth_origins:
+            headers["Authorization"] = f"Bearer {self.config.api_key}"
+        return headers
+
+    def safe(self, text: str) -> str:
+        return redact(text, self.config.api_key)
+
+    @asynccontextmanager
+    async def open(self, method: str, url: str | URL, *, auth: bool, timeout_s: float = 30.0,
+                   stop: StopCheck = never_stop, fresh: bool = False, urgent: bool = False,
+                   **kw: Any) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send one request (no retries) and yield the response; the single exit to the network."""
+        target = url if isinstance(url, URL) else URL(url, encoded=True)  # keep presigned bytes as-is
+        if auth and urgent:  # a cancel saves money: it takes a slot but never queues behind polls
+            self.limiter.reserve()
+        elif auth:
+            await self.limiter.acquire(stop, self.sleep)
+        if stop():
+            raise Interrupted("Stopped before the request was sent.")
+        headers = {**kw.pop("headers", {}), **self.headers_for(target, auth)}
+        timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, 15.0))
+        request = self._session_for(fresh).request(method, target, headers=headers, timeout=timeout,
+                                                   allow_redirects=False, **kw)
+        resp = await self._race(request, stop, target)
+        log.debug("floyo %s %s%s -> %s", method, target.host, target.path, resp.status)
+        try:
+            yield resp
+        finally:
+            resp.release()
+
+    async def _race(self, request: Awaitable[aiohttp.ClientResponse], stop: StopCheck,
+                    target: URL) -> aiohttp.ClientResponse:
+        task = asyncio.ensure_future(request)
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=STOP_CHECK_S)
+                if not task.done() and stop():
+                    raise Interrupted("Stopped while waiting for Floyo.")
+            return task.result()
+        except aiohttp.ClientConnectorError as e:  # connect failed: nothing was sent
+            raise NetworkError(self._unreachable(target, e)) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            raise SentNetworkError(self._unreachable(target, e)) from None
+        finally:
+            if not task.done():
+                task.cancel()
+
+    def _unreachable(self, target: URL, e: BaseException) -> str:
+        reason = self.safe(str(e) or type(e).__name__)[:200]
+        return (f"Could not reach {target.host} ({type(e).__name__}: {reason}). Check the internet "
+                "connection, or FLOYO_API_URL / FLOYO_CDN_URL if you changed them.")
+
+    async def pause(self, seconds: float, stop: StopCheck) -> None:
+        """Sleep in short slices; raise Interrupted as soon as ``stop()`` is true."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if stop():
+                raise Interrupted("Stopped while waiting to retry.")
+            await self.sleep(min(left, STOP_CHECK_S))
+
+    async def _exchange(self, method: str, url: str, *, stop: StopCheck, fresh: bool,
+                        timeout_s: float, urgent: bool = False, **kw: Any) -> Reply:
+        if callable(kw.get("data")):  # a multipart body can be sent once: build one per attempt
+            kw["data"] = kw["data"]()
+        async with self.open(method, url, auth=True, stop=stop, fresh=fresh, timeout_s=timeout_s,
+                             urgent=urgent, **kw) as resp:
+            try:
+                raw = await resp.content.read(MAX_JSON_BYTES)
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+                raise SentNetworkError(self._unreachable(resp.url, e)) from None
+            return Reply(resp.status, _decode(raw), dict(resp.headers))
+
+    async def call(self, method: str, url: str, *, stop: StopCheck = never_stop, idempotent: bool = True,
+                   run_id: str | None = None, timeout_s: float = 30.0, **kw: Any) -> Reply:
+        """A JSON request with retries: transient failures only when ``idempotent``, 429 always."""
+        failures = limited = 0
+        while True:
+            try:
+                reply = await self._exchange(method, url, stop=stop, fresh=not idempotent,
+                                             timeout_s=timeout_s, **kw)
+            except NetworkError as e:
+                failures += 1
+                if (isinstance(e, SentNetworkError) and not idempotent) or failures >= self.policy.max_attempts:
+                    raise
+                await self.pause(backoff_delay(failures, self.policy), stop)
+                continue
+            if 200 <= reply.status < 300:
+                return reply
+            retry_after = parse_retry_after(reply.headers.get("Retry-After"), time.time())
+            if reply.status == 429 and limited + 1 < self.policy.max_rate_limited:
+                limited += 1
+                delay = rate_limited_delay(retry_after, limited, self.policy)
+                log.info("Floyo rate limit hit; waiting %.1fs before retrying", delay)
+                self.limiter.block_for(delay)
+                continue
+            if idempotent and is_retryable_status(reply.status) and failures + 1 < self.policy.max_attempts:
+                failures += 1
+                await self.pause(backoff_delay(failures, self.policy), stop)
+                continue
+            raise error_from_response(reply.status, reply.body, retry_after=retry_after, run_id=run_id)
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")[:2000]
