@@ -179,7 +179,8 @@ class Transport:
                                              timeout_s=timeout_s, **kw)
             except NetworkError as e:
                 failures += 1
-                if (isinstance(e, SentNetworkError) and not idempotent) or failures >= self.policy.max_attempts:
+                maybe_sent = isinstance(e, SentNetworkError)
+                if (maybe_sent and not idempotent) or failures >= self.policy.max_attempts:
                     raise
                 await self.pause(backoff_delay(failures, self.policy), stop)
                 continue
