@@ -1,0 +1,216 @@
+"""The local server's API origin: create, get and cancel runs, file metadata, team balance.
+
+Handlers parse the request, ask the store, and render Floyo's JSON shapes; auth, faults and
+rate limits happen in the middleware. Bytes are served by the CDN origin, never here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from ..floyo_client.models import (
+    BILLING_STATUSES,
+    EXPAND_FILE_URL,
+    EXPAND_RUN_OUTPUT_URLS,
+    FILE_URL_EXPIRY_RANGE_S,
+    RUN_URL_EXPIRY_RANGE_S,
+    Phase,
+)
+from . import images
+from .middleware import KEY, STORE, json_error, make_app, record_of
+from .records import FileRecord, RunRecord, iso_now, new_id, output_names
+from .state import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL_EXPIRY_S = 300
+_FINISHED_MESSAGES = {Phase.CANCELLED: "Run was cancelled by the user",
+                      Phase.SUCCEEDED: "Run has already completed",
+                      Phase.FAILED: "Run has already failed"}
+
+
+class _Invalid(Exception):
+    """A request the API rejects with a 400 validation error."""
+
+
+def _validation_error(message: str, **extra: Any) -> web.Response:
+    return json_error(400, "Validation error", message, **extra)
+
+
+def parse_expand(query: Any, expand_value: str, expiry_range: tuple[int, int]) -> int | None:
+    """The presigned-URL lifetime asked for, None when not expanded. Raises _Invalid."""
+    expand = query.get("expand")
+    raw = query.get("presigned_url_expires_in")
+    if expand is None:
+        if raw is not None:
+            raise _Invalid(f"presigned_url_expires_in requires expand={expand_value}")
+        return None
+    if expand != expand_value:
+        raise _Invalid(f"expand must be {expand_value!r}")
+    if raw is None:
+        return DEFAULT_URL_EXPIRY_S
+    try:
+        seconds = int(raw)
+    except ValueError:
+        raise _Invalid("presigned_url_expires_in must be an integer") from None
+    low, high = expiry_range
+    if not low <= seconds <= high:
+        raise _Invalid(f"presigned_url_expires_in must be between {low} and {high}")
+    return seconds
+
+
+def _default_name() -> str:
+    return "API Run " + dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _parse_create(raw: bytes, allowed: frozenset[str] | None) -> tuple[dict[str, Any], str]:
+    """``(workflow, name)`` from a create body. Raises _Invalid."""
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        raise _Invalid("Request body must be JSON") from None
+    if not isinstance(body, dict):
+        raise _Invalid("Request body must be a JSON object")
+    workflow, name = body.get("workflow"), body.get("name")
+    if not isinstance(workflow, dict):
+        raise _Invalid("workflow must be an object (a ComfyUI API-format workflow)")
+    if name is not None and not isinstance(name, str):
+        raise _Invalid("name must be a string")
+    if allowed is not None:
+        for node_id, node in workflow.items():
+            class_type = node.get("class_type") if isinstance(node, dict) else None
+            if class_type not in allowed:
+                raise _Invalid(f"Unknown node type {class_type!r}", {"node_id": str(node_id)})
+    return workflow, name or _default_name()
+
+
+async def create_run(request: web.Request) -> web.StreamResponse:
+    store = request.app[STORE]
+    raw = await request.read()
+    record_of(request).body_size = len(raw)
+    try:
+        workflow, name = _parse_create(raw, store.scenario.allowed_class_types)
+    except _Invalid as exc:
+        extra = {"details": exc.args[1]} if len(exc.args) > 1 else {}
+        return _validation_error(str(exc.args[0]), **extra)
+    run = store.create_run(workflow, name, request.get(KEY))
+    log.info("created %s (%s)", run.id, name)
+    if store.take("create_drop_connection") and request.transport is not None:
+        # The run exists, but the client never hears about it: the at-most-once create case.
+        record_of(request).note = "dropped"
+        request.transport.abort()
+        return web.Response(status=200)
+    return web.json_response({"id": run.id, "object": "run", "name": run.name})
+
+
+async def _ensure_outputs(store: Store, run: RunRecord) -> list[FileRecord]:
+    """Generate the files of a succeeded run once (off the loop: large PNGs take a while)."""
+    if run.outputs is not None:
+        return run.outputs
+    specs = run.output_specs
+    loop = asyncio.get_running_loop()
+    blobs = await loop.run_in_executor(None, lambda: [images.generate(s) for s in specs])
+    names = output_names(run.workflow, specs, [images.extension(s) for s in specs])
+    with store.lock:
+        if run.outputs is None:
+            run.outputs = [store.add_file(FileRecord(
+                id=new_id("file_"), file_name=name, mime_type=images.mime_type(spec), data=blob,
+                input_path=f"#outputs/{name}")) for spec, name, blob in zip(specs, names, blobs, strict=True)]
+        return run.outputs
+
+
+def _failure(run: RunRecord, word: str) -> dict[str, Any]:
+    if word in BILLING_STATUSES:
+        return {"type": word, "message": "Insufficient balance to run this workflow"}
+    return run.failure.to_json()
+
+
+def render_run(store: Store, run: RunRecord, outputs: list[FileRecord], expires_in: int | None) -> dict:
+    """A run as ``GET /runs/{id}`` shows it."""
+    sc = store.scenario
+    word, phase = run.step.word(sc.vocabulary), run.phase
+    expired = expires_in is not None and bool(outputs) and store.take("expired_links")
+    body: dict[str, Any] = {"id": run.id, "object": "run", "name": run.name, "status": word,
+                            "requested_at": run.requested_at, "created_at": run.requested_at,
+                            "outputs": [f.to_json(_url(store, f, expires_in, expired)) for f in outputs]}
+    if phase.terminal:
+        body["finished_at"] = run.finished_at
+        if sc.flotime_ms is not None:
+            body["flotime_ms"] = sc.flotime_ms
+    if phase is Phase.SUCCEEDED:
+        if sc.partner_nodes_cost_usd is not None:
+            body["partner_nodes_cost_usd"] = sc.partner_nodes_cost_usd
+        if sc.noisy_success_error:
+            body["error"] = {"type": "system", "message": "Worker reported a non-fatal warning"}
+    elif phase is Phase.FAILED:
+        body["error"] = _failure(run, word)
+    return body
+
+
+def _url(store: Store, record: FileRecord, expires_in: int | None, expired: bool) -> str | None:
+    if expires_in is None:
+        return None
+    return store.expired_url(record) if expired else store.presigned_url(record, expires_in)
+
+
+async def get_run(request: web.Request) -> web.StreamResponse:
+    store = request.app[STORE]
+    try:
+        expires_in = parse_expand(request.query, EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S)
+    except _Invalid as exc:
+        return _validation_error(str(exc))
+    run = store.poll_run(request.match_info["run_id"])
+    if run is None:
+        return json_error(404, "Run not found")
+    outputs = await _ensure_outputs(store, run) if run.phase is Phase.SUCCEEDED else []
+    return web.json_response(render_run(store, run, outputs, expires_in))
+
+
+async def cancel_run(request: web.Request) -> web.StreamResponse:
+    store = request.app[STORE]
+    run, accepted = store.cancel_run(request.match_info["run_id"])
+    if run is None:
+        return json_error(404, "Run not found")
+    if accepted:
+        return web.json_response({"id": run.id, "object": "run", "message": "Run cancelled"})
+    word = run.step.word(store.scenario.vocabulary)
+    return web.json_response({"id": run.id, "status": word, "object": "run",
+                              "error": "Run is already finished",
+                              "message": _FINISHED_MESSAGES.get(run.phase, "Run is already finished")},
+                             status=409)
+
+
+async def get_file(request: web.Request) -> web.StreamResponse:
+    store = request.app[STORE]
+    try:
+        expires_in = parse_expand(request.query, EXPAND_FILE_URL, FILE_URL_EXPIRY_RANGE_S)
+    except _Invalid as exc:
+        return _validation_error(str(exc))
+    record = store.files.get(request.match_info["file_id"])
+    if record is None:
+        return json_error(404, "File not found")
+    expired = expires_in is not None and store.take("expired_links")
+    return web.json_response(record.to_json(_url(store, record, expires_in, expired)))
+
+
+async def team_balance(request: web.Request) -> web.StreamResponse:
+    sc = request.app[STORE].scenario
+    return web.json_response({"available_flotime_ms": sc.balance_flotime_ms,
+                              "partner_nodes_usd": sc.balance_partner_usd, "calculated_at": iso_now()})
+
+
+def make_api_app(store: Store, keys: set[str]) -> web.Application:
+    """The API origin (``api.floyo.ai`` stand-in)."""
+    app = make_app(store, "api", keys)
+    app.router.add_post("/runs", create_run)
+    app.router.add_get("/runs/{run_id}", get_run)
+    app.router.add_post("/runs/{run_id}/cancel", cancel_run)
+    app.router.add_get("/files/{file_id}", get_file)
+    app.router.add_get("/team/balance", team_balance)
+    return app

@@ -1,0 +1,186 @@
+"""The local server's CDN origin (upload, bearer download, presigned links) and the "other host".
+
+Presigned links need no key, are HMAC-checked, expire, and are refused (403, recorded) when the
+request carries any ``Authorization`` header: that is a leaked key. Download faults (stall,
+truncate, reset) and the cross-origin redirect are applied here. Run state is not touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import mimetypes
+import socket
+import struct
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from .middleware import STORE, json_error, make_app, record_of
+from .recorder import UploadRecord
+from .records import FileRecord, clean_name, new_id
+from .state import Store
+
+log = logging.getLogger(__name__)
+
+OTHER_URL: web.AppKey[list[str]] = web.AppKey("floyo_other_url", list)
+_CONFLICT_MESSAGE = "A file with the same name already exists at the requested path."
+
+
+def _content_disposition(name: str) -> str:
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+async def serve_bytes(request: web.Request, record: FileRecord, where: str) -> web.StreamResponse:
+    """The file's bytes, unless a download fault for ``where`` is pending."""
+    store = request.app[STORE]
+    headers = {"Content-Type": record.mime_type,
+               "Content-Disposition": _content_disposition(record.file_name)}
+    fault = store.take_first(store.scenario.download_faults, lambda f: where in f.where)
+    if fault is None:
+        return web.Response(body=record.data, headers=headers)
+    record_of(request).note = f"download_{fault.kind}"
+    response = web.StreamResponse(headers=headers)
+    response.content_length = len(record.data)
+    await response.prepare(request)
+    cut = min(max(fault.after_bytes, 0), len(record.data))
+    await response.write(record.data[:cut])
+    if fault.kind == "stall":
+        with contextlib.suppress(ConnectionError):
+            await asyncio.sleep(fault.stall_s)
+            await response.write(record.data[cut:])
+            await response.write_eof()
+        return response
+    _close(request, reset=fault.kind == "reset")
+    return response
+
+
+def _close(request: web.Request, *, reset: bool) -> None:
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if reset and sock is not None:
+        # SO_LINGER 0 turns close into a TCP RST: the client sees "connection reset by peer".
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    else:
+        transport.close()
+
+
+def _redirect(request: web.Request, record: FileRecord) -> web.StreamResponse:
+    other = request.app[OTHER_URL][0]
+    location = f"{other}/blob/{record.id}/{quote(record.file_name)}"
+    return web.Response(status=302, headers={"Location": location})
+
+
+def _normal_folder(path: str) -> list[str]:
+    return [part for part in path.replace("\\", "/").split("/") if part not in ("", ".", "..")]
+
+
+def _free_name(store: Store, folder: list[str], name: str) -> tuple[str, str]:
+    """The first free ``name``, ``name (1)``, ... in ``folder``, and its input path."""
+    taken = {f.input_path for f in store.files.values()}
+    stem, dot, ext = name.rpartition(".")
+    if not stem:
+        stem, dot, ext = name, "", ""
+    candidate, n = name, 0
+    while "#inputs/" + "/".join([*folder, candidate]) in taken:
+        n += 1
+        candidate = f"{stem} ({n}){dot}{ext}"
+    return candidate, "#inputs/" + "/".join([*folder, candidate])
+
+
+async def upload(request: web.Request) -> web.StreamResponse:
+    store = request.app[STORE]
+    form = await request.post()
+    part = form.get("file")
+    if not isinstance(part, web.FileField):
+        return json_error(400, "Upload Failed", "multipart field 'file' is required")
+    data = part.file.read()
+    folder = _normal_folder(str(form.get("path") or ""))
+    on_conflict = str(form.get("on_conflict") or "fail")
+    if on_conflict not in ("fail", "rename"):
+        return json_error(400, "Upload Failed", "on_conflict must be 'fail' or 'rename'")
+    requested = clean_name(str(form.get("filename") or part.filename or "upload.bin"))
+    with store.lock:
+        name, input_path = _free_name(store, folder, requested)
+        if name != requested and on_conflict == "fail":
+            return json_error(409, "Upload Failed", _CONFLICT_MESSAGE, suggestion=name)
+        mime = mimetypes.guess_type(name)[0] or part.content_type or "application/octet-stream"
+        record = store.add_file(FileRecord(id=new_id("file_"), file_name=name, mime_type=mime,
+                                           data=data, input_path=input_path))
+    store.recorder.add_upload(UploadRecord(
+        file_id=record.id, path="/".join(folder), file_name=name, requested_name=requested,
+        input_path=input_path, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+        on_conflict=on_conflict, content_type=part.content_type))
+    log.info("uploaded %s as %s (%d bytes)", record.id, input_path, len(data))
+    return web.json_response(record.to_json())
+
+
+async def bearer_download(request: web.Request) -> web.StreamResponse:
+    store = request.app[STORE]
+    record = store.files.get(request.match_info["file_id"])
+    if record is None:
+        return json_error(404, "File not found")
+    if store.scenario.redirect_downloads:
+        return _redirect(request, record)
+    return await serve_bytes(request, record, "bearer")
+
+
+def _presigned_problem(store: Store, file_id: str, file_name: str, query: Any) -> str | None:
+    try:
+        expires = int(query.get("expires", ""))
+    except ValueError:
+        return "Missing or malformed expires"
+    if not store.signer.valid(file_id, file_name, expires, query.get("sig", "")):
+        return "Invalid signature"
+    if expires < store.wall_clock():
+        return "Request has expired"
+    return None
+
+
+async def presigned_download(request: web.Request) -> web.StreamResponse:
+    store = request.app[STORE]
+    if "Authorization" in request.headers:
+        record_of(request).note = "authorization_on_presigned"
+        log.warning("presigned URL fetched with an Authorization header")
+        return json_error(403, "Forbidden", "Presigned URLs must be fetched without an Authorization header")
+    file_id, file_name = request.match_info["file_id"], request.match_info["file_name"]
+    problem = _presigned_problem(store, file_id, file_name, request.query)
+    if problem is not None:
+        return json_error(403, "Forbidden", problem)
+    record = store.files.get(file_id)
+    if record is None:
+        return json_error(404, "File not found")
+    if store.scenario.redirect_downloads:
+        return _redirect(request, record)
+    return await serve_bytes(request, record, "presigned")
+
+
+async def other_blob(request: web.Request) -> web.StreamResponse:
+    record = request.app[STORE].files.get(request.match_info["file_id"])
+    if record is None:
+        return json_error(404, "File not found")
+    return await serve_bytes(request, record, "other")
+
+
+def make_cdn_app(store: Store, keys: set[str], other_url: list[str]) -> web.Application:
+    """The CDN origin (``cdn.floyo.ai`` stand-in); ``other_url`` is filled in once bound."""
+    app = make_app(store, "cdn", keys)
+    app[OTHER_URL] = other_url
+    app.router.add_post("/upload", upload)
+    app.router.add_get("/p/{file_id}/{file_name}", presigned_download, name="public:presigned")
+    app.router.add_get("/{file_id}/download", bearer_download)
+    return app
+
+
+def make_other_app(store: Store) -> web.Application:
+    """A third origin that redirects land on: no auth, records every header, serves the bytes."""
+    app = make_app(store, "other", set(), guarded=False)
+    app.router.add_get("/blob/{file_id}/{file_name}", other_blob, name="public:blob")
+    return app

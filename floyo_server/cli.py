@@ -1,0 +1,76 @@
+"""Command line of the local Floyo server: ``python -m floyo_server`` from the repo root.
+
+Parses flags, starts a ScriptedServer and runs until interrupted. The base URLs go to stdout as
+``FLOYO_API_URL=…``/``FLOYO_CDN_URL=…`` lines (for scripts to read); logs go to stderr. Binds
+loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from .scenario import Scenario, parse_steps
+from .server import ScriptedServer, check_loopback
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m floyo_server",
+                                     description="Local Floyo-compatible API + CDN for tests.")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    parser.add_argument("--api-port", type=int, default=0)
+    parser.add_argument("--cdn-port", type=int, default=0)
+    parser.add_argument("--other-port", type=int, default=0)
+    parser.add_argument("--key", action="append", dest="keys",
+                        help="accepted API key (repeatable; default flo_test_key)")
+    parser.add_argument("--vocabulary", choices=("docs", "alt"), default="docs")
+    parser.add_argument("--steps", default="queued:1s,processing:3s,done",
+                        help="status script: word[:N polls | :Ns seconds],… (last step sticks)")
+    parser.add_argument("--rate-limit", type=int, default=100, help="requests per window per key")
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def _emit_urls(server: ScriptedServer) -> None:
+    lines = (f"FLOYO_API_URL={server.api_url}\nFLOYO_CDN_URL={server.cdn_url}\n"
+             f"FLOYO_OTHER_URL={server.other_url}\n")
+    sys.stdout.write(lines)
+    sys.stdout.flush()
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run the server until SIGINT/SIGTERM."""
+    scenario = Scenario(steps=parse_steps(args.steps), vocabulary=args.vocabulary,
+                        rate_limit=args.rate_limit)
+    server = ScriptedServer(scenario, keys=args.keys or ["flo_test_key"], host=args.host,
+                            api_port=args.api_port, cdn_port=args.cdn_port, other_port=args.other_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with server:
+        _emit_urls(server)
+        await stop.wait()
+    log.info("local Floyo server stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        check_loopback(args.host)
+        parse_steps(args.steps)
+    except ValueError as exc:
+        log.error("%s", exc)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args))
+    return 0

@@ -1,0 +1,243 @@
+"""ScriptedServer (async) and ServerThread (for synchronous tests): the local Floyo stand-in.
+
+Binds three origins on loopback (API, CDN, and an "other host" for redirects) and exposes the
+scenario, the runs and the request log. Refuses any non-loopback host. Request handling lives
+in ``api``/``cdn``; this module only starts, stops and gives access.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from aiohttp import web
+
+from ..floyo_client.models import Phase
+from .api import make_api_app
+from .cdn import make_cdn_app, make_other_app
+from .recorder import Recorder, UploadRecord
+from .records import FileRecord, RunRecord
+from .scenario import Scenario, Step
+from .state import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KEYS = frozenset({"flo_test_key"})
+_SHUTDOWN_TIMEOUT_S = 0.5
+
+
+def check_loopback(host: str) -> None:
+    """Raise ValueError unless ``host`` is a loopback address (the server is for local tests)."""
+    if host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise ValueError(f"refusing to bind {host!r}: the local Floyo server serves loopback only")
+
+
+class ScriptedServer:
+    """The Floyo stand-in on an asyncio loop. Use ``async with ScriptedServer(...) as srv``."""
+
+    def __init__(self, scenario: Scenario | None = None, *, keys: Iterable[str] = DEFAULT_KEYS,
+                 host: str = "127.0.0.1", api_port: int = 0, cdn_port: int = 0, other_port: int = 0):
+        check_loopback(host)
+        self.keys: set[str] = set(keys)
+        self._host, self._ports = host, (api_port, cdn_port, other_port)
+        self._store = Store(scenario if scenario is not None else Scenario())
+        self._other_url: list[str] = [""]
+        self._runners: list[web.AppRunner] = []
+        self._urls: list[str] = []
+
+    async def start(self) -> ScriptedServer:
+        """Bind the three origins; returns once they accept connections."""
+        apps = [make_api_app(self._store, self.keys),
+                make_cdn_app(self._store, self.keys, self._other_url),
+                make_other_app(self._store)]
+        for app, port in zip(apps, self._ports, strict=True):
+            runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+            await runner.setup()
+            self._runners.append(runner)
+            await web.TCPSite(runner, self._host, port).start()
+            host, bound_port = runner.addresses[0][:2]
+            self._urls.append(f"http://{host}:{bound_port}")
+        self._store.cdn_url = self._urls[1]
+        self._other_url[0] = self._urls[2]
+        log.info("local Floyo server: api %s cdn %s other %s", *self._urls)
+        return self
+
+    async def stop(self) -> None:
+        """Close all origins (pending stalled downloads are cut)."""
+        while self._runners:
+            await self._runners.pop().cleanup()
+
+    async def __aenter__(self) -> ScriptedServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _url(self, index: int) -> str:
+        if not self._urls:
+            raise RuntimeError("server not started")
+        return self._urls[index]
+
+    @property
+    def api_url(self) -> str:
+        return self._url(0)
+
+    @property
+    def cdn_url(self) -> str:
+        return self._url(1)
+
+    @property
+    def other_url(self) -> str:
+        return self._url(2)
+
+    @property
+    def scenario(self) -> Scenario:
+        """The live scenario: edit its fields between calls (or replace it whole)."""
+        return self._store.scenario
+
+    @scenario.setter
+    def scenario(self, value: Scenario) -> None:
+        with self._store.lock:
+            self._store.scenario = value
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Hold this for compound edits of the scenario from another thread."""
+        return self._store.lock
+
+    def update(self, **knobs: Any) -> None:
+        """Set scenario fields atomically. Raises AttributeError for an unknown knob."""
+        with self._store.lock:
+            for name, value in knobs.items():
+                if not hasattr(self._store.scenario, name):
+                    raise AttributeError(f"Scenario has no knob {name!r}")
+                setattr(self._store.scenario, name, value)
+
+    @property
+    def runs(self) -> dict[str, RunRecord]:
+        """A snapshot ``{run_id: RunRecord}`` in creation order (the records are live)."""
+        with self._store.lock:
+            return dict(self._store.runs)
+
+    def run(self, run_id: str) -> RunRecord:
+        """Raises KeyError if unknown."""
+        with self._store.lock:
+            return self._store.runs[run_id]
+
+    @property
+    def last_run(self) -> RunRecord | None:
+        with self._store.lock:
+            return next(reversed(self._store.runs.values()), None)
+
+    @property
+    def files(self) -> dict[str, FileRecord]:
+        with self._store.lock:
+            return dict(self._store.files)
+
+    @property
+    def requests(self) -> Recorder:
+        return self._store.recorder
+
+    @property
+    def uploads(self) -> list[UploadRecord]:
+        return self._store.recorder.uploads()
+
+    def set_phase(self, run_id: str, status: Phase | str | Step) -> RunRecord:
+        """Pin a run at a Phase or status word from now on (overrides its script)."""
+        return self._store.set_phase(run_id, status)
+
+    def finish(self, run_id: str, status: Phase | str = Phase.SUCCEEDED) -> RunRecord:
+        """Make a run terminal now (default: succeeded; outputs appear on the next GET)."""
+        return self._store.set_phase(run_id, status)
+
+    def set_steps(self, run_id: str, steps: list[Step]) -> RunRecord:
+        """Give one run a new status script, starting now."""
+        return self._store.set_steps(run_id, steps)
+
+    def reset_rate_limits(self) -> None:
+        """Forget every key's rate-limit window."""
+        with self._store.lock:
+            self._store.limiter.reset()
+
+
+class ServerThread:
+    """A ScriptedServer on its own loop in a daemon thread, for synchronous tests.
+
+    Every ScriptedServer property and method is available here and is thread-safe (state sits
+    behind one lock). ``call(fn)`` runs ``fn()`` on the server's loop and returns its result.
+    """
+
+    _DELEGATED = frozenset({"api_url", "cdn_url", "other_url", "scenario", "lock", "update", "runs",
+                            "run", "last_run", "files", "requests", "uploads", "set_phase",
+                            "finish", "set_steps", "reset_rate_limits", "keys"})
+
+    def __init__(self, scenario: Scenario | None = None, **kwargs: Any):
+        self.server = ScriptedServer(scenario, **kwargs)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ServerThread._DELEGATED:
+            return getattr(self.server, name)
+        raise AttributeError(name)
+
+    def start(self, timeout: float = 15.0) -> ServerThread:
+        """Start the thread; returns once all origins are bound. Raises RuntimeError on failure."""
+        self._thread = threading.Thread(target=self._main, name="floyo-local-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("local Floyo server did not start in time")
+        if self._error is not None:
+            raise RuntimeError("local Floyo server failed to start") from self._error
+        return self
+
+    def _main(self) -> None:
+        loop = self._loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self.server.start())
+        except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self.server.stop())
+            loop.close()
+
+    def call(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Run ``fn()`` (a plain callable or one returning a coroutine) on the server's loop."""
+        if self._loop is None:
+            raise RuntimeError("server thread not started")
+
+        async def _invoke() -> Any:
+            result = fn()
+            return await result if asyncio.iscoroutine(result) else result
+
+        return asyncio.run_coroutine_threadsafe(_invoke(), self._loop).result(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server and join the thread (idempotent)."""
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout)
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,169 @@
+"""Shared state of one local server: runs, files, the rate limiter and the URL signer.
+
+One re-entrant lock guards everything, so handlers on the server's loop and a test thread can
+both touch it; it is never held across an ``await``. No HTTP here, and no knob parsing: the
+scenario is read as given.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import math
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from ..floyo_client.models import Phase
+from .recorder import Recorder
+from .records import FileRecord, RunRecord, new_id
+from .scenario import Scenario, Step
+
+
+class FixedWindowLimiter:
+    """``limit`` requests per key per window; a key's window opens at its first request."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[float, int]] = {}
+
+    def hit(self, key: str, limit: int, window_s: float, now: float) -> float | None:
+        """Count one request; None if allowed, else the seconds until the window resets."""
+        start, used = self._windows.get(key, (now, 0))
+        if now - start >= window_s:
+            start, used = now, 0
+        if used >= limit:
+            self._windows[key] = (start, used)
+            return max(window_s - (now - start), 0.0)
+        self._windows[key] = (start, used + 1)
+        return None
+
+    def reset(self) -> None:
+        self._windows.clear()
+
+
+class Signer:
+    """HMAC-SHA256 signatures for presigned URLs, with a per-server random secret."""
+
+    def __init__(self) -> None:
+        self._secret = secrets.token_bytes(32)
+
+    def sign(self, file_id: str, file_name: str, expires: int) -> str:
+        message = f"{file_id}\n{file_name}\n{expires}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def valid(self, file_id: str, file_name: str, expires: int, sig: str) -> bool:
+        return hmac.compare_digest(self.sign(file_id, file_name, expires), sig)
+
+
+@dataclass
+class Store:
+    """Runs, files, limiter, signer and recorder of one server, behind ``lock``."""
+
+    scenario: Scenario
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    runs: dict[str, RunRecord] = field(default_factory=dict)
+    files: dict[str, FileRecord] = field(default_factory=dict)
+    limiter: FixedWindowLimiter = field(default_factory=FixedWindowLimiter)
+    signer: Signer = field(default_factory=Signer)
+    recorder: Recorder = field(default_factory=Recorder)
+    cdn_url: str = ""
+
+    def create_run(self, workflow: dict[str, Any], name: str, key: str | None) -> RunRecord:
+        """A new run following the scenario's current script, outputs and failure."""
+        with self.lock:
+            sc = self.scenario
+            run = RunRecord(id=new_id("run_"), name=name, workflow=workflow, key=key,
+                            script=copy.deepcopy(sc.steps), output_specs=list(sc.outputs),
+                            failure=sc.failure, started=self.clock())
+            run.advance(run.started, by_polls=False)
+            self.runs[run.id] = run
+            return run
+
+    def poll_run(self, run_id: str) -> RunRecord | None:
+        """Count one GET of the run and move its script on; None if unknown."""
+        with self.lock:
+            run = self.runs.get(run_id)
+            if run is not None:
+                run.advance(self.clock(), by_polls=True)
+                run.step_polls += 1
+                run.polls += 1
+            return run
+
+    def cancel_run(self, run_id: str) -> tuple[RunRecord | None, bool]:
+        """Apply a cancel request: ``(run, accepted)``; only a non-terminal run accepts."""
+        with self.lock:
+            run = self.runs.get(run_id)
+            if run is None:
+                return None, False
+            run.cancels += 1
+            run.advance(self.clock(), by_polls=False)
+            if run.phase.terminal:
+                return run, False
+            run.set_script(copy.deepcopy(self.scenario.cancel_steps), self.clock())
+            return run, True
+
+    def set_phase(self, run_id: str, status: Phase | str | Step) -> RunRecord:
+        """Pin a run at ``status`` (a Phase, word or Step) from now on. Raises KeyError if unknown."""
+        with self.lock:
+            run = self.runs[run_id]
+            run.set_script([status if isinstance(status, Step) else Step(status)], self.clock())
+            return run
+
+    def set_steps(self, run_id: str, steps: list[Step]) -> RunRecord:
+        """Give a run a new status script, starting now. Raises KeyError if unknown."""
+        with self.lock:
+            run = self.runs[run_id]
+            run.set_script(list(steps), self.clock())
+            return run
+
+    def add_file(self, record: FileRecord) -> FileRecord:
+        with self.lock:
+            self.files[record.id] = record
+            return record
+
+    def take(self, knob: str) -> bool:
+        """Consume one unit of a count knob on the scenario; True if one was left."""
+        with self.lock:
+            left = getattr(self.scenario, knob)
+            if left == 0:
+                return False
+            if left > 0:
+                setattr(self.scenario, knob, left - 1)
+            return True
+
+    def take_first(self, items: list[Any], predicate: Callable[[Any], bool]) -> Any:
+        """The first item (fault) with a non-zero ``count`` matching ``predicate``; consumes one."""
+        with self.lock:
+            for item in list(items):
+                if item.count != 0 and predicate(item):
+                    if item.count > 0:
+                        item.count -= 1
+                    return item
+            return None
+
+    def rate_limit(self, key: str) -> float | None:
+        """Count a request for ``key``; None if allowed, else seconds until its window resets."""
+        with self.lock:
+            sc = self.scenario
+            return self.limiter.hit(key, sc.rate_limit, sc.rate_window_s, self.clock())
+
+    def presigned_url(self, record: FileRecord, expires_in: int) -> str:
+        """A signed CDN URL for ``record``, valid ``expires_in`` s (or already expired, per knobs)."""
+        sc = self.scenario
+        ttl = sc.presign_ttl_s if sc.presign_ttl_s is not None else expires_in
+        expires = math.floor(self.wall_clock()) + ttl
+        sig = self.signer.sign(record.id, record.file_name, expires)
+        return f"{self.cdn_url}/p/{record.id}/{quote(record.file_name)}?expires={expires}&sig={sig}"
+
+    def expired_url(self, record: FileRecord) -> str:
+        """A correctly signed URL whose expiry is already a minute in the past."""
+        expires = math.floor(self.wall_clock()) - 60
+        sig = self.signer.sign(record.id, record.file_name, expires)
+        return f"{self.cdn_url}/p/{record.id}/{quote(record.file_name)}?expires={expires}&sig={sig}"
