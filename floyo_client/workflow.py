@@ -102,10 +102,12 @@ def partition(prompt: Prompt, floyo_id: str, is_output: Callable[[str], bool],
     both (a shared loader) is in both.
     """
     local_ids = ancestors(prompt, descendants(prompt, floyo_id))
-    floyo_ids = {i for i, n in prompt.items() if is_floyo(n["class_type"])}
+    after_floyo: set[str] = set()  # outputs fed by any Floyo node belong to that node's local part
+    for i, n in prompt.items():
+        if is_floyo(n["class_type"]) and i not in after_floyo:
+            after_floyo |= descendants(prompt, i)
     roots = [i for i, n in prompt.items()
-             if i not in local_ids and is_output(n["class_type"])
-             and not (ancestors(prompt, [i]) & floyo_ids)]
+             if i not in local_ids and i not in after_floyo and is_output(n["class_type"])]
     if not roots:
         raise WorkflowError("The current graph has no output node (such as SaveImage or PreviewImage) "
                             "outside the Floyo node's own branch, so there is nothing to run remotely. "

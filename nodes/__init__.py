@@ -1,0 +1,6 @@
+"""ComfyUI glue of the Floyo pack: node classes, routes, the prompt hook, tensor decoding.
+
+The only part of the pack that imports ComfyUI, torch, PIL or numpy. Behaviour lives in the
+ComfyUI-free core (``floyo_client``); this package adapts it. Relative imports only: this
+folder's name shadows ComfyUI's own ``nodes`` module.
+"""

@@ -1,0 +1,100 @@
+"""Every lookup into ComfyUI's own modules, in one place and done lazily.
+
+ComfyUI's modules are imported inside functions so that importing the pack never requires a
+running ComfyUI (the server may not exist yet when nodes load). Must not hold Floyo logic.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def user_dir() -> Path:
+    import folder_paths
+
+    return Path(folder_paths.get_user_directory())
+
+
+def key_file() -> Path:
+    """Where the write-only key route stores the API key (architecture.md §3)."""
+    return user_dir() / "floyo" / "api_key"
+
+
+def output_dir() -> Path:
+    import folder_paths
+
+    return Path(folder_paths.get_output_directory())
+
+
+def interrupted() -> bool:
+    """ComfyUI's global Cancel flag; reading it does not reset it."""
+    import comfy.model_management
+
+    return bool(comfy.model_management.processing_interrupted())
+
+
+def interrupt_exception() -> Exception:
+    """The exception that makes ComfyUI show "interrupted" instead of an error."""
+    import comfy.model_management
+
+    comfy.model_management.interrupt_current_processing(False)  # consumed, like ComfyUI does
+    return comfy.model_management.InterruptProcessingException()
+
+
+def _server() -> Any | None:
+    try:
+        import server
+
+        return server.PromptServer.instance
+    except (ImportError, AttributeError):
+        return None
+
+
+def send_event(event: str, data: dict[str, Any]) -> None:
+    """Broadcast a websocket event; thread-safe (PromptServer.send_sync)."""
+    srv = _server()
+    if srv is not None:
+        srv.send_sync(event, data)
+
+
+def progress_text(text: str, node_id: str) -> None:
+    srv = _server()
+    if srv is not None and hasattr(srv, "send_progress_text"):  # ComfyUI >= 0.3.34
+        srv.send_progress_text(text, node_id)
+
+
+def current_prompt_id() -> str | None:
+    try:
+        from comfy_execution.utils import get_executing_context
+    except ImportError:
+        return getattr(_server(), "last_prompt_id", None)
+    context = get_executing_context()
+    return getattr(context, "prompt_id", None) if context else getattr(_server(), "last_prompt_id", None)
+
+
+def node_class(class_type: str) -> Any | None:
+    import nodes  # ComfyUI's module: absolute import on purpose (ours is imported relatively)
+
+    return nodes.NODE_CLASS_MAPPINGS.get(class_type)
+
+
+def is_output_node(class_type: str) -> bool:
+    cls = node_class(class_type)
+    return bool(getattr(cls, "OUTPUT_NODE", False)) if cls is not None else False
+
+
+def add_prompt_handler(handler: Any) -> bool:
+    srv = _server()
+    if srv is None or not hasattr(srv, "add_on_prompt_handler"):
+        return False
+    srv.add_on_prompt_handler(handler)
+    return True
+
+
+def routes() -> Any | None:
+    srv = _server()
+    return getattr(srv, "routes", None) if srv is not None else None

@@ -1,0 +1,84 @@
+"""``FloyoRunStatus`` and ``FloyoFetchOutputs``: look a run up by id, wherever it was started.
+
+Status is a single GET. Fetch waits for a terminal state by default and asks for fresh links
+when old ones expired. Interrupting a fetch stops waiting; only the node's own Cancel button
+(which the user points at this run) cancels the run itself.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..floyo_client import Hooks, Limits, RunHandle, load_config, open_client
+from ..floyo_client.errors import FloyoError, Interrupted, NotFound
+from ..floyo_client.models import RUN_ID_RE, Phase
+from ..floyo_client.runner import failure_of
+from . import comfy
+from .active_runs import ActiveRun
+from .images import SIZE_POLICIES
+from .outputs import collect
+from .progress import node_hooks
+from .remote_run import run_guarded
+from .spec import Ctx, In, NodeSpec, Out
+
+
+def checked_run_id(run_id: str) -> str:
+    run_id = (run_id or "").strip()
+    if not RUN_ID_RE.match(run_id):
+        raise NotFound(f"{run_id!r} is not a Floyo run id; they look like run_ followed by letters and "
+                       "digits (FloyoRemoteRun's run_id output, or Floyo's run history).")
+    return run_id
+
+
+async def status(ctx: Ctx, run_id: str) -> tuple:
+    run_id = checked_run_id(run_id)
+    async with open_client(load_config(comfy.key_file())) as client:
+        run = await client.get_run(run_id)
+    return (run.status, run.flotime_ms or 0, json.dumps(run.raw, indent=2, sort_keys=True))
+
+
+async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
+                size_policy: str = SIZE_POLICIES[0]) -> tuple:
+    run_id = checked_run_id(run_id)
+    config = load_config(comfy.key_file())
+
+    async def body(active: ActiveRun) -> tuple:
+        active.run_id = run_id
+        hooks: Hooks = node_hooks(active)
+        async with open_client(config) as client:
+            handle = RunHandle(client, run_id, hooks, Limits(timeout_s=float(timeout) or None))
+            try:
+                run = await handle.wait() if wait else await handle.refresh(urls=True)
+            except Interrupted:
+                if active.cancel.is_set():  # the Cancel button on this node: the user means the run
+                    await handle.cancel()
+                raise
+            if not run.phase.terminal:
+                raise FloyoError(f"Floyo run {run_id} is still {run.status}. Set 'wait' to true, or "
+                                 "try again later.", run_id=run_id)
+            if run.phase is not Phase.SUCCEEDED:
+                raise failure_of(run)
+            collected = await collect(handle, run, size_policy)
+        return (collected.images, collected.masks, "\n".join(collected.paths))
+
+    return await run_guarded(ctx, body)
+
+
+RUN_ID = In("run_id", "STRING", options={"default": ""}, tooltip="A Floyo run id (run_…)")
+STATUS_SPEC = NodeSpec(
+    node_id="FloyoRunStatus", display_name="Floyo Run Status",
+    description="The current status, FloTime and full record of a Floyo run, by id.",
+    inputs=(RUN_ID,),
+    outputs=(Out("status", "STRING"), Out("flotime_ms", "INT"), Out("run_json", "STRING")),
+    run=status, always_run=True)
+FETCH_SPEC = NodeSpec(
+    node_id="FloyoFetchOutputs", display_name="Floyo Fetch Outputs",
+    description=("Downloads a Floyo run's outputs by id (saved under output/floyo/<run id>/) and returns "
+                 "its images. Waits for the run to finish unless 'wait' is off."),
+    inputs=(RUN_ID,
+            In("wait", "BOOLEAN", optional=True, options={"default": True}),
+            In("timeout", "INT", optional=True, options={"default": 3600, "min": 0, "max": 7 * 24 * 3600}),
+            In("size_policy", "COMBO", optional=True,
+               options={"choices": SIZE_POLICIES, "default": SIZE_POLICIES[0]})),
+    outputs=(Out("images", "IMAGE"), Out("masks", "MASK"), Out("files", "STRING")),
+    run=fetch, output_node=True)

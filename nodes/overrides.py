@@ -1,0 +1,80 @@
+"""Override nodes: set a remote node's input, found by its title or id, from the local graph.
+
+Each node adds one ``Override`` to a chain (socket type ``FLOYO_OVERRIDES``) that ends in
+``FloyoRemoteRun``. An IMAGE override is uploaded to Floyo's CDN at run time (once per image)
+and its ``input_path`` goes into the loader node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..floyo_client import FloyoClient
+from ..floyo_client.transport import StopCheck
+from ..floyo_client.workflow import Override, Prompt, apply_overrides
+from .images import encode_png
+from .spec import Ctx, In, NodeSpec, Out
+
+OVERRIDES = "FLOYO_OVERRIDES"
+SEED_MIN, SEED_MAX = -(2**63), 0xFFFFFFFFFFFFFFFF
+
+
+@dataclass(frozen=True)
+class ImageUpload:
+    """An IMAGE to upload before the run; replaced by its Floyo ``input_path``."""
+
+    image: torch.Tensor
+
+
+def _chain(kind: str, value_input: In, default_input: str = "") -> NodeSpec:
+    async def run(ctx: Ctx, target: str, input: str, value: Any = None, overrides: Any = None,
+                  **kw: Any) -> tuple:
+        if kind == "Image":
+            value = ImageUpload(kw["image"])
+        return (tuple(overrides or ()) + (Override(target=target, input=input.strip(), value=value),),)
+
+    return NodeSpec(
+        node_id=f"FloyoOverride{kind}", display_name=f"Floyo Override {kind}",
+        description=(f"Sets one input of a remote node, found by its title (as shown on the node) or "
+                     f"its id, to a {kind.lower()} value. Chain several and connect the last to "
+                     "FloyoRemoteRun's 'overrides'."),
+        inputs=(In("target", "STRING", tooltip="Title or id of the remote node",
+                   options={"default": ""}),
+                In("input", "STRING", tooltip="Name of the input to set (e.g. text, seed, image)",
+                   options={"default": default_input}),
+                value_input,
+                In("overrides", OVERRIDES, optional=True, tooltip="Earlier overrides to extend")),
+        outputs=(Out("overrides", OVERRIDES),), run=run)
+
+
+SPECS = (
+    _chain("Text", In("value", "STRING", options={"multiline": True, "default": ""}), "text"),
+    _chain("Int", In("value", "INT", options={"default": 0, "min": SEED_MIN, "max": SEED_MAX}), "seed"),
+    _chain("Float", In("value", "FLOAT", options={"default": 0.0, "min": -1e9, "max": 1e9,
+                                                  "step": 0.01}), "cfg"),
+    _chain("Boolean", In("value", "BOOLEAN", options={"default": False}), ""),
+    _chain("Image", In("image", "IMAGE"), "image"),
+)
+
+
+async def resolve(client: FloyoClient, workflow: Prompt, overrides: Sequence[Override] | None,
+                  stop: StopCheck) -> Prompt:
+    """Apply the overrides, uploading images first (checked before anything is uploaded)."""
+    if not overrides:
+        return workflow
+    apply_overrides(workflow, [Override(o.target, o.input, None) for o in overrides])  # fail fast
+    resolved = []
+    for o in overrides:
+        value = o.value
+        if isinstance(value, ImageUpload):
+            png = encode_png(value.image)
+            name = f"comfyui_{hashlib.sha256(png).hexdigest()[:12]}.png"
+            uploaded = await client.upload(png, name, stop=stop)
+            value = uploaded.input_path
+        resolved.append(Override(o.target, o.input, value))
+    return apply_overrides(workflow, resolved)

@@ -1,0 +1,105 @@
+"""``FloyoRemoteRun``: send an embedded workflow or the current graph to Floyo, return its outputs.
+
+The node is glue: it picks the workflow, applies overrides, and hands the rest to the core's
+``start_run``/``RunHandle`` (create at most once, poll, cancel whatever it abandons). A user
+Cancel ends the node as *interrupted*, not as an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..floyo_client import Interrupted, Limits, load_config, open_client, start_run
+from ..floyo_client.workflow import Prompt, WorkflowError, check_api_format, parse_embedded
+from . import comfy
+from .active_runs import REGISTRY, ActiveRun
+from .images import SIZE_POLICIES
+from .outputs import Collected, collect
+from .overrides import OVERRIDES, resolve
+from .progress import announce, node_hooks
+from .spec import Ctx, In, NodeSpec, Out
+
+log = logging.getLogger(__name__)
+SOURCES = ("embedded", "current graph")
+OUTPUTS = (Out("images", "IMAGE"), Out("masks", "MASK", "1 where the image was transparent"),
+           Out("run_id", "STRING"), Out("files", "STRING", "Saved output files, one path per line"))
+
+
+def workflow_for(ctx: Ctx, source: str, text: str) -> Prompt:
+    """The workflow to send. In current-graph mode the prompt hook put the remote part in
+    ``text``; if the hook did not run, split the graph here (same rules, same errors)."""
+    if source == "embedded":
+        return parse_embedded(text)
+    if source != "current graph":
+        raise WorkflowError(f"Unknown source {source!r}; use one of {', '.join(SOURCES)}.")
+    if text.strip():
+        try:
+            return check_api_format(json.loads(text))
+        except ValueError:
+            pass
+    from .prompt_hook import split_for_node
+
+    return split_for_node(ctx.prompt or {}, ctx.node_id).remote
+
+
+async def run_guarded(ctx: Ctx, body: Callable[[ActiveRun], Awaitable[Any]]) -> Any:
+    """Register the node as active for its lifetime and map a user stop to ComfyUI's interrupt."""
+    active = REGISTRY.start(ctx.node_id, comfy.current_prompt_id())
+    try:
+        return await body(active)
+    except Interrupted as e:
+        announce(active, "cancelled", str(e))
+        raise comfy.interrupt_exception() from None
+    finally:
+        REGISTRY.finish(active)
+
+
+def results(collected: Collected, run_id: str) -> tuple:
+    return (collected.images, collected.masks, run_id, "\n".join(collected.paths))
+
+
+async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, run_name: str = "",
+                  timeout: int = 3600, size_policy: str = SIZE_POLICIES[0]) -> tuple:
+    config = load_config(comfy.key_file())
+    remote = workflow_for(ctx, source, workflow)
+
+    async def body(active: ActiveRun) -> tuple:
+        hooks = node_hooks(active)
+        async with open_client(config) as client:
+            remote_final = await resolve(client, remote, overrides, hooks.should_stop)
+            handle = await start_run(client, remote_final, label=run_name or f"ComfyUI node {ctx.node_id}",
+                                     hooks=hooks, limits=Limits(timeout_s=float(timeout) or None))
+            active.run_id = handle.run_id
+            async with handle:
+                run = await handle.wait()
+                collected = await collect(handle, run, size_policy)
+            announce(active, "saved", f"{len(collected.paths)} file(s)")
+            return results(collected, handle.run_id)
+
+    return await run_guarded(ctx, body)
+
+
+SPEC = NodeSpec(
+    node_id="FloyoRemoteRun", display_name="Floyo Remote Run",
+    description=("Runs a workflow on Floyo's cloud GPUs and returns its images. 'embedded': paste an "
+                 "API-format workflow. 'current graph': everything in this graph that is not this node "
+                 "or downstream of it runs on Floyo. The API key comes from FLOYO_API_KEY or the Floyo "
+                 "settings, never from a widget."),
+    inputs=(
+        In("source", "COMBO", options={"choices": SOURCES, "default": SOURCES[0]}),
+        In("workflow", "STRING", options={"multiline": True, "default": ""},
+           tooltip="API-format workflow JSON (embedded mode); filled in automatically in current-graph mode"),
+        In("overrides", OVERRIDES, optional=True,
+           tooltip="Changes to remote inputs, from Floyo Override nodes"),
+        In("run_name", "STRING", optional=True, options={"default": ""},
+           tooltip="Name shown in Floyo's run history (a unique marker is appended)"),
+        In("timeout", "INT", optional=True, options={"default": 3600, "min": 0, "max": 7 * 24 * 3600},
+           tooltip="Seconds of processing before the run is cancelled; queued time is not counted; 0 = none"),
+        In("size_policy", "COMBO", optional=True,
+           options={"choices": SIZE_POLICIES, "default": SIZE_POLICIES[0]},
+           tooltip="What to do when outputs have different sizes (never stretched)"),
+    ),
+    outputs=OUTPUTS, run=execute, output_node=True)

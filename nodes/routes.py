@@ -1,0 +1,91 @@
+"""The pack's HTTP routes on ComfyUI's server, all under ``/floyo/``.
+
+Handlers validate their input, answer JSON with a clear ``error`` message, and never return the
+API key. Cancel only signals the node that owns the run (a thread-safe flag); that node sends
+the remote cancel. ComfyUI's own origin checks stay in force: nothing here adds CORS.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from ..floyo_client import ConfigError, key_status, write_key_file
+from ..floyo_client.models import RUN_ID_RE
+from . import comfy
+from .active_runs import REGISTRY
+
+log = logging.getLogger(__name__)
+_registered = False
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def _json_body(request: web.Request) -> dict[str, Any] | None:
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+async def cancel_run(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    if body is None:
+        return _error(400, "Send a JSON object with run_id, node_id or prompt_id.")
+    run_id, node_id, prompt_id = (body.get(k) for k in ("run_id", "node_id", "prompt_id"))
+    if run_id is not None and (not isinstance(run_id, str) or not RUN_ID_RE.match(run_id)):
+        return _error(400, "run_id must look like run_ followed by letters and digits.")
+    if not any(isinstance(v, str) and v for v in (run_id, node_id, prompt_id)):
+        return _error(400, "Say which run to cancel: run_id, node_id or prompt_id.")
+    active = REGISTRY.request_cancel(run_id=run_id, node_id=node_id and str(node_id),
+                                     prompt_id=prompt_id)
+    if active is None:
+        return _error(404, "No Floyo run started by this ComfyUI matches; it may have finished already.")
+    log.info("Floyo: cancel requested for node %s (run %s)", active.node_id, active.run_id)
+    return web.json_response({"requested": True, **active.as_json()})
+
+
+async def active_runs(request: web.Request) -> web.Response:
+    return web.json_response({"runs": REGISTRY.snapshot()})
+
+
+async def get_key(request: web.Request) -> web.Response:
+    return web.json_response(key_status(comfy.key_file()))
+
+
+async def set_key(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    key = body.get("key") if body else None
+    if not isinstance(key, str):
+        return _error(400, "Send {\"key\": \"flo_…\"}.")
+    try:
+        write_key_file(comfy.key_file(), key)
+    except ConfigError as e:
+        return _error(400, str(e))
+    log.info("Floyo: API key saved to the key file")
+    return web.json_response(key_status(comfy.key_file()))
+
+
+async def clear_key(request: web.Request) -> web.Response:
+    comfy.key_file().unlink(missing_ok=True)
+    return web.json_response(key_status(comfy.key_file()))
+
+
+def register() -> bool:
+    """Add the routes once, if a ComfyUI server exists (it does not in unit tests)."""
+    global _registered
+    table = comfy.routes()
+    if _registered or table is None:
+        return _registered
+    table.post("/floyo/runs/cancel")(cancel_run)
+    table.get("/floyo/runs/active")(active_runs)
+    table.get("/floyo/key")(get_key)
+    table.post("/floyo/key")(set_key)
+    table.delete("/floyo/key")(clear_key)
+    _registered = True
+    return True

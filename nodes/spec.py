@@ -1,0 +1,126 @@
+"""One neutral description per node, turned into a V3 (``comfy_api.latest``) or a V1 class.
+
+Each node's behaviour is written once, as ``NodeSpec.run``; this module only adapts it to the
+two ways ComfyUI defines nodes. Must not hold node behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+CATEGORY = "Floyo"
+WIDGET_KINDS = ("STRING", "INT", "FLOAT", "BOOLEAN", "COMBO")
+
+
+@dataclass(frozen=True)
+class In:
+    name: str
+    kind: str  # STRING INT FLOAT BOOLEAN COMBO IMAGE, or a custom socket type
+    optional: bool = False
+    tooltip: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # default, min, max, multiline, choices…
+
+
+@dataclass(frozen=True)
+class Out:
+    name: str
+    kind: str
+    tooltip: str | None = None
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Per-execution facts ComfyUI passes as hidden inputs."""
+
+    node_id: str
+    prompt: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    node_id: str
+    display_name: str
+    description: str
+    inputs: tuple[In, ...]
+    outputs: tuple[Out, ...]
+    run: Callable[..., Awaitable[tuple[Any, ...]]]  # run(ctx, **inputs) -> outputs
+    output_node: bool = False
+    always_run: bool = False  # a query whose answer changes (run status): never served from cache
+
+
+def _v3_input(io: Any, spec: In) -> Any:
+    o = dict(spec.options)
+    common = {"optional": spec.optional, "tooltip": spec.tooltip}
+    if spec.kind == "STRING":
+        return io.String.Input(spec.name, multiline=o.get("multiline", False), default=o.get("default"),
+                               force_input=o.get("force_input"), **common)
+    if spec.kind in ("INT", "FLOAT"):
+        cls = io.Int if spec.kind == "INT" else io.Float
+        extra = {"step": o["step"]} if "step" in o else {}
+        return cls.Input(spec.name, default=o.get("default"), min=o.get("min"), max=o.get("max"),
+                         **extra, **common)
+    if spec.kind == "BOOLEAN":
+        return io.Boolean.Input(spec.name, default=o.get("default"), **common)
+    if spec.kind == "COMBO":
+        return io.Combo.Input(spec.name, options=list(o["choices"]), default=o.get("default"), **common)
+    if spec.kind == "IMAGE":
+        return io.Image.Input(spec.name, **common)
+    return io.Custom(spec.kind).Input(spec.name, **common)
+
+
+def _v3_output(io: Any, spec: Out) -> Any:
+    types = {"IMAGE": io.Image, "MASK": io.Mask, "STRING": io.String, "INT": io.Int}
+    cls = types.get(spec.kind) or io.Custom(spec.kind)
+    return cls.Output(display_name=spec.name, tooltip=spec.tooltip)
+
+
+def v3_class(spec: NodeSpec) -> type:
+    from comfy_api.latest import io
+
+    def define_schema(cls: Any) -> Any:
+        return io.Schema(node_id=spec.node_id, display_name=spec.display_name, category=CATEGORY,
+                         description=spec.description, inputs=[_v3_input(io, i) for i in spec.inputs],
+                         outputs=[_v3_output(io, o) for o in spec.outputs],
+                         hidden=[io.Hidden.prompt, io.Hidden.unique_id], is_output_node=spec.output_node)
+
+    async def execute(cls: Any, **inputs: Any) -> Any:
+        ctx = Ctx(node_id=str(cls.hidden.unique_id), prompt=cls.hidden.prompt)
+        return io.NodeOutput(*(await spec.run(ctx, **inputs)))
+
+    attrs = {"define_schema": classmethod(define_schema), "execute": classmethod(execute),
+             "__doc__": spec.description}
+    if spec.always_run:  # NaN != NaN, so ComfyUI never finds a cached result
+        attrs["fingerprint_inputs"] = classmethod(lambda cls, **kw: float("nan"))
+    return type(spec.node_id, (io.ComfyNode,), attrs)
+
+
+def _v1_input(spec: In) -> tuple[Any, ...]:
+    o = {k: v for k, v in spec.options.items() if k != "choices" and v is not None}
+    if spec.tooltip:
+        o["tooltip"] = spec.tooltip
+    if spec.kind == "COMBO":
+        return (list(spec.options["choices"]), o)
+    if spec.kind == "STRING" and o.pop("force_input", False):
+        o["forceInput"] = True
+    return (spec.kind, o)
+
+
+def v1_class(spec: NodeSpec) -> type:
+    def input_types(cls: Any) -> dict[str, Any]:
+        required = {i.name: _v1_input(i) for i in spec.inputs if not i.optional}
+        optional = {i.name: _v1_input(i) for i in spec.inputs if i.optional}
+        return {"required": required, "optional": optional,
+                "hidden": {"prompt": "PROMPT", "unique_id": "UNIQUE_ID"}}
+
+    async def execute(self: Any, prompt: Any = None, unique_id: Any = None, **inputs: Any) -> tuple:
+        return await spec.run(Ctx(node_id=str(unique_id), prompt=prompt), **inputs)
+
+    attrs = {"INPUT_TYPES": classmethod(input_types), "FUNCTION": "execute", "execute": execute,
+             "RETURN_TYPES": tuple(o.kind for o in spec.outputs),
+             "RETURN_NAMES": tuple(o.name for o in spec.outputs), "CATEGORY": CATEGORY,
+             "DESCRIPTION": spec.description, "OUTPUT_NODE": spec.output_node}
+    if spec.always_run:
+        attrs["IS_CHANGED"] = classmethod(lambda cls, **kw: float("nan"))
+    return type(spec.node_id, (), attrs)
