@@ -20,8 +20,10 @@ from .state import Store
 STORE: web.AppKey[Store] = web.AppKey("floyo_store", Store)
 ORIGIN: web.AppKey[str] = web.AppKey("floyo_origin", str)
 KEYS: web.AppKey[set[str]] = web.AppKey("floyo_keys", set)
-RECORD = "floyo_record"  # request-scoped: the RecordedRequest of this request
-KEY = "floyo_key"  # request-scoped: the bearer key that passed auth
+# Request-scoped keys; web.RequestKey exists from aiohttp 3.14 (plain strings warn there).
+_RequestKey: Any = getattr(web, "RequestKey", None)
+RECORD: Any = _RequestKey("floyo_record", RecordedRequest) if _RequestKey else "floyo_record"
+KEY: Any = _RequestKey("floyo_key", str) if _RequestKey else "floyo_key"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -11,6 +11,7 @@ import asyncio
 import ipaddress
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -46,11 +47,14 @@ class ScriptedServer:
     """The Floyo stand-in on an asyncio loop. Use ``async with ScriptedServer(...) as srv``."""
 
     def __init__(self, scenario: Scenario | None = None, *, keys: Iterable[str] = DEFAULT_KEYS,
-                 host: str = "127.0.0.1", api_port: int = 0, cdn_port: int = 0, other_port: int = 0):
+                 host: str = "127.0.0.1", api_port: int = 0, cdn_port: int = 0, other_port: int = 0,
+                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time):
+        """``clock`` times steps and rate windows; ``wall_clock`` (unix s) stamps presigned expiry."""
         check_loopback(host)
         self.keys: set[str] = set(keys)
         self._host, self._ports = host, (api_port, cdn_port, other_port)
-        self._store = Store(scenario if scenario is not None else Scenario())
+        self._store = Store(scenario if scenario is not None else Scenario(), clock=clock,
+                            wall_clock=wall_clock)
         self._other_url: list[str] = [""]
         self._runners: list[web.AppRunner] = []
         self._urls: list[str] = []
