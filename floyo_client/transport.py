@@ -63,8 +63,10 @@ class Transport:
 
     def __init__(self, config: Config, *, policy: RetryPolicy | None = None,
                  limiter: RateLimiter | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 clock: Callable[[], float] = time.monotonic):
         self.config = config
+        self.clock = clock
         self.policy = policy or RetryPolicy()
         self.limiter = limiter or limiter_for(config.api_key, config.api_url)
         self.sleep = sleep
@@ -151,8 +153,8 @@ class Transport:
 
     async def pause(self, seconds: float, stop: StopCheck) -> None:
         """Sleep in short slices; raise Interrupted as soon as ``stop()`` is true."""
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
+        deadline = self.clock() + seconds
+        while (left := deadline - self.clock()) > 0:
             if stop():
                 raise Interrupted("Stopped while waiting to retry.")
             await self.sleep(min(left, STOP_CHECK_S))
