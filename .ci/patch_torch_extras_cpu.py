@@ -33,7 +33,7 @@ if marker not in src:
         + src[end:]
     )
     init.write_text(src)
-print(f"patched {init}")
+print(f"patched {init}")  # noqa: T201
 
 # Optional: torchaudio (PyPI has no 2.13 release; 2.11.1 --no-deps works as pure Python once its
 # CUDA-linked .so files are removed: torchaudio.functional / transforms work, ComfyUI's audio nodes import).
@@ -41,4 +41,4 @@ ta = importlib.util.find_spec("torchaudio")
 if ta is not None:
     for so in pathlib.Path(ta.origin).parent.joinpath("lib").glob("*.so"):
         so.unlink()
-    print("stripped torchaudio C++ extensions")
+    print("stripped torchaudio C++ extensions")  # noqa: T201

