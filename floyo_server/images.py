@@ -24,7 +24,7 @@ _MODES_BY_FORMAT = {
     "png": {"RGB", "RGBA", "L", "P", "I;16"},
     "jpeg": {"RGB", "L"},
     "webp": {"RGB", "RGBA"},
-    "gif": {"P", "L"},
+    "gif": {"P"},  # PIL reads any GIF back as P
 }
 
 
@@ -83,9 +83,9 @@ def _pixels(spec: OutputSpec, frame: int) -> Image.Image:
     noisy = np.clip(base + rng.normal(0, 12, base.shape), 0, 255)
     if spec.mode == "I;16":
         return Image.fromarray((noisy[..., 0] * 257).astype(np.uint16))
-    rgba = Image.fromarray(noisy.astype(np.uint8), "RGBA")
+    rgba = Image.fromarray(noisy.astype(np.uint8))  # (h, w, 4) uint8: RGBA
     if spec.mode == "P":
-        return rgba.convert("RGB").quantize(colors=64, seed=0)
+        return rgba.convert("RGB").quantize(colors=64)
     return rgba.convert(spec.mode)
 
 
