@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, RetryPolicy, Transport
 from floyo_pack.floyo_server import ScriptedServer
 

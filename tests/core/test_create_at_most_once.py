@@ -4,7 +4,6 @@ reached Floyo (Floyo has no idempotency key). It may be retried only when Floyo 
 from __future__ import annotations
 
 import pytest
-
 from floyo_pack.floyo_client import NetworkError, RunMayExist, ServerError, new_marker
 from floyo_pack.floyo_server import Fault
 

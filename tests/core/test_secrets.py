@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from floyo_pack.floyo_client import (
     AuthError,
     Config,

@@ -1,0 +1,76 @@
+"""Floyo allows 100 requests/minute/key. Every run, route and thread of the process shares one
+budget per key, so concurrent runs slow down together instead of being answered 429."""
+
+from __future__ import annotations
+
+import asyncio
+
+from floyo_pack.floyo_client import Hooks, Limits, PollSchedule, RateLimiter, limiter_for, start_run
+from floyo_pack.floyo_client.policy import RetryPolicy, parse_retry_after, rate_limited_delay
+from floyo_pack.floyo_server import Fault, Step
+
+from .conftest import FakeTime, make_client
+from .test_create_at_most_once import WORKFLOW
+
+
+async def test_twenty_concurrent_waits_share_the_limiter_with_no_429(floyo):
+    # The server's limit scaled down (20 per 1 s window) so the test exercises it in seconds.
+    floyo.scenario.rate_limit, floyo.scenario.rate_window_s = 20, 1.0
+    floyo.scenario.steps = [Step("queued", polls=1), Step("processing", polls=2), Step("done")]
+    shared = RateLimiter(rate=20, window_s=1.0, margin_s=0.1)
+    fast = Limits(schedule=PollSchedule(fast_s=0.01))
+
+    async def one_run(i: int) -> str:
+        async with make_client(floyo, limiter=shared) as client:  # separate sessions, one budget
+            handle = await start_run(client, WORKFLOW, label=f"r{i}", limits=fast)
+            async with handle:
+                return (await handle.wait()).status
+
+    statuses = await asyncio.gather(*(one_run(i) for i in range(20)))
+    assert statuses == ["done"] * 20
+    answered = [r.status for r in floyo.requests.all()]
+    assert len(answered) >= 100 and 429 not in answered
+
+
+def test_limiter_grants_rate_slots_per_window_then_waits():
+    t = FakeTime()
+    limiter = RateLimiter(rate=100, window_s=60.0, margin_s=1.0, clock=t.clock)
+    waits = [limiter.reserve() for _ in range(101)]
+    assert waits[:100] == [0.0] * 100
+    assert waits[100] == 61.0  # the 101st waits until the first slot leaves the window
+
+
+def test_one_limiter_per_key_is_shared_process_wide():
+    assert limiter_for("flo_a_key_0001", "https://x") is limiter_for("flo_a_key_0001", "https://x")
+    assert limiter_for("flo_a_key_0001", "https://x") is not limiter_for("flo_b_key_0002", "https://x")
+
+
+async def test_429_with_retry_after_waits_that_long_then_succeeds(floyo, fake_time):
+    floyo.scenario.faults.append(Fault("GET", r"^/runs/", status=429, count=1, retry_after=7,
+                                       body={"error": "Too Many Requests"}))
+    async with make_client(floyo, time=fake_time) as client:
+        run = await (await start_run(client, WORKFLOW)).refresh()
+    assert run.status == "queued"
+    assert abs(sum(fake_time.sleeps) - 7.0) < 0.3
+    assert floyo.requests.count("GET", r"/runs/.*") == 2
+
+
+def test_429_without_retry_after_backs_off_exponentially_and_caps():
+    policy = RetryPolicy()
+    delays = [rate_limited_delay(None, n, policy) for n in range(1, 8)]
+    assert delays[:3] == [2.0, 4.0, 8.0] and max(delays) == 60.0
+    assert rate_limited_delay(500.0, 1, policy) == policy.max_retry_after_s
+
+
+def test_retry_after_accepts_seconds_and_http_dates():
+    assert parse_retry_after("12", 0) == 12.0
+    assert parse_retry_after("Thu, 01 Jan 1970 00:01:40 GMT", 40.0) == 60.0
+    assert parse_retry_after("soon", 0) is None and parse_retry_after(None, 0) is None
+
+
+async def test_poll_loop_survives_a_5xx_burst(floyo, fake_time):
+    floyo.scenario.faults.append(Fault("GET", r"^/runs/", status=502, count=3, body="bad gateway"))
+    async with make_client(floyo, time=fake_time) as client:
+        handle = await start_run(client, WORKFLOW, hooks=Hooks(sleep=fake_time.sleep, clock=fake_time.clock))
+        async with handle:
+            assert (await handle.wait()).status == "done"

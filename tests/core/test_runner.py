@@ -1,0 +1,142 @@
+"""Waiting for a run: both status vocabularies, unknown words, queued time not counted, and a
+remote cancel for every run the client gives up on, without ever hiding the original error."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from floyo_pack.floyo_client import (
+    BillingError,
+    CancelResult,
+    Hooks,
+    Interrupted,
+    Limits,
+    PollSchedule,
+    RunFailed,
+    RunTimedOut,
+    start_run,
+)
+from floyo_pack.floyo_server import Fault, RunError, Step
+
+from .test_create_at_most_once import WORKFLOW
+
+
+def hooks(t, **kw) -> Hooks:
+    return Hooks(sleep=t.sleep, clock=t.clock, **kw)
+
+
+async def _wait(client, t, **kw):
+    handle = await start_run(client, WORKFLOW, hooks=hooks(t, **{k: v for k, v in kw.items() if k != "limits"}),
+                             limits=kw.get("limits"))
+    async with handle:
+        return handle, await handle.wait()
+
+
+@pytest.mark.parametrize("vocabulary", ["docs", "alt"])
+async def test_both_status_vocabularies_finish_successfully(floyo, client, fake_time, vocabulary):
+    floyo.scenario.vocabulary = vocabulary
+    _, run = await _wait(client, fake_time)
+    assert run.status == {"docs": "done", "alt": "complete"}[vocabulary]
+    assert run.flotime_ms == 48210 and run.outputs
+
+
+async def test_unknown_status_means_still_running_and_is_logged_once(floyo, client, fake_time, caplog):
+    floyo.scenario.steps = [Step("warming_up", polls=3), Step("done")]
+    with caplog.at_level(logging.WARNING):
+        _, run = await _wait(client, fake_time)
+    assert run.status == "done"
+    assert sum("warming_up" in r.getMessage() for r in caplog.records) == 1
+
+
+async def test_noisy_error_object_on_a_successful_run_is_not_a_failure(floyo, client, fake_time):
+    floyo.scenario.noisy_success_error = True
+    _, run = await _wait(client, fake_time)
+    assert run.status == "done" and "error" in run.raw
+
+
+async def test_failed_run_raises_with_floyos_message_and_node(floyo, client, fake_time):
+    floyo.scenario.steps = [Step("processing", polls=1), Step("failed")]
+    floyo.scenario.failure = RunError(message="CheckpointLoader: model.safetensors not found", node_id="4")
+    with pytest.raises(RunFailed) as caught:
+        await _wait(client, fake_time)
+    assert "model.safetensors not found" in str(caught.value) and "remote node 4" in str(caught.value)
+    assert floyo.requests.cancel_requests() == []  # a finished run needs no cancel
+
+
+async def test_insufficient_balance_is_a_billing_error(floyo, client, fake_time):
+    floyo.scenario.steps = [Step("insufficient_balance")]
+    with pytest.raises(BillingError) as caught:
+        await _wait(client, fake_time)
+    assert "FloTime" in str(caught.value)
+
+
+async def test_queued_time_does_not_count_against_the_timeout(floyo, client, fake_time):
+    floyo.scenario.steps = [Step("queued", polls=30), Step("processing", polls=3), Step("done")]
+    limits = Limits(timeout_s=10, schedule=PollSchedule(fast_s=1.0))
+    _, run = await _wait(client, fake_time, limits=limits)
+    assert run.status == "done" and fake_time.now - 1000.0 > 30
+
+
+async def test_timeout_cancels_the_remote_run_and_names_it(floyo, client, fake_time):
+    floyo.scenario.steps = [Step("processing")]
+    with pytest.raises(RunTimedOut) as caught:
+        await _wait(client, fake_time, limits=Limits(timeout_s=5))
+    run_id = floyo.last_run.id
+    assert run_id in str(caught.value) and "cancel: cancelled" in str(caught.value)
+    assert len(floyo.requests.cancel_requests(run_id)) == 1
+
+
+async def test_user_stop_cancels_the_remote_run_and_sends_one_create(floyo, client, fake_time):
+    floyo.scenario.steps = [Step("processing")]
+    polls = floyo.requests.polls
+    with pytest.raises(Interrupted):
+        await _wait(client, fake_time, should_stop=lambda: len(polls()) >= 2)
+    assert len(floyo.requests.cancel_requests(floyo.last_run.id)) == 1
+    assert len(floyo.requests.creates()) == 1
+
+
+async def test_a_failed_cancel_never_hides_the_original_error(floyo, client, fake_time):
+    floyo.scenario.steps = [Step("processing")]
+    floyo.scenario.faults.append(Fault("POST", r"/cancel$", status=500, count=-1))
+    with pytest.raises(RunTimedOut) as caught:
+        await _wait(client, fake_time, limits=Limits(timeout_s=3))
+    assert "could not be confirmed" in str(caught.value)
+
+
+async def test_a_local_failure_after_create_cancels_the_remote_run(floyo, client, fake_time):
+    floyo.scenario.steps = [Step("processing")]
+    handle = await start_run(client, WORKFLOW, hooks=hooks(fake_time))
+    with pytest.raises(ZeroDivisionError):
+        async with handle:
+            await handle.refresh()
+            _ = 1 / 0
+    assert handle.cancel_outcome.result is CancelResult.CANCELLED
+    assert len(floyo.requests.cancel_requests(handle.run_id)) == 1
+
+
+async def test_cancel_reports_cancelled_already_finished_and_not_found(floyo, client, fake_time):
+    floyo.scenario.steps = [Step("processing")]
+    handle = await start_run(client, WORKFLOW, hooks=hooks(fake_time))
+    assert (await client.cancel_run(handle.run_id)).result is CancelResult.CANCELLED
+    again = await client.cancel_run(handle.run_id)
+    assert again.result is CancelResult.ALREADY_FINISHED and again.status == "cancelled"
+    assert "already finished (cancelled)" in again.describe()
+    missing = await client.cancel_run("run_doesnotexist0000")
+    assert missing.result is CancelResult.NOT_FOUND
+
+
+async def test_url_lifetime_is_clamped_and_only_sent_with_expand(floyo, client):
+    run = await client.create_run(WORKFLOW, name="t", marker="m")
+    await client.get_run(run.id, urls=True, url_ttl_s=10**9)
+    await client.get_run(run.id)
+    first, second = floyo.requests.polls(run.id)[-2:]
+    assert first.query == {"expand": "outputs.presigned_url", "presigned_url_expires_in": "84600"}
+    assert second.query == {}
+
+
+def test_poll_schedule_starts_fast_then_backs_off_to_a_few_seconds():
+    s = PollSchedule()
+    assert s.delay(0) == s.delay(29) == 1.0
+    later = [s.delay(t) for t in (31, 40, 60, 120, 3600)]
+    assert later == sorted(later) and later[0] > 1.0 and later[-1] == 5.0
