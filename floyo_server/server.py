@@ -181,7 +181,7 @@ class ServerThread:
     behind one lock). ``call(fn)`` runs ``fn()`` on the server's loop and returns its result.
     """
 
-    _DELEGATED = frozenset({"api_url", "cdn_url", "other_url", "scenario", "lock", "update", "runs",
+    _DELEGATED = frozenset({"api_url", "cdn_url", "other_url", "lock", "update", "runs",
                             "run", "last_run", "files", "requests", "uploads", "set_phase",
                             "finish", "set_steps", "reset_rate_limits", "keys"})
 
@@ -196,6 +196,14 @@ class ServerThread:
         if name in ServerThread._DELEGATED:
             return getattr(self.server, name)
         raise AttributeError(name)
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.server.scenario
+
+    @scenario.setter
+    def scenario(self, value: Scenario) -> None:
+        self.server.scenario = value
 
     def start(self, timeout: float = 15.0) -> ServerThread:
         """Start the thread; returns once all origins are bound. Raises RuntimeError on failure."""

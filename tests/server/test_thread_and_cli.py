@@ -42,8 +42,10 @@ def test_server_thread_serves_sync_clients_and_takes_knobs_from_the_test_thread(
         srv.update(vocabulary="alt")
         srv.finish(run_id)
         assert _call("GET", f"{srv.api_url}/runs/{run_id}")[1]["status"] == "complete"
+        srv.scenario = Scenario(vocabulary="docs")
+        assert srv.server.scenario.vocabulary == "docs"
         srv.set_phase(run_id, Phase.CANCELLED)
-        assert _call("GET", f"{srv.api_url}/runs/{run_id}")[1]["status"] == "canceled"
+        assert _call("GET", f"{srv.api_url}/runs/{run_id}")[1]["status"] == "cancelled"
         assert srv.requests.count("GET", "/runs/.*") == 3 and len(srv.runs) == 1
         assert srv.call(lambda: threading.current_thread().name) == "floyo-local-server"
     with pytest.raises(OSError):
