@@ -27,8 +27,8 @@ def hooks(t, **kw) -> Hooks:
 
 
 async def _wait(client, t, **kw):
-    handle = await start_run(client, WORKFLOW, hooks=hooks(t, **{k: v for k, v in kw.items() if k != "limits"}),
-                             limits=kw.get("limits"))
+    limits = kw.pop("limits", None)
+    handle = await start_run(client, WORKFLOW, hooks=hooks(t, **kw), limits=limits)
     async with handle:
         return handle, await handle.wait()
 

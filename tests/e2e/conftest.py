@@ -253,10 +253,35 @@ class Comfy:
         return self.log_text()[-chars:]
 
 
+FLOYO_KEY = "flo_test_key"
+
+
 @pytest.fixture(scope="session")
-def comfy_env() -> dict[str, str | None]:
-    """Extra env vars for the ComfyUI process; override (session-scoped) in a nearer conftest."""
-    return {}
+def floyo_server():
+    """The local Floyo-compatible server (scripted mode) the e2e ComfyUI talks to."""
+    from floyo_pack.floyo_server import ServerThread
+
+    with ServerThread() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def comfy_env(floyo_server) -> dict[str, str | None]:
+    """Extra env vars for the ComfyUI process: point the pack at the local Floyo server."""
+    return {"FLOYO_API_URL": floyo_server.api_url, "FLOYO_CDN_URL": floyo_server.cdn_url,
+            "FLOYO_API_KEY": FLOYO_KEY}
+
+
+@pytest.fixture
+def floyo(floyo_server):
+    """The local Floyo server with a fresh default scenario and an empty request record."""
+    from floyo_pack.floyo_server import Scenario
+
+    floyo_server.server.scenario = Scenario()
+    floyo_server.requests.clear()
+    floyo_server.server.keys.clear()
+    floyo_server.server.keys.add(FLOYO_KEY)
+    yield floyo_server
 
 
 @pytest.fixture(scope="session")
