@@ -1,0 +1,47 @@
+"""The core stays ComfyUI-free so it can be tested and reused without ComfyUI: it never imports
+ComfyUI, torch, PIL or numpy, and never reaches up into the pack's glue."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = {"comfy", "comfy_api", "comfy_execution", "comfy_extras", "folder_paths", "server", "nodes",
+             "execution", "torch", "PIL", "numpy", "requests"}
+
+
+def _imports(path: Path) -> list[tuple[int, str, int]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name, 0) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found.append((node.lineno, node.module or "", node.level))
+    return found
+
+
+def test_core_imports_no_comfyui_torch_pil_or_numpy():
+    offenders = []
+    for path in sorted((ROOT / "floyo_client").rglob("*.py")):
+        for line, module, level in _imports(path):
+            top = module.split(".")[0]
+            if (level == 0 and top in FORBIDDEN) or level > 1:
+                offenders.append(f"{path.relative_to(ROOT)}:{line} imports {'.' * level}{module}")
+    assert offenders == []
+
+
+def test_boundary_check_catches_a_forbidden_import(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import torch\nfrom ..nodes import x\n")
+    assert [(m, lvl) for _, m, lvl in _imports(bad)] == [("torch", 0), ("nodes", 2)]
+
+
+def test_pack_code_uses_relative_imports_for_its_own_packages():
+    offenders = []
+    for folder in ("floyo_client", "nodes", "floyo_server"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for line, module, level in _imports(path):
+                if level == 0 and module.split(".")[0] in {"floyo_client", "floyo_server", "floyo_pack"}:
+                    offenders.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert [o for o in offenders if "__main__" not in o] == []
