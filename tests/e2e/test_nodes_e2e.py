@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ REMOTE = {"1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64
 
 
 def remote_run(**inputs) -> dict:
-    base = {"source": "embedded", "workflow": json.dumps(REMOTE)}
+    """A FloyoRemoteRun node; a unique run name keeps ComfyUI's cache from answering for it."""
+    base = {"source": "embedded", "workflow": json.dumps(REMOTE), "run_name": f"e2e {uuid.uuid4().hex[:6]}"}
     return {"class_type": "FloyoRemoteRun", "inputs": {**base, **inputs}}
 
 
@@ -64,6 +66,9 @@ def test_pack_loads_with_every_node_and_no_import_problems(comfy):
 def test_embedded_run_sends_the_workflow_once_and_feeds_save_image(comfy, floyo):
     floyo.server.scenario.outputs = [OutputSpec(size=(96, 80)), OutputSpec(size=(96, 80), seed=3)]
     entry = comfy.run({"1": remote_run(run_name="e2e embedded"), "2": save("1")})
+    again = comfy.run({"1": remote_run(run_name="e2e embedded"), "2": save("1")})
+    assert again["status"]["status_str"] == "success"
+    assert len(floyo.requests.creates()) == 1, "an unchanged graph is served from cache, not paid twice"
     assert entry["status"]["status_str"] == "success", entry["status"]
     files = saved_images(comfy, entry, "2")
     assert len(files) == 2 and Image.open(files[0]).size == (96, 80)

@@ -1,0 +1,128 @@
+"""More of what a user sees in a real ComfyUI: live status on the node and its websocket events,
+errors for a missing key and an unreachable API, size policies, non-image and empty outputs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+import threading
+import time
+import uuid
+
+import aiohttp
+import pytest
+from floyo_pack.floyo_server import OutputSpec, Step
+from PIL import Image
+
+from .test_nodes_e2e import node_error, remote_run, save, saved_images
+
+pytestmark = pytest.mark.e2e
+
+
+class Socket:
+    """Collects a ComfyUI websocket's JSON events and progress-text frames in a thread."""
+
+    def __init__(self, url: str):
+        self.client_id = "pytest-" + uuid.uuid4().hex[:8]
+        self.url = f"{url.replace('http', 'ws', 1)}/ws?clientId={self.client_id}"
+        self.events: list[dict] = []
+        self.texts: list[tuple[float, str, str]] = []
+        self._ready = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    async def _main(self) -> None:
+        async with aiohttp.ClientSession() as session, session.ws_connect(self.url) as ws:
+            self._ready.set()
+            while not self._stop:
+                try:
+                    msg = await ws.receive(timeout=0.2)
+                except asyncio.TimeoutError:
+                    continue
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    self.events.append(json.loads(msg.data))
+                elif msg.type == aiohttp.WSMsgType.BINARY and struct.unpack(">I", msg.data[:4])[0] == 3:
+                    (n,) = struct.unpack(">I", msg.data[4:8])
+                    self.texts.append((time.monotonic(), msg.data[8:8 + n].decode(), msg.data[8 + n:].decode()))
+                elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                    return
+
+    def __enter__(self) -> Socket:
+        self._thread.start()
+        assert self._ready.wait(10), "websocket did not connect"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop = True
+        self._thread.join(5)
+
+
+def test_node_shows_status_every_second_and_sends_a_floyo_event_on_each_change(comfy, floyo):
+    floyo.server.scenario.steps = [Step("queued", seconds=1.5), Step("processing", seconds=2.5), Step("done")]
+    with Socket(comfy.url) as ws:
+        prompt_id = comfy.queue({"7": remote_run(), "2": save("7")}, client_id=ws.client_id)
+        entry = comfy.wait(prompt_id, timeout=60)
+        time.sleep(0.3)
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    floyo_events = [e["data"] for e in ws.events if e["type"] == "floyo.run"]
+    statuses = [e["status"] for e in floyo_events]
+    assert statuses[:3] == ["queued", "processing", "done"] and statuses[-1] == "saved"
+    first = floyo_events[0]
+    assert set(first) >= {"node_id", "prompt_id", "run_id", "status", "elapsed_s", "flotime_ms", "message"}
+    assert first["node_id"] == "7" and first["prompt_id"] == prompt_id and first["run_id"].startswith("run_")
+    assert floyo_events[2]["flotime_ms"] == 48210
+    texts = [(t, text) for t, node, text in ws.texts if node == "7"]
+    assert any("queued" in x for _, x in texts) and any("processing" in x for _, x in texts)
+    assert any("FloTime 48.2s" in x for _, x in texts)
+    times = [t for t, _ in texts]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(texts) >= 3 and max(gaps) < 1.6, "status text at least once a second"
+
+
+def test_non_image_outputs_are_saved_and_listed_and_sizes_follow_the_policy(comfy, floyo):
+    floyo.server.scenario.outputs = [OutputSpec(size=(64, 48)), OutputSpec(size=(32, 80), seed=1),
+                                     OutputSpec(format="txt", nbytes=50, name="notes.txt")]
+    graph = {"1": remote_run(), "2": save("1"),
+             "3": {"class_type": "PreviewAny", "inputs": {"source": ["1", 3]}}}
+    entry = comfy.run(graph)
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    sizes = {Image.open(p).size for p in saved_images(comfy, entry, "2")}
+    assert sizes == {(64, 80)}, "pad to largest: both images on one canvas, nothing stretched"
+    listed = entry["outputs"]["3"]["text"][0].splitlines()
+    assert len(listed) == 3 and listed[2].endswith("notes.txt")
+    assert (comfy.base / "output" / "floyo" / floyo.last_run.id / "notes.txt").read_bytes() == \
+        floyo.files[floyo.last_run.outputs[2].id].data
+    error = node_error(comfy.run({"1": remote_run(size_policy="error", run_name="strict"), "2": save("1")}))
+    assert "64" in error["exception_message"] and "80" in error["exception_message"]
+
+
+def test_a_run_that_finished_without_outputs_is_an_error(comfy, floyo):
+    floyo.server.scenario.outputs = []
+    error = node_error(comfy.run({"1": remote_run(), "2": save("1")}))
+    assert "no output files" in error["exception_message"]
+
+
+def test_animated_output_gives_one_batch_entry_per_frame(comfy, floyo):
+    floyo.server.scenario.outputs = [OutputSpec(format="gif", mode="P", frames=4, size=(40, 40))]
+    entry = comfy.run({"1": remote_run(), "2": save("1")})
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    assert len(saved_images(comfy, entry, "2")) == 4
+
+
+@pytest.mark.timeout(150)
+def test_missing_key_and_unreachable_api_give_errors_that_say_what_to_do(comfy_factory, floyo):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    other = comfy_factory(env={"FLOYO_API_KEY": None, "FLOYO_API_URL": dead, "FLOYO_CDN_URL": dead},
+                          name="comfy-nokey")
+    error = node_error(other.run({"1": remote_run(), "2": save("1")}))
+    assert "FLOYO_API_KEY" in error["exception_message"] and "settings" in error["exception_message"]
+    assert other.post("/floyo/key", {"key": "flo_test_key"})[0] == 200
+    assert other.get("/floyo/key")[1] == {"configured": True, "source": "key file"}
+    error = node_error(other.run({"1": remote_run(run_name="offline"), "2": save("1")}))
+    assert "Could not reach 127.0.0.1" in error["exception_message"]
+    assert "internet connection" in error["exception_message"]
