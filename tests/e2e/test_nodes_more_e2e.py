@@ -44,7 +44,8 @@ class Socket:
                     self.events.append(json.loads(msg.data))
                 elif msg.type == aiohttp.WSMsgType.BINARY and struct.unpack(">I", msg.data[:4])[0] == 3:
                     (n,) = struct.unpack(">I", msg.data[4:8])
-                    self.texts.append((time.monotonic(), msg.data[8:8 + n].decode(), msg.data[8 + n:].decode()))
+                    node, text = msg.data[8:8 + n].decode(), msg.data[8 + n:].decode()
+                    self.texts.append((time.monotonic(), node, text))
                 elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                     return
 
