@@ -86,10 +86,10 @@ class Transport:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _session_for(self, fresh: bool) -> aiohttp.ClientSession:
+    def _session_for(self, once: bool) -> aiohttp.ClientSession:
         # A create must not ride on a pooled keep-alive connection: if the server had closed it,
         # the failure would look like "maybe sent" and we could never safely retry (§4).
-        if fresh:
+        if once:
             if self._fresh is None:
                 self._fresh = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
             return self._fresh
@@ -108,7 +108,7 @@ class Transport:
 
     @asynccontextmanager
     async def open(self, method: str, url: str | URL, *, auth: bool, timeout_s: float = 30.0,
-                   stop: StopCheck = never_stop, fresh: bool = False, urgent: bool = False,
+                   stop: StopCheck = never_stop, once: bool = False, urgent: bool = False,
                    **kw: Any) -> AsyncIterator[aiohttp.ClientResponse]:
         """Send one request (no retries) and yield the response; the single exit to the network."""
         target = url if isinstance(url, URL) else URL(url, encoded=True)  # keep presigned bytes as-is
@@ -120,9 +120,11 @@ class Transport:
             raise Interrupted("Stopped before the request was sent.")
         headers = {**kw.pop("headers", {}), **self.headers_for(target, auth)}
         timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, 15.0))
-        request = self._session_for(fresh).request(method, target, headers=headers, timeout=timeout,
+        request = self._session_for(once).request(method, target, headers=headers, timeout=timeout,
                                                    allow_redirects=False, **kw)
-        resp = await self._race(request, stop, target)
+        # A request that must not be resent (create) is never abandoned in flight: once its body
+        # may have left, we wait for the answer so the run id is known and can be cancelled.
+        resp = await self._race(request, stop if not once else never_stop, target)
         log.debug("floyo %s %s%s -> %s", method, target.host, target.path, resp.status)
         try:
             yield resp
@@ -159,11 +161,11 @@ class Transport:
                 raise Interrupted("Stopped while waiting to retry.")
             await self.sleep(min(left, STOP_CHECK_S))
 
-    async def _exchange(self, method: str, url: str, *, stop: StopCheck, fresh: bool,
+    async def _exchange(self, method: str, url: str, *, stop: StopCheck, once: bool,
                         timeout_s: float, urgent: bool = False, **kw: Any) -> Reply:
         if callable(kw.get("data")):  # a multipart body can be sent once: build one per attempt
             kw["data"] = kw["data"]()
-        async with self.open(method, url, auth=True, stop=stop, fresh=fresh, timeout_s=timeout_s,
+        async with self.open(method, url, auth=True, stop=stop, once=once, timeout_s=timeout_s,
                              urgent=urgent, **kw) as resp:
             try:
                 raw = await resp.content.read(MAX_JSON_BYTES)
@@ -177,7 +179,7 @@ class Transport:
         failures = limited = 0
         while True:
             try:
-                reply = await self._exchange(method, url, stop=stop, fresh=not idempotent,
+                reply = await self._exchange(method, url, stop=stop, once=not idempotent,
                                              timeout_s=timeout_s, **kw)
             except NetworkError as e:
                 failures += 1

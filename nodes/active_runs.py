@@ -63,6 +63,16 @@ class Registry:
             active.cancel.set()
         return active
 
+    def cancel_all(self) -> int:
+        with self._lock:
+            for active in self._runs:
+                active.cancel.set()
+            return len(self._runs)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._runs)
+
     def snapshot(self) -> list[dict[str, object]]:
         with self._lock:
             return [a.as_json() for a in self._runs]

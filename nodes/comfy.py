@@ -24,6 +24,19 @@ def key_file() -> Path:
     return user_dir() / "floyo" / "api_key"
 
 
+_journals: dict[Path, Any] = {}
+
+
+def journal() -> Any:
+    """The run journal in ``<user dir>/floyo/runs.sqlite3`` (architecture.md §3)."""
+    from ..floyo_client.journal import Journal
+
+    path = user_dir() / "floyo" / "runs.sqlite3"
+    if path not in _journals:
+        _journals[path] = Journal(path)
+    return _journals[path]
+
+
 def output_dir() -> Path:
     import folder_paths
 

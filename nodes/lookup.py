@@ -8,6 +8,7 @@ when old ones expired. Interrupting a fetch stops waiting; only the node's own C
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from ..floyo_client import Hooks, Limits, RunHandle, load_config, open_client
 from ..floyo_client.errors import FloyoError, Interrupted, NotFound
@@ -16,7 +17,7 @@ from ..floyo_client.runner import failure_of
 from . import comfy
 from .active_runs import ActiveRun
 from .images import SIZE_POLICIES
-from .outputs import collect
+from .outputs import collect, collect_saved
 from .progress import node_hooks
 from .remote_run import run_guarded
 from .spec import Ctx, In, NodeSpec, Out
@@ -40,7 +41,17 @@ async def status(ctx: Ctx, run_id: str) -> tuple:
 async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
                 size_policy: str = SIZE_POLICIES[0]) -> tuple:
     run_id = checked_run_id(run_id)
+    journal = comfy.journal()
+    record = journal.get(run_id)
+    if record and record["state"] == "saved" and record["paths"] and all(
+            Path(p).is_file() for p in record["paths"]):
+        collected = await collect_saved(record["paths"], size_policy)  # paid once, fetched once
+        return (collected.images, collected.masks, "\n".join(collected.paths))
     config = load_config(comfy.key_file())
+
+    def on_saved(paths: list[str]) -> None:
+        if record is not None:
+            journal.saved(run_id, paths)
 
     async def body(active: ActiveRun) -> tuple:
         active.run_id = run_id
@@ -58,7 +69,7 @@ async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
                                  "try again later.", run_id=run_id)
             if run.phase is not Phase.SUCCEEDED:
                 raise failure_of(run)
-            collected = await collect(handle, run, size_policy)
+            collected = await collect(handle, run, size_policy, on_saved=on_saved)
         return (collected.images, collected.masks, "\n".join(collected.paths))
 
     return await run_guarded(ctx, body)

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,8 +65,14 @@ def empty_batch() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.zeros((0, 64, 64, 3), dtype=torch.float32), torch.zeros((0, 64, 64), dtype=torch.float32)
 
 
-async def collect(handle: RunHandle, run: Run, size_policy: str) -> Collected:
-    """Download, save and decode a successful run's outputs."""
+def _ignore_paths(paths: list[str]) -> None:
+    return None
+
+
+async def collect(handle: RunHandle, run: Run, size_policy: str,
+                  on_saved: Callable[[list[str]], None] = _ignore_paths) -> Collected:
+    """Download, save and decode a successful run's outputs; ``on_saved`` hears of the files
+    as soon as they are on disk (before decoding, which may still fail)."""
     outputs = list(run.outputs)
     if not outputs:
         raise RunFailed(f"Floyo run {run.id} finished but produced no output files. Make sure the "
@@ -74,6 +81,7 @@ async def collect(handle: RunHandle, run: Run, size_policy: str) -> Collected:
     blobs = await handle.download(outputs)
     paths = await asyncio.to_thread(save_files, run_folder(run.id), outputs, blobs)
     log.info("Saved %d output(s) of Floyo run %s to %s", len(paths), run.id, run_folder(run.id))
+    on_saved(paths)
     return await decode_saved(outputs, blobs, paths, size_policy)
 
 
@@ -87,3 +95,10 @@ async def decode_saved(outputs: list[RunOutput], blobs: list[bytes], paths: list
         decode_outputs, [blobs[i] for i in picks], [outputs[i].file_name for i in picks],
         size_policy=size_policy)
     return Collected(images, masks, paths, list(warnings))
+
+
+async def collect_saved(paths: list[str], size_policy: str) -> Collected:
+    """Decode outputs saved earlier (journal), without downloading them again."""
+    blobs = await asyncio.to_thread(lambda: [Path(p).read_bytes() for p in paths])
+    outputs = [RunOutput(id="", file_name=Path(p).name) for p in paths]
+    return await decode_saved(outputs, blobs, paths, size_policy)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from . import comfy, prompt_hook, routes
+from . import comfy, prompt_hook, resume, routes, shutdown
 from .lookup import FETCH_SPEC, STATUS_SPEC
 from .overrides import SPECS as OVERRIDE_SPECS
 from .remote_run import SPEC as REMOTE_RUN_SPEC
@@ -18,6 +18,11 @@ _hooked = False
 def _wire_server() -> None:
     global _hooked
     routes.register()
+    shutdown.install()
+    try:
+        resume.start()
+    except (OSError, ImportError) as e:  # no user dir yet (not inside ComfyUI): nothing to resume
+        log.warning("Floyo: run journal unavailable: %s", e)
     if not _hooked:
         _hooked = comfy.add_prompt_handler(prompt_hook.rewrite)
 

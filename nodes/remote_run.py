@@ -12,7 +12,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..floyo_client import Interrupted, Limits, load_config, open_client, start_run
+from ..floyo_client import Interrupted, Limits, RunHandle, load_config, open_client
+from ..floyo_client.models import Run
+from ..floyo_client.tracked import RunMeta, run_tracked
 from ..floyo_client.workflow import Prompt, WorkflowError, check_api_format, parse_embedded
 from . import comfy
 from .active_runs import REGISTRY, ActiveRun
@@ -65,19 +67,23 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
                   timeout: int = 3600, size_policy: str = SIZE_POLICIES[0]) -> tuple:
     config = load_config(comfy.key_file())
     remote = workflow_for(ctx, source, workflow)
+    journal = comfy.journal()
+
+    async def finish(handle: RunHandle, run: Run) -> tuple:
+        collected = await collect(handle, run, size_policy, on_saved=lambda p: journal.saved(run.id, p))
+        return results(collected, run.id)
 
     async def body(active: ActiveRun) -> tuple:
         hooks = node_hooks(active)
+        meta = RunMeta(label=run_name or f"ComfyUI node {ctx.node_id}", prompt_id=active.prompt_id,
+                       node_id=ctx.node_id)
         async with open_client(config) as client:
-            remote_final = await resolve(client, remote, overrides, hooks.should_stop)
-            handle = await start_run(client, remote_final, label=run_name or f"ComfyUI node {ctx.node_id}",
-                                     hooks=hooks, limits=Limits(timeout_s=float(timeout) or None))
-            active.run_id = handle.run_id
-            async with handle:
-                run = await handle.wait()
-                collected = await collect(handle, run, size_policy)
-            announce(active, "saved", f"{len(collected.paths)} file(s)")
-            return results(collected, handle.run_id)
+            final = await resolve(client, remote, overrides, hooks.should_stop)
+            out = await run_tracked(client, final, journal=journal, meta=meta, hooks=hooks,
+                                    limits=Limits(timeout_s=float(timeout) or None), finish=finish,
+                                    on_created=lambda h: setattr(active, "run_id", h.run_id))
+        announce(active, "saved", f"{len(out[3].splitlines())} output file(s) saved for {out[2]}")
+        return out
 
     return await run_guarded(ctx, body)
 

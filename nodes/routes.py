@@ -54,6 +54,21 @@ async def active_runs(request: web.Request) -> web.Response:
     return web.json_response({"runs": REGISTRY.snapshot()})
 
 
+async def list_runs(request: web.Request) -> web.Response:
+    """The journal, newest first: every run this ComfyUI started, and what became of it."""
+    return web.json_response({"runs": comfy.journal().list(), "active": REGISTRY.snapshot()})
+
+
+async def get_run(request: web.Request) -> web.Response:
+    run_id = request.match_info["run_id"]
+    if not RUN_ID_RE.match(run_id):
+        return _error(400, "run_id must look like run_ followed by letters and digits.")
+    record = comfy.journal().get(run_id)
+    if record is None:
+        return _error(404, f"{run_id} is not in this ComfyUI's Floyo journal.")
+    return web.json_response(record)
+
+
 async def get_key(request: web.Request) -> web.Response:
     return web.json_response(key_status(comfy.key_file()))
 
@@ -84,6 +99,8 @@ def register() -> bool:
         return _registered
     table.post("/floyo/runs/cancel")(cancel_run)
     table.get("/floyo/runs/active")(active_runs)
+    table.get("/floyo/runs")(list_runs)
+    table.get("/floyo/runs/{run_id}")(get_run)
     table.get("/floyo/key")(get_key)
     table.post("/floyo/key")(set_key)
     table.delete("/floyo/key")(clear_key)

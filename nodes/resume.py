@@ -1,0 +1,86 @@
+"""Runs left in flight by a restart or a crash: watched to the end and their outputs saved.
+
+Started once when the pack loads, in a daemon thread with its own event loop. Reads the journal:
+creates that never got an answer become "unknown" (never resubmitted); runs Floyo has are
+polled until they finish and their files saved under output/floyo/<run id>/, so
+FloyoFetchOutputs can serve them without downloading again. Never sends a create.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from ..floyo_client import (
+    ConfigError,
+    FloyoError,
+    Hooks,
+    Interrupted,
+    Limits,
+    RunFailed,
+    RunHandle,
+    load_config,
+    open_client,
+)
+from ..floyo_client.errors import BillingError
+from ..floyo_client.journal import Journal
+from ..floyo_client.tracked import journaled_hooks
+from . import comfy
+from .active_runs import REGISTRY
+from .outputs import run_folder, save_files
+
+log = logging.getLogger(__name__)
+_started = False
+
+
+async def resume_one(client: Any, journal: Journal, row: dict[str, Any]) -> None:
+    run_id = row["run_id"]
+    active = REGISTRY.start(row.get("node_id") or "resume", row.get("prompt_id"))
+    active.run_id = run_id
+    hooks = journaled_hooks(Hooks(should_stop=active.cancel.is_set), journal)
+    handle = RunHandle(client, run_id, hooks, Limits(timeout_s=None))
+    try:
+        run = await handle.wait()
+        blobs = await handle.download(list(run.outputs))
+        paths = await asyncio.to_thread(save_files, run_folder(run_id), list(run.outputs), blobs)
+        journal.saved(run_id, paths)
+        log.info("Floyo: resumed run %s finished; %d output(s) saved", run_id, len(paths))
+    except Interrupted:
+        outcome = await handle.cancel()
+        journal.finished(run_id, "cancelled", outcome.describe())
+    except (RunFailed, BillingError) as e:
+        journal.finished(run_id, "failed", str(e))
+    except FloyoError as e:  # left as it is: tried again at the next start
+        log.warning("Floyo: could not resume run %s: %s", run_id, e)
+    finally:
+        REGISTRY.finish(active)
+
+
+async def resume_all(journal: Journal, rows: list[dict[str, Any]]) -> None:
+    try:
+        config = load_config(comfy.key_file())
+    except ConfigError:
+        log.warning("Floyo: %d run(s) to resume, but no API key is configured", len(rows))
+        return
+    mine = [r for r in rows if r.get("api_url") == config.api_url]
+    async with open_client(config) as client:
+        await asyncio.gather(*(resume_one(client, journal, r) for r in mine))
+
+
+def start() -> threading.Thread | None:
+    """Recover the journal and resume what needs it, in the background (once per process)."""
+    global _started
+    if _started:
+        return None
+    _started = True
+    journal = comfy.journal()
+    rows = journal.recover()
+    if not rows:
+        return None
+    log.info("Floyo: resuming %d run(s) left in flight", len(rows))
+    thread = threading.Thread(target=lambda: asyncio.run(resume_all(journal, rows)), daemon=True,
+                              name="floyo-resume")
+    thread.start()
+    return thread
