@@ -1,6 +1,7 @@
 """Command line of the local Floyo server: ``python -m floyo_server`` from the repo root.
 
-Parses flags, starts a ScriptedServer and runs until interrupted. The base URLs go to stdout as
+Parses flags, starts a ScriptedServer (or, with ``--gateway``, a GatewayServer over a ComfyUI
+worker) and runs until interrupted. The base URLs go to stdout as
 ``FLOYO_API_URL=…``/``FLOYO_CDN_URL=…`` lines (for scripts to read); logs go to stderr. Binds
 loopback only.
 """
@@ -14,6 +15,7 @@ import logging
 import signal
 import sys
 
+from .gateway_server import serve_gateway
 from .scenario import Scenario, parse_steps
 from .server import ScriptedServer, check_loopback
 
@@ -33,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", default="queued:1s,processing:3s,done",
                         help="status script: word[:N polls | :Ns seconds],… (last step sticks)")
     parser.add_argument("--rate-limit", type=int, default=100, help="requests per window per key")
+    parser.add_argument("--gateway", metavar="COMFYUI_URL",
+                        help="gateway mode: execute each run on this ComfyUI worker "
+                             "(e.g. http://127.0.0.1:8188) instead of following --steps")
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -72,5 +77,5 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args))
+        asyncio.run(serve_gateway(args) if args.gateway else serve(args))
     return 0
