@@ -1,0 +1,124 @@
+"""The journal is how no run is paid twice or lost across crashes: its row exists before the
+create leaves, every outcome lands in it, and concurrent writers never lose an update."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from floyo_pack.floyo_client import Hooks, Interrupted, Limits, RunMayExist
+from floyo_pack.floyo_client.journal import Journal
+from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
+from floyo_pack.floyo_server import Fault, Step
+
+from .test_create_at_most_once import WORKFLOW
+
+
+@pytest.fixture
+def journal(tmp_path):
+    return Journal(tmp_path / "floyo" / "runs.sqlite3")
+
+
+async def _finish(handle, run):
+    return run.status
+
+
+def _track(client, journal, t, **kw):
+    hooks = Hooks(sleep=t.sleep, clock=t.clock, should_stop=kw.pop("should_stop", lambda: False))
+    return run_tracked(client, WORKFLOW, journal=journal, meta=RunMeta(label="j", node_id="5"),
+                       hooks=hooks, limits=kw.pop("limits", None), finish=kw.pop("finish", _finish))
+
+
+async def test_the_row_is_written_before_the_create_leaves(floyo, client, journal, fake_time):
+    seen = []
+    floyo.scenario.faults.append(Fault("POST", r"^/runs$", status=None, delay_s=0.3))
+
+    async def peek():
+        while not floyo.requests.creates():
+            await asyncio.sleep(0.01)
+        seen.extend(journal.list())
+
+    peeker = asyncio.create_task(peek())
+    assert await _track(client, journal, fake_time) == "done"
+    await peeker
+    assert seen and seen[0]["state"] == "creating" and seen[0]["run_id"] is None
+    (row,) = journal.list()
+    assert row["state"] == "running" and row["status"] == "done" and row["flotime_ms"] == 48210
+
+
+async def test_a_create_without_answer_is_unknown_with_its_marker_and_never_resent(floyo, client, journal,
+                                                                                 fake_time):
+    floyo.scenario.create_drop_connection = 1
+    with pytest.raises(RunMayExist):
+        await _track(client, journal, fake_time)
+    (row,) = journal.list()
+    assert row["state"] == "unknown" and row["marker"] in row["hint"] and row["marker"] in row["name"]
+    assert len(floyo.requests.creates()) == 1
+
+
+async def test_a_refused_create_is_recorded_as_not_created(floyo, client, journal, fake_time):
+    floyo.scenario.faults.append(Fault("POST", r"^/runs$", status=400, body={"message": "bad node"}))
+    with pytest.raises(Exception, match="bad node"):
+        await _track(client, journal, fake_time)
+    assert journal.list()[0]["state"] == "not_created"
+
+
+async def test_a_stop_while_the_create_is_in_flight_still_cancels_the_created_run(floyo, client, journal,
+                                                                                fake_time):
+    floyo.scenario.faults.append(Fault("POST", r"^/runs$", status=None, delay_s=0.5))
+    floyo.scenario.steps = [Step("processing")]
+    with pytest.raises(Interrupted):
+        await _track(client, journal, fake_time, should_stop=lambda: bool(floyo.requests.creates()))
+    run_id = floyo.last_run.id
+    assert len(floyo.requests.cancel_requests(run_id)) == 1
+    assert journal.get(run_id)["state"] == "cancelled"
+
+
+async def test_a_run_abandoned_after_it_finished_stays_resumable(floyo, client, journal, fake_time):
+    async def fail_locally(handle, run):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        await _track(client, journal, fake_time, finish=fail_locally)
+    (row,) = journal.list()
+    assert row["state"] == "succeeded" and "disk full" in row["detail"]
+    assert [r["run_id"] for r in journal.recover()] == [row["run_id"]]
+
+
+async def test_a_timed_out_run_is_recorded_cancelled(floyo, client, journal, fake_time):
+    floyo.scenario.steps = [Step("processing")]
+    with pytest.raises(Exception, match="did not finish"):
+        await _track(client, journal, fake_time, limits=Limits(timeout_s=3))
+    assert journal.list()[0]["state"] == "cancelled"
+
+
+def test_recover_marks_unanswered_creates_unknown_and_lists_runs_to_resume(journal):
+    journal.begin("m1", name="a [m1]", prompt_id="p", node_id="1", workflow_hash="h", api_url="u")
+    journal.begin("m2", name="b [m2]", prompt_id="p", node_id="2", workflow_hash="h", api_url="u")
+    journal.created("m2", "run_two")
+    journal.begin("m3", name="c [m3]", prompt_id="p", node_id="3", workflow_hash="h", api_url="u")
+    journal.created("m3", "run_three")
+    journal.saved("run_three", ["/x.png"])
+    journal.finished("run_three", "cancelled")  # saved is final
+    resumable = journal.recover()
+    assert [r["run_id"] for r in resumable] == ["run_two"]
+    states = {r["marker"]: r["state"] for r in journal.list()}
+    assert states == {"m1": "unknown", "m2": "running", "m3": "saved"}
+
+
+def test_concurrent_writers_from_several_threads_lose_no_update(journal):
+    def writer(n: int) -> None:
+        for i in range(25):
+            marker = f"t{n}_{i}"
+            journal.begin(marker, name=marker, prompt_id=None, node_id=str(n), workflow_hash="h", api_url="u")
+            journal.created(marker, f"run_{n}x{i}")
+            journal.status(f"run_{n}x{i}", "processing", None)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = journal.list(limit=1000)
+    assert len(rows) == 150 and {r["status"] for r in rows} == {"processing"}
