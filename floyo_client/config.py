@@ -19,6 +19,8 @@ from .errors import ConfigError
 DEFAULT_API_URL = "https://api.floyo.ai"
 DEFAULT_CDN_URL = "https://cdn.floyo.ai"
 ENV_KEY, ENV_API_URL, ENV_CDN_URL = "FLOYO_API_KEY", "FLOYO_API_URL", "FLOYO_CDN_URL"
+ENV_MAX_OUTPUT_MB = "FLOYO_MAX_OUTPUT_MB"
+DEFAULT_MAX_OUTPUT_MB = 1024
 MISSING_KEY_HELP = (
     "No Floyo API key is configured: set the FLOYO_API_KEY environment variable, or enter the key "
     "in ComfyUI's settings (Floyo > API key). Keys are created under Team Settings > Floyo API."
@@ -111,3 +113,13 @@ def load_config(key_file: Path | None = None, env: Mapping[str, str] | None = No
         cdn_url=check_base_url(env.get(ENV_CDN_URL) or DEFAULT_CDN_URL, ENV_CDN_URL),
         key_source=source,
     )
+
+
+def max_output_bytes(env: Mapping[str, str] | None = None) -> int:
+    """The per-file download cap (``FLOYO_MAX_OUTPUT_MB``, default 1024 MB)."""
+    env = os.environ if env is None else env
+    try:
+        mb = float(env.get(ENV_MAX_OUTPUT_MB) or DEFAULT_MAX_OUTPUT_MB)
+    except ValueError:
+        raise ConfigError(f"{ENV_MAX_OUTPUT_MB} must be a number of megabytes.") from None
+    return int(max(mb, 1) * 1024 * 1024)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -225,14 +226,23 @@ def _place(frame: Image.Image, orientation: int, image: np.ndarray, mask: np.nda
         np.clip(out, 0.0, 1.0, out=out)
     # ComfyUI's mask is 1 - alpha: 1 where the picture is transparent; no alpha means nothing masked.
     out_mask = mask[dst_y, dst_x]
-    if alpha is None:
-        out_mask.fill(0.0)
-    else:
+    if alpha is not None:  # without alpha the slot keeps the zeros it was allocated with
         np.divide(alpha[src_y, src_x], np.float32(255.0), out=out_mask, dtype=np.float32, casting="unsafe")
         np.subtract(np.float32(1.0), out_mask, out=out_mask)
     if out.shape[:2] != image.shape[:2]:  # padded: black and fully masked, like a transparent border
         _fill_outside(image, dst_y, dst_x, 0.0)
         _fill_outside(mask, dst_y, dst_x, 1.0)
+
+
+def _allocate(batch: int, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """An uninitialised IMAGE batch and a zero MASK batch.
+
+    The mask comes from calloc (numpy zeros): its pages cost no memory until a file with alpha or
+    padding writes them, so an RGB batch's all-zero MASK adds nothing to peak memory.
+    """
+    images = torch.empty((batch, height, width, 3), dtype=torch.float32)
+    masks = torch.from_numpy(np.zeros((batch, height, width), dtype=np.float32))
+    return images, masks
 
 
 def _decode_file(
@@ -278,12 +288,68 @@ def decode_outputs(
         probes = list(pool.map(partial(_probe, max_pixels=max_pixels), blobs, names))
         plan = _plan(probes, size_policy)
         batch = sum(len(s) for s in plan.slots)
-        images = torch.empty((batch, plan.height, plan.width, 3), dtype=torch.float32)
-        masks = torch.empty((batch, plan.height, plan.width), dtype=torch.float32)
+        images, masks = _allocate(batch, plan.height, plan.width)
         image_view, mask_view = images.numpy(), masks.numpy()
         list(pool.map(partial(_decode_file, images=image_view, masks=mask_view), blobs, probes, plan.slots))
     logger.debug("Decoded %d file(s) into IMAGE %s", len(blobs), tuple(images.shape))
     return images, masks, plan.warnings
+
+
+class BatchDecoder:
+    """Decode image files into one preallocated batch as each arrives, from several threads at once.
+
+    Bets on what a remote SaveImage produces: every file is one frame of the size of the first file
+    to arrive. ``add`` then probes the file (refusing bombs before any pixel) and decodes it straight
+    into its slot, so decoding overlaps the downloads still running and no per-file float copy is
+    made. A file that breaks the bet (animated, another size, unreadable) ends it: ``result`` is then
+    None and the caller decodes all files with ``decode_outputs``, which applies the size policy
+    and raises the precise error, so both paths give the same tensors, warnings and errors.
+    """
+
+    def __init__(self, names: list[str], *, max_pixels: int = 64_000_000):
+        self._names, self._max_pixels = names, max_pixels
+        self._lock = threading.Lock()
+        self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._size: tuple[int, int] | None = None
+        self._done: set[int] = set()
+        self._broken = False
+
+    def add(self, index: int, blob: bytes) -> bool:
+        """Decode file ``index`` into its slot; False once the bet is off (nothing is raised)."""
+        if self._broken:
+            return False
+        try:
+            probe = _probe(blob, self._names[index], self._max_pixels)
+            batch = self._slots(probe)
+            if batch is None:
+                return self._give_up()
+            _decode_file(blob, probe, [(0, index)], batch[0].numpy(), batch[1].numpy())
+        except ImageDecodeError:
+            return self._give_up()
+        with self._lock:
+            self._done.add(index)
+        return not self._broken
+
+    def _slots(self, probe: _Probe) -> tuple[torch.Tensor, torch.Tensor] | None:
+        with self._lock:
+            if self._broken or len(probe.sizes) != 1:
+                return None
+            if self._batch is None:
+                self._size = probe.sizes[0]
+                self._batch = _allocate(len(self._names), *self._size)
+            return self._batch if probe.sizes[0] == self._size else None
+
+    def _give_up(self) -> bool:
+        with self._lock:
+            self._broken, self._batch = True, None  # free the batch now; the fallback makes its own
+        return False
+
+    def result(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(IMAGE, MASK) when every file was decoded on the fast path, else None."""
+        with self._lock:
+            if self._broken or self._batch is None or len(self._done) != len(self._names):
+                return None
+            return self._batch
 
 
 def encode_png(image: torch.Tensor) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..floyo_client import Hooks, Limits, RunHandle, load_config, open_client
+from ..floyo_client import Hooks, RunHandle, load_config, open_client
 from ..floyo_client.errors import FloyoError, Interrupted, NotFound
 from ..floyo_client.models import RUN_ID_RE, Phase
 from ..floyo_client.runner import failure_of
@@ -19,7 +19,7 @@ from .active_runs import ActiveRun
 from .images import SIZE_POLICIES
 from .outputs import collect, collect_saved
 from .progress import node_hooks
-from .remote_run import run_guarded
+from .remote_run import limits_for, run_guarded
 from .spec import Ctx, In, NodeSpec, Out
 
 
@@ -57,7 +57,7 @@ async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
         active.run_id = run_id
         hooks: Hooks = node_hooks(active)
         async with open_client(config) as client:
-            handle = RunHandle(client, run_id, hooks, Limits(timeout_s=float(timeout) or None))
+            handle = RunHandle(client, run_id, hooks, limits_for(timeout))
             try:
                 run = await handle.wait() if wait else await handle.refresh(urls=True)
             except Interrupted:

@@ -12,7 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..floyo_client import Interrupted, Limits, RunHandle, load_config, open_client
+from ..floyo_client import DownloadLimits, Interrupted, Limits, RunHandle, load_config, open_client
+from ..floyo_client.config import max_output_bytes
 from ..floyo_client.models import Run
 from ..floyo_client.tracked import RunMeta, run_tracked
 from ..floyo_client.workflow import Prompt, WorkflowError, check_api_format, parse_embedded
@@ -59,6 +60,11 @@ async def run_guarded(ctx: Ctx, body: Callable[[ActiveRun], Awaitable[Any]]) -> 
         REGISTRY.finish(active)
 
 
+def limits_for(timeout: float) -> Limits:
+    """The node's timeout (0 = none) and the per-file download cap from FLOYO_MAX_OUTPUT_MB."""
+    return Limits(timeout_s=float(timeout) or None, download=DownloadLimits(max_bytes=max_output_bytes()))
+
+
 def results(collected: Collected, run_id: str) -> tuple:
     return (collected.images, collected.masks, run_id, "\n".join(collected.paths))
 
@@ -80,7 +86,7 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
         async with open_client(config) as client:
             final = await resolve(client, remote, overrides, hooks.should_stop)
             out = await run_tracked(client, final, journal=journal, meta=meta, hooks=hooks,
-                                    limits=Limits(timeout_s=float(timeout) or None), finish=finish,
+                                    limits=limits_for(timeout), finish=finish,
                                     on_created=lambda h: setattr(active, "run_id", h.run_id))
         announce(active, "saved", f"{len(out[3].splitlines())} output file(s) saved for {out[2]}")
         return out

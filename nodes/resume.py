@@ -18,7 +18,6 @@ from ..floyo_client import (
     FloyoError,
     Hooks,
     Interrupted,
-    Limits,
     RunFailed,
     RunHandle,
     load_config,
@@ -30,6 +29,7 @@ from ..floyo_client.tracked import journaled_hooks
 from . import comfy
 from .active_runs import REGISTRY
 from .outputs import run_folder, save_files
+from .remote_run import limits_for
 
 log = logging.getLogger(__name__)
 _started = False
@@ -40,7 +40,7 @@ async def resume_one(client: Any, journal: Journal, row: dict[str, Any]) -> None
     active = REGISTRY.start(row.get("node_id") or "resume", row.get("prompt_id"))
     active.run_id = run_id
     hooks = journaled_hooks(Hooks(should_stop=active.cancel.is_set), journal)
-    handle = RunHandle(client, run_id, hooks, Limits(timeout_s=None))
+    handle = RunHandle(client, run_id, hooks, limits_for(0))
     try:
         run = await handle.wait()
         blobs = await handle.download(list(run.outputs))

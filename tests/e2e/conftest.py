@@ -10,8 +10,9 @@ Fixtures:
   the tests (it must stay session-scoped). A value of ``None`` removes the variable.
 * ``comfy`` (session): one running server, a :class:`Comfy`. ``comfy.restart()`` stops it
   (SIGTERM, or SIGKILL with ``kill=True``) and starts it again on the same port and base dir.
-* ``comfy_factory`` (session): ``comfy_factory(env=None, name="...")`` starts another, separate
-  server with its own base dir; all are stopped at the end of the session.
+* ``comfy_factory`` (session): ``comfy_factory(env=None, name="...", pack=True)`` starts another,
+  separate server with its own base dir (``pack=False``: without this pack); all are stopped at
+  the end of the session.
 
 If ComfyUI is not installed the fixtures skip, or fail when ``FLOYO_TEST_REQUIRE_COMFYUI=1``
 (as ``.ci/run`` sets).
@@ -75,8 +76,10 @@ def require_comfyui() -> None:
 class Comfy:
     """One ComfyUI server process plus a small HTTP client for it."""
 
-    def __init__(self, base: pathlib.Path, env: dict[str, str | None] | None = None, port: int | None = None):
+    def __init__(self, base: pathlib.Path, env: dict[str, str | None] | None = None, port: int | None = None,
+                 pack: bool = True):
         self.base = base
+        self.pack = pack  # False: a plain ComfyUI without this pack (e.g. a gateway's worker)
         self.env = dict(env or {})
         self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -96,7 +99,7 @@ class Comfy:
         for sub in ("custom_nodes", "input", "output", "temp", "user/default", "models"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
         link = self.custom_nodes_dir / PACK_NAME
-        if not link.exists():
+        if self.pack and not link.exists():
             link.symlink_to(REPO, target_is_directory=True)
         example = COMFY_DIR / "input" / "example.png"
         if example.exists() and not (self.input_dir / "example.png").exists():
@@ -269,7 +272,7 @@ def floyo_server():
 def comfy_env(floyo_server) -> dict[str, str | None]:
     """Extra env vars for the ComfyUI process: point the pack at the local Floyo server."""
     return {"FLOYO_API_URL": floyo_server.api_url, "FLOYO_CDN_URL": floyo_server.cdn_url,
-            "FLOYO_API_KEY": FLOYO_KEY}
+            "FLOYO_API_KEY": FLOYO_KEY, "FLOYO_MAX_OUTPUT_MB": "32"}
 
 
 @pytest.fixture
@@ -290,8 +293,8 @@ def comfy_factory(tmp_path_factory):
     require_comfyui()
     servers: list[Comfy] = []
 
-    def start(env: dict[str, str | None] | None = None, name: str = "comfy") -> Comfy:
-        server = Comfy(tmp_path_factory.mktemp(name), env=env)
+    def start(env: dict[str, str | None] | None = None, name: str = "comfy", pack: bool = True) -> Comfy:
+        server = Comfy(tmp_path_factory.mktemp(name), env=env, pack=pack)
         servers.append(server)
         try:
             server.start()
@@ -308,3 +311,17 @@ def comfy_factory(tmp_path_factory):
 def comfy(comfy_factory, comfy_env) -> Comfy:
     """The shared ComfyUI server for the session, started with ``comfy_env``."""
     return comfy_factory(env=comfy_env, name="comfy-base")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the fault suite's tally (tests/e2e/test_fault_suite_e2e.py) when it ran."""
+    import sys
+
+    for module in list(sys.modules.values()):
+        stats = getattr(module, "FAULT_SUITE_STATS", None)
+        if isinstance(stats, dict) and stats.get("scenarios"):
+            terminalreporter.write_line(
+                f"fault suite: {stats['scenarios']} scenarios ran; {stats['duplicate_creates']} duplicate "
+                f"creates, {stats['uncancelled_abandoned']} uncancelled abandoned runs, "
+                f"{stats['key_leaks']} key leaks")
+            return
