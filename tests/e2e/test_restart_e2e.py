@@ -1,0 +1,84 @@
+"""Runs survive ComfyUI going away: kill -9 mid-run → after a restart the run is watched to the
+end and its outputs saved and fetchable by id without a second download; SIGTERM cancels the
+runs being waited on; an unreachable API is a clear error. Uses its own ComfyUI (restarted)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from floyo_pack.floyo_server import Step
+
+from . import test_fault_suite_e2e as suite
+from .conftest import FLOYO_KEY
+from .test_nodes_e2e import node_error, remote_run, save, saved_images
+
+pytestmark = pytest.mark.e2e
+
+
+def _dead_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.fixture(scope="module")
+def aux(comfy_factory):
+    dead = _dead_url()
+    return comfy_factory(env={"FLOYO_API_KEY": FLOYO_KEY, "FLOYO_API_URL": dead, "FLOYO_CDN_URL": dead},
+                         name="comfy-restart")
+
+
+def live_env(floyo) -> dict[str, str]:
+    return {"FLOYO_API_URL": floyo.api_url, "FLOYO_CDN_URL": floyo.cdn_url}
+
+
+def test_api_unreachable_is_a_clear_error_and_sends_nothing(aux, floyo):
+    entry = aux.run({"1": remote_run(), "2": save("1")})
+    suite.FAULT_SUITE_STATS["scenarios"] += 1
+    error = node_error(entry)
+    assert "Could not reach 127.0.0.1" in error["exception_message"]
+    assert FLOYO_KEY not in aux.log_text() and FLOYO_KEY not in str(entry)
+    state = aux.get("/floyo/runs")[1]["runs"][0]["state"]
+    assert state == "not_created", "refused connection: Floyo provably has no such run"
+
+
+@pytest.mark.timeout(180)
+def test_kill_9_mid_run_then_restart_saves_the_outputs_and_fetch_serves_them(aux, floyo):
+    aux.restart(env=live_env(floyo))
+    floyo.update(steps=[Step("queued", polls=1), Step("processing", seconds=6), Step("done")])
+    known = set(floyo.runs)
+    aux.queue({"1": remote_run(), "2": save("1")})
+    run = suite.wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0]
+    suite.wait_until(lambda: len(floyo.requests.polls(run.id)) >= 2)
+    aux.restart(kill=True)  # kill -9 while the run is processing on Floyo
+
+    def saved_record():
+        record = aux.get(f"/floyo/runs/{run.id}")[1]
+        return record if record.get("state") == "saved" else None
+
+    record = suite.wait_until(saved_record, timeout=60)
+    served = floyo.run(run.id).outputs
+    assert [open(p, "rb").read() for p in record["paths"]] == [f.data for f in served]
+    assert len(floyo.requests.creates()) == 1, "never resubmitted after the restart"
+    downloads = len(floyo.requests.downloads())
+    entry = aux.run({"1": {"class_type": "FloyoFetchOutputs", "inputs": {"run_id": run.id}},
+                     "2": save("1", prefix="after_restart")})
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    assert len(saved_images(aux, entry, "2")) == len(served)
+    assert len(floyo.requests.downloads()) == downloads, "saved outputs are not downloaded again"
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_while_waiting_cancels_the_floyo_run(aux, floyo):
+    if not aux.running:
+        aux.start()
+    floyo.update(steps=[Step("queued", polls=1), Step("processing")])
+    known = set(floyo.runs)
+    aux.queue({"1": remote_run(), "2": save("1")})
+    run = suite.wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0]
+    suite.wait_until(lambda: floyo.requests.polls(run.id))
+    aux.stop()  # SIGTERM, as a service manager or Ctrl-C-less shutdown would
+    assert len(floyo.requests.cancel_requests(run.id)) == 1
+    aux.start()
+    assert aux.get(f"/floyo/runs/{run.id}")[1]["state"] == "cancelled"
