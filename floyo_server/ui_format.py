@@ -1,6 +1,7 @@
 """Turn a simple UI-format workflow (nodes + links, as saved by ComfyUI's UI) into API format,
-using a running ComfyUI's /object_info for the order of widget inputs. Test helper only: it
-handles what the example workflows use (no subgraphs, reroutes or primitive nodes)."""
+using a running ComfyUI's /object_info for the order of widget inputs. Used by the demo and the
+tests; handles what the example workflows use (no subgraphs, reroutes or primitive nodes) and
+must not reach a ComfyUI itself (the caller passes /object_info in)."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from floyo_pack.floyo_server.ui_format import ui_to_api, widget_names
 
 from .test_nodes_e2e import saved_images
-from .ui_format import ui_to_api, widget_names
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "example_workflows").glob("*.json"))
