@@ -1,0 +1,162 @@
+"""The one-command demo (``bash demo/run``): the pack doing its whole job with no Floyo account.
+
+Starts a worker ComfyUI (no pack), the Floyo-compatible gateway over it and a client ComfyUI with
+the pack, all on loopback; runs every example in ``example_workflows/`` on the client (its
+``FloyoRemoteRun`` node sends the remote part through the gateway to the worker) and prints where
+the images are. With ``--floyo`` the client talks to Floyo itself (``FLOYO_API_KEY``; costs
+FloTime). Stops everything it started on exit unless ``--keep-running`` (then on Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from procs import ComfyUI, Gateway
+
+log = logging.getLogger("floyo.demo")
+
+REPO = Path(__file__).resolve().parents[1]
+CI_DIR = Path(os.environ.get("FLOYO_CI_DIR") or Path.home() / ".cache" / "floyo-ci")
+KEY = "flo_demo_key"  # the gateway's only key; it exists nowhere else
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bash demo/run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep-running", action="store_true",
+                        help="after the examples, keep the servers up (open the printed URL) until Ctrl-C")
+    parser.add_argument("--floyo", action="store_true",
+                        help="no worker or gateway: send the examples to Floyo (needs FLOYO_API_KEY)")
+    parser.add_argument("--workdir", type=Path,
+                        help="where the servers' folders go (default: a new temp dir)")
+    return parser.parse_args(argv)
+
+
+def load_ui_format() -> ModuleType:
+    """The pack's UI→API converter, with the pack loaded as ``floyo_pack`` (it uses relative imports)."""
+    spec = importlib.util.spec_from_file_location("floyo_pack", REPO / "__init__.py",
+                                                  submodule_search_locations=[str(REPO)])
+    assert spec is not None and spec.loader is not None
+    pack = importlib.util.module_from_spec(spec)
+    sys.modules["floyo_pack"] = pack
+    spec.loader.exec_module(pack)
+    from floyo_pack.floyo_server import ui_format  # type: ignore[import-not-found]
+
+    return ui_format
+
+
+def start_servers(args: argparse.Namespace, work: Path, started: list[Any]) -> ComfyUI:
+    """Launch the servers (worker and client start in parallel), adding each to ``started`` at once
+    so that a failure still stops them; returns the client."""
+    comfy_dir = CI_DIR / "ComfyUI"
+    env: dict[str, str] = {}
+    if not args.floyo:
+        worker = ComfyUI("worker", comfy_dir, work / "worker")
+        worker.start()
+        started.append(worker)
+        gateway = Gateway(REPO, worker.url, KEY, work / "gateway.log")
+        started.append(gateway)
+        env = {"FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": KEY}
+    client = ComfyUI("client", comfy_dir, work / "client", pack=REPO, env=env)
+    for example in sorted((REPO / "example_workflows").glob("*.json")):  # in the UI's Workflows panel
+        shutil.copy(example, client.base / "user" / "default" / "workflows" / example.name)
+    client.start()
+    started.append(client)
+    t0 = time.monotonic()
+    for server in started:
+        server.wait_ready()
+    log.info("servers up in %.1fs", time.monotonic() - t0)
+    return client
+
+
+def saved_files(client: ComfyUI, entry: dict[str, Any]) -> list[Path]:
+    return [client.output_dir / item["subfolder"] / item["filename"]
+            for output in entry.get("outputs", {}).values() for item in output.get("images", [])
+            if item.get("type") == "output"]
+
+
+def error_text(entry: dict[str, Any]) -> str:
+    for name, data in entry.get("status", {}).get("messages", []):
+        if name == "execution_error":
+            return f"{data.get('node_type')} {data.get('node_id')}: {data.get('exception_message')}"
+    return "interrupted" if entry.get("status") else "no status"
+
+
+def run_examples(client: ComfyUI, ui_format: ModuleType) -> bool:
+    """Run every example on the client; prints each one's images. True if all succeeded."""
+    info = client.get("/object_info")
+    all_ok = True
+    for path in sorted((REPO / "example_workflows").glob("*.json")):
+        prompt = ui_format.ui_to_api(json.loads(path.read_text()), info)
+        t0 = time.monotonic()
+        entry = client.run(prompt)
+        seconds = time.monotonic() - t0
+        if entry["status"]["status_str"] != "success":
+            all_ok = False
+            out(f"  {path.name}: FAILED after {seconds:.1f}s: {error_text(entry)}")
+            continue
+        files = saved_files(client, entry)
+        out(f"  {path.name}: done in {seconds:.1f}s, {len(files)} image(s)")
+        for file in files:
+            out(f"      {file}")
+    return all_ok
+
+
+def out(line: str) -> None:
+    """A result line for the user, on stdout (logs go to stderr)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _stop_on_sigterm(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="demo: %(message)s")
+    if args.floyo and not os.environ.get("FLOYO_API_KEY"):
+        log.error("--floyo needs FLOYO_API_KEY (a key from Floyo > Team Settings > Floyo API)")
+        return 2
+    if args.floyo:
+        log.warning("sending the examples to Floyo itself: this spends your team's FloTime")
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="floyo-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    started: list[Any] = []
+    try:
+        ui_format = load_ui_format()
+        log.info("starting the servers in %s (their logs are there too)", work)
+        client = start_servers(args, work, started)
+        where = "Floyo" if args.floyo else "the gateway -> worker ComfyUI"
+        out(f"Running example_workflows/ on the client ComfyUI through {where}:")
+        ok = run_examples(client, ui_format)
+        out(f"The pack also keeps every remote output under {client.output_dir / 'floyo'}/<run id>/")
+        out(f"Client ComfyUI (with the pack): {client.url}/")
+        out(f"Everything (outputs, logs) is under {work}")
+        if args.keep_running:
+            out("Servers keep running; press Ctrl-C to stop them.")
+            signal.pause()
+        return 0 if ok else 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        for server in reversed(started):
+            server.stop()
+        if started:
+            log.info("stopped every server the demo started")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
