@@ -60,13 +60,18 @@ async def _read_body(resp: aiohttp.ClientResponse, limits: DownloadLimits, stop:
     expected = resp.content_length
     if expected is not None and expected > limits.max_bytes:
         raise DownloadError(f"An output is {expected:,} bytes, over the {limits.max_bytes:,}-byte cap.")
-    buf = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     last_byte = time.monotonic()
     while True:
         if stop():
             raise Interrupted("Stopped while downloading outputs.")
-        try:  # wait at most a second per read so a stop is noticed promptly
-            chunk = await asyncio.wait_for(resp.content.read(limits.chunk_bytes), 1.0)
+        try:
+            # What has arrived already is taken without a timer; otherwise wait at most a second
+            # per read so a stop is noticed promptly.
+            chunk = resp.content.read_nowait(limits.chunk_bytes)
+            if not chunk:
+                chunk = await asyncio.wait_for(resp.content.read(limits.chunk_bytes), 1.0)
         except asyncio.TimeoutError:
             if time.monotonic() - last_byte > limits.stall_s:
                 raise _Retry(f"no data for {limits.stall_s:.0f}s") from None
@@ -75,13 +80,14 @@ async def _read_body(resp: aiohttp.ClientResponse, limits: DownloadLimits, stop:
             raise _Retry(f"connection broke ({type(e).__name__})") from None
         if not chunk:
             break
-        buf += chunk
+        chunks.append(chunk)
+        size += len(chunk)
         last_byte = time.monotonic()
-        if len(buf) > limits.max_bytes:
+        if size > limits.max_bytes:
             raise DownloadError(f"An output exceeded the {limits.max_bytes:,}-byte cap.")
-    if expected is not None and len(buf) != expected:
-        raise _Retry(f"got {len(buf):,} of {expected:,} bytes")
-    return bytes(buf)
+    if expected is not None and size != expected:
+        raise _Retry(f"got {size:,} of {expected:,} bytes")
+    return b"".join(chunks)  # one copy; growing a bytearray and converting it made two
 
 
 async def _fetch_once(transport: Transport, url: URL, limits: DownloadLimits, stop: StopCheck) -> bytes:

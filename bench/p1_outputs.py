@@ -1,0 +1,89 @@
+"""P1: a finished run's outputs -> the IMAGE tensor, against the limit and the common peer pattern.
+
+``python bench/p1_outputs.py`` (``--smoke``: 2 tiny outputs, one round). The local server runs in
+its own process on loopback and serves 16 realistic 1024x1024 RGB PNGs. Each round times, in a
+rotating order: (a) the pack's pipeline (nodes/outputs.collect: download, save, decode), (b) the
+limit = max(fetch all bytes concurrently, decode all from memory into a preallocated tensor on all
+cores), (c) sequential downloads + PIL -> numpy -> list -> torch.cat. Medians over the rounds.
+Goals: (a) <= 1.15 x (b) and (c) / (a) >= 1.8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import time
+
+import _pack  # noqa: F401  (loads the pack as floyo_pack)
+import _variants
+import torch
+from _common import Timer, client_for, machine, median, server_process, table, verdict
+
+
+async def measure(api: str, cdn: str, rounds: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {"pack": [], "fetch": [], "decode": [], "peer": []}
+    async with client_for(api, cdn) as client:
+        run = await _variants.finished_run(client)
+        blobs = await _variants.fetch_all(run)
+
+        async def pack() -> torch.Tensor:
+            return await _variants.pack(client, run)
+
+        async def fetch() -> list[bytes]:
+            return await _variants.fetch_all(run)
+
+        async def decode() -> torch.Tensor:
+            return _variants.decode_all(blobs)
+
+        async def peer() -> torch.Tensor:
+            return await _variants.peer(run)
+
+        steps = {"pack": pack, "fetch": fetch, "decode": decode, "peer": peer}
+        reference = _variants.decode_all(blobs)
+        for name, step in steps.items():  # warm up, and check every variant makes the same batch
+            result = await step()
+            if isinstance(result, torch.Tensor) and not torch.equal(result, reference):
+                raise AssertionError(f"{name} made a different tensor")
+        names = list(steps)
+        for r in range(rounds):
+            for name in names[r % len(names):] + names[: r % len(names)]:
+                gc.collect()
+                with Timer() as t:
+                    result = await steps[name]()
+                times[name].append(t.seconds)
+                del result
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="2 tiny outputs, 1 round (checks it works)")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--outputs", type=int, default=16)
+    parser.add_argument("--size", type=int, default=1024)
+    args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.outputs, args.size = 1, 2, 64
+    started = time.perf_counter()
+    with server_process(args.outputs, args.size) as (api, cdn):
+        times = asyncio.run(measure(api, cdn, args.rounds))
+    a, fetch, decode, c = (median(times[k]) for k in ("pack", "fetch", "decode", "peer"))
+    b = max(fetch, decode)
+    print(f"P1 outputs -> tensor: {args.outputs} x {args.size}x{args.size} RGB PNG, {args.rounds} round(s), "
+          f"medians; {machine()}; {time.perf_counter() - started:.0f}s")
+    table("Times (s)", [
+        ("(a) pack: collect() download+save+decode", f"{a:.3f}"),
+        ("(b) limit = max(fetch, decode)", f"{b:.3f}"),
+        ("    fetch all bytes concurrently", f"{fetch:.3f}"),
+        ("    decode all into preallocated tensor, all cores", f"{decode:.3f}"),
+        ("(c) peer: sequential download, PIL->numpy->list->cat", f"{c:.3f}"),
+    ], ("variant", "median s"))
+    table("Ratios", [
+        ("(a) / (b)", f"{a / b:.2f}", "<= 1.15", verdict(a / b <= 1.15)),
+        ("(c) / (a)", f"{c / a:.2f}", ">= 1.8", verdict(c / a >= 1.8)),
+    ], ("ratio", "measured", "goal", "status"))
+
+
+if __name__ == "__main__":
+    main()
