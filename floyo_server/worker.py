@@ -67,7 +67,7 @@ class WorkerClient:
                 if response.content_type == "application/json":
                     return response.status, await response.json()
                 return response.status, await response.read()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:  # ValueError: bad JSON
             raise WorkerUnavailable(f"ComfyUI worker {self.base_url} unreachable: {exc!r}") from exc
 
     async def _ok(self, method: str, path: str, **kwargs: Any) -> Any:
