@@ -106,13 +106,13 @@ class Gateway:
                             data=data, input_path=ref.input_path)
         return self.store.add_file(record)
 
-    async def upload(self, data: bytes, name: str, folder: str, *, replace: bool) -> FileRecord | None:
-        """Save an input file in the worker's input folder; None if it exists and not ``replace``.
+    async def upload(self, data: bytes, name: str, folder: str, *, rename: bool) -> FileRecord | None:
+        """Save an input file in the worker's input folder; None if the name is taken and not ``rename``.
 
         ``input_path`` is ``folder/name`` relative to the worker's input folder, which is what
         its LoadImage accepts (Floyo's own paths look like ``#inputs/folder/name``).
         """
-        if not replace and await self.worker.exists(name, folder):
+        if not rename and await self.worker.exists(name, folder):
             return None
         saved = await self.worker.upload(data, name, folder, overwrite=False)
         stored, sub = str(saved["name"]), str(saved.get("subfolder") or "")

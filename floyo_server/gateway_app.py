@@ -114,7 +114,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
     try:
         folder = _folder(str(form.get("path") or ""))
         record = await request.app[GATEWAY].upload(part.file.read(), name, folder,
-                                                   replace=on_conflict == "rename")
+                                                   rename=on_conflict == "rename")
     except WorkerUnavailable as exc:
         return _bad_gateway(exc)
     if record is None:

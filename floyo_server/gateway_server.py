@@ -108,7 +108,11 @@ class GatewayThread:
 
     def start(self, timeout: float = 15.0) -> GatewayThread:
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(timeout)
+        try:
+            asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
