@@ -1,0 +1,146 @@
+"""The pack's frontend (web/floyo.js) in ComfyUI's real web UI, in headless Chromium.
+
+What a user does and sees: the Cancel button and status line on a live run, a real click that
+cancels the Floyo run and ends the prompt as interrupted with a visible outcome, and the key
+panel that stores the key server-side without it ever becoming a (plaintext) frontend setting.
+Each test drives one browser through a script in ``tests/e2e/ui/`` (recipe: comfyui-e2e.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import time
+
+import pytest
+from floyo_pack.floyo_server import Step
+
+pytestmark = pytest.mark.e2e
+
+UI = pathlib.Path(__file__).parent / "ui"
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+REMOTE = {"1": {"class_type": "EmptyImage",
+                "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+          "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "remote"}}}
+SLOW_RUN = [Step("queued", seconds=3), Step("processing", seconds=60), Step("done")]
+
+
+def browser_missing() -> str | None:
+    if not os.path.exists(CHROMIUM):
+        return f"no Chromium at {CHROMIUM}"
+    if not shutil.which("node"):
+        return "no node on PATH"
+    if not (UI / "node_modules" / "playwright-core").exists():
+        return "no tests/e2e/ui/node_modules (npm ci)"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _browser():
+    reason = browser_missing()
+    if reason is None:
+        return
+    reason += ": run `bash .ci/setup.sh`"
+    if os.environ.get("FLOYO_TEST_REQUIRE_COMFYUI") == "1":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def run_script(name: str, comfy, timeout: float = 100, **env: str) -> dict:
+    """Run ``ui/<name>`` against ``comfy``; returns its RESULT dict (asserts it ran cleanly)."""
+    proc = subprocess.run(["node", str(UI / name)], cwd=UI, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "COMFY_URL": comfy.url, "CHROMIUM": CHROMIUM, **env})
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert "error" not in result, f"{name}: {result['error']}\n{json.dumps(result, indent=1)[:3000]}"
+    return result
+
+
+def last_prompt_id(comfy) -> str:
+    _, history = comfy.get("/history?max_items=1")
+    assert history, "no prompt reached ComfyUI"
+    return next(iter(history))
+
+
+def cancel_in_browser(comfy, floyo, renderer: str, shot: pathlib.Path | None = None) -> tuple[dict, dict]:
+    floyo.server.scenario.steps = list(SLOW_RUN)
+    known = set(floyo.runs)
+    env = {"WORKFLOW": json.dumps(REMOTE), "RENDERER": renderer}
+    if shot:
+        env["SHOT"] = str(shot)
+    res = run_script("cancel_run.mjs", comfy, **env)
+    runs = [r for r in floyo.runs.values() if r.id not in known]
+    assert len(runs) == 1, "the browser's prompt should create exactly one Floyo run"
+    prompt_id = next(e["prompt_id"] for e in res["events"] if e.get("prompt_id"))
+    return res, {"run": runs[0], "entry": comfy.wait(prompt_id, timeout=30)}
+
+
+def assert_cancelled(res: dict, outcome: dict, floyo) -> None:
+    run, entry = outcome["run"], outcome["entry"]
+    assert len(floyo.requests.cancel_requests(run.id)) == 1, "Cancel must reach POST /runs/{id}/cancel"
+    kinds = [m[0] for m in entry["status"]["messages"]]
+    assert "execution_interrupted" in kinds and "execution_error" not in kinds, kinds
+    assert "Remote run cancel: cancelled" in res["toast"], res["toast"]
+    assert res["ended"].startswith("Floyo: cancelled") and res["after"]["buttonDisabled"] is True
+
+
+@pytest.mark.timeout(150)
+def test_cancel_button_and_live_status_line_on_the_canvas_renderer(comfy, floyo, tmp_path):
+    shot = tmp_path / "node-running.png"
+    res, outcome = cancel_in_browser(comfy, floyo, "canvas", shot)
+
+    # the extension loaded and put its widgets on the node, kept out of the saved workflow
+    assert "button:Cancel Floyo run" in res["widgets"] and "floyo-status:floyo_status" in res["widgets"]
+    assert "Cancel Floyo run" not in res["serialized"] and "floyo_status" not in res["serialized"]
+    assert res["before"] == {"status": "Floyo: no run", "buttonDisabled": True}
+    assert res["idleStatus"] == "Floyo: no run" and "no Floyo run in progress" in res["idleToast"]
+
+    # the status line follows the run: queued, then processing with elapsed time and run id
+    run_id = outcome["run"].id
+    assert res["queued"].startswith("Floyo: queued") and run_id in res["queued"]
+    assert res["processing"].startswith("Floyo: processing") and run_id in res["processing"]
+    assert res["during"]["buttonDisabled"] is False and "s · " in res["during"]["status"]
+
+    # a real mouse click on the canvas button cancels the remote run; the user sees the outcome
+    assert_cancelled(res, outcome, floyo)
+
+    assert shot.stat().st_size > 5_000
+    docs = REPO / "docs" / "images"
+    docs.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, docs / "node-running.png")
+
+
+@pytest.mark.timeout(150)
+def test_cancel_button_works_on_the_vue_nodes_renderer(comfy, floyo):
+    res, outcome = cancel_in_browser(comfy, floyo, "vue")
+    # Vue nodes freeze widget options, so the idle button is inert (says so) rather than greyed out
+    assert res["idleStatus"] == "Floyo: no run" and "no Floyo run in progress" in res["idleToast"]
+    assert res["queued"].startswith("Floyo: queued") and res["processing"].startswith("Floyo: processing")
+    assert_cancelled(res, outcome, floyo)
+
+
+@pytest.mark.timeout(120)
+def test_key_set_in_the_settings_panel_goes_to_the_key_file_not_to_settings(comfy, tmp_path):
+    key = f"flo_ui_{time.time_ns()}"
+    key_file = comfy.base / "user" / "floyo" / "api_key"  # folder_paths.get_user_directory()/floyo
+    assert not key_file.exists()
+    try:
+        res = run_script("set_key.mjs", comfy, KEY=key, SHOT=str(tmp_path / "key-panel.png"))
+        assert res["inputType"] == "password" and res["inputAfter"] == ""
+        # FLOYO_API_KEY is set for this ComfyUI, so the environment stays the active source
+        assert res["initial"] == "Configured (environment)"
+        assert res["saved"].startswith("Saved to the key file. Configured (environment)")
+        assert key_file.read_text().strip() == key and key_file.stat().st_mode & 0o077 == 0
+        status, body = comfy.get("/floyo/key")
+        assert status == 200 and body == {"configured": True, "source": "environment"}
+        status, settings = comfy.get("/api/settings")
+        assert status == 200 and key not in json.dumps(settings)
+        assert res["settingValue"] in ("", None)
+        assert key not in comfy.log_text()
+    finally:
+        key_file.unlink(missing_ok=True)

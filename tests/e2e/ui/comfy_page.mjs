@@ -1,0 +1,42 @@
+// Shared by the Floyo browser scripts: open the ComfyUI frontend in Debian's headless Chromium
+// (playwright-core) and wait for the Floyo extension. Recipe: shared/docs/comfyui-e2e.md.
+// Env: COMFY_URL, CHROMIUM. Each script prints "RESULT {json}" as its last stdout line.
+import { chromium } from "playwright-core";
+
+export const BASE = process.env.COMFY_URL || "http://127.0.0.1:8188";
+const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+  "--disable-sync", "--no-first-run", "--disable-quic"];
+
+export async function withComfy(body, { settings = {} } = {}) {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true, args: ARGS });
+  const result = { pageErrors: [], console: [] };
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.setDefaultTimeout(30000);
+    await page.addInitScript(() => localStorage.setItem("vueNodesBannerDismissed", "true"));
+    // the frontend calls api.comfy.org and others: fail those fast, the tests run offline
+    await page.route((url) => !["127.0.0.1", "localhost"].includes(url.hostname), (r) => r.abort());
+    page.on("pageerror", (e) => result.pageErrors.push(String(e).slice(0, 300)));
+    page.on("console", (m) => { if (m.type() === "warning" && m.text().includes("Floyo")) result.console.push(m.text()); });
+    await page.goto(BASE + "/", { waitUntil: "domcontentloaded" });
+    await page.waitForSelector("#graph-canvas", { state: "visible", timeout: 60000 });
+    await page.waitForFunction(() => window.app?.graph && window.LiteGraph
+      && window.app.extensions?.some((e) => e.name === "floyo.RunControls"), null, { timeout: 60000 });
+    for (const [id, value] of Object.entries(settings)) {
+      await page.evaluate(([i, v]) => window.app.extensionManager.setting.set(i, v), [id, value]);
+    }
+    await body(page, result); // fills `result` as it goes, so a failure still shows what happened
+  } catch (e) {
+    result.error = String(e?.stack || e).slice(0, 2000);
+  } finally {
+    await browser.close();
+  }
+  console.log("RESULT " + JSON.stringify(result));
+}
+
+export async function waitText(page, selector, pattern, timeout = 30000) {
+  return page.waitForFunction(([sel, src]) => [...document.querySelectorAll(sel)]
+    .map((e) => e.textContent).find((t) => new RegExp(src).test(t)) || null,
+  [selector, pattern], { timeout, polling: 100 }).then((h) => h.jsonValue());
+}
