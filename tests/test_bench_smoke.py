@@ -1,0 +1,31 @@
+"""Every bench in bench/ still runs and prints its ratio table (tiny sizes; no timing asserted).
+
+Why it matters: the benches are how docs/performance.md's figures are reproduced; a bench that
+rots silently makes those figures unverifiable. Timings on shared CI machines are noise, so this
+only checks that each script runs its ``--smoke`` mode to the end and prints its goal table.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("p1_outputs.py", ["(a) / (b)", "(c) / (a)", "<= 1.15", ">= 1.8"]),
+    ("p2_memory.py", ["pack added / tensor", "peer added / tensor", "<= 1.3"]),
+    ("p3_polling.py", ["(a) median delay s", "(b) answers 429", "fair-share bound"]),
+    ("p4_submission.py", ["split / 50 ms budget", "partition + json.dumps"]),
+])
+def test_bench_smoke_runs_and_prints_its_table(script, expected):
+    done = subprocess.run([sys.executable, str(BENCH / script), "--smoke"], capture_output=True, text=True,
+                          timeout=150, cwd=BENCH.parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for text in expected:
+        assert text in done.stdout, done.stdout
+    assert "| ratio" in done.stdout or "| goal" in done.stdout
