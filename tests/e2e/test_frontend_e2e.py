@@ -117,7 +117,10 @@ def test_cancel_button_and_live_status_line_on_the_canvas_renderer(comfy, floyo,
 
 @pytest.mark.timeout(150)
 def test_cancel_button_works_on_the_vue_nodes_renderer(comfy, floyo):
-    res, outcome = cancel_in_browser(comfy, floyo, "vue")
+    try:
+        res, outcome = cancel_in_browser(comfy, floyo, "vue")
+    finally:  # the setting is stored for the session's ComfyUI user; later browser tests expect canvas
+        comfy.post("/settings/Comfy.VueNodes.Enabled", False)
     # Vue nodes freeze widget options, so the idle button is inert (says so) rather than greyed out
     assert res["idleStatus"] == "Floyo: no run" and "no Floyo run in progress" in res["idleToast"]
     assert res["queued"].startswith("Floyo: queued") and res["processing"].startswith("Floyo: processing")

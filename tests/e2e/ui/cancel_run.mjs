@@ -76,4 +76,4 @@ await withComfy(async (page, res) => {
   res.ended = await waitText(page, ".floyo-status", "\\(ended\\)$", 15000);
   res.after = await nodeState(page);
   res.events = await page.evaluate(() => window.__floyoEvents);
-}, { settings: VUE ? { "Comfy.VueNodes.Enabled": true } : {} });
+}, { settings: { "Comfy.VueNodes.Enabled": VUE } }); // settings persist server-side: always set it
