@@ -110,9 +110,10 @@ def test_cancel_button_and_live_status_line_on_the_canvas_renderer(comfy, floyo,
     assert_cancelled(res, outcome, floyo)
 
     assert shot.stat().st_size > 5_000
-    docs = REPO / "docs" / "images"
-    docs.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shot, docs / "node-running.png")
+    if os.environ.get("FLOYO_UPDATE_SCREENSHOT") == "1":  # refresh the README's picture on purpose only
+        docs = REPO / "docs" / "images"
+        docs.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, docs / "node-running.png")
 
 
 @pytest.mark.timeout(150)
