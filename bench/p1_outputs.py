@@ -4,7 +4,8 @@
 its own process on loopback and serves 16 realistic 1024x1024 RGB PNGs. Each round times, in a
 rotating order: (a) the pack's pipeline (nodes/outputs.collect: download, save, decode), (b) the
 limit = max(fetch all bytes concurrently, decode all from memory into a preallocated tensor on all
-cores), (c) sequential downloads + PIL -> numpy -> list -> torch.cat. Medians over the rounds.
+cores), (c) sequential downloads + PIL -> numpy -> list -> torch.cat. The ratios are taken per
+round (the variants ran back to back) and their median reported; medians of the times are shown.
 Goals: (a) <= 1.15 x (b) and (c) / (a) >= 1.8.
 """
 
@@ -70,6 +71,10 @@ def main() -> None:
         times = asyncio.run(measure(api, cdn, args.rounds))
     a, fetch, decode, c = (median(times[k]) for k in ("pack", "fetch", "decode", "peer"))
     b = max(fetch, decode)
+    # Paired per round (all four ran back to back), then the median: robust to load that drifts.
+    rounds = list(zip(times["pack"], times["fetch"], times["decode"], times["peer"], strict=True))
+    ab = median([ra / max(rf, rd) for ra, rf, rd, _ in rounds])
+    ca = median([rc / ra for ra, _, _, rc in rounds])
     print(f"P1 outputs -> tensor: {args.outputs} x {args.size}x{args.size} RGB PNG, {args.rounds} round(s), "
           f"medians; {machine()}; {time.perf_counter() - started:.0f}s")
     table("Times (s)", [
@@ -79,10 +84,10 @@ def main() -> None:
         ("    decode all into preallocated tensor, all cores", f"{decode:.3f}"),
         ("(c) peer: sequential download, PIL->numpy->list->cat", f"{c:.3f}"),
     ], ("variant", "median s"))
-    table("Ratios", [
-        ("(a) / (b)", f"{a / b:.2f}", "<= 1.15", verdict(a / b <= 1.15)),
-        ("(c) / (a)", f"{c / a:.2f}", ">= 1.8", verdict(c / a >= 1.8)),
-    ], ("ratio", "measured", "goal", "status"))
+    table("Ratios (median of per-round ratios; ratio of the medians beside it)", [
+        ("(a) / (b)", f"{ab:.2f}", f"{a / b:.2f}", "<= 1.15", verdict(ab <= 1.15)),
+        ("(c) / (a)", f"{ca:.2f}", f"{c / a:.2f}", ">= 1.8", verdict(ca >= 1.8)),
+    ], ("ratio", "measured", "of medians", "goal", "status"))
 
 
 if __name__ == "__main__":
