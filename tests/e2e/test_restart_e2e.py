@@ -1,6 +1,7 @@
 """Runs survive ComfyUI going away: kill -9 mid-run → after a restart the run is watched to the
 end and its outputs saved and fetchable by id without a second download; SIGTERM cancels the
-runs being waited on; an unreachable API is a clear error. Uses its own ComfyUI (restarted)."""
+runs being waited on. Also a missing key and an unreachable API, which need a ComfyUI started
+without a key and with a dead API URL: this module's own ComfyUI, restarted between tests."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _dead_url() -> str:
 @pytest.fixture(scope="module")
 def aux(comfy_factory):
     dead = _dead_url()
-    return comfy_factory(env={"FLOYO_API_KEY": FLOYO_KEY, "FLOYO_API_URL": dead, "FLOYO_CDN_URL": dead},
+    return comfy_factory(env={"FLOYO_API_KEY": None, "FLOYO_API_URL": dead, "FLOYO_CDN_URL": dead},
                          name="comfy-restart")
 
 
@@ -33,11 +34,16 @@ def live_env(floyo) -> dict[str, str]:
     return {"FLOYO_API_URL": floyo.api_url, "FLOYO_CDN_URL": floyo.cdn_url}
 
 
-def test_api_unreachable_is_a_clear_error_and_sends_nothing(aux, floyo):
+def test_missing_key_then_unreachable_api_give_errors_that_say_what_to_do(aux, floyo):
+    error = node_error(aux.run({"1": remote_run(), "2": save("1")}))
+    assert "FLOYO_API_KEY" in error["exception_message"] and "settings" in error["exception_message"]
+    assert aux.post("/floyo/key", {"key": FLOYO_KEY})[0] == 200  # the write-only key route
+    assert aux.get("/floyo/key")[1] == {"configured": True, "source": "key file"}
     entry = aux.run({"1": remote_run(), "2": save("1")})
-    suite.FAULT_SUITE_STATS["scenarios"] += 1
+    suite.FAULT_SUITE_STATS["scenarios"] += 1  # "API unreachable" belongs to the fault suite's tally
     error = node_error(entry)
     assert "Could not reach 127.0.0.1" in error["exception_message"]
+    assert "internet connection" in error["exception_message"]
     assert FLOYO_KEY not in aux.log_text() and FLOYO_KEY not in str(entry)
     state = aux.get("/floyo/runs")[1]["runs"][0]["state"]
     assert state == "not_created", "refused connection: Floyo provably has no such run"
