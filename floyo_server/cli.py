@@ -15,7 +15,7 @@ import logging
 import signal
 import sys
 
-from .gateway_server import serve_gateway
+from .gateway_server import GatewayServer
 from .scenario import Scenario, parse_steps
 from .server import ScriptedServer, check_loopback
 
@@ -42,19 +42,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _emit_urls(server: ScriptedServer) -> None:
-    lines = (f"FLOYO_API_URL={server.api_url}\nFLOYO_CDN_URL={server.cdn_url}\n"
-             f"FLOYO_OTHER_URL={server.other_url}\n")
+def _emit_urls(server: ScriptedServer | GatewayServer) -> None:
+    lines = f"FLOYO_API_URL={server.api_url}\nFLOYO_CDN_URL={server.cdn_url}\n"
+    if isinstance(server, ScriptedServer):
+        lines += f"FLOYO_OTHER_URL={server.other_url}\n"
     sys.stdout.write(lines)
     sys.stdout.flush()
 
 
-async def serve(args: argparse.Namespace) -> None:
-    """Run the server until SIGINT/SIGTERM."""
+def _server(args: argparse.Namespace) -> ScriptedServer | GatewayServer:
+    keys = args.keys or ["flo_test_key"]
+    if args.gateway:
+        return GatewayServer(args.gateway, keys=keys, host=args.host, api_port=args.api_port,
+                             cdn_port=args.cdn_port, rate_limit=args.rate_limit)
     scenario = Scenario(steps=parse_steps(args.steps), vocabulary=args.vocabulary,
                         rate_limit=args.rate_limit)
-    server = ScriptedServer(scenario, keys=args.keys or ["flo_test_key"], host=args.host,
-                            api_port=args.api_port, cdn_port=args.cdn_port, other_port=args.other_port)
+    return ScriptedServer(scenario, keys=keys, host=args.host, api_port=args.api_port,
+                          cdn_port=args.cdn_port, other_port=args.other_port)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run the scripted server, or the gateway with ``--gateway``, until SIGINT/SIGTERM."""
+    server = _server(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -77,5 +86,5 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_gateway(args) if args.gateway else serve(args))
+        asyncio.run(serve(args))
     return 0

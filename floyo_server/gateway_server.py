@@ -6,12 +6,9 @@ Only starts, stops and gives access; run logic is in ``gateway``, request handli
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
-import signal
-import sys
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -22,7 +19,7 @@ from .gateway import Gateway
 from .gateway_app import make_gateway_apps
 from .gateway_runs import GatewayRun
 from .scenario import Scenario
-from .server import DEFAULT_KEYS, check_loopback
+from .server import DEFAULT_KEYS, bind, check_loopback
 from .state import Store
 from .worker import WorkerClient
 
@@ -51,13 +48,7 @@ class GatewayServer:
         await worker.start()
         self.gateway = Gateway(self.store, worker)
         apps = make_gateway_apps(self.store, self.gateway, self.keys)
-        for app, port in zip(apps, self._ports, strict=True):
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
-            await runner.setup()
-            self._runners.append(runner)
-            await web.TCPSite(runner, self._host, port).start()
-            host, bound_port = runner.addresses[0][:2]
-            self._urls.append(f"http://{host}:{bound_port}")
+        self._urls = await bind(apps, self._host, self._ports, self._runners)
         self.store.cdn_url = self._urls[1]
         log.info("Floyo gateway: api %s cdn %s -> ComfyUI worker %s", *self._urls, self.worker_url)
         return self
@@ -129,19 +120,3 @@ class GatewayThread:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-async def serve_gateway(args: argparse.Namespace) -> None:
-    """Run gateway mode until SIGINT/SIGTERM (the CLI's ``--gateway``)."""
-    server = GatewayServer(args.gateway, keys=args.keys or ["flo_test_key"], host=args.host,
-                           api_port=args.api_port, cdn_port=args.cdn_port, rate_limit=args.rate_limit)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    async with server:
-        sys.stdout.write(f"FLOYO_API_URL={server.api_url}\nFLOYO_CDN_URL={server.cdn_url}\n")
-        sys.stdout.flush()
-        await stop.wait()
-    log.info("Floyo gateway stopped")

@@ -43,6 +43,20 @@ def check_loopback(host: str) -> None:
     raise ValueError(f"refusing to bind {host!r}: the local Floyo server serves loopback only")
 
 
+async def bind(apps: list[web.Application], host: str, ports: Iterable[int],
+               runners: list[web.AppRunner]) -> list[str]:
+    """Serve each app on its own loopback origin; appends to ``runners``, returns the base URLs."""
+    urls = []
+    for app, port in zip(apps, ports, strict=True):
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+        await runner.setup()
+        runners.append(runner)
+        await web.TCPSite(runner, host, port).start()
+        bound_host, bound_port = runner.addresses[0][:2]
+        urls.append(f"http://{bound_host}:{bound_port}")
+    return urls
+
+
 class ScriptedServer:
     """The Floyo stand-in on an asyncio loop. Use ``async with ScriptedServer(...) as srv``."""
 
@@ -64,13 +78,7 @@ class ScriptedServer:
         apps = [make_api_app(self._store, self.keys),
                 make_cdn_app(self._store, self.keys, self._other_url),
                 make_other_app(self._store)]
-        for app, port in zip(apps, self._ports, strict=True):
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
-            await runner.setup()
-            self._runners.append(runner)
-            await web.TCPSite(runner, self._host, port).start()
-            host, bound_port = runner.addresses[0][:2]
-            self._urls.append(f"http://{host}:{bound_port}")
+        self._urls = await bind(apps, self._host, self._ports, self._runners)
         self._store.cdn_url = self._urls[1]
         self._other_url[0] = self._urls[2]
         log.info("local Floyo server: api %s cdn %s other %s", *self._urls)
