@@ -25,7 +25,6 @@ from .worker import WorkerClient
 
 log = logging.getLogger(__name__)
 
-_SHUTDOWN_TIMEOUT_S = 0.5
 
 
 class GatewayServer:
