@@ -55,7 +55,8 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}, "
+            f"load average {os.getloadavg()[0]:.1f} (other work on this machine)")
 
 
 def table(title: str, rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
