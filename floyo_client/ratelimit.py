@@ -18,7 +18,8 @@ STOP_CHECK_S = 0.25
 
 
 class RateLimiter:
-    """A sliding window of granted slots: any ``window_s`` interval holds at most ``rate`` of them.
+    """A paced sliding window: any ``window_s`` interval holds at most ``rate`` granted slots, and
+    after a burst of ``rate // 10`` slots they come no faster than the steady rate.
 
     A sliding window also satisfies the server's fixed window; ``margin_s`` absorbs the time a
     request spends in flight, so the server never counts 101 in one of its minutes.
@@ -27,6 +28,9 @@ class RateLimiter:
     def __init__(self, rate: int = 100, window_s: float = 60.0, margin_s: float = 1.0,
                  clock: Callable[[], float] = time.monotonic):
         self.rate, self.window_s = rate, window_s + margin_s
+        # Spending the whole minute's budget in one burst and then stalling for ~60 s makes every
+        # run notice its end late; pacing after a small burst shares the budget evenly instead.
+        self.burst = max(1, rate // 10)
         self._clock = clock
         self._slots: deque[float] = deque()
         self._blocked_until = 0.0
@@ -39,7 +43,11 @@ class RateLimiter:
             while self._slots and self._slots[0] <= now - self.window_s:
                 self._slots.popleft()
             at = max(now, self._blocked_until)
-            if len(self._slots) >= self.rate:
+            if self._slots:  # first come, first served
+                at = max(at, self._slots[-1])
+            if len(self._slots) >= self.burst:  # paced: at most a burst ahead of the steady rate
+                at = max(at, self._slots[-self.burst] + self.burst * self.window_s / self.rate)
+            if len(self._slots) >= self.rate:  # the hard guarantee the server enforces
                 at = max(at, self._slots[-self.rate] + self.window_s)
             self._slots.append(at)
             return at - now

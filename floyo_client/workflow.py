@@ -122,10 +122,18 @@ def _node_order(node_id: str) -> tuple[int, str]:
     return (int(node_id), "") if node_id.isdigit() else (1 << 62, node_id)
 
 
+def _json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists, scalars): twice as fast as copy.deepcopy here."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(v) for v in value]
+    return value
+
+
 def _clean(node: dict[str, Any]) -> dict[str, Any]:
     """A deep copy with only what Floyo needs (the executor writes extra keys into PROMPT)."""
-    kept = {k: node[k] for k in ("class_type", "inputs", "_meta") if k in node}
-    return copy.deepcopy(kept)
+    return {k: _json_copy(node[k]) for k in ("class_type", "inputs", "_meta") if k in node}
 
 
 @dataclass(frozen=True)

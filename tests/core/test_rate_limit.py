@@ -32,12 +32,14 @@ async def test_twenty_concurrent_waits_share_the_limiter_with_no_429(floyo):
     assert len(answered) >= 100 and 429 not in answered
 
 
-def test_limiter_grants_rate_slots_per_window_then_waits():
+def test_limiter_paces_after_a_small_burst_and_never_exceeds_the_window():
     t = FakeTime()
     limiter = RateLimiter(rate=100, window_s=60.0, margin_s=1.0, clock=t.clock)
-    waits = [limiter.reserve() for _ in range(101)]
-    assert waits[:100] == [0.0] * 100
-    assert waits[100] == 61.0  # the 101st waits until the first slot leaves the window
+    at = [t.now + limiter.reserve() for _ in range(250)]
+    assert at[:10] == [t.now] * 10  # a burst, so a single run's first polls are not delayed
+    assert abs((at[10] - t.now) - 6.1) < 1e-9  # then the steady rate: 100 per 61 s
+    assert at == sorted(at)  # first come, first served
+    assert max(sum(1 for x in at if start <= x < start + 61.0) for start in at) <= 100
 
 
 def test_one_limiter_per_key_is_shared_process_wide():
