@@ -22,7 +22,8 @@ import torch
 from ..floyo_client import RunFailed, RunHandle
 from ..floyo_client.models import Run, RunOutput
 from . import comfy
-from .images import BatchDecoder, decode_outputs
+from .batch_decoder import BatchDecoder
+from .images import decode_outputs
 
 log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ ()-]+")
