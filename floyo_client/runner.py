@@ -190,7 +190,12 @@ class RunHandle:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: object) -> None:
-        if exc is None or self.terminal:
+        if exc is None:
+            return
+        if self.terminal:  # nothing to cancel; a user stop now only leaves outputs to fetch later
+            if isinstance(exc, Interrupted) and self.run is not None:
+                exc.args = (f"{exc.message} Floyo run {self.run_id} had already finished "
+                            f"({self.run.status}); Floyo Fetch Outputs can still get its outputs.",)
             return
         outcome = await self.cancel()
         if isinstance(exc, FloyoError):

@@ -109,7 +109,7 @@ CASES = [
     Case("the node's Cancel button", {"steps": SLOW}, "interrupted", action=cancel_button_after_first_poll),
     Case("node timeout", {"steps": SLOW}, "error", "did not finish within 2s", node={"timeout": 2}),
     Case("interrupt while outputs download", {"download_faults": [DownloadFault("stall", 300, stall_s=20)]},
-         "interrupted", action=interrupt_during_download),
+         "interrupted", "had already finished", action=interrupt_during_download),
     Case("interrupt while the create is in flight", {"steps": SLOW, "faults": [
         Fault("POST", "^/runs$", status=None, delay_s=1.5)]}, "interrupted", action=interrupt_during_create),
 ]
@@ -124,12 +124,14 @@ def _no_key_anywhere(comfy, entry: dict) -> bool:
     return not any(FLOYO_KEY in t for t in texts)
 
 
-def _check_outcome(case: Case, entry: dict) -> None:
+def _check_outcome(case: Case, entry: dict, comfy) -> None:
     kinds = [m[0] for m in entry["status"]["messages"]]
     if case.expect == "success":
         assert entry["status"]["status_str"] == "success", entry["status"]
     elif case.expect == "interrupted":
         assert "execution_interrupted" in kinds and "execution_error" not in kinds, kinds
+        if case.message:  # what the user was told is kept in the journal too
+            assert case.message in comfy.get("/floyo/runs")[1]["runs"][0]["detail"]
     else:
         errors = [m[1] for m in entry["status"]["messages"] if m[0] == "execution_error"]
         assert errors and case.message in errors[0]["exception_message"], errors
@@ -155,7 +157,7 @@ def test_fault_scenario_keeps_every_money_promise(comfy, floyo, case: Case):
     FAULT_SUITE_STATS["duplicate_creates"] += creates > 1
     FAULT_SUITE_STATS["uncancelled_abandoned"] += len(live)
     FAULT_SUITE_STATS["key_leaks"] += leak
-    _check_outcome(case, entry)
+    _check_outcome(case, entry, comfy)
     assert creates <= 1 and live == [] and not leak
     if case.expect == "success":
         assert len(saved_images(comfy, entry, "2")) == case.images
