@@ -140,6 +140,7 @@ def _check_outcome(case: Case, entry: dict, comfy) -> None:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_fault_scenario_keeps_every_money_promise(comfy, floyo, case: Case):
+    floyo.update(steps=[Step("done")])  # no waiting where the case does not script the status
     floyo.update(**case.knobs)
     if case.wrong_key:
         floyo.server.keys.clear()

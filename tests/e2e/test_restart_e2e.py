@@ -52,7 +52,7 @@ def test_missing_key_then_unreachable_api_give_errors_that_say_what_to_do(aux, f
 @pytest.mark.timeout(180)
 def test_kill_9_mid_run_then_restart_saves_the_outputs_and_fetch_serves_them(aux, floyo):
     aux.restart(env=live_env(floyo))
-    floyo.update(steps=[Step("queued", polls=1), Step("processing", seconds=6), Step("done")])
+    floyo.update(steps=[Step("queued", polls=1), Step("processing", seconds=4), Step("done")])
     known = set(floyo.runs)
     aux.queue({"1": remote_run(), "2": save("1")})
     run = suite.wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0]
