@@ -54,6 +54,7 @@ class Hooks:
 @dataclass(frozen=True)
 class Limits:
     timeout_s: float | None = 3600.0  # processing time; queued time is not counted
+    max_wait_s: float = 7 * 24 * 3600.0  # everything included: no wait is without a deadline
     schedule: PollSchedule = field(default_factory=PollSchedule)
     cancel_timeout_s: float = 10.0
     url_ttl_s: float = 3600.0
@@ -127,6 +128,9 @@ class RunHandle:
             if timeout is not None and self._active_s >= timeout:
                 raise RunTimedOut(f"Floyo run {self.run_id} did not finish within {timeout:.0f}s of "
                                   "processing (queued time is not counted).", run_id=self.run_id)
+            if now - self._started >= self.limits.max_wait_s:
+                raise RunTimedOut(f"Floyo run {self.run_id} was still {run.status} after "
+                                  f"{self.limits.max_wait_s:.0f}s of waiting.", run_id=self.run_id)
             await self._sleep(self.limits.schedule.delay(now - self._started))
 
     async def _sleep(self, seconds: float) -> None:

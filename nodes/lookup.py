@@ -88,7 +88,7 @@ FETCH_SPEC = NodeSpec(
                  "its images. Waits for the run to finish unless 'wait' is off."),
     inputs=(RUN_ID,
             In("wait", "BOOLEAN", optional=True, options={"default": True}),
-            In("timeout", "INT", optional=True, options={"default": 3600, "min": 0, "max": 7 * 24 * 3600}),
+            In("timeout", "INT", optional=True, options={"default": 3600, "min": 1, "max": 7 * 24 * 3600}),
             In("size_policy", "COMBO", optional=True,
                options={"choices": SIZE_POLICIES, "default": SIZE_POLICIES[0]})),
     outputs=(Out("images", "IMAGE"), Out("masks", "MASK"), Out("files", "STRING")),

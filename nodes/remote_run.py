@@ -60,9 +60,11 @@ async def run_guarded(ctx: Ctx, body: Callable[[ActiveRun], Awaitable[Any]]) -> 
         REGISTRY.finish(active)
 
 
-def limits_for(timeout: float) -> Limits:
-    """The node's timeout (0 = none) and the per-file download cap from FLOYO_MAX_OUTPUT_MB."""
-    return Limits(timeout_s=float(timeout) or None, download=DownloadLimits(max_bytes=max_output_bytes()))
+def limits_for(timeout: float | None) -> Limits:
+    """The node's processing timeout (None: only the overall week-long deadline) and the per-file
+    download cap from FLOYO_MAX_OUTPUT_MB."""
+    return Limits(timeout_s=None if timeout is None else float(timeout),
+                  download=DownloadLimits(max_bytes=max_output_bytes()))
 
 
 def results(collected: Collected, run_id: str) -> tuple:
@@ -108,8 +110,8 @@ SPEC = NodeSpec(
            tooltip="Changes to remote inputs, from Floyo Override nodes"),
         In("run_name", "STRING", optional=True, options={"default": ""},
            tooltip="Name shown in Floyo's run history (a unique marker is appended)"),
-        In("timeout", "INT", optional=True, options={"default": 3600, "min": 0, "max": 7 * 24 * 3600},
-           tooltip="Seconds of processing before the run is cancelled; queued time is not counted; 0 = none"),
+        In("timeout", "INT", optional=True, options={"default": 3600, "min": 1, "max": 7 * 24 * 3600},
+           tooltip="Seconds of processing before the run is cancelled; queued time is not counted"),
         In("size_policy", "COMBO", optional=True,
            options={"choices": SIZE_POLICIES, "default": SIZE_POLICIES[0]},
            tooltip="What to do when outputs have different sizes (never stretched)"),

@@ -40,7 +40,7 @@ async def resume_one(client: Any, journal: Journal, row: dict[str, Any]) -> None
     active = REGISTRY.start(row.get("node_id") or "resume", row.get("prompt_id"))
     active.run_id = run_id
     hooks = journaled_hooks(Hooks(should_stop=active.cancel.is_set), journal)
-    handle = RunHandle(client, run_id, hooks, limits_for(0))
+    handle = RunHandle(client, run_id, hooks, limits_for(None))  # the user's timeout is gone
     try:
         run = await handle.wait()
         blobs = await handle.download(list(run.outputs))

@@ -140,3 +140,11 @@ def test_poll_schedule_starts_fast_then_backs_off_to_a_few_seconds():
     assert s.delay(0) == s.delay(29) == 1.0
     later = [s.delay(t) for t in (31, 40, 60, 120, 3600)]
     assert later == sorted(later) and later[0] > 1.0 and later[-1] == 5.0
+
+
+async def test_a_run_queued_forever_still_has_a_deadline_and_is_cancelled(floyo, client, fake_time):
+    floyo.scenario.steps = [Step("queued")]
+    with pytest.raises(RunTimedOut) as caught:
+        await _wait(client, fake_time, limits=Limits(timeout_s=5, max_wait_s=60))
+    assert "still queued" in str(caught.value) and fake_time.now - 1000.0 >= 60
+    assert len(floyo.requests.cancel_requests(floyo.last_run.id)) == 1
