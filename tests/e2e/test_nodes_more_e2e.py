@@ -15,6 +15,7 @@ import pytest
 from floyo_pack.floyo_server import OutputSpec, Step
 from PIL import Image
 
+from .conftest import FLOYO_KEY
 from .test_nodes_e2e import node_error, remote_run, save, saved_images
 
 pytestmark = pytest.mark.e2e
@@ -109,3 +110,21 @@ def test_animated_output_gives_one_batch_entry_per_frame(comfy, floyo):
     entry = comfy.run({"1": remote_run(), "2": save("1")})
     assert entry["status"]["status_str"] == "success", entry["status"]
     assert len(saved_images(comfy, entry, "2")) == 4
+
+
+def test_routes_validate_their_input_and_answer_clear_json_errors(comfy):
+    assert comfy.post("/floyo/runs/cancel", {"run_id": "../etc"}) == (
+        400, {"error": "run_id must look like run_ followed by letters and digits."})
+    status, body = comfy.post("/floyo/runs/cancel", {})
+    assert status == 400 and "run_id, node_id or prompt_id" in body["error"]
+    status, body = comfy.post("/api/floyo/runs/cancel", {"run_id": "run_notstartedhere1"})
+    assert status == 404 and "No Floyo run started by this ComfyUI" in body["error"]
+    status, body = comfy.request("POST", "/floyo/runs/cancel", body=None)
+    assert status == 400 and "JSON object" in body["error"]
+    assert comfy.get("/floyo/runs/run_not_a_valid_id!")[0] in (400, 404)
+    assert comfy.get("/floyo/runs/run_unknown0000")[0] == 404
+    status, body = comfy.post("/floyo/key", {"key": "has spaces in it"})
+    assert status == 400 and "flo_" in body["error"]
+    status, listing = comfy.get("/floyo/runs")
+    assert status == 200 and {"runs", "active"} <= set(listing)
+    assert FLOYO_KEY not in json.dumps(listing) and FLOYO_KEY not in json.dumps(comfy.get("/floyo/key")[1])
