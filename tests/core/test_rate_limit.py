@@ -5,31 +5,34 @@ from __future__ import annotations
 
 import asyncio
 
-from floyo_pack.floyo_client import Hooks, Limits, PollSchedule, RateLimiter, limiter_for, start_run
+from floyo_pack.floyo_client import Hooks, RateLimiter, limiter_for, start_run
 from floyo_pack.floyo_client.policy import RetryPolicy, parse_retry_after, rate_limited_delay
-from floyo_pack.floyo_server import Fault, Step
+from floyo_pack.floyo_server import Fault, Scenario, ScriptedServer, Step
 
 from .conftest import FakeTime, make_client
 from .test_create_at_most_once import WORKFLOW
 
 
-async def test_twenty_concurrent_waits_share_the_limiter_with_no_429(floyo):
-    # The server's limit scaled down (20 per 1 s window) so the test exercises it in seconds.
-    floyo.scenario.rate_limit, floyo.scenario.rate_window_s = 20, 1.0
-    floyo.scenario.steps = [Step("queued", polls=1), Step("processing", polls=2), Step("done")]
-    shared = RateLimiter(rate=20, window_s=1.0, margin_s=0.1)
-    fast = Limits(schedule=PollSchedule(fast_s=0.01))
+async def test_twenty_concurrent_waits_share_the_100_per_minute_limit_with_no_429():
+    # Floyo's real limit (100 requests per 60 s per key) on the server, the pack's default limiter
+    # on the client, and one injected clock for both, so the minute passes without waiting for it.
+    t = FakeTime()
+    scenario = Scenario(steps=[Step("queued", polls=2), Step("processing", polls=4), Step("done")])
+    async with ScriptedServer(scenario, clock=t.clock) as floyo:
+        shared = RateLimiter(clock=t.clock)  # what limiter_for() gives every run of one key
+        hooks = Hooks(sleep=t.sleep, clock=t.clock)
 
-    async def one_run(i: int) -> str:
-        async with make_client(floyo, limiter=shared) as client:  # separate sessions, one budget
-            handle = await start_run(client, WORKFLOW, label=f"r{i}", limits=fast)
-            async with handle:
-                return (await handle.wait()).status
+        async def one_run(i: int) -> str:
+            async with make_client(floyo, time=t, limiter=shared) as client:  # own sessions, one budget
+                handle = await start_run(client, WORKFLOW, label=f"r{i}", hooks=hooks)
+                async with handle:
+                    return (await handle.wait()).status
 
-    statuses = await asyncio.gather(*(one_run(i) for i in range(20)))
+        statuses = await asyncio.gather(*(one_run(i) for i in range(20)))
+        answered = [r.status for r in floyo.requests.all()]
     assert statuses == ["done"] * 20
-    answered = [r.status for r in floyo.requests.all()]
-    assert len(answered) >= 100 and 429 not in answered
+    assert len(answered) == 160 and 429 not in answered  # 160 > 100: the minute really was shared
+    assert t.now - 1000.0 > 60
 
 
 def test_limiter_paces_after_a_small_burst_and_never_exceeds_the_window():
