@@ -16,9 +16,19 @@ _BEARER_RE = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=\-]+")
 _QUERY_RE = re.compile(r"(https?://[^\s?#\"']+)\?[^\s\"']*")
 
 
+_known_secrets: set[str] = set()
+
+
+def register_secret(secret: str) -> None:
+    """Make every later ``redact`` (so every FloyoError message) remove ``secret`` too: keys that
+    do not look like ``flo_…`` would otherwise slip past the patterns below."""
+    if len(secret) >= 8:
+        _known_secrets.add(secret)
+
+
 def redact(text: str, *secrets: str | None) -> str:
     """Remove API keys, bearer tokens and URL query strings (presigned tokens) from ``text``."""
-    for secret in secrets:
+    for secret in (*secrets, *_known_secrets):
         if secret:
             text = text.replace(secret, "[redacted]")
     text = _BEARER_RE.sub("Bearer [redacted]", text)

@@ -22,7 +22,7 @@ from yarl import URL
 
 from . import __version__
 from .config import Config
-from .errors import Interrupted, NetworkError, error_from_response, redact
+from .errors import Interrupted, NetworkError, error_from_response, redact, register_secret
 from .policy import (
     RetryPolicy,
     backoff_delay,
@@ -67,6 +67,7 @@ class Transport:
                  clock: Callable[[], float] = time.monotonic):
         self.config = config
         self.clock = clock
+        register_secret(config.api_key)
         self.policy = policy or RetryPolicy()
         self.limiter = limiter or limiter_for(config.api_key, config.api_url)
         self.sleep = sleep

@@ -89,3 +89,15 @@ def test_plain_http_is_refused_unless_the_host_is_loopback(tmp_path):
     assert "unencrypted" in str(caught.value)
     ok = load_config(None, {**env, "FLOYO_API_URL": "http://127.0.0.1:9/"})
     assert ok.api_url == "http://127.0.0.1:9"
+
+
+async def test_a_key_of_any_shape_echoed_by_floyo_never_reaches_an_error_message(fake_time):
+    from floyo_pack.floyo_server import Scenario, ScriptedServer
+
+    odd_key = "team-key-without-prefix-123"
+    scenario = Scenario(steps=[Step("failed")], failure=RunError(message=f"rejected key {odd_key}"))
+    async with ScriptedServer(scenario, keys={odd_key}) as server:
+        async with make_client(server, key=odd_key, time=fake_time) as client:
+            with pytest.raises(FloyoError) as caught:
+                await _full_run(client, fake_time)
+    assert "rejected key" in str(caught.value) and odd_key not in str(caught.value)
