@@ -45,3 +45,13 @@ def test_pack_code_uses_relative_imports_for_its_own_packages():
                 if level == 0 and module.split(".")[0] in {"floyo_client", "floyo_server", "floyo_pack"}:
                     offenders.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     assert [o for o in offenders if "__main__" not in o] == []
+
+
+def test_the_version_the_user_agent_names_is_the_packages_version():
+    import tomllib
+    from floyo_pack.floyo_client import __version__
+    from floyo_pack.floyo_client.transport import USER_AGENT
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == __version__ and f"floyo-comfyui/{__version__}" in USER_AGENT
+    assert not any(d.startswith("torch") for d in project["dependencies"])
