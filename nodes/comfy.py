@@ -37,6 +37,17 @@ def journal() -> Any:
     return _journals[path]
 
 
+def local_input_file(name: str) -> Path | None:
+    """The file a LoadImage value like ``photo.png`` or ``sub/x.png [input]`` names in ComfyUI's
+    own folders, if it exists there and stays inside them (no ``..`` escapes)."""
+    import folder_paths
+
+    bare, base = folder_paths.annotated_filepath(name)
+    root = Path(base or folder_paths.get_input_directory()).resolve()
+    path = (root / bare).resolve()
+    return path if path.is_file() and path.is_relative_to(root) else None
+
+
 def output_dir() -> Path:
     import folder_paths
 

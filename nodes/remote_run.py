@@ -20,6 +20,7 @@ from ..floyo_client.workflow import Prompt, WorkflowError, check_api_format, par
 from . import comfy
 from .active_runs import REGISTRY, ActiveRun
 from .images import SIZE_POLICIES
+from .local_inputs import upload_local_inputs
 from .outputs import Collected, collect
 from .overrides import OVERRIDES, resolve
 from .progress import announce, node_hooks
@@ -87,6 +88,7 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
                        node_id=ctx.node_id)
         async with open_client(config) as client:
             final = await resolve(client, remote, overrides, hooks.should_stop)
+            final = await upload_local_inputs(client, final, hooks.should_stop)
             out = await run_tracked(client, final, journal=journal, meta=meta, hooks=hooks,
                                     limits=limits_for(timeout), finish=finish,
                                     on_created=lambda h: setattr(active, "run_id", h.run_id))

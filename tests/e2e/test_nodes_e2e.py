@@ -225,3 +225,22 @@ def test_rgba_output_alpha_becomes_the_mask(comfy, floyo):
     assert mask.size == (40, 30)
     for xy in [(0, 0), (39, 29), (20, 15), (5, 25)]:
         assert abs(mask.getpixel(xy) - (255 - alpha.getpixel(xy))) <= 1
+
+
+def test_local_input_files_named_by_remote_loaders_are_uploaded_once(comfy, floyo):
+    import hashlib
+
+    local = comfy.base / "input" / "example.png"
+    graph = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": "example.png"}},
+        "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+        "3": save("2", prefix="remote"),
+        "4": {"class_type": "FloyoRemoteRun", "inputs": {"source": "current graph", "workflow": "",
+                                                         "run_name": f"upload {uuid.uuid4().hex[:6]}"}},
+        "5": save("4"),
+    }
+    entry = comfy.run(graph)
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    (upload,) = floyo.uploads
+    assert upload.sha256 == hashlib.sha256(local.read_bytes()).hexdigest()
+    assert floyo.last_run.workflow["1"]["inputs"]["image"] == upload.input_path

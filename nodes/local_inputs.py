@@ -1,0 +1,40 @@
+"""Local files that remote loader nodes name: uploaded to Floyo once, their names replaced.
+
+A graph built locally has ``LoadImage`` nodes that name files in ComfyUI's ``input/`` folder,
+which do not exist on Floyo. Before the run is created, each such file is uploaded (the same
+bytes once per session) and the loader gets the file's Floyo ``input_path`` instead. Values that
+do not name an existing local file (a Floyo ``#inputs/…`` path, say) are left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..floyo_client import FloyoClient
+from ..floyo_client.transport import StopCheck
+from ..floyo_client.workflow import Override, Prompt, apply_overrides
+from . import comfy
+
+LOADER_INPUTS = {"LoadImage": "image", "LoadImageMask": "image"}
+
+
+def local_files(workflow: Prompt) -> Iterator[tuple[str, str, Path]]:
+    """(node id, input name, local path) of every loader input that names a local file."""
+    for node_id, node in workflow.items():
+        key = LOADER_INPUTS.get(node.get("class_type", ""))
+        value = node.get("inputs", {}).get(key) if key else None
+        if isinstance(value, str) and value and not value.startswith("#"):
+            path = comfy.local_input_file(value)
+            if path is not None:
+                yield node_id, key, path
+
+
+async def upload_local_inputs(client: FloyoClient, workflow: Prompt, stop: StopCheck) -> Prompt:
+    overrides = []
+    for node_id, key, path in local_files(workflow):
+        data = await asyncio.to_thread(path.read_bytes)
+        uploaded = await client.upload(data, path.name, stop=stop)
+        overrides.append(Override(node_id, key, uploaded.input_path))
+    return apply_overrides(workflow, overrides) if overrides else workflow

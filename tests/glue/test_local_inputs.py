@@ -1,0 +1,44 @@
+"""Only files inside ComfyUI's own input folders are ever uploaded for a remote loader: a value
+that climbs out (``../``) or names nothing is left alone, never read."""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+
+import pytest
+from floyo_pack.nodes import comfy
+from floyo_pack.nodes.local_inputs import local_files
+
+
+@pytest.fixture
+def input_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "input"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.png").write_bytes(b"a")
+    (folder / "sub" / "b.png").write_bytes(b"b")
+    (tmp_path / "secret.txt").write_text("no")
+
+    def annotated(name):
+        return (name[:-8], str(folder)) if name.endswith(" [input]") else (name, None)
+
+    fake = types.SimpleNamespace(annotated_filepath=annotated, get_input_directory=lambda: str(folder))
+    monkeypatch.setitem(sys.modules, "folder_paths", fake)
+    return folder
+
+
+def test_loader_values_naming_local_files_are_found(input_dir):
+    workflow = {"1": {"class_type": "LoadImage", "inputs": {"image": "a.png"}},
+                "2": {"class_type": "LoadImageMask", "inputs": {"image": "sub/b.png [input]"}},
+                "3": {"class_type": "LoadImage", "inputs": {"image": "#inputs/api/x.png"}},
+                "4": {"class_type": "LoadImage", "inputs": {"image": "missing.png"}},
+                "5": {"class_type": "SaveImage", "inputs": {"filename_prefix": "a.png"}}}
+    found = [(n, k, os.path.relpath(p, input_dir)) for n, k, p in local_files(workflow)]
+    assert found == [("1", "image", "a.png"), ("2", "image", os.path.join("sub", "b.png"))]
+
+
+def test_paths_that_climb_out_of_the_input_folder_are_refused(input_dir):
+    assert comfy.local_input_file("../secret.txt") is None
+    assert comfy.local_input_file(str(input_dir.parent / "secret.txt")) is None
+    assert comfy.local_input_file("a.png") == (input_dir / "a.png").resolve()
