@@ -1,4 +1,5 @@
-"""GatewayServer (async) and GatewayThread: the Floyo API + CDN on loopback, backed by a ComfyUI worker.
+"""GatewayServer: the Floyo API + CDN on loopback, backed by a ComfyUI worker (run it in a thread
+with ``ServerThread(server=GatewayServer(...))``).
 
 Only starts, stops and gives access; run logic is in ``gateway``, request handling in
 ``gateway_app``. Binds loopback only (the worker itself may be anywhere). Never talks to Floyo.
@@ -6,10 +7,7 @@ Only starts, stops and gives access; run logic is in ``gateway``, request handli
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -81,41 +79,3 @@ class GatewayServer:
     def requests(self) -> Any:
         """The request log (a ``Recorder``), as on the scripted server."""
         return self.store.recorder
-
-
-class GatewayThread:
-    """A GatewayServer on its own loop in a daemon thread, for synchronous tests and scripts."""
-
-    def __init__(self, worker_url: str, **kwargs: Any):
-        self.server = GatewayServer(worker_url, **kwargs)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="floyo-gateway", daemon=True)
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("api_url", "cdn_url", "runs", "requests", "keys", "worker_url", "store"):
-            return getattr(self.server, name)
-        raise AttributeError(name)
-
-    def start(self, timeout: float = 15.0) -> GatewayThread:
-        self._thread.start()
-        try:
-            asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(timeout)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server and the thread (idempotent)."""
-        if not self._thread.is_alive():
-            return
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(timeout)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout)
-
-    def __enter__(self) -> GatewayThread:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

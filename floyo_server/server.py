@@ -183,27 +183,24 @@ class ScriptedServer:
 
 
 class ServerThread:
-    """A ScriptedServer on its own loop in a daemon thread, for synchronous tests.
+    """A local server (ScriptedServer by default, or a GatewayServer) on its own loop in a daemon
+    thread, for synchronous tests and scripts.
 
-    Every ScriptedServer property and method is available here and is thread-safe (state sits
-    behind one lock). ``call(fn)`` runs ``fn()`` on the server's loop and returns its result.
+    The server's public properties and methods are available here and are thread-safe (state
+    sits behind one lock). ``call(fn)`` runs ``fn()`` on the server's loop and returns its result.
     """
 
-    _DELEGATED = frozenset({"api_url", "cdn_url", "other_url", "lock", "update", "runs",
-                            "run", "last_run", "files", "requests", "uploads", "set_phase",
-                            "finish", "set_steps", "reset_rate_limits", "keys"})
-
-    def __init__(self, scenario: Scenario | None = None, **kwargs: Any):
-        self.server = ScriptedServer(scenario, **kwargs)
+    def __init__(self, scenario: Scenario | None = None, *, server: Any = None, **kwargs: Any):
+        self.server = server if server is not None else ScriptedServer(scenario, **kwargs)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
 
     def __getattr__(self, name: str) -> Any:
-        if name in ServerThread._DELEGATED:
-            return getattr(self.server, name)
-        raise AttributeError(name)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.server, name)
 
     @property
     def scenario(self) -> Scenario:

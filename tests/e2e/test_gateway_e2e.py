@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from floyo_pack.floyo_server import GatewayThread
+from floyo_pack.floyo_server import GatewayServer, ServerThread
 from floyo_pack.floyo_server.ui_format import ui_to_api
 from PIL import Image
 
@@ -29,7 +29,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "example_workflows"
 @dataclass
 class Stack:
     worker: Comfy
-    gateway: GatewayThread
+    gateway: ServerThread
     client: Comfy
 
     def new_run(self, known: set[str], timeout: float = 30.0):
@@ -53,7 +53,7 @@ def stack(tmp_path_factory):
     """Worker and client ComfyUI (started in parallel, ~12 s) with the gateway between them."""
     require_comfyui()
     worker = Comfy(tmp_path_factory.mktemp("gw-worker"), pack=False)
-    gateway = GatewayThread(worker.url, keys=[KEY]).start()
+    gateway = ServerThread(server=GatewayServer(worker.url, keys=[KEY])).start()
     client = Comfy(tmp_path_factory.mktemp("gw-client"), env={
         "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": KEY})
     try:
