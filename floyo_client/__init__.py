@@ -30,7 +30,7 @@ from .errors import (
 )
 from .models import Phase, Run, RunOutput, classify_status
 from .policy import PollSchedule, RetryPolicy
-from .ratelimit import RateLimiter, limiter_for, set_limiter
+from .ratelimit import RateLimiter, limiter_for
 from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name, start_run
 from .transport import Transport
 
@@ -47,5 +47,5 @@ __all__ = [
     "RetryPolicy", "Run", "RunFailed", "RunHandle", "RunMayExist", "RunOutput", "RunTimedOut",
     "RunUpdate", "ServerError", "Transport", "__version__", "classify_status", "download_output",
     "error_from_response", "key_status", "limiter_for", "load_config", "new_marker", "open_client",
-    "redact", "run_name", "set_limiter", "start_run", "write_key_file",
+    "redact", "run_name", "start_run", "write_key_file",
 ]

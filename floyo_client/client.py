@@ -21,6 +21,7 @@ from .errors import Conflict, NotFound, ProtocolError, RunMayExist, ServerError
 from .models import (
     EXPAND_FILE_URL,
     EXPAND_RUN_OUTPUT_URLS,
+    FILE_ID_RE,
     FILE_URL_EXPIRY_RANGE_S,
     RUN_ID_RE,
     RUN_URL_EXPIRY_RANGE_S,
@@ -139,6 +140,9 @@ class FloyoClient:
     async def get_file(self, file_id: str, *, url: bool = False, url_ttl_s: float = DEFAULT_URL_TTL_S,
                        stop: StopCheck = never_stop) -> RunOutput:
         """GET /files/{id}, optionally with a presigned URL."""
+        if not FILE_ID_RE.match(file_id):
+            raise NotFound(f"{file_id!r} is not a Floyo file id (they look like file_ followed by "
+                           "letters and digits).")
         params = {}
         if url:
             params = {"expand": EXPAND_FILE_URL,

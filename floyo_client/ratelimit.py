@@ -76,10 +76,3 @@ def limiter_for(api_key: str, api_url: str) -> RateLimiter:
     digest = hashlib.sha256(api_key.encode()).hexdigest()
     with _registry_lock:
         return _limiters.setdefault((digest, api_url), RateLimiter())
-
-
-def set_limiter(api_key: str, api_url: str, limiter: RateLimiter) -> None:
-    """Install a limiter for a key (tests and benchmarks use other rates)."""
-    digest = hashlib.sha256(api_key.encode()).hexdigest()
-    with _registry_lock:
-        _limiters[(digest, api_url)] = limiter

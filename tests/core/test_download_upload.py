@@ -82,3 +82,16 @@ async def test_the_same_bytes_are_uploaded_once_per_process(floyo, client):
     uploads = floyo.requests.uploads()
     assert len(uploads) == 2 and {u.on_conflict for u in uploads} == {"rename"}
     assert all(r.authorization for r in floyo.requests.filter("POST", "/upload", "cdn"))
+
+
+async def test_file_metadata_comes_with_a_link_and_bad_ids_never_leave(floyo, client):
+    from floyo_pack.floyo_client import NotFound
+
+    uploaded = await client.upload(b"metadata bytes", "m.txt")
+    info = await client.get_file(uploaded.id, url=True, url_ttl_s=10**9)
+    assert info.id == uploaded.id and info.presigned_url and "/p/" in info.presigned_url
+    assert floyo.requests.filter("GET", r"/files/.*")[-1].query["presigned_url_expires_in"] == "604800"
+    before = len(floyo.requests.all())
+    with pytest.raises(NotFound):
+        await client.get_file("../runs")
+    assert len(floyo.requests.all()) == before
