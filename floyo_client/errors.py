@@ -8,6 +8,7 @@ does I/O or logging.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from .models import Run, error_text
 
@@ -43,6 +44,7 @@ class FloyoError(Exception):
         super().__init__(redact(message))
         self.status = status
         self.run_id = run_id
+        self.cancel_outcome: Any = None  # set when giving up on a run sent its remote cancel
 
     @property
     def message(self) -> str:

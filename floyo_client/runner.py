@@ -204,6 +204,7 @@ class RunHandle:
         outcome = await self.cancel()
         if isinstance(exc, FloyoError):
             exc.args = (f"{exc.message} Remote run cancel: {outcome.describe()}.",)
+            exc.cancel_outcome = outcome
 
 
 def run_name(label: str | None, marker: str) -> str:

@@ -27,12 +27,12 @@ def event_payload(active: ActiveRun, update: RunUpdate) -> dict[str, object]:
             "flotime_ms": update.flotime_ms, "message": update.message}
 
 
-def announce(active: ActiveRun, status: str, message: str | None = None) -> None:
-    """An event outside the polling loop (e.g. 'cancelled', 'saved')."""
+def announce(active: ActiveRun, status: str, message: str | None = None, **extra: object) -> None:
+    """An event outside the polling loop (e.g. 'cancelled' with its ``cancel`` outcome, 'saved')."""
     active.status = status
     comfy.send_event(EVENT, {"node_id": active.node_id, "prompt_id": active.prompt_id,
                              "run_id": active.run_id, "status": status, "elapsed_s": None,
-                             "flotime_ms": None, "message": message})
+                             "flotime_ms": None, "message": message, **extra})
 
 
 def node_hooks(active: ActiveRun) -> Hooks:

@@ -55,7 +55,8 @@ async def run_guarded(ctx: Ctx, body: Callable[[ActiveRun], Awaitable[Any]]) -> 
     try:
         return await body(active)
     except Interrupted as e:
-        announce(active, "cancelled", str(e))
+        outcome = e.cancel_outcome  # None when nothing needed cancelling (the run had finished)
+        announce(active, "cancelled", str(e), cancel=outcome.result.value if outcome else None)
         raise comfy.interrupt_exception() from None
     finally:
         REGISTRY.finish(active)

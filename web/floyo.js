@@ -66,8 +66,7 @@ function cancel(node) {
     .catch((e) => { update(id, { status: s.status }); notify("error", `Cancel failed: ${e.message}`); });
 }
 
-const outcomeSeverity = (message = "") => (/cancel: cancelled/i.test(message) ? "success"
-  : /could not be confirmed|not found/i.test(message) ? "warn" : "info");
+const SEVERITY = { cancelled: "success", "already finished": "info", "not found": "warn" }; // by d.cancel
 
 function onRunEvent({ detail: d }) {
   if (d.prompt_id && !ourPrompts.has(d.prompt_id)) return; // another tab's prompt
@@ -76,7 +75,8 @@ function onRunEvent({ detail: d }) {
   if (d.elapsed_s != null) fields.elapsed_s = d.elapsed_s;
   if (flotime_ms != null) fields.flotime_ms = flotime_ms;
   update(String(d.node_id), fields);
-  if (status === "cancelled") notify(outcomeSeverity(message), message || "Floyo run cancelled.");
+  const severity = SEVERITY[d.cancel] ?? (d.cancel ? "warn" : "info");
+  if (status === "cancelled") notify(severity, message || "Floyo run cancelled.");
 }
 
 function onExecuting({ detail }) {

@@ -85,7 +85,8 @@ def assert_cancelled(res: dict, outcome: dict, floyo) -> None:
     assert len(floyo.requests.cancel_requests(run.id)) == 1, "Cancel must reach POST /runs/{id}/cancel"
     kinds = [m[0] for m in entry["status"]["messages"]]
     assert "execution_interrupted" in kinds and "execution_error" not in kinds, kinds
-    assert "Remote run cancel: cancelled" in res["toast"], res["toast"]
+    assert "Remote run cancel: cancelled" in res["toast"], res["toast"]  # shown as a success toast
+    assert any(e.get("status") == "cancelled" and e.get("cancel") == "cancelled" for e in res["events"])
     assert res["ended"].startswith("Floyo: cancelled") and res["after"]["buttonDisabled"] is True
 
 

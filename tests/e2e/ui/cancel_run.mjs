@@ -72,7 +72,7 @@ await withComfy(async (page, res) => {
   res.during = await nodeState(page);
   if (process.env.SHOT) await shootNode(page, process.env.SHOT);
   await clickCancel(page);
-  res.toast = await waitText(page, ".p-toast-message", "Remote run cancel", 30000);
+  res.toast = await waitText(page, ".p-toast-message-success", "Remote run cancel", 30000); // confirmed
   res.ended = await waitText(page, ".floyo-status", "\\(ended\\)$", 15000);
   res.after = await nodeState(page);
   res.events = await page.evaluate(() => window.__floyoEvents);
