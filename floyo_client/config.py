@@ -20,6 +20,7 @@ DEFAULT_API_URL = "https://api.floyo.ai"
 DEFAULT_CDN_URL = "https://cdn.floyo.ai"
 ENV_KEY, ENV_API_URL, ENV_CDN_URL = "FLOYO_API_KEY", "FLOYO_API_URL", "FLOYO_CDN_URL"
 ENV_MAX_OUTPUT_MB = "FLOYO_MAX_OUTPUT_MB"
+ENV_CA_BUNDLE = "FLOYO_CA_BUNDLE"
 DEFAULT_MAX_OUTPUT_MB = 1024
 MISSING_KEY_HELP = (
     "No Floyo API key is configured: set the FLOYO_API_KEY environment variable, or enter the key "
@@ -35,6 +36,7 @@ class Config:
     api_url: str = DEFAULT_API_URL
     cdn_url: str = DEFAULT_CDN_URL
     key_source: str = "environment"
+    ca_bundle: str | None = None  # extra PEM CA certificates to trust for https (FLOYO_CA_BUNDLE)
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -112,7 +114,18 @@ def load_config(key_file: Path | None = None, env: Mapping[str, str] | None = No
         api_url=check_base_url(env.get(ENV_API_URL) or DEFAULT_API_URL, ENV_API_URL),
         cdn_url=check_base_url(env.get(ENV_CDN_URL) or DEFAULT_CDN_URL, ENV_CDN_URL),
         key_source=source,
+        ca_bundle=check_ca_bundle(env.get(ENV_CA_BUNDLE, "").strip() or None),
     )
+
+
+def check_ca_bundle(path: str | None) -> str | None:
+    """A readable PEM file of extra CAs to trust (added to the system store, never replacing it)."""
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise ConfigError(f"{ENV_CA_BUNDLE} names {path!r}, which is not a readable file: point it at "
+                          "a PEM file of CA certificates, or unset it.")
+    return path
 
 
 def max_output_bytes(env: Mapping[str, str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -53,6 +54,16 @@ class SentNetworkError(NetworkError):
     """The connection failed after the request may have reached the server."""
 
 
+def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """The system's trust store (which honours SSL_CERT_FILE), plus ``ca_bundle`` when set, with
+    hostname checks on: a private CA (a corporate proxy, the test server) is added, never trusted
+    instead of verification."""
+    context = ssl.create_default_context()
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
 def _origin(url: str | URL) -> tuple[str, str, int | None]:
     u = URL(url) if isinstance(url, str) else url
     return (u.scheme, u.host or "", u.port)
@@ -74,6 +85,7 @@ class Transport:
         self._auth_origins = {_origin(config.api_url), _origin(config.cdn_url)}
         self._session: aiohttp.ClientSession | None = None
         self._fresh: aiohttp.ClientSession | None = None
+        self._ssl = tls_context(config.ca_bundle)
 
     async def close(self) -> None:
         for s in (self._session, self._fresh):
@@ -92,10 +104,11 @@ class Transport:
         # the failure would look like "maybe sent" and we could never safely retry (§4).
         if once:
             if self._fresh is None:
-                self._fresh = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+                self._fresh = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(force_close=True, ssl=self._ssl))
             return self._fresh
         if self._session is None:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32))
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32, ssl=self._ssl))
         return self._session
 
     def headers_for(self, url: str | URL, auth: bool) -> dict[str, str]:
