@@ -20,8 +20,11 @@ DEFAULT_API_URL = "https://api.floyo.ai"
 DEFAULT_CDN_URL = "https://cdn.floyo.ai"
 ENV_KEY, ENV_API_URL, ENV_CDN_URL = "FLOYO_API_KEY", "FLOYO_API_URL", "FLOYO_CDN_URL"
 ENV_MAX_OUTPUT_MB = "FLOYO_MAX_OUTPUT_MB"
+ENV_MAX_OUTPUTS, ENV_MAX_RUN_MB = "FLOYO_MAX_OUTPUTS", "FLOYO_MAX_RUN_MB"  # per-run budgets
+ENV_MAX_MEGAPIXELS = "FLOYO_MAX_MEGAPIXELS"
 ENV_CA_BUNDLE = "FLOYO_CA_BUNDLE"
 DEFAULT_MAX_OUTPUT_MB = 1024
+DEFAULT_MAX_OUTPUTS, DEFAULT_MAX_RUN_MB, DEFAULT_MAX_MEGAPIXELS = 1000, 4096, 512
 MISSING_KEY_HELP = (
     "No Floyo API key is configured: set the FLOYO_API_KEY environment variable, or enter the key "
     "in ComfyUI's settings (Floyo > API key). Keys are created under Team Settings > Floyo API."
@@ -136,3 +139,28 @@ def max_output_bytes(env: Mapping[str, str] | None = None) -> int:
     except ValueError:
         raise ConfigError(f"{ENV_MAX_OUTPUT_MB} must be a number of megabytes.") from None
     return int(max(mb, 1) * 1024 * 1024)
+
+
+def _positive(env: Mapping[str, str] | None, name: str, default: float, unit: str) -> float:
+    env = os.environ if env is None else env
+    try:
+        value = float(env.get(name) or default)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of {unit}.") from None
+    return max(value, 1.0)
+
+
+def max_outputs(env: Mapping[str, str] | None = None) -> int:
+    """How many output files one run may list (``FLOYO_MAX_OUTPUTS``, default 1000)."""
+    return int(_positive(env, ENV_MAX_OUTPUTS, DEFAULT_MAX_OUTPUTS, "files"))
+
+
+def max_run_bytes(env: Mapping[str, str] | None = None) -> int:
+    """The total download size of one run (``FLOYO_MAX_RUN_MB``, default 4096 MB)."""
+    return int(_positive(env, ENV_MAX_RUN_MB, DEFAULT_MAX_RUN_MB, "megabytes") * 1024 * 1024)
+
+
+def max_batch_pixels(env: Mapping[str, str] | None = None) -> int:
+    """Decoded pixels of one run's IMAGE batch, padding included (``FLOYO_MAX_MEGAPIXELS``,
+    default 512: about 8 GB of float32 IMAGE and MASK)."""
+    return int(_positive(env, ENV_MAX_MEGAPIXELS, DEFAULT_MAX_MEGAPIXELS, "megapixels") * 1_000_000)
