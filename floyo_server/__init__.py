@@ -11,6 +11,7 @@ mode. Never imported by ``floyo_client`` or ``nodes``, and it never talks to the
 if "." in __name__:
     from .gateway_server import GatewayServer
     from .images import generate as generate_output
+    from .realism import CloudflarePage, Outage, Realism, Reset, Sent
     from .recorder import RecordedRequest, Recorder, UploadRecord
     from .records import FileRecord, RunRecord, save_prefixes
     from .scenario import DownloadFault, Fault, OutputSpec, RunError, Scenario, Step, parse_steps
@@ -21,6 +22,8 @@ __all__ = [
     "DEFAULT_KEYS", "ScriptedServer", "ServerThread", "GatewayServer",
     # knobs
     "DownloadFault", "Fault", "OutputSpec", "RunError", "Scenario", "Step", "parse_steps",
+    # network realism
+    "CloudflarePage", "Outage", "Realism", "Reset", "Sent",
     # records
     "FileRecord", "RecordedRequest", "Recorder", "RunRecord", "UploadRecord",
     # helpers

@@ -1,7 +1,8 @@
 """Cross-cutting request handling shared by the local server's origins.
 
-Order, outermost first: record the request, scripted faults, bearer auth, the per-key rate
-limiter. Routes named ``public:*`` (presigned links, the other host) skip auth and the limiter.
+Order, outermost first: record the request, network realism (outages, Cloudflare pages,
+latency, then re-sending the answer in pieces: ``shaping``), scripted faults, bearer auth, the
+per-key rate limiter. Routes named ``public:*`` (presigned links, the other host) skip auth and the limiter.
 This module decides nothing about runs or files.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import shaping
 from .recorder import RecordedRequest
 from .state import Store
 
@@ -24,6 +26,9 @@ KEYS: web.AppKey[set[str]] = web.AppKey("floyo_keys", set)
 _RequestKey: Any = getattr(web, "RequestKey", None)
 RECORD: Any = _RequestKey("floyo_record", RecordedRequest) if _RequestKey else "floyo_record"
 KEY: Any = _RequestKey("floyo_key", str) if _RequestKey else "floyo_key"
+
+# Notes of requests whose connection was dropped before any answer: their status stays None.
+_NO_ANSWER = frozenset({"dropped", "outage_reset"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -66,9 +71,20 @@ async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         rec.status = exc.status
         raise
-    if rec.note != "dropped":
+    if rec.note not in _NO_ANSWER:
         rec.status = response.status
     return response
+
+
+@web.middleware
+async def realism(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Shape the answer as the scenario's ``Realism`` says, on the origins it names."""
+    store = request.app[STORE]
+    knobs = store.scenario.realism
+    origin = request.app[ORIGIN]
+    if origin not in knobs.origins:
+        return await handler(request)
+    return await shaping.answer(request, handler, knobs, store, origin, record_of(request))
 
 
 def _fault_response(body: Any, status: int, retry_after: str | int | None) -> web.Response:
@@ -127,7 +143,7 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
 
 def make_app(store: Store, origin: str, keys: set[str], *, guarded: bool = True) -> web.Application:
     """An application for one origin; ``guarded`` adds auth and the rate limiter."""
-    chain = [record, faults] + ([auth, rate_limit] if guarded else [])
+    chain = [record, realism, faults] + ([auth, rate_limit] if guarded else [])
     app = web.Application(middlewares=chain, client_max_size=256 * 1024 * 1024)
     app[STORE] = store
     app[ORIGIN] = origin

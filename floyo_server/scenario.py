@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..floyo_client.models import VOCABULARIES, Phase
+from .realism import Realism
 
 # Words translated through the vocabulary switch; any other word is emitted verbatim.
 _DOCS_WORDS = {word: phase for phase, word in VOCABULARIES["docs"].items()}
@@ -160,6 +161,7 @@ class Scenario:
     redirect_downloads: bool = False
     balance_flotime_ms: int = 4_080_000
     balance_partner_usd: float = 25.5
+    realism: Realism = field(default_factory=Realism)  # how answers travel (off by default)
 
     def __post_init__(self) -> None:
         if self.vocabulary not in VOCABULARIES:

@@ -1,7 +1,8 @@
 """ScriptedServer (async) and ServerThread (for synchronous tests): the local Floyo stand-in.
 
-Binds three origins on loopback (API, CDN, and an "other host" for redirects) and exposes the
-scenario, the runs and the request log. Refuses any non-loopback host. Request handling lives
+Binds three origins on loopback (API, CDN, and an "other host" for redirects), over HTTPS with
+``tls=True`` (a CA made at start; clients trust ``ca_file``), and exposes the scenario, the
+network-realism knobs, the runs and the request log. Refuses any non-loopback host. Request handling lives
 in ``api``/``cdn``; this module only starts, stops and gives access.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -20,10 +22,12 @@ from aiohttp import web
 from ..floyo_client.models import Phase
 from .api import make_api_app
 from .cdn import make_cdn_app, make_other_app
+from .realism import Outage, Realism
 from .recorder import Recorder, UploadRecord
 from .records import FileRecord, RunRecord
 from .scenario import Scenario, Step
 from .state import Store
+from .tls import TestCA
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +48,18 @@ def check_loopback(host: str) -> None:
 
 
 async def bind(apps: list[web.Application], host: str, ports: Iterable[int],
-               runners: list[web.AppRunner]) -> list[str]:
-    """Serve each app on its own loopback origin; appends to ``runners``, returns the base URLs."""
+               runners: list[web.AppRunner], ssl_context: ssl.SSLContext | None = None) -> list[str]:
+    """Serve each app on its own loopback origin (HTTPS with ``ssl_context``); appends to
+    ``runners``, returns the base URLs."""
     urls = []
+    scheme = "https" if ssl_context is not None else "http"
     for app, port in zip(apps, ports, strict=True):
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
         await runner.setup()
         runners.append(runner)
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
         bound_host, bound_port = runner.addresses[0][:2]
-        urls.append(f"http://{bound_host}:{bound_port}")
+        urls.append(f"{scheme}://{bound_host}:{bound_port}")
     return urls
 
 
@@ -62,9 +68,13 @@ class ScriptedServer:
 
     def __init__(self, scenario: Scenario | None = None, *, keys: Iterable[str] = DEFAULT_KEYS,
                  host: str = "127.0.0.1", api_port: int = 0, cdn_port: int = 0, other_port: int = 0,
-                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time):
-        """``clock`` times steps and rate windows; ``wall_clock`` (unix s) stamps presigned expiry."""
+                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time,
+                 tls: bool = False):
+        """``clock`` times steps, rate windows and outages; ``wall_clock`` (unix s) stamps presigned
+        expiry. ``tls``: serve every origin over HTTPS with a certificate from a CA made at start."""
         check_loopback(host)
+        self._tls = tls
+        self._ca: TestCA | None = None
         self.keys: set[str] = set(keys)
         self._host, self._ports = host, (api_port, cdn_port, other_port)
         self._store = Store(scenario if scenario is not None else Scenario(), clock=clock,
@@ -78,7 +88,11 @@ class ScriptedServer:
         apps = [make_api_app(self._store, self.keys),
                 make_cdn_app(self._store, self.keys, self._other_url),
                 make_other_app(self._store)]
-        self._urls = await bind(apps, self._host, self._ports, self._runners)
+        context = None
+        if self._tls:
+            self._ca = TestCA.create(self._host)
+            context = self._ca.server_context()
+        self._urls = await bind(apps, self._host, self._ports, self._runners, context)
         self._store.cdn_url = self._urls[1]
         self._other_url[0] = self._urls[2]
         log.info("local Floyo server: api %s cdn %s other %s", *self._urls)
@@ -88,6 +102,8 @@ class ScriptedServer:
         """Close all origins (pending stalled downloads are cut)."""
         while self._runners:
             await self._runners.pop().cleanup()
+        if self._ca is not None:
+            self._ca.remove()
 
     async def __aenter__(self) -> ScriptedServer:
         return await self.start()
@@ -111,6 +127,31 @@ class ScriptedServer:
     @property
     def other_url(self) -> str:
         return self._url(2)
+
+    @property
+    def ca_file(self) -> str | None:
+        """Path of the PEM CA certificate that signed the HTTPS origins (None without ``tls``);
+        give it to the client as ``FLOYO_CA_BUNDLE``. Removed when the server stops."""
+        return self._ca.ca_file if self._ca is not None else None
+
+    @property
+    def realism(self) -> Realism:
+        """The live network-realism knobs (``scenario.realism``); assign a new ``Realism`` to switch."""
+        return self._store.scenario.realism
+
+    @realism.setter
+    def realism(self, value: Realism) -> None:
+        with self._store.lock:
+            self._store.scenario.realism = value
+
+    def start_outage(self, seconds: float, kind: str = "reset", *, status: int = 520,
+                     origin: str | None = None, path: str = ".*", method: str | None = None) -> Outage:
+        """Open an outage window now: every matching request fails for ``seconds`` (server clock)."""
+        outage = Outage(seconds=seconds, kind=kind, status=status, origin=origin, path=path,
+                        method=method, start=self._store.clock())
+        with self._store.lock:
+            self._store.scenario.realism.outages.append(outage)
+        return outage
 
     @property
     def scenario(self) -> Scenario:
@@ -209,6 +250,14 @@ class ServerThread:
     @scenario.setter
     def scenario(self, value: Scenario) -> None:
         self.server.scenario = value
+
+    @property
+    def realism(self) -> Realism:
+        return self.server.realism
+
+    @realism.setter
+    def realism(self, value: Realism) -> None:
+        self.server.realism = value
 
     def start(self, timeout: float = 15.0) -> ServerThread:
         """Start the thread; returns once all origins are bound. Raises RuntimeError on failure."""

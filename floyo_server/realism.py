@@ -1,0 +1,187 @@
+"""Network-realism knobs of the local server: make loopback answers look like the internet's.
+
+Set them per test through the scenario: ``server.update(realism=Realism(...))`` or
+``server.realism = Realism.internet()`` (``ServerThread`` forwards both). The default
+``Realism()`` is off: every answer goes out in one write, as before. The knobs apply to every
+origin listed in ``origins`` (API, CDN, other host; gateway mode too when set there).
+
+Shaping (every answer of a shaped origin; answers already streamed by a handler, such as the
+CDN's download faults, pass through untouched):
+
+* ``latency_s`` (+ seeded ``jitter_s``): wait before the request is handled, so headers leave
+  that much later. Models one round trip; the TCP/TLS handshake itself is not delayed.
+* ``pieces``: the body leaves in at least this many writes (seeded random cut points), with
+  ``piece_delay_s`` between writes; ``max_piece_bytes`` (0 = no cap) splits large bodies more.
+* ``chunked``: ``Transfer-Encoding: chunked`` instead of ``Content-Length``.
+* ``gzip``: ``Content-Encoding: gzip`` for JSON/text/HTML answers when the request accepts gzip
+  (aiohttp clients do). Images and other bytes are sent as they are, like a CDN does.
+* ``bandwidth_bps``: bytes per second, downstream only. ``bandwidth_scope="shared"`` (default)
+  is one link for all origins and connections of the server (a FIFO pacer); ``"connection"``
+  paces each answer on its own.
+
+Faults (each matched by method / path regex (``re.search``) / origin; ``count`` < 0 never runs
+out, as for ``Fault``):
+
+* ``resets``: ``Reset(after_bytes=N, count=K)`` sends the headers and N body bytes (as sent on
+  the wire, always short of the whole body) of the next K matching answers, then a TCP RST.
+* ``pages``: ``CloudflarePage(status=520, count=K)`` answers the next K matching requests with
+  Cloudflare's HTML error page (``text/html``, ``Server: cloudflare``), never reaching the handler.
+* ``outages``: ``Outage(seconds=6, kind="reset"|"page", status=520)`` fails every matching
+  request for ``seconds`` of the server's clock, as a TCP RST before any answer or as a
+  Cloudflare page. The window opens at the first request it sees (or set ``start`` to a clock
+  value; ``server.start_outage(...)`` opens one now). Afterwards it is inert.
+
+``sent`` records how each answer went out (a ``Sent`` per answer; newest last). This module holds
+data and the page text only: no I/O, no sockets (``shaping`` sends).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+ORIGINS = frozenset({"api", "cdn", "other"})
+
+_CF_TITLES = {500: "Internal server error", 502: "Bad gateway", 503: "Service unavailable",
+              504: "Gateway time-out", 520: "Web server is returning an unknown error",
+              521: "Web server is down", 522: "Connection timed out", 523: "Origin is unreachable",
+              524: "A timeout occurred", 525: "SSL handshake failed", 526: "Invalid SSL certificate"}
+
+
+@dataclass
+class _Rule:
+    """What a fault matches: method (any if None), path regex (re.search), origin (any if None)."""
+
+    count: int = 1
+    path: str = ".*"
+    origin: str | None = None
+    method: str | None = None
+
+    def matches(self, method: str, path: str, origin: str) -> bool:
+        if self.count == 0:
+            return False
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        if self.origin is not None and self.origin != origin:
+            return False
+        return re.search(self.path, path) is not None
+
+
+@dataclass
+class Reset(_Rule):
+    """Cut the next ``count`` matching answers after ``after_bytes`` body bytes with a TCP RST."""
+
+    after_bytes: int = 0
+
+
+@dataclass
+class CloudflarePage(_Rule):
+    """Answer the next ``count`` matching requests with Cloudflare's ``status`` HTML page."""
+
+    status: int = 520
+
+
+@dataclass
+class Outage(_Rule):
+    """Every matching request fails for ``seconds``: ``kind`` "reset" (TCP RST, no answer) or
+    "page" (Cloudflare ``status`` page). ``start`` is a server-clock time; None opens the
+    window at the first matching request. ``count`` is unused (kept for matching)."""
+
+    seconds: float = 6.0
+    kind: str = "reset"
+    status: int = 520
+    start: float | None = None
+    count: int = -1
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("reset", "page"):
+            raise ValueError("Outage.kind must be 'reset' or 'page'")
+
+    def active(self, now: float) -> bool:
+        """True while the window holds (opening it at ``now`` if it has not opened yet)."""
+        if self.start is None:
+            self.start = now
+        return self.start <= now < self.start + self.seconds
+
+
+@dataclass(frozen=True)
+class Sent:
+    """How one answer left the server. ``fate``: "whole", "reset" (cut mid-body), "page"
+    (Cloudflare page, also from an outage), "outage_reset" (RST, no answer) or "passthrough"
+    (streamed by its handler, not shaped). ``pieces`` counts body writes."""
+
+    origin: str
+    method: str
+    path: str
+    scheme: str
+    status: int | None
+    fate: str
+    pieces: int = 0
+    chunked: bool = False
+    encoding: str | None = None
+    body_bytes: int = 0
+
+
+@dataclass
+class Realism:
+    """The network-realism switches of one server (see the module docstring). Default: off."""
+
+    origins: frozenset[str] = ORIGINS
+    latency_s: float = 0.0
+    jitter_s: float = 0.0
+    pieces: int = 1
+    piece_delay_s: float = 0.0
+    max_piece_bytes: int = 0
+    chunked: bool = False
+    gzip: bool = False
+    bandwidth_bps: float = 0.0
+    bandwidth_scope: str = "shared"
+    resets: list[Reset] = field(default_factory=list)
+    pages: list[CloudflarePage] = field(default_factory=list)
+    outages: list[Outage] = field(default_factory=list)
+    seed: int = 0
+    sent: deque[Sent] = field(default_factory=lambda: deque(maxlen=20000), repr=False)
+    rng: random.Random = field(init=False, repr=False, compare=False)
+    link_free_at: float = field(default=0.0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.bandwidth_scope not in ("shared", "connection"):
+            raise ValueError("bandwidth_scope must be 'shared' or 'connection'")
+        if self.pieces < 1:
+            raise ValueError("pieces must be at least 1")
+        self.rng = random.Random(self.seed)  # noqa: S311 - seeded on purpose: reproducible shapes
+
+    @classmethod
+    def internet(cls, **overrides: object) -> Realism:
+        """The light profile the end-to-end suites run under by default: every body in 3+
+        pieces 1 ms apart, chunked, gzip for JSON, 2-12 ms latency."""
+        knobs: dict[str, object] = dict(latency_s=0.002, jitter_s=0.010, pieces=3,
+                                        piece_delay_s=0.001, max_piece_bytes=64 * 1024,
+                                        chunked=True, gzip=True)
+        knobs.update(overrides)
+        return cls(**knobs)  # type: ignore[arg-type]
+
+    @property
+    def shapes(self) -> bool:
+        """True when answers are re-sent (split, chunked, gzip, paced or cut)."""
+        return (self.pieces > 1 or self.max_piece_bytes > 0 or self.chunked or self.gzip
+                or self.bandwidth_bps > 0 or bool(self.resets))
+
+    def sent_for(self, origin: str | None = None, path: str = ".*") -> list[Sent]:
+        """Recorded answers of ``origin`` (any if None) whose path matches ``path`` (re.search)."""
+        return [s for s in list(self.sent)
+                if (origin is None or s.origin == origin) and re.search(path, s.path)]
+
+
+def cloudflare_html(status: int, host: str, ray_id: str) -> str:
+    """Cloudflare's error page for ``status`` (its title, code, host and Ray ID)."""
+    title = _CF_TITLES.get(status, "Unknown error")
+    return (f"<!DOCTYPE html>\n<html lang=\"en-US\"><head><title>{host} | {status}: {title}</title>"
+            "<meta charset=\"UTF-8\" /></head>\n<body><div id=\"cf-wrapper\"><div id=\"cf-error-details\">"
+            f"<h1><span class=\"cf-error-type\">{title}</span> <span class=\"code-label\">Error code "
+            f"{status}</span></h1><p>Visit <a href=\"https://www.cloudflare.com/5xx-error-landing\">"
+            f"cloudflare.com</a> for more information.</p></div><div class=\"cf-error-footer\">"
+            f"Cloudflare Ray ID: <strong>{ray_id}</strong> &bull; Performance &amp; security by "
+            "Cloudflare</div></div></body></html>\n")

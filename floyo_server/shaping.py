@@ -1,0 +1,171 @@
+"""Sends the local server's answers the way the internet would, as the scenario's ``Realism`` says.
+
+``answer`` wraps one request (the ``realism`` middleware calls it right after the request log):
+outages and Cloudflare pages answer before any handler runs; latency waits before the handler;
+the handler's ``web.Response`` is then re-sent as a stream in pieces (chunked, gzip, paced, or
+cut by a reset). It never changes what an answer says, only how it travels. Answers a handler
+already streamed (download faults) and HTTP exceptions pass through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import hdrs, web
+from multidict import CIMultiDict
+
+from .realism import CloudflarePage, Outage, Realism, Reset, Sent, cloudflare_html
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_COMPRESSIBLE = ("application/json", "text/")
+_PACE_SLICE_S = 0.02  # a paced body leaves in slices of about this much link time
+
+
+def abort(request: web.Request) -> None:
+    """Close the connection with a TCP RST ("connection reset by peer"), TLS or not."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+def _record(knobs: Realism, request: web.Request, origin: str, status: int | None, fate: str,
+            **how: Any) -> None:
+    knobs.sent.append(Sent(origin=origin, method=request.method, path=request.path,
+                           scheme=request.scheme, status=status, fate=fate, **how))
+
+
+def cloudflare_response(request: web.Request, knobs: Realism, status: int) -> web.Response:
+    """Cloudflare's HTML error page for ``status``, with its ``Server``/``CF-RAY`` headers."""
+    ray = f"{knobs.rng.getrandbits(64):016x}"
+    return web.Response(text=cloudflare_html(status, request.host, ray), status=status,
+                        content_type="text/html", charset="utf-8",
+                        headers={"Server": "cloudflare", "CF-RAY": f"{ray}-IAD"})
+
+
+def _early_fault(store: Any, knobs: Realism, request: web.Request,
+                 origin: str) -> Outage | CloudflarePage | None:
+    """An active outage matching the request, else a pending Cloudflare page (consumed)."""
+    with store.lock:
+        now = store.clock()
+        for outage in knobs.outages:
+            if outage.matches(request.method, request.path, origin) and outage.active(now):
+                return outage
+    return store.take_first(knobs.pages, lambda p: p.matches(request.method, request.path, origin))
+
+
+async def answer(request: web.Request, handler: Handler, knobs: Realism, store: Any, origin: str,
+                 rec: Any) -> web.StreamResponse:
+    """Serve ``request`` through ``handler`` shaped by ``knobs``; ``rec`` is its log entry."""
+    early = _early_fault(store, knobs, request, origin)
+    if isinstance(early, Outage) and early.kind == "reset":
+        rec.note = "outage_reset"
+        _record(knobs, request, origin, None, "outage_reset")
+        abort(request)
+        return web.Response(status=200)  # never sent: the transport is gone
+    delay = knobs.latency_s + (knobs.rng.uniform(0.0, knobs.jitter_s) if knobs.jitter_s > 0 else 0.0)
+    if delay > 0:
+        await asyncio.sleep(delay)
+    if early is not None:
+        rec.note = "outage_page" if isinstance(early, Outage) else "cloudflare_page"
+        response: web.StreamResponse = cloudflare_response(request, knobs, early.status)
+    else:
+        response = await handler(request)
+    if not _shapeable(request, response) or not knobs.shapes:
+        fate = "passthrough" if response.prepared else ("page" if early is not None else "whole")
+        _record(knobs, request, origin, response.status, fate, pieces=1 if fate != "passthrough" else 0)
+        return response
+    reset = store.take_first(knobs.resets, lambda r: r.matches(request.method, request.path, origin))
+    if reset is not None:
+        rec.note = "reset"
+    return await _resend(request, response, knobs, reset, origin, early is not None)
+
+
+def _shapeable(request: web.Request, response: web.StreamResponse) -> bool:
+    transport = request.transport
+    return (isinstance(response, web.Response) and not response.prepared
+            and isinstance(response.body, (bytes, bytearray)) and request.method != "HEAD"
+            and transport is not None and not transport.is_closing())
+
+
+def _encode(request: web.Request, response: web.Response, knobs: Realism) -> tuple[bytes, str | None]:
+    body = bytes(response.body)  # type: ignore[arg-type]
+    wants = "gzip" in request.headers.get(hdrs.ACCEPT_ENCODING, "").lower()
+    compressible = response.content_type.startswith(_COMPRESSIBLE)
+    if (knobs.gzip and wants and compressible and body and response.status != 206
+            and hdrs.CONTENT_ENCODING not in response.headers):
+        return gzip.compress(body, mtime=0), "gzip"
+    return body, None
+
+
+def _pieces(body: bytes, knobs: Realism) -> list[bytes]:
+    """``body`` cut at seeded random points into ``knobs.pieces`` parts, then capped in size."""
+    if not body:
+        return []
+    inner = range(1, len(body))
+    cuts = sorted(knobs.rng.sample(inner, min(knobs.pieces - 1, len(inner))))
+    parts = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
+    cap = knobs.max_piece_bytes
+    if knobs.bandwidth_bps > 0:
+        paced = max(1024, int(knobs.bandwidth_bps * _PACE_SLICE_S))
+        cap = min(cap, paced) if cap > 0 else paced
+    if cap <= 0:
+        return parts
+    return [part[i:i + cap] for part in parts for i in range(0, len(part), cap)]
+
+
+async def _pace(knobs: Realism, nbytes: int) -> None:
+    """Wait as long as ``nbytes`` take on the link (shared FIFO link, or this answer's own)."""
+    if knobs.bandwidth_bps <= 0:
+        return
+    duration = nbytes / knobs.bandwidth_bps
+    if knobs.bandwidth_scope == "connection":
+        await asyncio.sleep(duration)
+        return
+    now = asyncio.get_running_loop().time()
+    knobs.link_free_at = max(now, knobs.link_free_at) + duration
+    await asyncio.sleep(knobs.link_free_at - now)
+
+
+async def _resend(request: web.Request, response: web.Response, knobs: Realism, reset: Reset | None,
+                  origin: str, page: bool) -> web.StreamResponse:
+    body, encoding = _encode(request, response, knobs)
+    headers = CIMultiDict(response.headers)
+    for name in (hdrs.CONTENT_LENGTH, hdrs.TRANSFER_ENCODING):
+        headers.popall(name, None)
+    if encoding is not None:
+        headers[hdrs.CONTENT_ENCODING] = encoding
+        headers[hdrs.VARY] = hdrs.ACCEPT_ENCODING
+    out = web.StreamResponse(status=response.status, reason=response.reason, headers=headers)
+    if knobs.chunked:
+        out.enable_chunked_encoding()
+    else:
+        out.content_length = len(body)
+    if reset is not None:  # always short of the whole body, so the cut is mid-body
+        body = body[:min(max(reset.after_bytes, 0), max(len(body) - 1, 0))]
+    parts = _pieces(body, knobs)
+    await out.prepare(request)
+    for i, part in enumerate(parts):
+        if i and knobs.piece_delay_s > 0:
+            await asyncio.sleep(knobs.piece_delay_s)
+        await _pace(knobs, len(part))
+        await out.write(part)
+    how = dict(pieces=len(parts), chunked=knobs.chunked, encoding=encoding, body_bytes=len(body))
+    if reset is not None:
+        _record(knobs, request, origin, response.status, "reset", **how)
+        abort(request)
+        return out
+    await out.write_eof()
+    _record(knobs, request, origin, response.status, "page" if page else "whole", **how)
+    return out
