@@ -100,7 +100,7 @@ class FloyoClient:
         try:
             reply = await self.transport.call("POST", self.api + "/runs", idempotent=False, stop=stop,
                                               json={"workflow": workflow, "name": name}, timeout_s=120)
-        except SentNetworkError as e:
+        except (SentNetworkError, ProtocolError) as e:  # sent, but the answer was lost or unreadable
             raise RunMayExist(f"{unknown} Cause: {e}", marker=marker) from None
         except ServerError as e:
             raise ServerError(f"{e} The create was not retried; if a run named {name!r} shows up in "

@@ -95,6 +95,10 @@ class ProtocolError(FloyoError):
     """A 2xx answer we could not understand."""
 
 
+class AnswerTooLarge(ProtocolError):
+    """An API answer above the transport's size cap (MAX_JSON_BYTES); it was not read."""
+
+
 class RunMayExist(FloyoError):
     """The create request may have reached Floyo but no answer came back: never resent."""
 

@@ -23,7 +23,14 @@ from yarl import URL
 
 from . import __version__
 from .config import Config
-from .errors import Interrupted, NetworkError, error_from_response, redact, register_secret
+from .errors import (
+    AnswerTooLarge,
+    Interrupted,
+    NetworkError,
+    error_from_response,
+    redact,
+    register_secret,
+)
 from .policy import (
     RetryPolicy,
     backoff_delay,
@@ -145,8 +152,9 @@ class Transport:
         finally:
             resp.release()
 
-    async def _race(self, request: Awaitable[aiohttp.ClientResponse], stop: StopCheck,
-                    target: URL) -> aiohttp.ClientResponse:
+    async def _race(self, request: Awaitable[Any], stop: StopCheck, target: URL) -> Any:
+        """Await ``request`` (sending, or reading a body) while checking ``stop`` every slice;
+        map a network failure to NetworkError (nothing sent) or SentNetworkError (maybe sent)."""
         task = asyncio.ensure_future(request)
         try:
             while not task.done():
@@ -181,10 +189,7 @@ class Transport:
             kw["data"] = kw["data"]()
         async with self.open(method, url, auth=True, stop=stop, once=once, timeout_s=timeout_s,
                              urgent=urgent, **kw) as resp:
-            try:
-                raw = await resp.content.read(MAX_JSON_BYTES)
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
-                raise SentNetworkError(self._unreachable(resp.url, e)) from None
+            raw = await self._race(read_whole(resp), stop if not once else never_stop, resp.url)
             return Reply(resp.status, _decode(raw), dict(resp.headers))
 
     async def call(self, method: str, url: str, *, stop: StopCheck = never_stop, idempotent: bool = True,
@@ -216,6 +221,30 @@ class Transport:
                 await self.pause(backoff_delay(failures, self.policy), stop)
                 continue
             raise error_from_response(reply.status, reply.body, retry_after=retry_after, run_id=run_id)
+
+
+async def read_whole(resp: aiohttp.ClientResponse, cap: int | None = None) -> bytes:
+    """The whole body, whatever its framing (Content-Length, chunked, gzip/deflate decoded by
+    aiohttp) and however slowly its pieces arrive; ``read(n)`` alone returns only what is
+    buffered. The cap is checked against Content-Length first, then while reading."""
+    cap = MAX_JSON_BYTES if cap is None else cap
+    declared = resp.content_length
+    if declared is not None and declared > cap:
+        raise AnswerTooLarge(_too_large(declared, cap, resp))
+    parts, total = [], 0
+    async for piece in resp.content.iter_any():
+        total += len(piece)
+        if total > cap:
+            raise AnswerTooLarge(_too_large(total, cap, resp, at_least=True))
+        parts.append(piece)
+    return b"".join(parts)
+
+
+def _too_large(size: int, cap: int, resp: aiohttp.ClientResponse, at_least: bool = False) -> str:
+    more = "more than " if at_least else ""
+    return (f"Floyo's answer to {resp.method} {resp.url.path} is {more}{size} bytes, above the "
+            f"{cap}-byte limit for an API answer, so it was not read. This is not a normal Floyo "
+            "answer: check FLOYO_API_URL, or a proxy between ComfyUI and Floyo.")
 
 
 def _decode(raw: bytes) -> Any:
