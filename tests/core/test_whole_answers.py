@@ -1,19 +1,19 @@
 """Every API answer is read to its end, whatever its framing (Content-Length or chunked, gzip)
 and however slowly its pieces arrive, under a size cap; a body cut mid-way is a network failure
-(a create "may exist", a poll is retried), never a half-read JSON."""
+(a create "may exist", a poll is retried), never a half-read JSON. The server's realism layer
+shapes the answers on a real loopback connection."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, RetryPolicy, RunMayExist, Transport
+from floyo_pack.floyo_client import RunMayExist
 from floyo_pack.floyo_client.errors import AnswerTooLarge
 from floyo_pack.floyo_client.transport import MAX_JSON_BYTES
 from floyo_pack.floyo_server import Fault, OutputSpec, Step
+from floyo_pack.floyo_server.realism import Realism, Reset
 
-from .conftest import KEY, FakeTime
-from .rude_proxy import Rudeness, RudeProxy
 from .test_create_at_most_once import WORKFLOW
 
 FRAMINGS = [pytest.param(dict(chunked=False, gzip=False), id="content-length"),
@@ -22,60 +22,53 @@ FRAMINGS = [pytest.param(dict(chunked=False, gzip=False), id="content-length"),
             pytest.param(dict(chunked=True, gzip=True), id="chunked-gzip")]
 
 
-def proxied_client(proxy: RudeProxy, floyo) -> FloyoClient:
-    time = FakeTime()
-    config = Config(api_key=KEY, api_url=proxy.url, cdn_url=floyo.cdn_url)
-    return FloyoClient(Transport(config, policy=RetryPolicy(base_delay_s=0.05, max_delay_s=0.2),
-                                 limiter=RateLimiter(clock=time.clock), sleep=time.sleep, clock=time.clock))
+def rude(floyo, **knobs) -> None:
+    floyo.realism = Realism(origins=frozenset({"api"}), **knobs)
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
-async def test_create_answer_in_slow_pieces_returns_the_run_not_may_exist(floyo, framing):
-    async with RudeProxy(floyo.api_url, Rudeness(pieces=4, delay_s=0.3, **framing)) as proxy:
-        async with proxied_client(proxy, floyo) as client:
-            run = await client.create_run(WORKFLOW, name="t [m]", marker="m")
+async def test_create_answer_in_slow_pieces_returns_the_run_not_may_exist(floyo, client, framing):
+    rude(floyo, pieces=4, piece_delay_s=0.3, **framing)
+    run = await client.create_run(WORKFLOW, name="t [m]", marker="m")
     assert list(floyo.runs) == [run.id]
+    assert floyo.realism.sent_for("api", "^/runs$")[-1].pieces >= 4
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
-async def test_poll_answer_in_slow_pieces_is_read_whole(floyo, framing):
+async def test_poll_answer_in_slow_pieces_is_read_whole(floyo, client, framing):
     floyo.scenario.steps = [Step("done")]
-    async with RudeProxy(floyo.api_url, Rudeness(pieces=5, delay_s=0.2, **framing)) as proxy:
-        async with proxied_client(proxy, floyo) as client:
-            created = await client.create_run(WORKFLOW, name="t [m]", marker="m")
-            run = await client.get_run(created.id, urls=True)
+    rude(floyo, pieces=5, piece_delay_s=0.2, **framing)
+    created = await client.create_run(WORKFLOW, name="t [m]", marker="m")
+    run = await client.get_run(created.id, urls=True)
     assert run.status == "done" and len(run.outputs) == 1 and run.outputs[0].presigned_url
 
 
 @pytest.mark.parametrize("count", [100, 1000])
-async def test_finished_run_listing_many_outputs_is_read(floyo, count):
+async def test_finished_run_listing_many_outputs_is_read(floyo, client, count):
     floyo.scenario.steps = [Step("done")]
     floyo.scenario.outputs = [OutputSpec(format="txt", nbytes=8, seed=i) for i in range(count)]
-    async with RudeProxy(floyo.api_url, Rudeness(pieces=3, delay_s=0.1, chunked=True)) as proxy:
-        async with proxied_client(proxy, floyo) as client:
-            created = await client.create_run(WORKFLOW, name="t [m]", marker="m")
-            run = await client.get_run(created.id, urls=True)
+    rude(floyo, pieces=3, piece_delay_s=0.1, chunked=True, gzip=True)
+    created = await client.create_run(WORKFLOW, name="t [m]", marker="m")
+    run = await client.get_run(created.id, urls=True)
     assert len(run.outputs) == count
     assert len({o.id for o in run.outputs}) == count and all(o.presigned_url for o in run.outputs)
 
 
-async def test_create_answer_cut_mid_body_may_exist_and_is_never_resent(floyo):
-    async with RudeProxy(floyo.api_url, Rudeness(pieces=3, cut=1)) as proxy:
-        async with proxied_client(proxy, floyo) as client:
-            with pytest.raises(RunMayExist) as caught:
-                await client.create_run(WORKFLOW, name="t [m]", marker="m")
+async def test_create_answer_cut_mid_body_may_exist_and_is_never_resent(floyo, client):
+    rude(floyo, pieces=3, resets=[Reset(method="POST", path="^/runs$", after_bytes=10)])
+    with pytest.raises(RunMayExist) as caught:
+        await client.create_run(WORKFLOW, name="t [m]", marker="m")
     assert len(floyo.runs) == 1 and floyo.requests.count("POST", "/runs") == 1
     assert caught.value.marker == "m"
 
 
-async def test_poll_answer_cut_mid_body_is_retried_not_misread(floyo):
+async def test_poll_answer_cut_mid_body_is_retried_not_misread(floyo, client):
     floyo.scenario.steps = [Step("done")]
     floyo.scenario.outputs = [OutputSpec(format="txt", nbytes=8, seed=i) for i in range(20)]
-    async with RudeProxy(floyo.api_url, Rudeness(pieces=4)) as proxy:
-        async with proxied_client(proxy, floyo) as client:
-            created = await client.create_run(WORKFLOW, name="t [m]", marker="m")
-            proxy.rude.cut = 2
-            run = await client.get_run(created.id, urls=True)
+    created = await client.create_run(WORKFLOW, name="t [m]", marker="m")
+    rude(floyo, pieces=4, piece_delay_s=0.2,
+         resets=[Reset(method="GET", path="^/runs/", after_bytes=300, count=2)])
+    run = await client.get_run(created.id, urls=True)
     assert run.status == "done" and len(run.outputs) == 20
     assert floyo.requests.count("GET", f"/runs/{created.id}") == 3
 
@@ -93,11 +86,10 @@ async def test_answer_above_the_cap_by_content_length_is_refused_naming_size_and
     assert size > MAX_JSON_BYTES and f"{MAX_JSON_BYTES}-byte limit" in str(caught.value)
 
 
-async def test_chunked_answer_growing_past_the_cap_is_refused_while_reading(floyo):
-    async with RudeProxy(floyo.api_url, Rudeness(pieces=20, chunked=True)) as proxy:
-        async with proxied_client(proxy, floyo) as client:
-            created = await client.create_run(WORKFLOW, name="t [m]", marker="m")
-            floyo.scenario.faults.append(_huge_fault())
-            with pytest.raises(AnswerTooLarge) as caught:
-                await client.get_run(created.id)
+async def test_chunked_answer_growing_past_the_cap_is_refused_while_reading(floyo, client):
+    created = await client.create_run(WORKFLOW, name="t [m]", marker="m")
+    rude(floyo, pieces=20, chunked=True)
+    floyo.scenario.faults.append(_huge_fault())
+    with pytest.raises(AnswerTooLarge) as caught:
+        await client.get_run(created.id)
     assert f"{MAX_JSON_BYTES}-byte limit" in str(caught.value) and "more than" in str(caught.value)
