@@ -3,13 +3,19 @@
 It is how the pack keeps its promises across crashes: a run whose create got no answer is
 shown as "unknown" with its marker (never resubmitted), a run left in flight by a restart is
 watched and its outputs saved, and saved outputs are served again without a second download.
-Safe for concurrent writers (node thread, server thread, resume thread): every call opens its
-own short-lived connection. Must not store the API key or presigned URLs.
+Safe for concurrent writers (node thread, server thread, resume thread, other ComfyUIs sharing
+the user folder): every call opens its own short-lived connection, and each row names its owner
+process so one ComfyUI never resumes or reconciles another live one's runs.
+
+A journal problem (a bad file at start, a full disk, a lock held too long) never stops the pack
+nor a healthy run: opening sets a bad file aside (journal_store.py); a failed write is logged
+(at most once a minute) and the run carries on. Must not store the API key or presigned URLs.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -17,25 +23,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    marker TEXT PRIMARY KEY,
-    run_id TEXT UNIQUE,
-    state TEXT NOT NULL,
-    status TEXT,
-    name TEXT,
-    prompt_id TEXT,
-    node_id TEXT,
-    workflow_hash TEXT,
-    api_url TEXT,
-    flotime_ms INTEGER,
-    paths TEXT NOT NULL DEFAULT '[]',
-    detail TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_state ON runs(state);
-"""
+from .journal_store import SCHEMA_V0, JournalUnavailable, open_store
+from .owner import Owner
+
+log = logging.getLogger(__name__)
+SCHEMA = SCHEMA_V0  # the base table; journal_store.MIGRATIONS add to it
 # creating: row written, create not answered yet (a crash here leaves it 'unknown' at next start)
 # unknown: the create may have reached Floyo; look for the marker by hand — never resubmitted
 # not_created: Floyo provably has no such run
@@ -44,40 +36,79 @@ CREATE INDEX IF NOT EXISTS runs_state ON runs(state);
 # saved: outputs saved locally (paths); failed / cancelled: terminal, nothing to save
 STATES = ("creating", "unknown", "not_created", "running", "succeeded", "saved", "failed", "cancelled")
 RESUMABLE = ("running", "succeeded")
+OPEN_TIMEOUT_S = 5.0  # a lock held longer than this at start: the file is set aside
+WRITE_TIMEOUT_S = 5.0  # how long a write waits for another writer's lock
+FAILING_TIMEOUT_S = 0.25  # ... once writes are failing: a stuck lock must not stall every poll
+WARN_EVERY_S = 60.0
 
 
 class Journal:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, owner: Owner | None = None, open_timeout_s: float = OPEN_TIMEOUT_S,
+                 write_timeout_s: float = WRITE_TIMEOUT_S):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        self.owner = owner or Owner.current()
+        self.write_timeout_s = write_timeout_s
+        self._failing = False
+        self._warned_at: float | None = None
+        try:
+            open_store(path, open_timeout_s)
+        except JournalUnavailable as e:  # the pack still loads; every write logs the problem
+            self._failing = True
+            log.error("Floyo: no run journal this session: %s. Runs still work, but are not "
+                      "resumed after a restart. Check the folder's permissions and free space.", e)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=15.0)
+        timeout = FAILING_TIMEOUT_S if self._failing else self.write_timeout_s
+        db = sqlite3.connect(self.path, timeout=timeout)
         db.row_factory = sqlite3.Row
         try:
-            db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             with db:
                 yield db
         finally:
             db.close()
 
+    def _failed(self, action: str, error: Exception) -> None:
+        """Log a journal error at most once a minute; the caller carries on."""
+        self._failing = True
+        now = time.monotonic()
+        if self._warned_at is None or now - self._warned_at >= WARN_EVERY_S:
+            self._warned_at = now
+            log.warning("Floyo: could not %s the run journal %s (%s). Runs carry on, but what "
+                        "happens to them may be missing after a restart: check free disk space, the "
+                        "file's permissions, or a program holding it open.", action, self.path, error)
+
+    def _write(self, sql: str, params: tuple | list) -> None:
+        try:
+            with self._db() as db:
+                db.execute(sql, params)
+        except (sqlite3.Error, OSError) as e:
+            self._failed("write", e)
+        else:
+            self._failing = False
+
+    def _read(self, sql: str, params: tuple | list) -> list[sqlite3.Row]:
+        try:
+            with self._db() as db:
+                return db.execute(sql, params).fetchall()
+        except (sqlite3.Error, OSError) as e:
+            self._failed("read", e)
+            return []
+
     def _update(self, where: str, key: str, **fields: Any) -> None:
         fields["updated_at"] = time.time()
         sets = ", ".join(f"{name} = ?" for name in fields)
-        with self._db() as db:
-            db.execute(f"UPDATE runs SET {sets} WHERE {where} = ?", [*fields.values(), key])  # noqa: S608
+        self._write(f"UPDATE runs SET {sets} WHERE {where} = ?", [*fields.values(), key])  # noqa: S608
 
     def begin(self, marker: str, *, name: str, prompt_id: str | None, node_id: str | None,
               workflow_hash: str, api_url: str) -> None:
-        """Record a run about to be created (before the request leaves)."""
-        now = time.time()
-        with self._db() as db:
-            db.execute("INSERT INTO runs (marker, state, name, prompt_id, node_id, workflow_hash, api_url,"
-                       " created_at, updated_at) VALUES (?, 'creating', ?, ?, ?, ?, ?, ?, ?)",
-                       (marker, name, prompt_id, node_id, workflow_hash, api_url, now, now))
+        """Record a run about to be created (before the request leaves), owned by this process."""
+        now, o = time.time(), self.owner
+        self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, workflow_hash, api_url,"
+                    " owner_host, owner_pid, owner_started, created_at, updated_at)"
+                    " VALUES (?, 'creating', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (marker, name, prompt_id, node_id, workflow_hash, api_url, o.host, o.pid, o.started,
+                     now, now))
 
     def created(self, marker: str, run_id: str) -> None:
         self._update("marker", marker, run_id=run_id, state="running", status="queued")
@@ -93,32 +124,70 @@ class Journal:
 
     def finished(self, run_id: str, state: str, detail: str | None = None) -> None:
         """Set a final state, unless the outputs were already saved (saved is final)."""
-        with self._db() as db:
-            db.execute("UPDATE runs SET state = ?, detail = ?, updated_at = ? WHERE run_id = ? "
-                       "AND state != 'saved'", (state, (detail or "")[:1000] or None, time.time(), run_id))
+        self._write("UPDATE runs SET state = ?, detail = ?, updated_at = ? WHERE run_id = ? "
+                    "AND state != 'saved'", (state, (detail or "")[:1000] or None, time.time(), run_id))
 
     def saved(self, run_id: str, paths: list[str]) -> None:
         self._update("run_id", run_id, state="saved", paths=json.dumps(paths))
 
     def get(self, run_id: str) -> dict[str, Any] | None:
-        with self._db() as db:
-            row = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return _as_dict(row) if row else None
+        rows = self._read("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        return _as_dict(rows[0]) if rows else None
 
     def list(self, limit: int = 200) -> list[dict[str, Any]]:
-        with self._db() as db:
-            rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+        rows = self._read("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))
         return [_as_dict(r) for r in rows]
 
     def recover(self) -> list[dict[str, Any]]:
-        """At start: creates that never got an answer become 'unknown'; returns runs to resume."""
-        with self._db() as db:
-            db.execute("UPDATE runs SET state = 'unknown', updated_at = ?, detail = ? "
-                       "WHERE state = 'creating'",
-                       (time.time(), "ComfyUI stopped before Floyo answered the create request."))
-            rows = db.execute("SELECT * FROM runs WHERE state IN (?, ?) AND run_id IS NOT NULL",
-                              RESUMABLE).fetchall()
+        """At start: take over the rows of owners that are gone (another live ComfyUI's rows are
+        left alone). Their unanswered creates become 'unknown'; returns their runs to resume."""
+        try:
+            with self._db() as db:
+                db.execute("BEGIN IMMEDIATE")  # two ComfyUIs starting together claim each row once
+                rows = db.execute("SELECT marker, state, owner_host, owner_pid, owner_started FROM runs "
+                                  "WHERE state IN ('creating', 'unknown', 'running', 'succeeded')").fetchall()
+                orphans = {r["marker"] for r in rows if self._orphaned(r)}
+                self._claim(db, orphans)
+                resumable = [r for r in db.execute("SELECT * FROM runs WHERE state IN (?, ?) AND run_id "
+                                                   "IS NOT NULL", RESUMABLE) if r["marker"] in orphans]
+        except (sqlite3.Error, OSError) as e:
+            self._failed("recover runs from", e)
+            return []
+        if len(orphans) < len(rows):
+            log.info("Floyo: %d run(s) in the journal belong to another running ComfyUI sharing this "
+                     "folder; leaving them to it.", len(rows) - len(orphans))
+        return [_as_dict(r) for r in resumable]
+
+    def unknown_runs(self) -> list[dict[str, Any]]:
+        """Runs whose create may have reached Floyo, owned by this process (after ``recover``,
+        that includes those taken over from a process that is gone): the ones to reconcile."""
+        rows = self._read(f"SELECT * FROM runs WHERE state = 'unknown' AND {_MINE}", self._me())  # noqa: S608
         return [_as_dict(r) for r in rows]
+
+    def owned_by_me(self, record: dict[str, Any]) -> bool:
+        return (record.get("owner_host"), record.get("owner_pid"), record.get("owner_started")) == self._me()
+
+    def _me(self) -> tuple[str, int, str | None]:
+        return (self.owner.host, self.owner.pid, self.owner.started)
+
+    def _orphaned(self, row: sqlite3.Row) -> bool:
+        """A row nobody alive owns: written before owners were recorded, or by a process gone."""
+        if row["owner_pid"] is None:
+            return True
+        owner = Owner(row["owner_host"], row["owner_pid"], row["owner_started"])
+        return owner != self.owner and not owner.alive()
+
+    def _claim(self, db: sqlite3.Connection, markers: set[str]) -> None:
+        now, o = time.time(), self.owner
+        for marker in markers:
+            db.execute("UPDATE runs SET state = 'unknown', updated_at = ?, detail = ? "
+                       "WHERE marker = ? AND state = 'creating'",
+                       (now, "ComfyUI stopped before Floyo answered the create request.", marker))
+            db.execute("UPDATE runs SET owner_host = ?, owner_pid = ?, owner_started = ? WHERE marker = ?",
+                       (o.host, o.pid, o.started, marker))
+
+
+_MINE = "owner_host = ? AND owner_pid = ? AND owner_started IS ?"
 
 
 def _as_dict(row: sqlite3.Row) -> dict[str, Any]:

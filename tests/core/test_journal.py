@@ -4,11 +4,15 @@ create leaves, every outcome lands in it, and concurrent writers never lose an u
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
 import threading
 
 import pytest
 from floyo_pack.floyo_client import Hooks, Interrupted, Limits, RunMayExist
 from floyo_pack.floyo_client.journal import Journal
+from floyo_pack.floyo_client.owner import Owner
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
 from floyo_pack.floyo_server import Fault, Step
 
@@ -18,6 +22,14 @@ from .test_create_at_most_once import WORKFLOW
 @pytest.fixture
 def journal(tmp_path):
     return Journal(tmp_path / "floyo" / "runs.sqlite3")
+
+
+@pytest.fixture
+def dead_owner() -> Owner:
+    """The owner of a process on this host that has exited (as a ComfyUI before a restart)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return Owner(socket.gethostname(), child.pid, "12345")
 
 
 async def _finish(handle, run):
@@ -75,12 +87,14 @@ async def test_a_stop_while_the_create_is_in_flight_still_cancels_the_created_ru
     assert journal.get(run_id)["state"] == "cancelled"
 
 
-async def test_a_run_abandoned_after_it_finished_stays_resumable(floyo, client, journal, fake_time):
+async def test_a_run_abandoned_after_it_finished_stays_resumable(floyo, client, journal, fake_time,
+                                                                dead_owner):
     async def fail_locally(handle, run):
         raise OSError("disk full")
 
+    before = Journal(journal.path, owner=dead_owner)  # the ComfyUI that ran before the restart
     with pytest.raises(OSError):
-        await _track(client, journal, fake_time, finish=fail_locally)
+        await _track(client, before, fake_time, finish=fail_locally)
     (row,) = journal.list()
     assert row["state"] == "succeeded" and "disk full" in row["detail"]
     assert [r["run_id"] for r in journal.recover()] == [row["run_id"]]
@@ -93,14 +107,15 @@ async def test_a_timed_out_run_is_recorded_cancelled(floyo, client, journal, fak
     assert journal.list()[0]["state"] == "cancelled"
 
 
-def test_recover_marks_unanswered_creates_unknown_and_lists_runs_to_resume(journal):
-    journal.begin("m1", name="a [m1]", prompt_id="p", node_id="1", workflow_hash="h", api_url="u")
-    journal.begin("m2", name="b [m2]", prompt_id="p", node_id="2", workflow_hash="h", api_url="u")
-    journal.created("m2", "run_two")
-    journal.begin("m3", name="c [m3]", prompt_id="p", node_id="3", workflow_hash="h", api_url="u")
-    journal.created("m3", "run_three")
-    journal.saved("run_three", ["/x.png"])
-    journal.finished("run_three", "cancelled")  # saved is final
+def test_recover_marks_unanswered_creates_unknown_and_lists_runs_to_resume(journal, dead_owner):
+    before = Journal(journal.path, owner=dead_owner)  # the ComfyUI that ran before the restart
+    before.begin("m1", name="a [m1]", prompt_id="p", node_id="1", workflow_hash="h", api_url="u")
+    before.begin("m2", name="b [m2]", prompt_id="p", node_id="2", workflow_hash="h", api_url="u")
+    before.created("m2", "run_two")
+    before.begin("m3", name="c [m3]", prompt_id="p", node_id="3", workflow_hash="h", api_url="u")
+    before.created("m3", "run_three")
+    before.saved("run_three", ["/x.png"])
+    before.finished("run_three", "cancelled")  # saved is final
     resumable = journal.recover()
     assert [r["run_id"] for r in resumable] == ["run_two"]
     states = {r["marker"]: r["state"] for r in journal.list()}

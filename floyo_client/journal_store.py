@@ -1,0 +1,129 @@
+"""Opening the journal's SQLite file: private permissions, versioned schema, and a bad file set aside.
+
+The journal must never stop the pack from loading. A file that is not a database (or fails its
+integrity check), or that another connection keeps locked past a short timeout, is renamed to
+``runs.sqlite3.corrupt-<time>`` / ``.locked-<time>`` (with its -wal/-shm/-journal files), one
+line says so, and a fresh journal starts. The schema carries ``PRAGMA user_version``; each
+migration moves it one step. Holds no run logic and never deletes a user's file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Version 0: the schema before versioning (kept verbatim: old files start from it).
+SCHEMA_V0 = """
+CREATE TABLE IF NOT EXISTS runs (
+    marker TEXT PRIMARY KEY,
+    run_id TEXT UNIQUE,
+    state TEXT NOT NULL,
+    status TEXT,
+    name TEXT,
+    prompt_id TEXT,
+    node_id TEXT,
+    workflow_hash TEXT,
+    api_url TEXT,
+    flotime_ms INTEGER,
+    paths TEXT NOT NULL DEFAULT '[]',
+    detail TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_state ON runs(state);
+"""
+# MIGRATIONS[n] takes the schema from version n to n + 1.
+MIGRATIONS = (
+    # 1: each row names the process that owns it (ComfyUIs sharing a user folder, owner.py)
+    ("ALTER TABLE runs ADD COLUMN owner_host TEXT",
+     "ALTER TABLE runs ADD COLUMN owner_pid INTEGER",
+     "ALTER TABLE runs ADD COLUMN owner_started TEXT"),
+)
+VERSION = len(MIGRATIONS)
+SIDECARS = ("-wal", "-shm", "-journal")
+
+
+class JournalUnavailable(Exception):
+    """The journal file could not be opened nor replaced by a fresh one."""
+
+
+def private_file(path: Path) -> None:
+    """Folder 0700, file and its SQLite sidecars 0600. SQLite gives the -wal/-shm/-journal files
+    it creates the database file's mode, so creating the file 0600 first covers them too."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path.parent, 0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600))
+    for file in (path, *(Path(f"{path}{s}") for s in SIDECARS)):
+        if file.exists():
+            os.chmod(file, 0o600)
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring the schema to VERSION inside the caller's write transaction; returns the old version."""
+    old = db.execute("PRAGMA user_version").fetchone()[0]
+    if old > VERSION:
+        log.warning("Floyo: the run journal was written by a newer version of the pack (schema %d, "
+                    "this one knows %d); using it as it is.", old, VERSION)
+        return old
+    if old == 0:
+        for statement in filter(str.strip, SCHEMA_V0.split(";")):
+            db.execute(statement)
+    for step in MIGRATIONS[old:]:
+        for statement in step:
+            db.execute(statement)
+    db.execute(f"PRAGMA user_version = {VERSION}")
+    return old
+
+
+def _check(path: Path, timeout_s: float) -> None:
+    """Open, take the write lock, check integrity and migrate; raises sqlite3.Error if it can't."""
+    db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; stays set in the file
+        db.execute("BEGIN IMMEDIATE")  # a file another connection keeps locked fails here
+        result = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if result != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {result}")
+        migrate(db)
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
+def _set_aside(path: Path, reason: str) -> Path:
+    aside = path.with_name(f"{path.name}.{reason}-{time.strftime('%Y%m%d-%H%M%S')}")
+    for suffix in ("", *SIDECARS):  # the sidecars keep the aside copy openable with sqlite3
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            os.replace(source, f"{aside}{suffix}")
+    return aside
+
+
+def open_store(path: Path, timeout_s: float) -> None:
+    """Make ``path`` a usable journal at the current schema, setting a bad file aside once."""
+    try:
+        private_file(path)
+        _check(path, timeout_s)
+        return
+    except sqlite3.Error as e:
+        reason = "locked" if "locked" in str(e) or "busy" in str(e) else "corrupt"
+        cause = e
+    except OSError as e:
+        raise JournalUnavailable(f"cannot create {path}: {e}") from e
+    try:
+        aside = _set_aside(path, reason)
+        private_file(path)
+        _check(path, timeout_s)
+    except (sqlite3.Error, OSError) as e:
+        raise JournalUnavailable(f"{path} is {reason} ({cause}) and no fresh journal could be "
+                                 f"started beside it: {e}") from e
+    log.error("Floyo: the run journal %s was %s (%s); moved it aside to %s and started a fresh "
+              "journal. Runs recorded only there are not resumed: open that file with sqlite3 to "
+              "see them.", path, "locked by another program" if reason == "locked" else "unreadable",
+              cause, aside)
