@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,14 +85,36 @@ def read_key_file(path: Path | None) -> str | None:
 
 
 def write_key_file(path: Path, key: str) -> None:
-    """Store the key with mode 0600, atomically (a reader never sees half a key)."""
+    """Store the key with mode 0600, atomically (a reader never sees half a key) and durably.
+
+    The key goes to a fresh, uniquely named temp file in the same folder (``mkstemp``: created
+    with O_EXCL, so no symlink or file planted under a guessable name is ever followed), is
+    fsynced, and is renamed over the key file (a rename replaces a symlink, never writes through
+    it); the folder is fsynced so the rename survives a power cut.
+    """
     key = clean_key(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(key + "\n")
-    os.replace(tmp, path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(key + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":  # folders cannot be opened for fsync there; NTFS journals the rename
+        return
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def key_status(key_file: Path | None, env: Mapping[str, str] | None = None) -> dict[str, object]:

@@ -3,6 +3,7 @@ private (0600) and the status a UI may show says where a key came from, never wh
 
 from __future__ import annotations
 
+import os
 import stat
 
 import pytest
@@ -44,3 +45,38 @@ def test_defaults_point_at_floyo_and_urls_are_normalised():
     assert config.api_url == "https://api.floyo.ai" and config.cdn_url == "https://cdn.example"
     with pytest.raises(ConfigError):
         load_config(None, {"FLOYO_API_KEY": "flo_abcdefgh", "FLOYO_API_URL": "ftp://x"})
+
+
+def test_key_write_never_follows_a_symlink_planted_beside_the_key_file(tmp_path):
+    key_file = tmp_path / "floyo" / "api_key"
+    key_file.parent.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    for name in ("api_key.tmp", ".api_key.tmp", "api_key~"):  # any guessable temp name
+        (key_file.parent / name).symlink_to(victim)
+    write_key_file(key_file, "flo_secret_value_1")
+    assert victim.read_text() == "precious"
+    assert not key_file.is_symlink() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert key_file.read_text().strip() == "flo_secret_value_1"
+
+
+def test_the_key_file_and_its_folder_are_fsynced_before_the_write_returns(tmp_path, monkeypatch):
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        mode = os.fstat(fd).st_mode
+        synced.append("dir" if stat.S_ISDIR(mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    write_key_file(tmp_path / "floyo" / "api_key", "flo_secret_value_1")
+    assert synced == ["file", "dir"]
+
+
+def test_a_failed_key_write_leaves_no_temp_file_with_the_key(tmp_path):
+    key_file = tmp_path / "floyo" / "api_key"
+    (key_file / "occupied").mkdir(parents=True)  # the rename onto a non-empty folder fails
+    with pytest.raises(OSError):
+        write_key_file(key_file, "flo_secret_value_1")
+    assert sorted(p.name for p in key_file.parent.iterdir()) == ["api_key"]
