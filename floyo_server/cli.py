@@ -2,8 +2,8 @@
 
 Parses flags, starts a ScriptedServer (or, with ``--gateway``, a GatewayServer over a ComfyUI
 worker) and runs until interrupted. The base URLs go to stdout as
-``FLOYO_API_URL=…``/``FLOYO_CDN_URL=…`` lines (for scripts to read); logs go to stderr. Binds
-loopback only.
+``FLOYO_API_URL=…``/``FLOYO_CDN_URL=…`` lines (and ``FLOYO_CA_BUNDLE=…`` with ``--tls``) for
+scripts to read; logs go to stderr. Binds loopback only.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import signal
 import sys
 
 from .gateway_server import GatewayServer
+from .realism import Realism
 from .scenario import Scenario, parse_steps
 from .server import ScriptedServer, check_loopback
 
@@ -38,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gateway", metavar="COMFYUI_URL",
                         help="gateway mode: execute each run on this ComfyUI worker "
                              "(e.g. http://127.0.0.1:8188) instead of following --steps")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve HTTPS with a CA made at start (its PEM path is printed as "
+                             "FLOYO_CA_BUNDLE=…; give that to the client)")
+    parser.add_argument("--realism", choices=("off", "internet"), default="off",
+                        help="network realism: 'internet' splits bodies into chunked gzip pieces "
+                             "and adds a few ms of latency (scripted mode only)")
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -46,6 +53,8 @@ def _emit_urls(server: ScriptedServer | GatewayServer) -> None:
     lines = f"FLOYO_API_URL={server.api_url}\nFLOYO_CDN_URL={server.cdn_url}\n"
     if isinstance(server, ScriptedServer):
         lines += f"FLOYO_OTHER_URL={server.other_url}\n"
+        if server.ca_file:
+            lines += f"FLOYO_CA_BUNDLE={server.ca_file}\n"
     sys.stdout.write(lines)
     sys.stdout.flush()
 
@@ -55,10 +64,11 @@ def _server(args: argparse.Namespace) -> ScriptedServer | GatewayServer:
     if args.gateway:
         return GatewayServer(args.gateway, keys=keys, host=args.host, api_port=args.api_port,
                              cdn_port=args.cdn_port, rate_limit=args.rate_limit)
+    realism = Realism.internet() if args.realism == "internet" else Realism()
     scenario = Scenario(steps=parse_steps(args.steps), vocabulary=args.vocabulary,
-                        rate_limit=args.rate_limit)
+                        rate_limit=args.rate_limit, realism=realism)
     return ScriptedServer(scenario, keys=keys, host=args.host, api_port=args.api_port,
-                          cdn_port=args.cdn_port, other_port=args.other_port)
+                          cdn_port=args.cdn_port, other_port=args.other_port, tls=args.tls)
 
 
 async def serve(args: argparse.Namespace) -> None:
