@@ -2,7 +2,9 @@
 
 Handlers validate their input, answer JSON with a clear ``error`` message, and never return the
 API key. Cancel only signals the node that owns the run (a thread-safe flag); that node sends
-the remote cancel. ComfyUI's own origin checks stay in force: nothing here adds CORS.
+the remote cancel. ComfyUI's own origin checks stay in force: nothing here adds CORS. The write
+routes (key set/clear, cancel) first pass request_guard: JSON only, same origin, and the key
+routes local only unless FLOYO_ALLOW_REMOTE_KEY_SETUP=1.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ..floyo_client import ConfigError, key_status, write_key_file
 from ..floyo_client.models import RUN_ID_RE
 from . import comfy
 from .active_runs import REGISTRY
+from .request_guard import key_refusal, write_refusal
 
 log = logging.getLogger(__name__)
 _registered = False
@@ -34,6 +37,8 @@ async def _json_body(request: web.Request) -> dict[str, Any] | None:
 
 
 async def cancel_run(request: web.Request) -> web.Response:
+    if (refusal := write_refusal(request)) is not None:
+        return refusal
     body = await _json_body(request)
     if body is None:
         return _error(400, "Send a JSON object with run_id, node_id or prompt_id.")
@@ -74,6 +79,8 @@ async def get_key(request: web.Request) -> web.Response:
 
 
 async def set_key(request: web.Request) -> web.Response:
+    if (refusal := key_refusal(request)) is not None:
+        return refusal
     body = await _json_body(request)
     key = body.get("key") if body else None
     if not isinstance(key, str):
@@ -87,6 +94,8 @@ async def set_key(request: web.Request) -> web.Response:
 
 
 async def clear_key(request: web.Request) -> web.Response:
+    if (refusal := key_refusal(request)) is not None:
+        return refusal
     comfy.key_file().unlink(missing_ok=True)
     return web.json_response(key_status(comfy.key_file()))
 
