@@ -111,14 +111,15 @@ class FloyoClient:
             raise RunMayExist(f"{unknown} Floyo's answer had no run id ({e}).", marker=marker) from None
 
     async def get_run(self, run_id: str, *, urls: bool = False, url_ttl_s: float = DEFAULT_URL_TTL_S,
-                      stop: StopCheck = never_stop) -> Run:
-        """GET /runs/{id}; with ``urls`` each output gets a presigned URL valid ``url_ttl_s``."""
+                      stop: StopCheck = never_stop, attempts: int | None = None) -> Run:
+        """GET /runs/{id}; with ``urls`` each output gets a presigned URL valid ``url_ttl_s``.
+        ``attempts`` 1: no retries here (a caller that rides out outages retries itself)."""
         params = {}
         if urls:  # presigned_url_expires_in is a validation error without expand (§0)
             params = {"expand": EXPAND_RUN_OUTPUT_URLS,
                       "presigned_url_expires_in": str(clamp(url_ttl_s, RUN_URL_EXPIRY_RANGE_S))}
         reply = await self.transport.call("GET", self.api + _run_path(run_id), params=params,
-                                          stop=stop, run_id=run_id)
+                                          stop=stop, run_id=run_id, attempts=attempts)
         try:
             return Run.from_json(reply.body)
         except ValueError as e:

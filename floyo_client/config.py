@@ -24,6 +24,8 @@ ENV_MAX_OUTPUT_MB = "FLOYO_MAX_OUTPUT_MB"
 ENV_MAX_OUTPUTS, ENV_MAX_RUN_MB = "FLOYO_MAX_OUTPUTS", "FLOYO_MAX_RUN_MB"  # per-run budgets
 ENV_MAX_MEGAPIXELS = "FLOYO_MAX_MEGAPIXELS"
 ENV_CA_BUNDLE = "FLOYO_CA_BUNDLE"
+ENV_OUTAGE_LIMIT_MIN = "FLOYO_OUTAGE_LIMIT_MIN"
+DEFAULT_OUTAGE_LIMIT_MIN = 30
 DEFAULT_MAX_OUTPUT_MB = 1024
 DEFAULT_MAX_OUTPUTS, DEFAULT_MAX_RUN_MB, DEFAULT_MAX_MEGAPIXELS = 1000, 4096, 512
 MISSING_KEY_HELP = (
@@ -187,3 +189,14 @@ def max_batch_pixels(env: Mapping[str, str] | None = None) -> int:
     """Decoded pixels of one run's IMAGE batch, padding included (``FLOYO_MAX_MEGAPIXELS``,
     default 512: about 8 GB of float32 IMAGE and MASK)."""
     return int(_positive(env, ENV_MAX_MEGAPIXELS, DEFAULT_MAX_MEGAPIXELS, "megapixels") * 1_000_000)
+
+
+def outage_limit_s(env: Mapping[str, str] | None = None) -> float:
+    """How long a watched run rides out an unreachable Floyo before the node stops waiting and
+    leaves it running (``FLOYO_OUTAGE_LIMIT_MIN``, default 30 minutes)."""
+    env = os.environ if env is None else env
+    try:
+        minutes = float(env.get(ENV_OUTAGE_LIMIT_MIN) or DEFAULT_OUTAGE_LIMIT_MIN)
+    except ValueError:
+        raise ConfigError(f"{ENV_OUTAGE_LIMIT_MIN} must be a number of minutes.") from None
+    return max(minutes, 0.0) * 60.0

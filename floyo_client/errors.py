@@ -91,6 +91,11 @@ class NetworkError(FloyoError):
     """The API could not be reached, or the connection broke."""
 
 
+class OutageTooLong(NetworkError):
+    """Floyo stayed unreachable past the outage limit while a run was watched; the run was left
+    running (not cancelled) and journaled, so its outputs can be fetched later."""
+
+
 class ProtocolError(FloyoError):
     """A 2xx answer we could not understand."""
 

@@ -76,10 +76,22 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+_TITLE_RE = re.compile(r"<title[^>]*>([^<]{1,200})</title>", re.IGNORECASE)
+
+
+def _page_title(text: str) -> str | None:
+    """An HTML error page (a proxy's or Cloudflare's 52x page) as its title, not its markup."""
+    if "<html" not in text[:500].lower():
+        return None
+    found = _TITLE_RE.search(text[:20000])
+    title = " ".join(found.group(1).split()) if found else ""
+    return f"an HTML error page: {title}" if title else "an HTML error page"
+
+
 def error_text(body: object) -> str | None:
     """The human message of an error-ish object, in the order of floyo-api.md §1.4 and §5 #2."""
     if isinstance(body, str):
-        return body.strip()[:500] or None
+        return _page_title(body) or body.strip()[:500] or None
     if not isinstance(body, dict):
         return None
     err = body.get("error")

@@ -17,13 +17,15 @@ from typing import Any
 
 from .client import CancelOutcome, CancelResult, FloyoClient, new_marker
 from .download import DownloadLimits, download_output
-from .errors import BillingError, FloyoError, Interrupted, RunFailed, RunTimedOut
+from .errors import BillingError, FloyoError, Interrupted, OutageTooLong, RunFailed, RunTimedOut
 from .models import Phase, Run, RunOutput
+from .outage import DEFAULT_OUTAGE_LIMIT_S, Outage, is_transient
 from .policy import PollSchedule
 from .transport import StopCheck, never_stop
 
 log = logging.getLogger(__name__)
 SLICE_S = 1.0  # stop checks and status ticks at least once a second
+OUTAGE_CANCEL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class RunUpdate:
     active_s: float
     flotime_ms: int | None = None
     message: str | None = None
+    reconnecting_s: float | None = None  # set while Floyo is unreachable: seconds since it began
 
 
 def _ignore(*_: Any) -> None:
@@ -60,6 +63,7 @@ class Limits:
     url_ttl_s: float = 3600.0
     download: DownloadLimits = field(default_factory=DownloadLimits)
     download_concurrency: int = 4
+    outage_limit_s: float = DEFAULT_OUTAGE_LIMIT_S  # then stop waiting, leave the run running
 
 
 def failure_of(run: Run) -> FloyoError:
@@ -88,6 +92,8 @@ class RunHandle:
         self._started = self.hooks.clock()
         self._active_s = 0.0
         self._unknown_logged: set[str] = set()
+        self.outage = Outage(limit_s=self.limits.outage_limit_s)
+        self._retry_delay = 0.0
 
     @property
     def terminal(self) -> bool:
@@ -97,11 +103,12 @@ class RunHandle:
         run = self.run
         return RunUpdate(self.run_id, run.status if run else "queued", run.phase if run else Phase.QUEUED,
                          now - self._started, self._active_s, run.flotime_ms if run else None,
-                         run.error_message if run and run.phase is Phase.FAILED else None)
+                         run.error_message if run and run.phase is Phase.FAILED else None,
+                         self.outage.seconds(now))
 
-    async def refresh(self, *, urls: bool = False) -> Run:
+    async def refresh(self, *, urls: bool = False, attempts: int | None = None) -> Run:
         run = await self.client.get_run(self.run_id, urls=urls, url_ttl_s=self.limits.url_ttl_s,
-                                        stop=self.hooks.should_stop)
+                                        stop=self.hooks.should_stop, attempts=attempts)
         if run.phase is Phase.UNKNOWN and run.status not in self._unknown_logged:
             self._unknown_logged.add(run.status)
             log.warning("Floyo run %s has an unknown status %r; treating it as still running",
@@ -111,27 +118,52 @@ class RunHandle:
 
     async def wait(self) -> Run:
         """Poll until terminal. Returns the run on success; raises RunFailed, BillingError,
-        RunTimedOut or Interrupted."""
+        RunTimedOut, Interrupted, or OutageTooLong (the run left running)."""
         last, counting = self.hooks.clock(), False
         while True:
-            run = await self.refresh(urls=True)
+            run = await self._poll()
             now = self.hooks.clock()
             if counting:  # the interval since the last poll was spent processing
                 self._active_s += now - last
-            last, counting = now, run.phase is not Phase.QUEUED
+            last = now
+            if run is None:  # Floyo unreachable: the run goes on there, so keep trying
+                self._check_deadlines(now)
+                await self._sleep(self._retry_delay)
+                continue
+            counting = run.phase is not Phase.QUEUED
             self.hooks.on_status(self._update(now))
             if run.phase is Phase.SUCCEEDED:
                 return run
             if run.phase.terminal:
                 raise failure_of(run)
-            timeout = self.limits.timeout_s
-            if timeout is not None and self._active_s >= timeout:
-                raise RunTimedOut(f"Floyo run {self.run_id} did not finish within {timeout:.0f}s of "
-                                  "processing (queued time is not counted).", run_id=self.run_id)
-            if now - self._started >= self.limits.max_wait_s:
-                raise RunTimedOut(f"Floyo run {self.run_id} was still {run.status} after "
-                                  f"{self.limits.max_wait_s:.0f}s of waiting.", run_id=self.run_id)
+            self._check_deadlines(now)
             await self._sleep(self.limits.schedule.delay(now - self._started))
+
+    def _check_deadlines(self, now: float) -> None:
+        """The node's own timeout (processing time) and the overall deadline; outages included."""
+        timeout = self.limits.timeout_s
+        if timeout is not None and self._active_s >= timeout:
+            raise RunTimedOut(f"Floyo run {self.run_id} did not finish within {timeout:.0f}s of "
+                              "processing (queued time is not counted).", run_id=self.run_id)
+        if now - self._started >= self.limits.max_wait_s:
+            status = self.run.status if self.run else "queued"
+            raise RunTimedOut(f"Floyo run {self.run_id} was still {status} after "
+                              f"{self.limits.max_wait_s:.0f}s of waiting.", run_id=self.run_id)
+
+    async def _poll(self) -> Run | None:
+        """One poll, retried by the wait loop: None while Floyo is unreachable. Transient
+        failures never end the wait before the outage limit, and never cancel the run."""
+        try:
+            run = await self.refresh(urls=True, attempts=1)
+        except FloyoError as e:
+            if not is_transient(e):
+                raise
+            now = self.hooks.clock()
+            self._retry_delay = self.outage.failed(now, self.client.transport.safe(str(e)), self.run_id)
+            self.hooks.on_status(self._update(now))
+            return None
+        self.outage.recovered(self.hooks.clock(), self.run_id)
+        return run
 
     async def _sleep(self, seconds: float) -> None:
         end = self.hooks.clock() + seconds
@@ -180,8 +212,9 @@ class RunHandle:
     async def cancel(self) -> CancelOutcome:
         """Best effort, bounded in time, never raises."""
         try:
-            outcome = await asyncio.wait_for(self.client.cancel_run(self.run_id),
-                                             self.limits.cancel_timeout_s)
+            bound = self.limits.cancel_timeout_s  # in an outage, a stop must not wait out the dead link
+            bound = bound if self.outage.since is None else min(bound, OUTAGE_CANCEL_S)
+            outcome = await asyncio.wait_for(self.client.cancel_run(self.run_id), bound)
         except (FloyoError, asyncio.TimeoutError, OSError) as e:
             outcome = CancelOutcome(CancelResult.UNCONFIRMED, detail=self.client.transport.safe(str(e))[:200]
                                     or "no answer in time")
@@ -194,7 +227,7 @@ class RunHandle:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: object) -> None:
-        if exc is None:
+        if exc is None or isinstance(exc, OutageTooLong):  # a cancel cannot cross a dead network
             return
         if self.terminal:  # nothing to cancel; a user stop now only leaves outputs to fetch later
             if isinstance(exc, Interrupted) and self.run is not None:

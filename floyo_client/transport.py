@@ -193,9 +193,12 @@ class Transport:
             return Reply(resp.status, _decode(raw), dict(resp.headers))
 
     async def call(self, method: str, url: str, *, stop: StopCheck = never_stop, idempotent: bool = True,
-                   run_id: str | None = None, timeout_s: float = 30.0, **kw: Any) -> Reply:
-        """A JSON request with retries: transient failures only when ``idempotent``, 429 always."""
+                   run_id: str | None = None, timeout_s: float = 30.0, attempts: int | None = None,
+                   **kw: Any) -> Reply:
+        """A JSON request with retries: transient failures only when ``idempotent`` (``attempts``
+        tries in all, default the policy's), 429 always."""
         failures = limited = 0
+        attempts = attempts or self.policy.max_attempts
         while True:
             try:
                 reply = await self._exchange(method, url, stop=stop, once=not idempotent,
@@ -203,7 +206,7 @@ class Transport:
             except NetworkError as e:
                 failures += 1
                 maybe_sent = isinstance(e, SentNetworkError)
-                if (maybe_sent and not idempotent) or failures >= self.policy.max_attempts:
+                if (maybe_sent and not idempotent) or failures >= attempts:
                     raise
                 await self.pause(backoff_delay(failures, self.policy), stop)
                 continue
@@ -216,7 +219,7 @@ class Transport:
                 log.info("Floyo rate limit hit; waiting %.1fs before retrying", delay)
                 self.limiter.block_for(delay)
                 continue
-            if idempotent and is_retryable_status(reply.status) and failures + 1 < self.policy.max_attempts:
+            if idempotent and is_retryable_status(reply.status) and failures + 1 < attempts:
                 failures += 1
                 await self.pause(backoff_delay(failures, self.policy), stop)
                 continue

@@ -11,10 +11,20 @@ from . import comfy
 from .active_runs import ActiveRun
 
 EVENT = "floyo.run"
+OUTAGE_EVENT_S = 5
+
+
+def reconnecting(update: RunUpdate) -> str | None:
+    """"reconnecting… (Ns)" while Floyo is unreachable (N: seconds since the outage began)."""
+    if update.reconnecting_s is None:
+        return None
+    return f"reconnecting… ({update.reconnecting_s:.0f}s)"
 
 
 def status_text(update: RunUpdate) -> str:
     parts = [f"Floyo: {update.status}", f"{update.elapsed_s:.0f}s"]
+    if (outage := reconnecting(update)) is not None:
+        parts.insert(1, outage)
     if update.flotime_ms is not None:
         parts.append(f"FloTime {update.flotime_ms / 1000:.1f}s")
     parts.append(update.run_id)
@@ -24,7 +34,8 @@ def status_text(update: RunUpdate) -> str:
 def event_payload(active: ActiveRun, update: RunUpdate) -> dict[str, object]:
     return {"node_id": active.node_id, "prompt_id": active.prompt_id, "run_id": update.run_id,
             "status": update.status, "elapsed_s": round(update.elapsed_s, 1),
-            "flotime_ms": update.flotime_ms, "message": update.message}
+            "flotime_ms": update.flotime_ms, "message": reconnecting(update) or update.message,
+            "reconnecting_s": None if update.reconnecting_s is None else round(update.reconnecting_s)}
 
 
 def announce(active: ActiveRun, status: str, message: str | None = None, **extra: object) -> None:
@@ -39,10 +50,14 @@ def node_hooks(active: ActiveRun) -> Hooks:
     def should_stop() -> bool:
         return active.cancel.is_set() or comfy.interrupted()
 
+    last_outage: list[int | None] = [None]
+
     def on_status(update: RunUpdate) -> None:
         comfy.progress_text(status_text(update), active.node_id)
-        if update.status != active.status:
-            active.status = update.status
+        # an event on each status change, and every few seconds while reconnecting
+        outage = None if update.reconnecting_s is None else int(update.reconnecting_s // OUTAGE_EVENT_S)
+        if update.status != active.status or outage != last_outage[0]:
+            active.status, last_outage[0] = update.status, outage
             comfy.send_event(EVENT, event_payload(active, update))
 
     return Hooks(should_stop=should_stop, on_status=on_status)
