@@ -84,6 +84,7 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
         return results(collected, run.id)
 
     async def body(active: ActiveRun) -> tuple:
+        active.creates = True  # its run is ours to cancel at shutdown (shutdown.py), unlike a fetch's
         hooks = node_hooks(active)
         meta = RunMeta(label=run_name or f"ComfyUI node {ctx.node_id}", prompt_id=active.prompt_id,
                        node_id=ctx.node_id)
