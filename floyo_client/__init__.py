@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 from .client import CancelOutcome, CancelResult, FloyoClient, new_marker
 from .config import Config, key_status, load_config, write_key_file
-from .download import DownloadLimits, download_output
+from .download import DownloadLimits, download_file
 from .errors import (
     AuthError,
     BillingError,
@@ -31,6 +31,7 @@ from .errors import (
 from .models import Phase, Run, RunOutput, classify_status
 from .policy import PollSchedule, RetryPolicy
 from .ratelimit import RateLimiter, limiter_for
+from .run_files import download_outputs
 from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name, start_run
 from .transport import Transport
 
@@ -45,7 +46,7 @@ __all__ = [
     "DownloadError", "DownloadLimits", "FloyoClient", "FloyoError", "Hooks", "Interrupted", "Limits",
     "NetworkError", "NotFound", "Phase", "PollSchedule", "ProtocolError", "RateLimited", "RateLimiter",
     "RetryPolicy", "Run", "RunFailed", "RunHandle", "RunMayExist", "RunOutput", "RunTimedOut",
-    "RunUpdate", "ServerError", "Transport", "__version__", "classify_status", "download_output",
-    "error_from_response", "key_status", "limiter_for", "load_config", "new_marker", "open_client",
-    "redact", "run_name", "start_run", "write_key_file",
+    "RunUpdate", "ServerError", "Transport", "__version__", "classify_status", "download_file",
+    "download_outputs", "error_from_response", "key_status", "limiter_for", "load_config", "new_marker",
+    "open_client", "redact", "run_name", "start_run", "write_key_file",
 ]

@@ -1,123 +1,147 @@
-"""Fetching output files through their presigned URLs.
+"""Fetching one output file through its presigned URL, streamed to disk.
 
-Presigned URLs carry their own credentials, so these requests never carry the bearer token
-(architecture.md §4), redirects included. Streams with a size cap, checks the stop callback at
-least once a second, retries transient failures from scratch, and asks the run again for fresh
-URLs when a link has expired. Must not decode images (that is the glue's job).
+The bytes go to ``<name>.part`` beside the final path, so memory stays flat whatever the size,
+and the file takes its final name only once complete: as long as the server said
+(Content-Length or Content-Range) and as long as Floyo's ``size_bytes`` said. A broken body is
+resumed with ``Range`` when the host supports it, else restarted with a fresh link. A stall is
+throughput under ``min_bytes_per_s`` over ``stall_s``, so a trickle counts. Presigned URLs carry
+their own credentials: these requests never carry the bearer token, redirects included. Must
+not decode anything, and never leaves a file under its final name that is not whole.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import time
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-import aiohttp
-from yarl import URL
-
-from .config import is_loopback_host
-from .errors import DownloadError, Interrupted, NetworkError
+from .config import max_output_bytes, max_outputs, max_run_bytes
+from .errors import DownloadError, NetworkError, RateLimited, ServerError
 from .models import RunOutput
-from .policy import backoff_delay, is_retryable_status
+from .names import PART_SUFFIX
+from .policy import backoff_delay
+from .stream import Broken, Expired, Progress, checked_url, fetch_into
 from .transport import StopCheck, Transport, never_stop
 
 log = logging.getLogger(__name__)
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
-EXPIRED = frozenset({400, 401, 403, 410})  # how object stores answer an expired signature
 Refresh = Callable[[RunOutput], Awaitable[RunOutput]]
+OnBytes = Callable[[int], None]
 
 
 @dataclass(frozen=True)
 class DownloadLimits:
     max_bytes: int = 1024 * 1024 * 1024  # per file
-    stall_s: float = 30.0  # no byte for this long: drop the connection and retry
+    max_outputs: int = 1000  # per run, checked before any download
+    max_run_bytes: int = 4096 * 1024 * 1024  # per run, all files together
+    stall_s: float = 30.0  # the window over which throughput is judged
+    min_bytes_per_s: float = 16 * 1024  # slower than this over a whole window is a stall
     attempts: int = 4
     refreshes: int = 2
     max_redirects: int = 3
     chunk_bytes: int = 1024 * 1024
 
-
-class _Retry(Exception):
-    pass
-
-
-class _Expired(Exception):
-    pass
+    @classmethod
+    def from_env(cls) -> DownloadLimits:
+        """The caps set by FLOYO_MAX_OUTPUT_MB, FLOYO_MAX_OUTPUTS and FLOYO_MAX_RUN_MB."""
+        return cls(max_bytes=max_output_bytes(), max_outputs=max_outputs(), max_run_bytes=max_run_bytes())
 
 
-def _checked_url(url: str | URL, base: URL | None = None) -> URL:
-    target = URL(url, encoded=True) if isinstance(url, str) else url
-    if base is not None and not target.is_absolute():
-        target = base.join(target)
-    if target.scheme == "https" or (target.scheme == "http" and is_loopback_host(target.host)):
-        return target
-    raise DownloadError(f"Refused to download from {target.scheme}://{target.host}: only https is allowed.")
+class Sink:
+    """The ``.part`` file: written in a worker thread while the next bytes arrive, with at most
+    one write in flight and one buffer filling, so memory stays at two buffers."""
+
+    def __init__(self, path: Path, flush_bytes: int):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # a leftover from a crash; O_EXCL then refuses a symlink planted there
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        self.path, self.file = path, os.fdopen(fd, "wb")
+        self._flush_bytes, self._pending, self._size = flush_bytes, [], 0
+        self._flight: asyncio.Future[object] | None = None
+
+    def _start(self, work: Callable[[], object]) -> None:
+        self._flight = asyncio.get_running_loop().run_in_executor(None, work)
+
+    async def _drain(self) -> None:
+        if self._flight is not None:
+            await asyncio.shield(self._flight)  # a cancel leaves the write tracked for discard()
+            self._flight = None
+
+    def _take(self) -> list[bytes]:
+        chunks, self._pending, self._size = self._pending, [], 0
+        return chunks
+
+    async def write(self, chunk: bytes) -> None:
+        self._pending.append(chunk)
+        self._size += len(chunk)
+        if self._size >= self._flush_bytes:
+            await self._drain()
+            chunks = self._take()
+            self._start(lambda: self.file.writelines(chunks))
+
+    async def finish(self) -> None:
+        """Write what is buffered and close the file."""
+        await self._drain()
+        chunks = self._take()
+        self._start(lambda: (self.file.writelines(chunks), self.file.close()))
+        await self._drain()
+
+    async def truncate(self) -> None:
+        """Start over: the bytes so far are dropped."""
+        await self._drain()
+        self._take()
+        self._start(lambda: (self.file.flush(), self.file.seek(0), self.file.truncate()))
+        await self._drain()
+
+    async def discard(self) -> None:
+        """Close and remove the file. Never raises: it runs while another error is on its way up."""
+        # A failed or interrupted write: the file goes anyway, but no worker may write once we return.
+        with contextlib.suppress(BaseException):
+            if self._flight is not None:
+                await asyncio.shield(self._flight)
+        with contextlib.suppress(OSError, ValueError):
+            self.file.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
 
 
-async def _read_body(resp: aiohttp.ClientResponse, limits: DownloadLimits, stop: StopCheck) -> bytes:
-    expected = resp.content_length
-    if expected is not None and expected > limits.max_bytes:
-        raise DownloadError(f"An output is {expected:,} bytes, over the {limits.max_bytes:,}-byte cap.")
-    chunks: list[bytes] = []
-    size = 0
-    last_byte = time.monotonic()
-    while True:
-        if stop():
-            raise Interrupted("Stopped while downloading outputs.")
-        try:
-            # What has arrived already is taken without a timer; otherwise wait at most a second
-            # per read so a stop is noticed promptly.
-            chunk = resp.content.read_nowait(limits.chunk_bytes)
-            if not chunk:
-                chunk = await asyncio.wait_for(resp.content.read(limits.chunk_bytes), 1.0)
-        except asyncio.TimeoutError:
-            if time.monotonic() - last_byte > limits.stall_s:
-                raise _Retry(f"no data for {limits.stall_s:.0f}s") from None
-            continue
-        except (aiohttp.ClientError, OSError) as e:
-            raise _Retry(f"connection broke ({type(e).__name__})") from None
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-        last_byte = time.monotonic()
-        if size > limits.max_bytes:
-            raise DownloadError(f"An output exceeded the {limits.max_bytes:,}-byte cap.")
-    if expected is not None and size != expected:
-        raise _Retry(f"got {size:,} of {expected:,} bytes")
-    return b"".join(chunks)  # one copy; growing a bytearray and converting it made two
-
-
-async def _fetch_once(transport: Transport, url: URL, limits: DownloadLimits, stop: StopCheck) -> bytes:
-    for _ in range(limits.max_redirects + 1):
-        async with transport.open("GET", url, auth=False, stop=stop, timeout_s=24 * 3600) as resp:
-            if resp.status in REDIRECTS and "Location" in resp.headers:
-                url = _checked_url(resp.headers["Location"], base=url)
-                continue
-            if resp.status == 200:
-                return await _read_body(resp, limits, stop)
-            if resp.status in EXPIRED:
-                raise _Expired(f"HTTP {resp.status}")
-            if is_retryable_status(resp.status) or resp.status == 429:
-                raise _Retry(f"HTTP {resp.status}")
-            raise DownloadError(f"The output link answered HTTP {resp.status}.")
-    raise DownloadError("The output link redirected too many times.")
-
-
-async def download_output(transport: Transport, output: RunOutput, refresh: Refresh, *,
-                          stop: StopCheck = never_stop, limits: DownloadLimits | None = None) -> bytes:
-    """The bytes of one output. Raises DownloadError, Interrupted or the refresh's FloyoError."""
+async def download_file(transport: Transport, output: RunOutput, refresh: Refresh, dest: Path, *,
+                        stop: StopCheck = never_stop, limits: DownloadLimits | None = None,
+                        on_bytes: OnBytes | None = None) -> int:
+    """Save one output at ``dest`` (via ``dest.part``) and return its size. Raises DownloadError,
+    Interrupted or the refresh's FloyoError; on any failure no file is left at either name."""
     limits = limits or DownloadLimits()
+    sink = Sink(dest.with_name(dest.name + PART_SUFFIX), limits.chunk_bytes)
+    try:
+        size = await _attempts(transport, output, refresh, sink, stop, limits, on_bytes or _ignore)
+        await sink.finish()
+        os.replace(sink.path, dest)
+    except BaseException:
+        await sink.discard()
+        raise
+    return size
+
+
+def _ignore(_: int) -> None:
+    return None
+
+
+async def _attempts(transport: Transport, output: RunOutput, refresh: Refresh, sink: Sink,
+                    stop: StopCheck, limits: DownloadLimits, on_bytes: OnBytes) -> int:
     failures = refreshes = 0
     current = output if output.presigned_url else await refresh(output)
+    progress = Progress(expected=output.size_bytes, on_bytes=on_bytes)
     while True:
+        before = progress.size
         try:
             if not current.presigned_url:
                 raise DownloadError(f"Floyo gave no download link for {output.file_name}.")
-            return await _fetch_once(transport, _checked_url(current.presigned_url), limits, stop)
-        except _Expired as e:
+            await fetch_into(transport, checked_url(current.presigned_url), sink, progress, limits, stop)
+            return progress.size
+        except Expired as e:
             refreshes += 1
             if refreshes > limits.refreshes:
                 raise DownloadError(f"The link for {output.file_name} was refused ({e}) even after "
@@ -125,10 +149,28 @@ async def download_output(transport: Transport, output: RunOutput, refresh: Refr
             log.info("Output link for %s expired or was refused (%s); asking for a fresh one",
                      output.file_name, e)
             current = await refresh(output)
-        except (_Retry, NetworkError) as e:  # Interrupted and DownloadError pass straight up
-            failures += 1
+        except (Broken, NetworkError) as e:  # Interrupted and DownloadError pass straight up
+            # A break after real progress costs little to resume: only breaks that got nowhere
+            # count, so a long file over a flaky link still finishes (each try adds a chunk).
+            failures += 0 if progress.resumable and progress.size - before >= limits.chunk_bytes else 1
             if failures >= limits.attempts:
                 raise DownloadError(f"Downloading {output.file_name} failed {failures} times "
-                                    f"(last: {transport.safe(str(e))}).") from None
+                                    f"(last: {transport.safe(str(e))}). Run Floyo Fetch Outputs "
+                                    "with the run id to try again.") from None
             await transport.pause(backoff_delay(failures, transport.policy), stop)
+            if not progress.resumable:
+                current = await _restart(progress, sink, output, current, refresh)
+            else:
+                log.info("Resuming %s at byte %d (%s)", output.file_name, progress.size, e)
 
+
+async def _restart(progress: Progress, sink: Sink, output: RunOutput, current: RunOutput,
+                   refresh: Refresh) -> RunOutput:
+    """Drop the bytes so far and ask Floyo for a fresh link (an edge that cut us off once may be
+    in trouble); if Floyo cannot answer right now, the old link is tried again."""
+    await progress.start_over(sink)
+    try:
+        return await refresh(output)
+    except (NetworkError, ServerError, RateLimited) as e:
+        log.info("Could not get a fresh link for %s (%s); retrying the old one", output.file_name, e)
+        return current

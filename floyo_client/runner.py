@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .client import CancelOutcome, CancelResult, FloyoClient, new_marker
-from .download import DownloadLimits, download_output
+from .download import DownloadLimits
 from .errors import BillingError, FloyoError, Interrupted, OutageTooLong, RunFailed, RunTimedOut
-from .models import Phase, Run, RunOutput
+from .models import Phase, Run
 from .outage import DEFAULT_OUTAGE_LIMIT_S, Outage, is_transient
 from .policy import PollSchedule
 from .transport import StopCheck, never_stop
@@ -174,40 +174,6 @@ class RunHandle:
             self.hooks.on_status(self._update(self.hooks.clock()))
         if self.hooks.should_stop():
             raise Interrupted(f"Floyo run {self.run_id} was stopped by the user.", run_id=self.run_id)
-
-    async def download(self, outputs: Sequence[RunOutput],
-                       on_ready: Callable[[int, bytes], None] | None = None) -> list[bytes]:
-        """The bytes of ``outputs`` in order, a few at a time. With ``on_ready``, each file is
-        handed over as ``(index, bytes)`` the moment it has arrived and not kept (the list is then
-        empty), so the caller can work on it while the rest download. After a failure the other
-        downloads are stopped before the error is raised: ``on_ready`` is never called after."""
-        gate = asyncio.Semaphore(max(1, self.limits.download_concurrency))
-
-        async def one(index: int, output: RunOutput) -> bytes:
-            async with gate:
-                data = await download_output(self.client.transport, output, self._fresh_link,
-                                             stop=self.hooks.should_stop, limits=self.limits.download)
-            if on_ready is None:
-                return data
-            on_ready(index, data)
-            return b""
-
-        tasks = [asyncio.ensure_future(one(i, o)) for i, o in enumerate(outputs)]
-        try:
-            blobs = await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        return [] if on_ready is not None else list(blobs)
-
-    async def _fresh_link(self, output: RunOutput) -> RunOutput:
-        run = await self.refresh(urls=True)
-        for candidate in run.outputs:
-            if (candidate.id and candidate.id == output.id) or candidate.file_name == output.file_name:
-                return candidate
-        return output
 
     async def cancel(self) -> CancelOutcome:
         """Best effort, bounded in time, never raises."""

@@ -1,8 +1,11 @@
 """The local server's CDN origin (upload, bearer download, presigned links) and the "other host".
 
 Presigned links need no key, are HMAC-checked, expire, and are refused (403, recorded) when the
-request carries any ``Authorization`` header: that is a leaked key. Download faults (stall,
-truncate, reset) and the cross-origin redirect are applied here. Run state is not touched.
+request carries any ``Authorization`` header: that is a leaked key. Byte-serving routes honour a
+single ``Range: bytes=N-[M]`` (206 with Content-Range, ``If-Range`` against a strong ETag, 416
+past the end) like S3 and CDNs do, unless ``scenario.range_requests`` is off (then no
+Accept-Ranges and always 200). Download faults (stall, trickle, truncate, reset) and the
+cross-origin redirect are applied here. Run state is not touched.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import contextlib
 import hashlib
 import logging
 import mimetypes
+import re
 import socket
 import struct
 from typing import Any
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 
 OTHER_URL: web.AppKey[list[str]] = web.AppKey("floyo_other_url", list)
 _CONFLICT_MESSAGE = "A file with the same name already exists at the requested path."
+_RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+TRICKLE_INTERVAL_S = 1.0  # the "trickle" fault sends one byte this often
 
 
 def _content_disposition(name: str) -> str:
@@ -35,28 +41,61 @@ def _content_disposition(name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
+def _wanted(request: web.Request, size: int, etag: str) -> tuple[int, int] | None:
+    """(first, last) byte of a single satisfiable range, or None for the whole file; raises 416."""
+    match = _RANGE.match(request.headers.get("Range", "").strip())
+    if match is None or request.headers.get("If-Range", etag) != etag:
+        return None  # no range, a form we do not serve (RFC 9110 lets us send it all), or a changed file
+    first, last = int(match[1]), int(match[2]) if match[2] else size - 1
+    if first >= size:
+        raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+    return (first, min(last, size - 1)) if last >= first else None
+
+
 async def serve_bytes(request: web.Request, record: FileRecord, where: str) -> web.StreamResponse:
-    """The file's bytes, unless a download fault for ``where`` is pending."""
+    """The file's bytes (or the range asked for), unless a download fault for ``where`` is pending."""
     store = request.app[STORE]
     headers = {"Content-Type": record.mime_type,
                "Content-Disposition": _content_disposition(record.file_name)}
+    data, status = record.data, 200
+    if store.scenario.range_requests:
+        etag = headers["ETag"] = f'"{record.id}-{len(record.data)}"'
+        headers["Accept-Ranges"] = "bytes"
+        try:
+            wanted = _wanted(request, len(record.data), etag)
+        except web.HTTPRequestRangeNotSatisfiable as e:
+            return web.Response(status=416, headers=e.headers)
+        if wanted is not None:
+            first, last = wanted
+            data, status = record.data[first:last + 1], 206
+            headers["Content-Range"] = f"bytes {first}-{last}/{len(record.data)}"
     fault = store.take_first(store.scenario.download_faults, lambda f: where in f.where)
     if fault is None:
-        return web.Response(body=record.data, headers=headers)
+        return web.Response(status=status, body=data, headers=headers)
     record_of(request).note = f"download_{fault.kind}"
-    response = web.StreamResponse(headers=headers)
-    response.content_length = len(record.data)
+    response = web.StreamResponse(status=status, headers=headers)
+    response.content_length = len(data)
     await response.prepare(request)
-    cut = min(max(fault.after_bytes, 0), len(record.data))
-    await response.write(record.data[:cut])
-    if fault.kind == "stall":
+    cut = min(max(fault.after_bytes, 0), len(data))
+    await response.write(data[:cut])
+    if fault.kind in ("stall", "trickle"):
         with contextlib.suppress(ConnectionError):
-            await asyncio.sleep(fault.stall_s)
-            await response.write(record.data[cut:])
-            await response.write_eof()
+            await _slowly(response, data[cut:], fault.kind, fault.stall_s)
         return response
     _close(request, reset=fault.kind == "reset")
     return response
+
+
+async def _slowly(response: web.StreamResponse, rest: bytes, kind: str, stall_s: float) -> None:
+    """The rest after a ``stall_s`` pause, or one byte a second ("trickle")."""
+    if kind == "stall":
+        await asyncio.sleep(stall_s)
+        await response.write(rest)
+    else:
+        for i in range(len(rest)):
+            await asyncio.sleep(TRICKLE_INTERVAL_S)
+            await response.write(rest[i:i + 1])
+    await response.write_eof()
 
 
 def _close(request: web.Request, *, reset: bool) -> None:
@@ -174,7 +213,7 @@ def make_cdn_app(store: Store, keys: set[str], other_url: list[str]) -> web.Appl
     app = make_app(store, "cdn", keys)
     app[OTHER_URL] = other_url
     app.router.add_post("/upload", upload)
-    app.router.add_get("/p/{file_id}/{file_name}", presigned_download, name="public:presigned")
+    app.router.add_get("/p/{file_id}/{file_name:.+}", presigned_download, name="public:presigned")
     app.router.add_get("/{file_id}/download", bearer_download)
     return app
 

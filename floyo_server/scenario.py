@@ -122,7 +122,8 @@ class DownloadFault:
 
     ``kind``: "stall" sends ``after_bytes`` then hangs ``stall_s`` seconds before the rest;
     "truncate" sends ``after_bytes`` under a full Content-Length and closes the connection;
-    "reset" does the same with a TCP reset. ``where`` holds "presigned", "bearer", "other".
+    "reset" does the same with a TCP reset; "trickle" sends ``after_bytes`` then one byte a second
+    (a link that never goes quiet but is useless). ``where`` holds "presigned", "bearer", "other".
     """
 
     kind: str = "stall"
@@ -159,6 +160,7 @@ class Scenario:
     expired_links: int = 0
     presign_ttl_s: int | None = None
     redirect_downloads: bool = False
+    range_requests: bool = True  # the CDN honours Range (off: no Accept-Ranges, always 200)
     balance_flotime_ms: int = 4_080_000
     balance_partner_usd: float = 25.5
     realism: Realism = field(default_factory=Realism)  # how answers travel (off by default)

@@ -11,29 +11,40 @@ import threading
 
 import torch
 
-from .images import ImageDecodeError, _allocate, _decode_file, _Probe, _probe
+from .images import (
+    MAX_BATCH_PIXELS,
+    ImageDecodeError,
+    Source,
+    _allocate,
+    _decode_file,
+    _Probe,
+    _probe,
+    check_batch_pixels,
+)
 
 
 class BatchDecoder:
     """Decode image files into one preallocated batch as each arrives, from several threads at once.
 
     Bets on what a remote SaveImage produces: every file is one frame of the size of the first file
-    to arrive. ``add`` then probes the file (refusing bombs before any pixel) and decodes it straight
-    into its slot, so decoding overlaps the downloads still running and no per-file float copy is
-    made. A file that breaks the bet (animated, another size, unreadable) ends it: ``result`` is then
+    to arrive. ``add`` then probes the saved file (refusing bombs before any pixel, and a batch over
+    the pixel budget before allocating it) and decodes it straight into its slot, so decoding
+    overlaps the downloads still running and no per-file float copy is made. A file that breaks
+    the bet (animated, another size, unreadable, a batch over budget) ends it: ``result`` is then
     None and the caller decodes all files with ``decode_outputs``, which applies the size policy
     and raises the precise error, so both paths give the same tensors, warnings and errors.
     """
 
-    def __init__(self, names: list[str], *, max_pixels: int = 64_000_000):
-        self._names, self._max_pixels = names, max_pixels
+    def __init__(self, names: list[str], *, max_pixels: int = 64_000_000,
+                 max_batch_pixels: int = MAX_BATCH_PIXELS):
+        self._names, self._max_pixels, self._max_batch = names, max_pixels, max_batch_pixels
         self._lock = threading.Lock()
         self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
         self._size: tuple[int, int] | None = None
         self._done: set[int] = set()
         self._broken = False
 
-    def add(self, index: int, blob: bytes) -> bool:
+    def add(self, index: int, blob: Source) -> bool:
         """Decode file ``index`` into its slot; False once the bet is off (nothing is raised)."""
         if self._broken:
             return False
@@ -55,6 +66,7 @@ class BatchDecoder:
                 return None
             if self._batch is None:
                 self._size = probe.sizes[0]
+                check_batch_pixels(len(self._names), *self._size, self._max_batch, "first only")
                 self._batch = _allocate(len(self._names), *self._size)
             return self._batch if probe.sizes[0] == self._size else None
 

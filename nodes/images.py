@@ -1,8 +1,11 @@
-"""Downloaded output files (bytes) -> ComfyUI IMAGE [B,H,W,3] and MASK [B,H,W] tensors, read like LoadImage.
+"""Downloaded output files (saved paths, or bytes) -> ComfyUI IMAGE [B,H,W,3] and MASK [B,H,W] tensors, read
+like LoadImage.
 
-Imports only torch, numpy and PIL: no ComfyUI module, no network, no disk. It never changes process-wide state
-(``Image.MAX_IMAGE_PIXELS``, ``LOAD_TRUNCATED_IMAGES``, warning filters), because ComfyUI shares the process.
-Callers pass image files only: ``is_image_name``/``looks_like_image`` let them skip txt/json/mp4 outputs.
+Imports only torch, numpy and PIL: no ComfyUI module, no network; it reads files, never writes them. Every
+header is read (PIL opens lazily) and the batch's pixels, padding included, are checked against a budget
+before anything is allocated. It never changes process-wide state (``Image.MAX_IMAGE_PIXELS``,
+``LOAD_TRUNCATED_IMAGES``, warning filters), because ComfyUI shares the process. Callers pass image files
+only: ``is_image_name``/``looks_like_image`` let them skip txt/json/mp4 outputs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import PurePosixPath
+from typing import IO, Union
 
 import numpy as np
 import torch
@@ -24,6 +28,8 @@ from PIL import Image
 logger = logging.getLogger(__name__)
 
 SIZE_POLICIES = ("pad to largest", "crop to smallest", "error", "first only")
+MAX_BATCH_PIXELS = 512_000_000  # float32 IMAGE + MASK: 16 bytes a pixel, about 8 GB
+Source = Union[bytes, str, "os.PathLike[str]"]  # a saved file, or its bytes
 
 IMAGE_EXTENSIONS = frozenset(".png .apng .jpg .jpeg .jpe .jfif .webp .gif .bmp .tif .tiff .avif".split())
 _MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
@@ -92,32 +98,36 @@ def _decode_errors(name: str) -> Iterator[None]:
         raise ImageDecodeError(f"Could not decode {name!r} as an image: {exc}") from exc
 
 
-def _png_has_exif(blob: bytes) -> bool:
+def _open(source: Source) -> IO[bytes]:
+    return io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else open(source, "rb")  # noqa: SIM115
+
+
+def _png_has_exif(source: Source) -> bool:
     """Whether a PNG has an eXIf chunk, reading only the chunk headers (a byte scan of a 2 MB file
-    costs about a thousand times more than the walk). A malformed layout falls back to the scan."""
-    pos, end = 8, len(blob)
-    while pos + 8 <= end:
-        length, kind = int.from_bytes(blob[pos:pos + 4], "big"), blob[pos + 4:pos + 8]
-        if kind == b"eXIf":
-            return True
-        if kind == b"IEND":
-            return False
-        pos += length + 12
-    return b"eXIf" in blob  # cut short or malformed
+    costs about a thousand times more than the walk). A malformed layout says yes: PIL then looks."""
+    with _open(source) as f:
+        f.seek(8)
+        while len(head := f.read(8)) == 8:
+            if head[4:] == b"eXIf":
+                return True
+            if head[4:] == b"IEND":
+                return False
+            f.seek(int.from_bytes(head[:4], "big") + 4, io.SEEK_CUR)
+    return True  # cut short or malformed
 
 
-def _orientation(img: Image.Image, blob: bytes) -> int:
+def _orientation(img: Image.Image, source: Source) -> int:
     # PNG getexif() decodes the whole image when no eXIf chunk came before the pixels; skip that
     # cost when the file has no eXIf chunk at all (far cheaper than inflating).
-    if img.format == "PNG" and "exif" not in img.info and not _png_has_exif(blob):
+    if img.format == "PNG" and "exif" not in img.info and not _png_has_exif(source):
         return 1
     value = img.getexif().get(0x0112, 1)
     return value if value in _ORIENT else 1
 
 
-def _probe(blob: bytes, name: str, max_pixels: int) -> _Probe:
+def _probe(source: Source, name: str, max_pixels: int) -> _Probe:
     """Read sizes and frame count from the header only; refuse decompression bombs before any pixel."""
-    with _decode_errors(name), Image.open(io.BytesIO(blob)) as img:
+    with _decode_errors(name), _open(source) as f, Image.open(f) as img:
         # LoadImage keeps only the first picture of an MPO (a JPEG with an embedded preview).
         count = 1 if img.format == "MPO" else int(getattr(img, "n_frames", 1))
         width, height = img.size
@@ -134,7 +144,7 @@ def _probe(blob: bytes, name: str, max_pixels: int) -> _Probe:
                 f"pixels, over the limit of {max_pixels:,}"
             )
         img.seek(0)
-        orientation = _orientation(img, blob)
+        orientation = _orientation(img, source)
     if orientation >= 5:
         sizes = [(w, h) for h, w in sizes]
     return _Probe(name, tuple(sizes), orientation)
@@ -258,10 +268,25 @@ def _allocate(batch: int, height: int, width: int) -> tuple[torch.Tensor, torch.
     return images, masks
 
 
+def check_batch_pixels(batch: int, height: int, width: int, max_batch_pixels: int, size_policy: str) -> None:
+    """Refuse, before allocating it, a batch whose decoded pixels (padding included) exceed the budget."""
+    total = batch * height * width
+    if total <= max_batch_pixels:
+        return
+    way_out = "raise FLOYO_MAX_MEGAPIXELS if this machine has the memory"
+    if size_policy == "pad to largest":
+        way_out = f"use size_policy 'crop to smallest' or 'first only' (no padding), or {way_out}"
+    raise ImageDecodeError(
+        f"The outputs would decode to {batch} x {width}x{height} = {total / 1e6:,.1f} megapixels "
+        f"(size policy {size_policy!r}, padding included; about {total * 16 / 2**30:,.1f} GiB), over the "
+        f"{max_batch_pixels / 1e6:,.0f} megapixel limit. The files are saved; {way_out}."
+    )
+
+
 def _decode_file(
-    blob: bytes, probe: _Probe, slots: list[tuple[int, int]], images: np.ndarray, masks: np.ndarray
+    source: Source, probe: _Probe, slots: list[tuple[int, int]], images: np.ndarray, masks: np.ndarray
 ) -> None:
-    with _decode_errors(probe.name), Image.open(io.BytesIO(blob)) as img:
+    with _decode_errors(probe.name), _open(source) as f, Image.open(f) as img:
         for index, batch in slots:
             img.seek(index)  # sequential: GIF/WebP frames build on the previous one
             if (img.size[::-1] if probe.orientation < 5 else img.size) != probe.sizes[index]:
@@ -270,11 +295,12 @@ def _decode_file(
 
 
 def decode_outputs(
-    blobs: list[bytes],
+    blobs: list[Source],
     names: list[str],
     *,
     size_policy: str = "pad to largest",
     max_pixels: int = 64_000_000,
+    max_batch_pixels: int = MAX_BATCH_PIXELS,
     workers: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """Decode image files to (IMAGE float32 [B,H,W,3] 0..1, MASK float32 [B,H,W], warnings) on the CPU.
@@ -284,10 +310,13 @@ def decode_outputs(
     image on a black canvas of the largest height and width with mask 1 on the padding; "crop to smallest"
     center-crops; "error" raises; "first only" keeps frames of the first frame's size. Nothing is resized.
 
+    ``blobs`` are saved files (paths) or their bytes.
+
     Raises:
         NoImages: ``blobs`` is empty.
         ImageDecodeError: a file is corrupt, not an image, over ``max_pixels`` (width*height*frames, checked
-            from the header), or sizes differ under the "error" policy.
+            from the header), the batch over ``max_batch_pixels`` (its canvas, padding included, checked from
+            the headers before allocating), or sizes differ under the "error" policy.
     """
     if len(blobs) != len(names):
         raise ValueError(f"{len(blobs)} blobs but {len(names)} names")
@@ -301,6 +330,7 @@ def decode_outputs(
         probes = list(pool.map(partial(_probe, max_pixels=max_pixels), blobs, names))
         plan = _plan(probes, size_policy)
         batch = sum(len(s) for s in plan.slots)
+        check_batch_pixels(batch, plan.height, plan.width, max_batch_pixels, size_policy)
         images, masks = _allocate(batch, plan.height, plan.width)
         image_view, mask_view = images.numpy(), masks.numpy()
         list(pool.map(partial(_decode_file, images=image_view, masks=mask_view), blobs, probes, plan.slots))

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..floyo_client import DownloadLimits, Interrupted, Limits, RunHandle, load_config, open_client
-from ..floyo_client.config import max_output_bytes, outage_limit_s
+from ..floyo_client.config import outage_limit_s
 from ..floyo_client.models import Run
 from ..floyo_client.tracked import RunMeta, run_tracked
 from ..floyo_client.workflow import Prompt, WorkflowError, check_api_format, parse_embedded
@@ -63,10 +63,11 @@ async def run_guarded(ctx: Ctx, body: Callable[[ActiveRun], Awaitable[Any]]) -> 
 
 
 def limits_for(timeout: float | None) -> Limits:
-    """The node's processing timeout (None: only the overall week-long deadline) and the per-file
-    download cap from FLOYO_MAX_OUTPUT_MB; the outage limit from FLOYO_OUTAGE_LIMIT_MIN."""
-    return Limits(timeout_s=None if timeout is None else float(timeout),
-                  download=DownloadLimits(max_bytes=max_output_bytes()), outage_limit_s=outage_limit_s())
+    """The node's processing timeout (None: only the overall week-long deadline), the download
+    caps from FLOYO_MAX_OUTPUT_MB, FLOYO_MAX_OUTPUTS and FLOYO_MAX_RUN_MB, and the outage limit
+    from FLOYO_OUTAGE_LIMIT_MIN."""
+    return Limits(timeout_s=None if timeout is None else float(timeout), download=DownloadLimits.from_env(),
+                  outage_limit_s=outage_limit_s())
 
 
 def results(collected: Collected, run_id: str) -> tuple:

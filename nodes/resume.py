@@ -20,6 +20,7 @@ from ..floyo_client import (
     Interrupted,
     RunFailed,
     RunHandle,
+    download_outputs,
     load_config,
     open_client,
 )
@@ -28,7 +29,7 @@ from ..floyo_client.journal import Journal
 from ..floyo_client.tracked import journaled_hooks
 from . import comfy
 from .active_runs import REGISTRY
-from .outputs import run_folder, save_files
+from .outputs import run_folder
 from .remote_run import limits_for
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,7 @@ async def resume_one(client: Any, journal: Journal, row: dict[str, Any]) -> None
     handle = RunHandle(client, run_id, hooks, limits_for(None))  # the user's timeout is gone
     try:
         run = await handle.wait()
-        blobs = await handle.download(list(run.outputs))
-        paths = await asyncio.to_thread(save_files, run_folder(run_id), list(run.outputs), blobs)
+        paths = [str(p) for p in await download_outputs(handle, list(run.outputs), run_folder(run_id))]
         journal.saved(run_id, paths)
         log.info("Floyo: resumed run %s finished; %d output(s) saved", run_id, len(paths))
     except Interrupted:

@@ -4,6 +4,8 @@ presigned-URL host (redirects included), and never into a log record or an error
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 
 import pytest
 from floyo_pack.floyo_client import (
@@ -14,6 +16,7 @@ from floyo_pack.floyo_client import (
     Hooks,
     RunHandle,
     Transport,
+    download_outputs,
     load_config,
     start_run,
 )
@@ -27,7 +30,8 @@ async def _full_run(client, fake_time) -> list[bytes]:
     handle = await start_run(client, WORKFLOW, hooks=Hooks(sleep=fake_time.sleep, clock=fake_time.clock))
     async with handle:
         run = await handle.wait()
-        return await handle.download(run.outputs)
+        with tempfile.TemporaryDirectory() as folder:
+            return [p.read_bytes() for p in await download_outputs(handle, run.outputs, Path(folder))]
 
 
 async def test_bearer_goes_to_api_but_never_to_download_hosts_even_after_redirect(floyo, client, fake_time):

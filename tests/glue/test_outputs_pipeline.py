@@ -14,7 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, RetryPolicy, RunHandle, Transport
+from floyo_pack.floyo_client import (
+    Config,
+    FloyoClient,
+    RateLimiter,
+    RetryPolicy,
+    RunHandle,
+    Transport,
+    download_outputs,
+)
 from floyo_pack.floyo_client.errors import DownloadError
 from floyo_pack.floyo_server import DownloadFault, OutputSpec, Scenario, ScriptedServer, Step
 from floyo_pack.nodes import comfy, outputs
@@ -98,15 +106,42 @@ async def test_a_corrupt_output_is_saved_with_the_others_before_the_decode_error
     assert len(saved[0]) == 3 and len(list(tmp_path.rglob("*.png"))) == 3
 
 
-async def test_download_hands_each_file_over_once_and_stops_the_rest_after_a_failure(server):
+async def test_downloads_hand_each_file_over_on_disk_once_and_stop_the_rest_after_a_failure(server, tmp_path):
     client, handle = await finished(server, [OutputSpec(seed=i) for i in range(6)])
     async with client:
-        got: dict[int, bytes] = {}
-        assert await handle.download(handle.run.outputs, on_ready=got.__setitem__) == []
-        assert sorted(got) == list(range(6))
-        assert got == dict(enumerate(await handle.download(handle.run.outputs)))
+        got: dict[int, Path] = {}
+        paths = await download_outputs(handle, handle.run.outputs, tmp_path / "ok", on_ready=got.__setitem__)
+        assert got == dict(enumerate(paths))
+        assert [p.read_bytes() for p in paths] == [server.files[o.id].data for o in handle.run.outputs]
         server.scenario.download_faults = [DownloadFault(kind="truncate", after_bytes=10, count=-1)]
         late: list[int] = []
         with pytest.raises(DownloadError):
-            await handle.download(handle.run.outputs, on_ready=lambda i, _: late.append(i))
-        assert late == []
+            await download_outputs(handle, handle.run.outputs, tmp_path / "cut",
+                                   on_ready=lambda i, _: late.append(i))
+        assert late == [] and list((tmp_path / "cut").iterdir()) == [], "no file, whole or .part, is left"
+
+
+async def test_collect_decodes_from_the_saved_files(server, tmp_path, monkeypatch):
+    client, handle = await finished(server, [OutputSpec(size=(32, 24), seed=i) for i in range(3)])
+    given: list[object] = []
+    add = BatchDecoder.add
+    monkeypatch.setattr(BatchDecoder, "add", lambda self, i, src: given.append(src) or add(self, i, src))
+    async with client:
+        got = await outputs.collect(handle, handle.run, "pad to largest")
+    assert sorted(map(str, given)) == sorted(got.paths) and got.images.shape == (3, 24, 32, 3)
+
+
+async def test_output_names_from_the_server_never_collide_or_leave_the_run_folder(server, tmp_path):
+    hostile = ["a.png", "A.PNG", "../../escape.png", "..\\..\\win.png", "C:\\x\\CON.png", "a.png.part",
+               "/etc/passwd", "." * 3, "x" * 300 + ".png"]
+    client, handle = await finished(server, [OutputSpec(name=n, seed=i) for i, n in enumerate(hostile)])
+    async with client:
+        got = await outputs.collect(handle, handle.run, "pad to largest")
+    folder = tmp_path / "floyo" / handle.run_id
+    names = [Path(p).name for p in got.paths]
+    assert [Path(p).parent for p in got.paths] == [folder] * len(hostile)
+    assert len({n.casefold() for n in names}) == len(hostile)
+    assert all(len(n.encode()) <= 120 for n in names) and "_CON.png" in names
+    served = [server.files[o.id].data for o in handle.run.outputs]
+    assert [p.read_bytes() for p in map(Path, got.paths)] == served, "no output overwrote another"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(["floyo", handle.run_id, *names])

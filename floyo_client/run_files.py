@@ -1,0 +1,102 @@
+"""A finished run's files, downloaded a few at a time into one folder under safe names.
+
+Checks the run's budgets before the first request (how many files, how many bytes Floyo says
+they have) and keeps counting bytes while they stream, so a hostile or buggy answer gets a clear
+error instead of filling the disk. Each file is handed over the moment it is on disk under its
+final name. Must not decode files or know about ComfyUI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .download import DownloadLimits, Refresh, download_file
+from .errors import DownloadError
+from .models import RunOutput
+from .names import output_names, path_inside
+
+if TYPE_CHECKING:
+    from .runner import RunHandle
+
+MB = 1024 * 1024
+
+
+def check_budget(run_id: str, outputs: Sequence[RunOutput], limits: DownloadLimits) -> None:
+    """Refuse, before any download, a run listing more files or bytes than the budgets allow."""
+    later = f"Nothing was downloaded; Floyo Fetch Outputs with run id {run_id} can get them later."
+    if len(outputs) > limits.max_outputs:
+        raise DownloadError(f"Floyo run {run_id} lists {len(outputs):,} output files, over the limit of "
+                            f"{limits.max_outputs:,} per run. If it really made that many, raise "
+                            f"FLOYO_MAX_OUTPUTS. {later}", run_id=run_id)
+    for output in outputs:
+        if (output.size_bytes or 0) > limits.max_bytes:
+            raise DownloadError(f"Output {output.file_name!r} of Floyo run {run_id} is "
+                                f"{output.size_bytes / MB:,.1f} MB, over the {limits.max_bytes / MB:,.0f} MB "
+                                f"per-file limit; raise FLOYO_MAX_OUTPUT_MB to accept it. {later}",
+                                run_id=run_id)
+    declared = sum(o.size_bytes or 0 for o in outputs)
+    if declared > limits.max_run_bytes:
+        raise DownloadError(f"The outputs of Floyo run {run_id} add up to {declared / MB:,.1f} MB, over "
+                            f"the {limits.max_run_bytes / MB:,.0f} MB per-run limit; raise FLOYO_MAX_RUN_MB "
+                            f"to accept them. {later}", run_id=run_id)
+
+
+class RunBytes:
+    """Bytes on disk for one run, all files together; over the cap is a DownloadError."""
+
+    def __init__(self, run_id: str, cap: int):
+        self.run_id, self.cap, self.total = run_id, cap, 0
+
+    def __call__(self, n: int) -> None:
+        self.total += n
+        if self.total > self.cap:
+            raise DownloadError(f"The outputs of Floyo run {self.run_id} went over the "
+                                f"{self.cap / MB:,.0f} MB per-run limit while downloading; raise "
+                                "FLOYO_MAX_RUN_MB to accept them.", run_id=self.run_id)
+
+
+def fresh_link(handle: RunHandle) -> Refresh:
+    """Asks Floyo for the run again and picks this output's new presigned URL."""
+
+    async def refresh(output: RunOutput) -> RunOutput:
+        run = await handle.refresh(urls=True)
+        for candidate in run.outputs:
+            if (candidate.id and candidate.id == output.id) or candidate.file_name == output.file_name:
+                return candidate
+        return output
+
+    return refresh
+
+
+async def download_outputs(handle: RunHandle, outputs: Sequence[RunOutput], folder: Path, *,
+                           on_ready: Callable[[int, Path], None] | None = None) -> list[Path]:
+    """Save ``outputs`` in ``folder`` and return their paths in order. With ``on_ready``, each file
+    is handed over as ``(index, path)`` once it is on disk under its final name. After a failure
+    the other downloads are stopped (their ``.part`` files removed) before the error is raised:
+    ``on_ready`` is never called after."""
+    limits = handle.limits.download
+    check_budget(handle.run_id, outputs, limits)
+    paths = [path_inside(folder, name) for name in output_names([o.file_name for o in outputs])]
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    gate = asyncio.Semaphore(max(1, handle.limits.download_concurrency))
+    tally, refresh = RunBytes(handle.run_id, limits.max_run_bytes), fresh_link(handle)
+
+    async def one(index: int, output: RunOutput) -> None:
+        async with gate:
+            await download_file(handle.client.transport, output, refresh, paths[index],
+                                stop=handle.hooks.should_stop, limits=limits, on_bytes=tally)
+        if on_ready is not None:
+            on_ready(index, paths[index])
+
+    tasks = [asyncio.ensure_future(one(i, o)) for i, o in enumerate(outputs)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    return paths

@@ -1,0 +1,206 @@
+"""One HTTP exchange of a file download: the answer's headers checked, its body streamed to disk.
+
+Decides what each answer means for the bytes already in the ``.part`` file: 200 starts over,
+206 with the matching Content-Range appends, anything else starts over. Judges a stall by
+throughput over a window, so a connection trickling a byte a second is dropped like a dead one.
+Must not retry, refresh links or pick file names (``download.py`` does that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import aiohttp
+from yarl import URL
+
+from .config import is_loopback_host
+from .errors import DownloadError, Interrupted
+from .policy import is_retryable_status
+from .transport import StopCheck, Transport
+
+if TYPE_CHECKING:
+    from .download import DownloadLimits
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+EXPIRED = frozenset({400, 401, 403, 410})  # how object stores answer an expired signature
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
+READ_WAIT_S = 1.0  # a read waits at most this long, so stops and stalls are noticed promptly
+
+
+def checked_url(url: str | URL, base: URL | None = None) -> URL:
+    """The link as a URL, only if it is https (or http to this machine)."""
+    target = URL(url, encoded=True) if isinstance(url, str) else url
+    if base is not None and not target.is_absolute():
+        target = base.join(target)
+    if target.scheme == "https" or (target.scheme == "http" and is_loopback_host(target.host)):
+        return target
+    raise DownloadError(f"Refused to download from {target.scheme}://{target.host}: only https is allowed.")
+
+
+class Broken(Exception):
+    """The answer broke off or cannot be used; worth another try."""
+
+
+class Expired(Exception):
+    """The link was refused the way an expired signature is; ask Floyo for a fresh one."""
+
+
+class SinkLike(Protocol):
+    async def write(self, chunk: bytes) -> None: ...
+    async def truncate(self) -> None: ...
+
+
+@dataclass
+class Progress:
+    """What one file's download has so far, across attempts."""
+
+    expected: int | None = None  # Floyo's size_bytes, when it gave one
+    on_bytes: Callable[[int], None] = lambda _: None  # hears every byte counted or dropped
+    size: int = 0  # bytes in the .part file
+    total: int | None = None  # the whole file's length, as the host said it
+    ranges: bool = False  # the host said Accept-Ranges: bytes
+    etag: str | None = None  # a strong validator, so a resume never splices two versions
+
+    @property
+    def resumable(self) -> bool:
+        return self.ranges and self.size > 0 and self.total is not None
+
+    def advance(self, n: int) -> None:
+        self.size += n
+        self.on_bytes(n)
+
+    async def start_over(self, sink: SinkLike) -> None:
+        self.on_bytes(-self.size)
+        self.size, self.total, self.ranges, self.etag = 0, None, False, None
+        await sink.truncate()
+
+
+class Meter:
+    """Throughput over consecutive windows: under ``min_bytes_per_s`` for a whole window is a stall."""
+
+    def __init__(self, window_s: float, min_bytes_per_s: float, clock: Callable[[], float] = time.monotonic):
+        self.window_s, self.min_rate, self.clock = window_s, min_bytes_per_s, clock
+        self.start, self.bytes = clock(), 0
+
+    def stalled(self, n: int) -> bool:
+        self.bytes += n
+        span = self.clock() - self.start
+        if span < self.window_s:
+            return False
+        slow = self.bytes < self.min_rate * span
+        self.start, self.bytes = self.clock(), 0
+        return slow
+
+
+def _request_headers(progress: Progress) -> dict[str, str]:
+    # identity: the saved bytes are the file itself, and lengths and ranges count those bytes
+    headers = {"Accept-Encoding": "identity"}
+    if progress.resumable:
+        headers["Range"] = f"bytes={progress.size}-"
+        if progress.etag:
+            headers["If-Range"] = progress.etag
+    return headers
+
+
+async def fetch_into(transport: Transport, url: URL, sink: SinkLike, progress: Progress,
+                     limits: DownloadLimits, stop: StopCheck) -> None:
+    """Follow redirects (each hop checked by ``checked_url``) and stream the file into ``sink``."""
+    for _ in range(limits.max_redirects + 1):
+        try:
+            async with asyncio.timeout(limits.stall_s) as deadline:  # the wait for headers
+                async with transport.open("GET", url, auth=False, stop=stop, timeout_s=7 * 24 * 3600,
+                                          headers=_request_headers(progress),
+                                          read_bufsize=limits.chunk_bytes) as resp:
+                    deadline.reschedule(None)  # from here the throughput meter judges the body
+                    if resp.status in REDIRECTS and "Location" in resp.headers:
+                        url = checked_url(resp.headers["Location"], base=url)
+                        continue
+                    return await _take(resp, sink, progress, limits, stop)
+        except TimeoutError:
+            raise Broken(f"no answer within {limits.stall_s:.0f}s") from None
+    raise DownloadError("The output link redirected too many times.")
+
+
+async def _take(resp: aiohttp.ClientResponse, sink: SinkLike, progress: Progress,
+                limits: DownloadLimits, stop: StopCheck) -> None:
+    if resp.status == 200:
+        if progress.size:  # the host ignored the Range, or the file changed: it sends it all again
+            await progress.start_over(sink)
+        progress.ranges = resp.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+        etag = resp.headers.get("ETag")
+        progress.etag = etag if etag and not etag.startswith("W/") else None
+        _check_total(progress, resp.content_length, limits)
+    elif resp.status == 206:
+        await _check_resume(resp, progress, limits, sink)
+    elif resp.status == 416:
+        await progress.start_over(sink)
+        raise Broken("the host refused to resume (HTTP 416)")
+    elif resp.status in EXPIRED:
+        raise Expired(f"HTTP {resp.status}")
+    elif is_retryable_status(resp.status) or resp.status == 429:
+        raise Broken(f"HTTP {resp.status}")
+    else:
+        raise DownloadError(f"The output link answered HTTP {resp.status}.")
+    await _stream(resp, sink, progress, limits, stop)
+    _check_end(progress)
+
+
+async def _check_resume(resp: aiohttp.ClientResponse, progress: Progress, limits: DownloadLimits,
+                        sink: SinkLike) -> None:
+    """A 206 must continue exactly where the .part file ends, for the same whole length."""
+    match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
+    first, last, total = (int(g) for g in match.groups()) if match else (-1, -1, -1)
+    length = resp.content_length
+    if (not match or first != progress.size or last != total - 1 or progress.total not in (None, total)
+            or length not in (None, last - first + 1)):
+        await progress.start_over(sink)  # and ranges stay off: the next try takes the whole file
+        raise Broken(f"the host answered a resume at byte {first} with another range "
+                     f"({resp.headers.get('Content-Range', 'none')!r})")
+    _check_total(progress, total, limits)
+
+
+def _check_total(progress: Progress, total: int | None, limits: DownloadLimits) -> None:
+    progress.total = total
+    if total is not None and total > limits.max_bytes:
+        raise DownloadError(f"An output is {total:,} bytes, over the {limits.max_bytes:,}-byte cap "
+                            "(FLOYO_MAX_OUTPUT_MB raises it).")
+    if total is not None and progress.expected is not None and total != progress.expected:
+        raise Broken(f"the host sends {total:,} bytes but Floyo says the file has {progress.expected:,}")
+
+
+async def _stream(resp: aiohttp.ClientResponse, sink: SinkLike, progress: Progress,
+                  limits: DownloadLimits, stop: StopCheck) -> None:
+    meter = Meter(limits.stall_s, limits.min_bytes_per_s)
+    while True:
+        if stop():
+            raise Interrupted("Stopped while downloading outputs.")
+        try:  # what has arrived is taken at once; otherwise wait a bounded time for more
+            chunk: bytes | None = resp.content.read_nowait(limits.chunk_bytes)
+            if not chunk:
+                chunk = await asyncio.wait_for(resp.content.read(limits.chunk_bytes), READ_WAIT_S)
+        except TimeoutError:
+            chunk = None
+        except (aiohttp.ClientError, OSError) as e:
+            raise Broken(f"connection broke ({type(e).__name__})") from None
+        if chunk == b"":
+            return
+        if chunk:
+            await sink.write(chunk)
+            progress.advance(len(chunk))
+            if progress.size > limits.max_bytes:
+                raise DownloadError(f"An output exceeded the {limits.max_bytes:,}-byte cap "
+                                    "(FLOYO_MAX_OUTPUT_MB raises it).")
+        if meter.stalled(len(chunk or b"")):
+            raise Broken(f"under {limits.min_bytes_per_s:,.0f} bytes/s for {limits.stall_s:.0f}s")
+
+
+def _check_end(progress: Progress) -> None:
+    if progress.total is not None and progress.size != progress.total:
+        raise Broken(f"got {progress.size:,} of {progress.total:,} bytes")
+    if progress.expected is not None and progress.size != progress.expected:
+        raise Broken(f"got {progress.size:,} bytes but Floyo says the file has {progress.expected:,}")
