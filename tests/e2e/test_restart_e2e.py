@@ -1,18 +1,24 @@
 """Runs survive ComfyUI going away: kill -9 mid-run → after a restart the run is watched to the
 end and its outputs saved and fetchable by id without a second download; SIGTERM cancels the
-runs being waited on. Also a missing key and an unreachable API, which need a ComfyUI started
+runs being waited on, and so does Ctrl-C (SIGINT) — but only the runs this ComfyUI created, never
+a run a Fetch node merely watches. Also a missing key and an unreachable API, which need a ComfyUI started
 without a key and with a dead API URL: this module's own ComfyUI, restarted between tests."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
+import ssl
+import urllib.request
 
 import pytest
 from floyo_pack.floyo_server import Step
 
 from . import test_fault_suite_e2e as suite
 from .conftest import FLOYO_KEY
-from .test_nodes_e2e import node_error, remote_run, save, saved_images
+from .test_nodes_e2e import REMOTE, node_error, remote_run, save, saved_images
 
 pytestmark = pytest.mark.e2e
 
@@ -88,3 +94,34 @@ def test_sigterm_while_waiting_cancels_the_floyo_run(aux, floyo):
     assert len(floyo.requests.cancel_requests(run.id)) == 1
     aux.start()
     assert aux.get(f"/floyo/runs/{run.id}")[1]["state"] == "cancelled"
+
+
+def _create_elsewhere(floyo) -> str:
+    """A run started by another Floyo client (another machine), which this ComfyUI only watches."""
+    body = json.dumps({"workflow": REMOTE, "name": "started elsewhere"}).encode()
+    request = urllib.request.Request(floyo.api_url + "/runs", data=body, method="POST", headers={
+        "Authorization": f"Bearer {FLOYO_KEY}", "Content-Type": "application/json"})
+    context = ssl.create_default_context(cafile=floyo.ca_file) if floyo.ca_file else None
+    with urllib.request.urlopen(request, timeout=30, context=context) as answer:
+        return json.loads(answer.read())["id"]
+
+
+@pytest.mark.timeout(150)
+def test_ctrl_c_cancels_the_run_a_node_created_but_not_a_run_a_fetch_node_watches(aux, floyo):
+    aux.restart(env=live_env(floyo))
+    assert aux.post("/floyo/key", {"key": FLOYO_KEY})[0] == 200
+    floyo.update(steps=[Step("queued", polls=1), Step("processing")])
+    watched = _create_elsewhere(floyo)
+    known = set(floyo.runs)
+    aux.queue({"1": remote_run(), "2": save("1"),
+               "3": {"class_type": "FloyoFetchOutputs", "inputs": {"run_id": watched}},
+               "4": save("3", prefix="watched")})
+    created = suite.wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0].id
+    suite.wait_until(lambda: floyo.requests.polls(created) and floyo.requests.polls(watched), timeout=60)
+    os.killpg(aux.proc.pid, signal.SIGINT)  # Ctrl-C in a terminal signals the whole process group
+    assert aux.proc.wait(60) is not None, "Ctrl-C still stops ComfyUI"
+    assert len(floyo.requests.cancel_requests(created)) == 1
+    assert floyo.requests.cancel_requests(watched) == [], "a watched run is not ours to cancel"
+    assert "Stopped server" in aux.log_text(), "ComfyUI's own Ctrl-C handling ran after ours"
+    aux.start()
+    assert aux.get(f"/floyo/runs/{created}")[1]["state"] == "cancelled"
