@@ -3,6 +3,7 @@ are signed, expire, and refuse any Authorization header (a leaked key must be ca
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 
@@ -174,3 +175,50 @@ async def test_download_faults_filter_by_route(done, server, api, http):
     async with http.get(out["presigned_url"]) as resp:
         assert len(await resp.read()) == out["size_bytes"]
     assert server.scenario.download_faults[0].count == 1
+
+
+async def test_presigned_downloads_serve_a_single_range_like_a_cdn(done, server, api, http):
+    out = await _output(api)
+    data = server.files[out["id"]].data
+    async with http.get(out["presigned_url"]) as resp:
+        etag = resp.headers["ETag"]
+        assert resp.headers["Accept-Ranges"] == "bytes" and not etag.startswith("W/")
+    async with http.get(out["presigned_url"], headers={"Range": "bytes=100-", "If-Range": etag}) as resp:
+        assert resp.status == 206
+        assert resp.headers["Content-Range"] == f"bytes 100-{len(data) - 1}/{len(data)}"
+        assert await resp.read() == data[100:]
+    async with http.get(out["presigned_url"], headers={"Range": "bytes=10-19"}) as resp:
+        assert resp.status == 206 and await resp.read() == data[10:20]
+    async with http.get(out["presigned_url"], headers={"Range": "bytes=100-", "If-Range": '"other"'}) as resp:
+        assert resp.status == 200 and await resp.read() == data, "a changed file is sent whole"
+    async with http.get(out["presigned_url"], headers={"Range": f"bytes={len(data)}-"}) as resp:
+        assert resp.status == 416 and resp.headers["Content-Range"] == f"bytes */{len(data)}"
+
+
+async def test_range_requests_knob_off_serves_the_whole_file_without_accept_ranges(done, server, api, http):
+    server.scenario.range_requests = False
+    out = await _output(api)
+    async with http.get(out["presigned_url"], headers={"Range": "bytes=100-"}) as resp:
+        assert resp.status == 200 and "Accept-Ranges" not in resp.headers and "ETag" not in resp.headers
+        assert await resp.read() == server.files[out["id"]].data
+
+
+async def test_download_faults_apply_to_a_range_answer(done, server, api, http):
+    server.scenario.outputs = [OutputSpec(size=(256, 256))]
+    server.scenario.download_faults = [DownloadFault(kind="truncate", after_bytes=50)]
+    out = await _output(api)
+    async with http.get(out["presigned_url"], headers={"Range": "bytes=100-"}) as resp:
+        assert resp.status == 206 and resp.content_length == out["size_bytes"] - 100
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await resp.read()
+
+
+async def test_download_trickle_sends_a_byte_a_second(done, server, api, http):
+    server.scenario.download_faults = [DownloadFault(kind="trickle", after_bytes=100)]
+    out = await _output(api)
+    async with http.get(out["presigned_url"]) as resp:
+        assert len(await resp.content.readexactly(100)) == 100
+        assert len(await asyncio.wait_for(resp.content.readexactly(2), 10)) == 2
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(resp.content.readexactly(10), 2.5)  # 10 bytes take 10 s
+    assert server.requests.downloads()[0].note == "download_trickle"
