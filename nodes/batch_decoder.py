@@ -11,16 +11,8 @@ import threading
 
 import torch
 
-from .images import (
-    MAX_BATCH_PIXELS,
-    ImageDecodeError,
-    Source,
-    _allocate,
-    _decode_file,
-    _Probe,
-    _probe,
-    check_batch_pixels,
-)
+from .image_headers import MAX_BATCH_PIXELS, ImageDecodeError, Source, _Probe, _probe, check_batch_pixels
+from .images import _allocate, _decode_file
 
 
 class BatchDecoder:

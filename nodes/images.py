@@ -2,8 +2,8 @@
 like LoadImage.
 
 Imports only torch, numpy and PIL: no ComfyUI module, no network; it reads files, never writes them. Every
-header is read (PIL opens lazily) and the batch's pixels, padding included, are checked against a budget
-before anything is allocated. It never changes process-wide state (``Image.MAX_IMAGE_PIXELS``,
+header is read first (``image_headers``) and the batch's pixels, padding included, are checked against a
+budget before anything is allocated. It never changes process-wide state (``Image.MAX_IMAGE_PIXELS``,
 ``LOAD_TRUNCATED_IMAGES``, warning filters), because ComfyUI shares the process. Callers pass image files
 only: ``is_image_name``/``looks_like_image`` let them skip txt/json/mp4 outputs.
 """
@@ -13,23 +13,31 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import PurePosixPath
-from typing import IO, Union
 
 import numpy as np
 import torch
 from PIL import Image
 
+from .image_headers import (  # noqa: F401  (ImageDecodeError, NoImages and Source are this module's API too)
+    MAX_BATCH_PIXELS,
+    ImageDecodeError,
+    NoImages,
+    Source,
+    _decode_errors,
+    _open,
+    _Probe,
+    _probe,
+    check_batch_pixels,
+)
+
 logger = logging.getLogger(__name__)
 
 SIZE_POLICIES = ("pad to largest", "crop to smallest", "error", "first only")
-MAX_BATCH_PIXELS = 512_000_000  # float32 IMAGE + MASK: 16 bytes a pixel, about 8 GB
-Source = Union[bytes, str, "os.PathLike[str]"]  # a saved file, or its bytes
 
 IMAGE_EXTENSIONS = frozenset(".png .apng .jpg .jpeg .jpe .jfif .webp .gif .bmp .tif .tiff .avif".split())
 _MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
@@ -45,23 +53,6 @@ _ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
     7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
     8: lambda a: a.swapaxes(0, 1)[::-1],
 }
-
-
-class ImageDecodeError(ValueError):
-    """An output file could not be turned into an IMAGE; the message names the file and is safe to show."""
-
-
-class NoImages(ImageDecodeError):
-    """decode_outputs() was given no files: there is no meaningful empty IMAGE to return."""
-
-
-@dataclass(frozen=True)
-class _Probe:
-    """What the header says about one file: final (post-orientation) size of each frame."""
-
-    name: str
-    sizes: tuple[tuple[int, int], ...]  # (height, width) per frame
-    orientation: int
 
 
 @dataclass
@@ -81,73 +72,6 @@ def looks_like_image(data: bytes) -> bool:
     """True if the bytes start with the signature of an image format this module decodes."""
     is_webp = data[:4] == b"RIFF" and data[8:12] == b"WEBP"
     return data.startswith(_MAGIC) or is_webp or data[4:12] in (b"ftypavif", b"ftypavis")
-
-
-@contextmanager
-def _decode_errors(name: str) -> Iterator[None]:
-    """Turn whatever PIL raises on bad input into an ImageDecodeError that names the file."""
-    try:
-        yield
-    except (ImageDecodeError, MemoryError):
-        raise
-    # The warning only arrives as an exception if the host made warnings errors; either way it is a bomb.
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageDecodeError(f"Refused {name!r} as too large to decode safely: {exc}") from exc
-    # PIL raises many unrelated types on corrupt data (OSError, SyntaxError, struct.error, IndexError, ...).
-    except Exception as exc:
-        raise ImageDecodeError(f"Could not decode {name!r} as an image: {exc}") from exc
-
-
-def _open(source: Source) -> IO[bytes]:
-    return io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else open(source, "rb")  # noqa: SIM115
-
-
-def _png_has_exif(source: Source) -> bool:
-    """Whether a PNG has an eXIf chunk, reading only the chunk headers (a byte scan of a 2 MB file
-    costs about a thousand times more than the walk). A malformed layout says yes: PIL then looks."""
-    with _open(source) as f:
-        f.seek(8)
-        while len(head := f.read(8)) == 8:
-            if head[4:] == b"eXIf":
-                return True
-            if head[4:] == b"IEND":
-                return False
-            f.seek(int.from_bytes(head[:4], "big") + 4, io.SEEK_CUR)
-    return True  # cut short or malformed
-
-
-def _orientation(img: Image.Image, source: Source) -> int:
-    # PNG getexif() decodes the whole image when no eXIf chunk came before the pixels; skip that
-    # cost when the file has no eXIf chunk at all (far cheaper than inflating).
-    if img.format == "PNG" and "exif" not in img.info and not _png_has_exif(source):
-        return 1
-    value = img.getexif().get(0x0112, 1)
-    return value if value in _ORIENT else 1
-
-
-def _probe(source: Source, name: str, max_pixels: int) -> _Probe:
-    """Read sizes and frame count from the header only; refuse decompression bombs before any pixel."""
-    with _decode_errors(name), _open(source) as f, Image.open(f) as img:
-        # LoadImage keeps only the first picture of an MPO (a JPEG with an embedded preview).
-        count = 1 if img.format == "MPO" else int(getattr(img, "n_frames", 1))
-        width, height = img.size
-        sizes = [(height, width)] * count
-        if count > 1 and img.format == "TIFF":
-            sizes = []  # TIFF pages may differ in size; seeking a page reads its tags, not its pixels
-            for index in range(count):
-                img.seek(index)
-                sizes.append((img.size[1], img.size[0]))
-        total = sum(h * w for h, w in sizes)
-        if total > max_pixels:
-            raise ImageDecodeError(
-                f"Refused {name!r} as too large: {width}x{height} pixels x {count} frame(s) = {total:,} "
-                f"pixels, over the limit of {max_pixels:,}"
-            )
-        img.seek(0)
-        orientation = _orientation(img, source)
-    if orientation >= 5:
-        sizes = [(w, h) for h, w in sizes]
-    return _Probe(name, tuple(sizes), orientation)
 
 
 def _assign_slots(probes: list[_Probe], only: tuple[int, int] | None) -> tuple[list, list[str]]:
@@ -266,21 +190,6 @@ def _allocate(batch: int, height: int, width: int) -> tuple[torch.Tensor, torch.
     images = torch.empty((batch, height, width, 3), dtype=torch.float32)
     masks = torch.from_numpy(np.zeros((batch, height, width), dtype=np.float32))
     return images, masks
-
-
-def check_batch_pixels(batch: int, height: int, width: int, max_batch_pixels: int, size_policy: str) -> None:
-    """Refuse, before allocating it, a batch whose decoded pixels (padding included) exceed the budget."""
-    total = batch * height * width
-    if total <= max_batch_pixels:
-        return
-    way_out = "raise FLOYO_MAX_MEGAPIXELS if this machine has the memory"
-    if size_policy == "pad to largest":
-        way_out = f"use size_policy 'crop to smallest' or 'first only' (no padding), or {way_out}"
-    raise ImageDecodeError(
-        f"The outputs would decode to {batch} x {width}x{height} = {total / 1e6:,.1f} megapixels "
-        f"(size policy {size_policy!r}, padding included; about {total * 16 / 2**30:,.1f} GiB), over the "
-        f"{max_batch_pixels / 1e6:,.0f} megapixel limit. The files are saved; {way_out}."
-    )
 
 
 def _decode_file(
