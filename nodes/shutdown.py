@@ -95,8 +95,9 @@ def install() -> bool:
         wake_r, _State.wake_w = os.pipe()
         threading.Thread(target=_watch, args=(wake_r,), daemon=True, name="floyo-shutdown").start()
     for signum in SIGNALS:
-        if signum not in _previous:
-            _previous[signum] = signal.getsignal(signum)
+        current = signal.getsignal(signum)
+        if signum not in _previous and current != signal.SIG_IGN:  # ignored (nohup, &): keep it so
+            _previous[signum] = current
             signal.signal(signum, on_signal)
     return True
 

@@ -66,3 +66,17 @@ def test_the_signal_path_never_takes_the_registry_lock(previous):
         assert not handler.is_alive(), "the signal handler blocked on the registry lock"
         assert previous == [signal.SIGTERM] and created.active.cancel.is_set()
     created.thread.join(10)
+
+
+def test_a_signal_the_process_ignores_stays_ignored():
+    saved = {s: signal.getsignal(s) for s in shutdown.SIGNALS}
+    try:
+        for signum in shutdown.SIGNALS:  # as under nohup, or a background job of a script
+            signal.signal(signum, signal.SIG_IGN)
+        shutdown.install()
+        assert {s: signal.getsignal(s) for s in shutdown.SIGNALS} == dict.fromkeys(shutdown.SIGNALS,
+                                                                                   signal.SIG_IGN)
+    finally:
+        shutdown.uninstall()
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
