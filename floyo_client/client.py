@@ -17,7 +17,15 @@ from urllib.parse import quote
 
 import aiohttp
 
-from .errors import Conflict, NotFound, ProtocolError, RunMayExist, ServerError
+from .errors import (
+    Conflict,
+    FloyoError,
+    NotFound,
+    ProtocolError,
+    RunListUnavailable,
+    RunMayExist,
+    ServerError,
+)
 from .models import (
     EXPAND_FILE_URL,
     EXPAND_RUN_OUTPUT_URLS,
@@ -27,6 +35,7 @@ from .models import (
     RUN_URL_EXPIRY_RANGE_S,
     Run,
     RunOutput,
+    listed_items,
 )
 from .transport import SentNetworkError, StopCheck, Transport, never_stop
 
@@ -125,6 +134,26 @@ class FloyoClient:
         except ValueError as e:
             raise ProtocolError(f"Floyo's answer for run {run_id} could not be read ({e}).",
                                 run_id=run_id) from None
+
+    async def find_run(self, marker: str, *, stop: StopCheck = never_stop) -> Run | None:
+        """The run whose name carries ``marker``, from the run list (``GET /runs?search=``), or
+        None when no listed run carries it. Raises RunListUnavailable when Floyo has no run list
+        (404/405: the list is unconfirmed, floyo-api.md §2)."""
+        try:
+            reply = await self.transport.call("GET", self.api + "/runs", stop=stop,
+                                              params={"search": marker, "limit": "20"})
+        except FloyoError as e:
+            if e.status in (404, 405):
+                raise RunListUnavailable(f"Floyo has no run list to look for marker {marker} in "
+                                         f"(HTTP {e.status}).", status=e.status) from None
+            raise
+        for item in listed_items(reply.body):
+            if isinstance(item, dict) and marker in str(item.get("name") or ""):
+                try:
+                    return Run.from_json(item)
+                except ValueError:
+                    continue
+        return None
 
     async def cancel_run(self, run_id: str, *, stop: StopCheck = never_stop,
                          timeout_s: float = 10.0) -> CancelOutcome:

@@ -104,6 +104,10 @@ class AnswerTooLarge(ProtocolError):
     """An API answer above the transport's size cap (MAX_JSON_BYTES); it was not read."""
 
 
+class RunListUnavailable(FloyoError):
+    """Floyo has no run list (``GET /runs`` answered 404/405): a lost create cannot be looked up."""
+
+
 class RunMayExist(FloyoError):
     """The create request may have reached Floyo but no answer came back: never resent."""
 

@@ -36,6 +36,7 @@ SCHEMA = SCHEMA_V0  # the base table; journal_store.MIGRATIONS add to it
 # saved: outputs saved locally (paths); failed / cancelled: terminal, nothing to save
 STATES = ("creating", "unknown", "not_created", "running", "succeeded", "saved", "failed", "cancelled")
 RESUMABLE = ("running", "succeeded")
+GAVE_UP = "gave_up"  # the status of an unknown row whose node gave up: cancel it if it turns up
 OPEN_TIMEOUT_S = 5.0  # a lock held longer than this at start: the file is set aside
 WRITE_TIMEOUT_S = 5.0  # how long a write waits for another writer's lock
 FAILING_TIMEOUT_S = 0.25  # ... once writes are failing: a stuck lock must not stall every poll
@@ -115,6 +116,11 @@ class Journal:
 
     def create_unknown(self, marker: str, detail: str) -> None:
         self._update("marker", marker, state="unknown", detail=detail[:1000])
+
+    def gave_up(self, marker: str, detail: str) -> None:
+        """A create that may have reached Floyo, whose node gave up on it: if the run turns up
+        (by its marker), it is cancelled, never watched."""
+        self._update("marker", marker, state="unknown", status=GAVE_UP, detail=detail[:1000])
 
     def not_created(self, marker: str, detail: str) -> None:
         self._update("marker", marker, state="not_created", detail=detail[:1000])

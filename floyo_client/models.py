@@ -108,6 +108,17 @@ def error_text(body: object) -> str | None:
     return None
 
 
+def listed_items(body: object) -> list[Any]:
+    """The items of a list answer: a bare list, or the list under ``data``, ``runs`` or ``items``."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        for key in ("data", "runs", "items"):
+            if isinstance(body.get(key), list):
+                return body[key]
+    return []
+
+
 @dataclass(frozen=True)
 class RunOutput:
     """One output file of a run (a Floyo file object)."""

@@ -1,25 +1,36 @@
 """A run with its journal: the row exists before the create leaves, and every outcome lands.
 
-Wraps ``start_run``/``RunHandle`` so callers (the node, the resume thread) cannot forget a step:
+Wraps the create and ``RunHandle`` so callers (the node, the resume thread) cannot forget a step:
 begin → create (unknown / not created) → status changes → saved outputs, or the state the run
-was left in when we gave up on it (after the handle's best-effort cancel).
+was left in when we gave up on it (after the handle's best-effort cancel). A create is never
+abandoned: it runs detached from ComfyUI's prompt loop, and a node cancelled meanwhile still
+learns the run id and cancels the run. A lost answer is reconciled by the name marker through
+Floyo's run list. Never sends a create twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .client import CancelResult, FloyoClient, new_marker
-from .errors import FloyoError, NetworkError, RunMayExist, ServerError
+from .detached import detached
+from .errors import FloyoError, RunListUnavailable, RunMayExist, ServerError
 from .journal import Journal
-from .models import Phase, classify_status
-from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name, start_run
+from .models import Phase, Run, classify_status
+from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name
+from .transport import StopCheck, Transport
 from .workflow import Prompt, workflow_hash
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+CREATE_GRACE_S = 120.0  # how long a cancelled node still waits for its create's answer
+RECONCILE_DELAYS_S = (0.0, 1.0, 2.0)  # a lost create's run may be listed a moment late
 
 
 @dataclass(frozen=True)
@@ -57,19 +68,122 @@ def left_state(handle: RunHandle) -> str:
 async def _create(client: FloyoClient, workflow: Prompt, journal: Journal, meta: RunMeta,
                   hooks: Hooks, limits: Limits | None) -> RunHandle:
     marker = new_marker()
-    journal.begin(marker, name=run_name(meta.label, marker), prompt_id=meta.prompt_id,
-                  node_id=meta.node_id, workflow_hash=workflow_hash(workflow), api_url=client.api)
+    name = run_name(meta.label, marker)
+    journal.begin(marker, name=name, prompt_id=meta.prompt_id, node_id=meta.node_id,
+                  workflow_hash=workflow_hash(workflow), api_url=client.api)
+    answer = detached(lambda: _create_run(client.transport, workflow, name, marker, hooks.should_stop))
     try:
-        handle = await start_run(client, workflow, label=meta.label, marker=marker, hooks=hooks,
-                                 limits=limits)
+        await asyncio.shield(answer)  # ComfyUI may cancel this node now: the create goes on
+    except asyncio.CancelledError:
+        if answer.cancelled():
+            raise
+        await abandon_create(answer, client, journal, marker)
+        raise
+    except FloyoError:
+        pass  # read from the future below
+    try:
+        run = _recorded(answer, journal, marker)
     except (RunMayExist, ServerError) as e:  # Floyo may have the run: never resubmit (§4)
+        return await _after_lost_answer(client, journal, marker, e, hooks, limits)
+    return _handle(client, run, hooks, limits)
+
+
+async def _create_run(transport: Transport, workflow: Prompt, name: str, marker: str,
+                      stop: StopCheck) -> Run:
+    """The create, on the worker thread's own loop, through a twin of the caller's transport
+    (same settings and rate budget, its own connection)."""
+    async with FloyoClient(transport.twin()) as client:
+        return await client.create_run(workflow, name=name, marker=marker, stop=stop)
+
+
+def _handle(client: FloyoClient, run: Run, hooks: Hooks | None = None,
+            limits: Limits | None = None) -> RunHandle:
+    handle = RunHandle(client, run.id, hooks, limits)
+    handle.run = run
+    return handle
+
+
+def _recorded(answer: asyncio.Future, journal: Journal, marker: str) -> Run:
+    """Journal the create's outcome and return its run, or raise its error."""
+    try:
+        run = answer.result()
+    except (RunMayExist, ServerError) as e:
         journal.create_unknown(marker, str(e))
         raise
-    except (FloyoError, NetworkError) as e:
+    except FloyoError as e:
         journal.not_created(marker, str(e))
         raise
-    journal.created(marker, handle.run_id)
-    return handle
+    journal.created(marker, run.id)
+    return run
+
+
+async def _after_lost_answer(client: FloyoClient, journal: Journal, marker: str, error: FloyoError,
+                             hooks: Hooks, limits: Limits | None) -> RunHandle:
+    """The create's answer was lost: look for the run by its marker at once. A found run is
+    watched as if the answer had come; otherwise the row stays unknown and the error stands."""
+    run, why = await find_lost_run(client, marker, hooks)
+    if run is None:
+        error.args = (f"{error.message} {why}",)
+        raise error
+    log.info("Floyo: the create's answer was lost, but run %s carries marker %s; watching it",
+             run.id, marker)
+    journal.created(marker, run.id)
+    return _handle(client, run, hooks, limits)
+
+
+async def find_lost_run(client: FloyoClient, marker: str, hooks: Hooks) -> tuple[Run | None, str]:
+    """The run carrying ``marker`` from Floyo's run list, retried briefly (a new run may be
+    listed a moment late); else None and why, for the user."""
+    for delay in RECONCILE_DELAYS_S:
+        if delay:
+            await hooks.sleep(delay)
+        try:
+            run = await client.find_run(marker, stop=hooks.should_stop)
+        except RunListUnavailable:
+            return None, f"Floyo has no run list to check, so look for marker {marker} in Floyo's runs."
+        except FloyoError as e:
+            return None, f"The run list could not be checked ({client.transport.safe(str(e))[:200]})."
+        if run is not None:
+            return run, ""
+    return None, (f"Floyo's run list shows no run with marker {marker}; the journal keeps it as "
+                  "unknown and the pack looks again at the next start.")
+
+
+async def abandon_create(answer: asyncio.Future, client: FloyoClient, journal: Journal,
+                         marker: str) -> None:
+    """ComfyUI cancelled the node (another node failed, or an interrupt) while its create was in
+    flight. Let the create finish (bounded), then cancel the run nobody will watch and journal it;
+    a lost answer is reconciled by marker, else the row stays unknown and marked as given up."""
+    await _outlast(answer, CREATE_GRACE_S)
+    why = "ComfyUI cancelled the node while its create was in flight"
+    if not answer.done():
+        journal.gave_up(marker, f"{why}, and Floyo did not answer within {CREATE_GRACE_S:.0f}s.")
+        return
+    try:
+        run = _recorded(answer, journal, marker)
+    except (RunMayExist, ServerError) as e:
+        run, _ = await find_lost_run(client, marker, Hooks())
+        if run is None:
+            journal.gave_up(marker, f"{why}; its answer was lost: {e}")
+            return
+        journal.created(marker, run.id)
+    except FloyoError:
+        return  # journaled as not created
+    handle = _handle(client, run)
+    outcome = await handle.cancel()
+    journal.finished(run.id, left_state(handle), f"{why}; remote cancel: {outcome.describe()}.")
+    log.info("Floyo: run %s was created as ComfyUI cancelled its node; remote cancel: %s",
+             run.id, outcome.describe())
+
+
+async def _outlast(task: asyncio.Future, seconds: float) -> None:
+    """Wait up to ``seconds`` for ``task``, through further cancels of the waiting task."""
+    deadline = time.monotonic() + seconds
+    while not task.done() and (left := deadline - time.monotonic()) > 0:
+        try:
+            await asyncio.wait({task}, timeout=left)
+        except asyncio.CancelledError:
+            continue  # the run id matters more than leaving now; the wait stays bounded
 
 
 async def run_tracked(client: FloyoClient, workflow: Prompt, *, journal: Journal, meta: RunMeta,

@@ -94,6 +94,11 @@ class Transport:
         self._fresh: aiohttp.ClientSession | None = None
         self._ssl = tls_context(config.ca_bundle)
 
+    def twin(self) -> Transport:
+        """A Transport with the same settings and rate budget, for use on another event loop."""
+        return Transport(self.config, policy=self.policy, limiter=self.limiter, sleep=self.sleep,
+                         clock=self.clock)
+
     async def close(self) -> None:
         for s in (self._session, self._fresh):
             if s is not None:

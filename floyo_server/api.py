@@ -172,6 +172,22 @@ async def get_run(request: web.Request) -> web.StreamResponse:
     return web.json_response(render_run(store, run, outputs, expires_in))
 
 
+async def list_runs(request: web.Request) -> web.StreamResponse:
+    """``GET /runs?search=&limit=``: unconfirmed on Floyo, so ``scenario.run_list`` can hide it."""
+    store = request.app[STORE]
+    if not store.scenario.run_list:
+        return json_error(404, "Not Found")
+    try:
+        limit = int(request.query.get("limit", "10"))
+    except ValueError:
+        return _validation_error("limit must be an integer")
+    if not 1 <= limit <= 100:
+        return _validation_error("limit must be between 1 and 100")
+    runs = store.list_runs(request.get(KEY), request.query.get("search"), limit + 1)
+    page = [render_run(store, run, [], None) for run in runs[:limit]]
+    return web.json_response({"object": "list", "data": page, "has_more": len(runs) > limit})
+
+
 async def cancel_run(request: web.Request) -> web.StreamResponse:
     store = request.app[STORE]
     run, accepted = store.cancel_run(request.match_info["run_id"])
@@ -209,6 +225,7 @@ def make_api_app(store: Store, keys: set[str]) -> web.Application:
     """The API origin (``api.floyo.ai`` stand-in)."""
     app = make_app(store, "api", keys)
     app.router.add_post("/runs", create_run)
+    app.router.add_get("/runs", list_runs)
     app.router.add_get("/runs/{run_id}", get_run)
     app.router.add_post("/runs/{run_id}/cancel", cancel_run)
     app.router.add_get("/files/{file_id}", get_file)

@@ -160,6 +160,7 @@ class Scenario:
     expired_links: int = 0
     presign_ttl_s: int | None = None
     redirect_downloads: bool = False
+    run_list: bool = True  # GET /runs?search= (unconfirmed on Floyo); False: 404, as without it
     range_requests: bool = True  # the CDN honours Range (off: no Accept-Ranges, always 200)
     balance_flotime_ms: int = 4_080_000
     balance_partner_usd: float = 25.5

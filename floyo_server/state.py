@@ -96,6 +96,16 @@ class Store:
                 run.polls += 1
             return run
 
+    def list_runs(self, key: str | None, search: str | None, limit: int) -> list[RunRecord]:
+        """The key's runs, newest first, whose name contains ``search`` (any when None); a
+        listing moves a run's script on by time only, never as a poll would."""
+        with self.lock:
+            found = [r for r in reversed(self.runs.values())
+                     if r.key == key and (not search or search.lower() in r.name.lower())][:limit]
+            for run in found:
+                run.advance(self.clock(), by_polls=False)
+            return found
+
     def cancel_run(self, run_id: str) -> tuple[RunRecord | None, bool]:
         """Apply a cancel request: ``(run, accepted)``; only a non-terminal run accepts."""
         with self.lock:

@@ -1,8 +1,9 @@
 """Runs left in flight by a restart or a crash: watched to the end and their outputs saved.
 
 Started once when the pack loads, in a daemon thread with its own event loop. Reads the journal:
-creates that never got an answer become "unknown" (never resubmitted); runs Floyo has are
-polled until they finish and their files saved under output/floyo/<run id>/, so
+creates that never got an answer become "unknown" (never resubmitted) and are looked for by
+their name marker in Floyo's run list (found: watched, or cancelled if their node gave up); runs
+Floyo has are polled until they finish and their files saved under output/floyo/<run id>/, so
 FloyoFetchOutputs can serve them without downloading again. Never sends a create.
 """
 
@@ -25,8 +26,8 @@ from ..floyo_client import (
     open_client,
 )
 from ..floyo_client.errors import BillingError
-from ..floyo_client.journal import Journal
-from ..floyo_client.tracked import journaled_hooks
+from ..floyo_client.journal import GAVE_UP, Journal
+from ..floyo_client.tracked import journaled_hooks, left_state
 from . import comfy
 from .active_runs import REGISTRY
 from .outputs import run_folder
@@ -58,15 +59,44 @@ async def resume_one(client: Any, journal: Journal, row: dict[str, Any]) -> None
         REGISTRY.finish(active)
 
 
-async def resume_all(journal: Journal, rows: list[dict[str, Any]]) -> None:
+async def reconcile_one(client: Any, journal: Journal, row: dict[str, Any]) -> None:
+    """A create that may have reached Floyo: look for its marker in Floyo's run list. Found, it
+    is watched like a resumed run, or cancelled if its node had given up on it; not found (or no
+    run list), the row stays unknown."""
+    marker = row["marker"]
+    try:
+        run = await client.find_run(marker)
+    except FloyoError as e:
+        log.info("Floyo: the run with marker %s stays unknown: %s", marker, e)
+        return
+    if run is None:
+        log.info("Floyo: no run with marker %s in Floyo's run list; it stays unknown", marker)
+        return
+    journal.created(marker, run.id)
+    if row.get("status") != GAVE_UP:
+        log.info("Floyo: found run %s by its marker %s; watching it", run.id, marker)
+        await resume_one(client, journal, {**row, "run_id": run.id})
+        return
+    handle = RunHandle(client, run.id)
+    handle.run = run
+    outcome = await handle.cancel()
+    journal.finished(run.id, left_state(handle),
+                     f"Found by its marker after its node gave up; remote cancel: {outcome.describe()}.")
+
+
+async def resume_all(journal: Journal, rows: list[dict[str, Any]],
+                     unknown: list[dict[str, Any]] | None = None) -> None:
+    unknown = unknown or []
     try:
         config = load_config(comfy.key_file())
     except ConfigError:
-        log.warning("Floyo: %d run(s) to resume, but no API key is configured", len(rows))
+        log.warning("Floyo: %d run(s) to resume, but no API key is configured", len(rows) + len(unknown))
         return
     mine = [r for r in rows if r.get("api_url") == config.api_url]
+    lost = [r for r in unknown if r.get("api_url") == config.api_url]
     async with open_client(config) as client:
-        await asyncio.gather(*(resume_one(client, journal, r) for r in mine))
+        await asyncio.gather(*(resume_one(client, journal, r) for r in mine),
+                             *(reconcile_one(client, journal, r) for r in lost))
 
 
 def start() -> threading.Thread | None:
@@ -77,10 +107,12 @@ def start() -> threading.Thread | None:
     _started = True
     journal = comfy.journal()
     rows = journal.recover()
-    if not rows:
+    unknown = journal.unknown_runs()
+    if not rows and not unknown:
         return None
-    log.info("Floyo: resuming %d run(s) left in flight", len(rows))
-    thread = threading.Thread(target=lambda: asyncio.run(resume_all(journal, rows)), daemon=True,
-                              name="floyo-resume")
+    log.info("Floyo: resuming %d run(s) left in flight; looking for %d unknown create(s)",
+             len(rows), len(unknown))
+    thread = threading.Thread(target=lambda: asyncio.run(resume_all(journal, rows, unknown)),
+                              daemon=True, name="floyo-resume")
     thread.start()
     return thread
