@@ -16,19 +16,21 @@ CDN's download faults, pass through untouched):
 * ``gzip``: ``Content-Encoding: gzip`` for JSON/text/HTML answers when the request accepts gzip
   (aiohttp clients do). Images and other bytes are sent as they are, like a CDN does.
 * ``bandwidth_bps``: bytes per second, downstream only. ``bandwidth_scope="shared"`` (default)
-  is one link for all origins and connections of the server (a FIFO pacer); ``"connection"``
-  paces each answer on its own.
+  is one link for all origins and connections of the server (a FIFO pacer, kept on this
+  ``Realism``: assigning a new one starts an idle link); ``"connection"`` paces each answer on
+  its own (HTTP/1.1 sends one answer at a time per connection).
 
 Faults (each matched by method / path regex (``re.search``) / origin; ``count`` < 0 never runs
 out, as for ``Fault``):
 
 * ``resets``: ``Reset(after_bytes=N, count=K)`` sends the headers and N body bytes (as sent on
   the wire, always short of the whole body) of the next K matching answers, then a TCP RST.
+  The handler has run: a cut ``POST /runs`` answer still created its run.
 * ``pages``: ``CloudflarePage(status=520, count=K)`` answers the next K matching requests with
   Cloudflare's HTML error page (``text/html``, ``Server: cloudflare``), never reaching the handler.
 * ``outages``: ``Outage(seconds=6, kind="reset"|"page", status=520)`` fails every matching
-  request for ``seconds`` of the server's clock, as a TCP RST before any answer or as a
-  Cloudflare page. The window opens at the first request it sees (or set ``start`` to a clock
+  request for ``seconds`` of the server's clock, as a TCP RST before any answer (after the
+  latency) or as a Cloudflare page. The window opens at the first request it sees (or set ``start`` to a clock
   value; ``server.start_outage(...)`` opens one now). Afterwards it is inert.
 
 ``sent`` records how each answer went out (a ``Sent`` per answer; newest last). This module holds
@@ -142,7 +144,7 @@ class Realism:
     pages: list[CloudflarePage] = field(default_factory=list)
     outages: list[Outage] = field(default_factory=list)
     seed: int = 0
-    sent: deque[Sent] = field(default_factory=lambda: deque(maxlen=20000), repr=False)
+    sent: deque[Sent] = field(default_factory=lambda: deque(maxlen=20000), repr=False, compare=False)
     rng: random.Random = field(init=False, repr=False, compare=False)
     link_free_at: float = field(default=0.0, init=False, repr=False, compare=False)
 

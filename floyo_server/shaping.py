@@ -69,14 +69,14 @@ async def answer(request: web.Request, handler: Handler, knobs: Realism, store: 
                  rec: Any) -> web.StreamResponse:
     """Serve ``request`` through ``handler`` shaped by ``knobs``; ``rec`` is its log entry."""
     early = _early_fault(store, knobs, request, origin)
+    delay = knobs.latency_s + (knobs.rng.uniform(0.0, knobs.jitter_s) if knobs.jitter_s > 0 else 0.0)
+    if delay > 0:
+        await asyncio.sleep(delay)
     if isinstance(early, Outage) and early.kind == "reset":
         rec.note = "outage_reset"
         _record(knobs, request, origin, None, "outage_reset")
         abort(request)
         return web.Response(status=200)  # never sent: the transport is gone
-    delay = knobs.latency_s + (knobs.rng.uniform(0.0, knobs.jitter_s) if knobs.jitter_s > 0 else 0.0)
-    if delay > 0:
-        await asyncio.sleep(delay)
     if early is not None:
         rec.note = "outage_page" if isinstance(early, Outage) else "cloudflare_page"
         response: web.StreamResponse = cloudflare_response(request, knobs, early.status)

@@ -5,9 +5,11 @@ ComfyUI and its venv come from `bash .ci/setup.sh` (in ``$FLOYO_CI_DIR``, defaul
 
 Fixtures:
 
+* ``floyo_server`` (session) / ``floyo`` (per test, reset): the local Floyo server, serving
+  HTTPS with a test CA and the light ``e2e_realism()`` network profile on by default.
 * ``comfy_env`` (session): extra environment variables for the ComfyUI process, e.g.
-  ``FLOYO_API_URL``, ``FLOYO_CDN_URL``, ``FLOYO_API_KEY``. Override it in a conftest closer to
-  the tests (it must stay session-scoped). A value of ``None`` removes the variable.
+  ``FLOYO_API_URL``, ``FLOYO_CDN_URL``, ``FLOYO_API_KEY``, ``FLOYO_CA_BUNDLE``. Override it in a
+  conftest closer to the tests (it must stay session-scoped). A value of ``None`` removes the variable.
 * ``comfy`` (session): one running server, a :class:`Comfy`. ``comfy.restart()`` stops it
   (SIGTERM, or SIGKILL with ``kill=True``) and starts it again on the same port and base dir.
 * ``comfy_factory`` (session): ``comfy_factory(env=None, name="...", pack=True)`` starts another,
@@ -259,28 +261,56 @@ class Comfy:
 FLOYO_KEY = "flo_test_key"
 
 
+def e2e_realism() -> Any:
+    """The network profile every e2e test starts with: ``Realism.internet()`` (bodies in chunked,
+    gzip pieces a millisecond apart, 2-12 ms latency), so ComfyUI reads answers as the internet
+    sends them. A test turns it up or off with ``floyo.realism = Realism(...)``;
+    ``FLOYO_E2E_REALISM=off`` turns the default off (to tell a network effect from a bug)."""
+    from floyo_pack.floyo_server import Realism
+
+    if os.environ.get("FLOYO_E2E_REALISM", "internet") == "off":
+        return Realism()
+    return Realism.internet()
+
+
 @pytest.fixture(scope="session")
 def floyo_server():
-    """The local Floyo-compatible server (scripted mode) the e2e ComfyUI talks to."""
-    from floyo_pack.floyo_server import ServerThread
+    """The local Floyo-compatible server (scripted mode) the e2e ComfyUI talks to, over HTTPS with
+    a test CA and the ``e2e_realism`` profile on.
 
-    with ServerThread() as server:
-        yield server
+    ``FLOYO_CA_BUNDLE`` (the CA's PEM) is also set in this process's environment for the session,
+    so every ComfyUI started after this fixture, whatever its own env, trusts the server.
+    """
+    from floyo_pack.floyo_server import Scenario, ServerThread
+
+    with ServerThread(Scenario(realism=e2e_realism()), tls=True) as server:
+        previous = os.environ.get("FLOYO_CA_BUNDLE")
+        os.environ["FLOYO_CA_BUNDLE"] = server.ca_file
+        try:
+            yield server
+        finally:
+            if previous is None:
+                os.environ.pop("FLOYO_CA_BUNDLE", None)
+            else:
+                os.environ["FLOYO_CA_BUNDLE"] = previous
 
 
 @pytest.fixture(scope="session")
 def comfy_env(floyo_server) -> dict[str, str | None]:
-    """Extra env vars for the ComfyUI process: point the pack at the local Floyo server."""
+    """Extra env vars for the ComfyUI process: point the pack at the local Floyo server (https)
+    and make it trust the server's test CA."""
     return {"FLOYO_API_URL": floyo_server.api_url, "FLOYO_CDN_URL": floyo_server.cdn_url,
-            "FLOYO_API_KEY": FLOYO_KEY, "FLOYO_MAX_OUTPUT_MB": "32"}
+            "FLOYO_API_KEY": FLOYO_KEY, "FLOYO_MAX_OUTPUT_MB": "32",
+            "FLOYO_CA_BUNDLE": floyo_server.ca_file}
 
 
 @pytest.fixture
 def floyo(floyo_server):
-    """The local Floyo server with a fresh default scenario and an empty request record."""
+    """The local Floyo server with a fresh default scenario (the ``e2e_realism`` profile on) and
+    an empty request record."""
     from floyo_pack.floyo_server import Scenario
 
-    floyo_server.server.scenario = Scenario()
+    floyo_server.server.scenario = Scenario(realism=e2e_realism())
     floyo_server.requests.clear()
     floyo_server.server.keys.clear()
     floyo_server.server.keys.add(FLOYO_KEY)

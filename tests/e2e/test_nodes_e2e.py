@@ -191,13 +191,15 @@ def test_insufficient_balance_and_bad_key_errors_say_what_to_do(comfy, floyo):
 
 
 def test_status_and_fetch_work_by_run_id_for_a_run_started_elsewhere(comfy, floyo):
+    import ssl
     import urllib.request
 
     floyo.server.scenario.steps = [Step("processing", polls=2), Step("done")]
     body = json.dumps({"workflow": REMOTE, "name": "started by someone else"}).encode()
     req = urllib.request.Request(floyo.api_url + "/runs", data=body, method="POST", headers={
         "Authorization": "Bearer flo_test_key", "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
+    trust = ssl.create_default_context(cafile=floyo.ca_file)  # the e2e server is https
+    with urllib.request.urlopen(req, timeout=10, context=trust) as r:
         run_id = json.loads(r.read())["id"]
     status_graph = {"3": {"class_type": "FloyoRunStatus", "inputs": {"run_id": run_id}},
                     "4": {"class_type": "PreviewAny", "inputs": {"source": ["3", 0]}}}
