@@ -81,6 +81,20 @@ async def get_run(request: web.Request) -> web.StreamResponse:
     return web.json_response(render_run(gateway.store, run, outputs, expires_in))
 
 
+async def list_runs(request: web.Request) -> web.StreamResponse:
+    """``GET /runs?search=&limit=``: the key's runs whose name contains ``search``, newest first,
+    as last seen (a lost create is found by its marker, then polled as usual)."""
+    gateway, search = request.app[GATEWAY], (request.query.get("search") or "").lower()
+    try:
+        limit = max(1, min(int(request.query.get("limit", "10")), 100))
+    except ValueError:
+        return json_error(400, "Validation error", "limit must be an integer")
+    runs = [r for r in reversed(list(gateway.runs.values()))
+            if r.key == request.get(KEY) and search in r.name.lower()]
+    page = [render_run(gateway.store, run, [], None) for run in runs[:limit]]
+    return web.json_response({"object": "list", "data": page, "has_more": len(runs) > limit})
+
+
 async def cancel_run(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     run = gateway.runs.get(request.match_info["run_id"])
@@ -129,6 +143,7 @@ def make_gateway_apps(store: Store, gateway: Gateway, keys: set[str]) -> tuple[w
     """The API origin and the CDN origin of gateway mode."""
     api = make_app(store, "api", keys)
     api.router.add_post("/runs", create_run)
+    api.router.add_get("/runs", list_runs)
     api.router.add_get("/runs/{run_id}", get_run)
     api.router.add_post("/runs/{run_id}/cancel", cancel_run)
     api.router.add_get("/files/{file_id}", get_file)
