@@ -21,6 +21,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
     ("p2_memory.py", ["pack added / tensor", "peer added / tensor", "<= 1.3"]),
     ("p3_polling.py", ["(a) median delay s", "(b) answers 429", "fair-share bound"]),
     ("p4_submission.py", ["split / 50 ms budget", "partition + json.dumps"]),
+    ("p5_download_disk.py", ["pack added peak RSS (MiB)", "pack / plain throughput", "<= 64 MiB"]),
 ])
 def test_bench_smoke_runs_and_prints_its_table(script, expected):
     done = subprocess.run([sys.executable, str(BENCH / script), "--smoke"], capture_output=True, text=True,
