@@ -111,8 +111,9 @@ class Outage(_Rule):
 @dataclass(frozen=True)
 class Sent:
     """How one answer left the server. ``fate``: "whole", "reset" (cut mid-body), "page"
-    (Cloudflare page, also from an outage), "outage_reset" (RST, no answer) or "passthrough"
-    (streamed by its handler, not shaped). ``pieces`` counts body writes."""
+    (Cloudflare page, also from an outage), "outage_reset" (RST, no answer), "passthrough"
+    (streamed by its handler, e.g. a download fault: not shaped) or "dropped" (the handler cut
+    the connection, e.g. ``create_drop_connection``). ``pieces`` counts body writes."""
 
     origin: str
     method: str
@@ -158,7 +159,8 @@ class Realism:
     @classmethod
     def internet(cls, **overrides: object) -> Realism:
         """The light profile the end-to-end suites run under by default: every body in 3+
-        pieces 1 ms apart, chunked, gzip for JSON, 2-12 ms latency."""
+        pieces 1 ms apart (and at most 64 KiB each, so a large download flows at tens of MB/s),
+        chunked, gzip for JSON/text, 2-12 ms latency. ``overrides`` replace any field."""
         knobs: dict[str, object] = dict(latency_s=0.002, jitter_s=0.010, pieces=3,
                                         piece_delay_s=0.001, max_piece_bytes=64 * 1024,
                                         chunked=True, gzip=True)

@@ -83,13 +83,22 @@ async def answer(request: web.Request, handler: Handler, knobs: Realism, store: 
     else:
         response = await handler(request)
     if not _shapeable(request, response) or not knobs.shapes:
-        fate = "passthrough" if response.prepared else ("page" if early is not None else "whole")
-        _record(knobs, request, origin, response.status, fate, pieces=1 if fate != "passthrough" else 0)
+        fate = _unshaped_fate(request, response, early is not None)
+        _record(knobs, request, origin, response.status, fate, pieces=int(fate in ("whole", "page")))
         return response
     reset = store.take_first(knobs.resets, lambda r: r.matches(request.method, request.path, origin))
     if reset is not None:
         rec.note = "reset"
     return await _resend(request, response, knobs, reset, origin, early is not None)
+
+
+def _unshaped_fate(request: web.Request, response: web.StreamResponse, page: bool) -> str:
+    if response.prepared:
+        return "passthrough"
+    transport = request.transport
+    if transport is None or transport.is_closing():
+        return "dropped"  # the handler cut the connection itself (create_drop_connection)
+    return "page" if page else "whole"
 
 
 def _shapeable(request: web.Request, response: web.StreamResponse) -> bool:
@@ -109,13 +118,14 @@ def _encode(request: web.Request, response: web.Response, knobs: Realism) -> tup
     return body, None
 
 
-def _pieces(body: bytes, knobs: Realism) -> list[bytes]:
+def _pieces(body: bytes, knobs: Realism) -> list[memoryview]:
     """``body`` cut at seeded random points into ``knobs.pieces`` parts, then capped in size."""
     if not body:
         return []
+    view = memoryview(body)  # slices share the body's memory: no copy of a large download
     inner = range(1, len(body))
     cuts = sorted(knobs.rng.sample(inner, min(knobs.pieces - 1, len(inner))))
-    parts = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
+    parts = [view[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
     cap = knobs.max_piece_bytes
     if knobs.bandwidth_bps > 0:
         paced = max(1024, int(knobs.bandwidth_bps * _PACE_SLICE_S))

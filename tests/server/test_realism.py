@@ -13,7 +13,17 @@ import time
 
 import aiohttp
 import pytest
-from floyo_pack.floyo_server import CloudflarePage, Outage, OutputSpec, Realism, Reset, Scenario, Step
+from floyo_pack.floyo_server import (
+    CloudflarePage,
+    DownloadFault,
+    Fault,
+    Outage,
+    OutputSpec,
+    Realism,
+    Reset,
+    Scenario,
+    Step,
+)
 from yarl import URL
 
 from .conftest import AUTH
@@ -228,3 +238,47 @@ async def test_realism_knobs_apply_per_origin(server):
     server.realism = Realism(chunked=True, pieces=3, origins=frozenset({"cdn"}))
     _, headers, _ = await raw_get(server.api_url, BALANCE)
     assert "transfer-encoding" not in headers
+
+
+async def test_a_raw_reader_gets_exactly_after_bytes_before_the_reset(server):
+    server.realism = Realism(resets=[Reset(after_bytes=20, path=BALANCE)])
+    url = URL(server.api_url)
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    key = AUTH["Authorization"]
+    writer.write(f"GET {BALANCE} HTTP/1.1\r\nHost: x\r\nAuthorization: {key}\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    declared = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")))
+    got = b""
+    with pytest.raises(ConnectionResetError):
+        while chunk := await reader.read(65536):
+            got += chunk
+        raise AssertionError(f"clean close after {len(got)} bytes; expected a reset")
+    writer.close()
+    assert head.startswith(b"HTTP/1.1 200") and len(got) == 20 < declared
+
+
+async def test_download_faults_pass_through_unshaped(server, api, http):
+    server.scenario.steps = [Step("done")]
+    out = (await api.finished(expand="outputs.presigned_url"))["outputs"][0]
+    server.scenario.download_faults = [DownloadFault(kind="truncate", after_bytes=10)]
+    server.realism = Realism.internet()
+    with pytest.raises(aiohttp.ClientPayloadError):
+        async with http.get(URL(out["presigned_url"], encoded=True)) as resp:
+            await resp.read()
+    async with http.get(URL(out["presigned_url"], encoded=True)) as resp:
+        assert await resp.read() == server.files[out["id"]].data
+    assert [s.fate for s in server.realism.sent_for("cdn")] == ["passthrough", "whole"]
+
+
+async def test_scripted_faults_and_dropped_creates_keep_working_under_realism(server, http):
+    server.realism = Realism.internet()
+    server.scenario.faults = [Fault(method="GET", path=BALANCE, status=503, count=1)]
+    async with http.get(server.api_url + BALANCE, headers=AUTH) as resp:
+        assert resp.status == 503 and resp.headers["Transfer-Encoding"] == "chunked"
+        assert (await resp.json())["error"] == "Internal Server Error"
+    server.scenario.create_drop_connection = 1
+    with pytest.raises(aiohttp.ClientError):
+        async with http.post(server.api_url + "/runs", json={"workflow": {}}, headers=AUTH) as resp:
+            await resp.read()
+    assert len(server.runs) == 1 and server.realism.sent_for("api", "^/runs$")[0].fate == "dropped"
