@@ -41,10 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "(e.g. http://127.0.0.1:8188) instead of following --steps")
     parser.add_argument("--tls", action="store_true",
                         help="serve HTTPS with a CA made at start (its PEM path is printed as "
-                             "FLOYO_CA_BUNDLE=…; give that to the client)")
+                             "FLOYO_CA_BUNDLE=…; give that to the client); scripted mode only")
     parser.add_argument("--realism", choices=("off", "internet"), default="off",
                         help="network realism: 'internet' splits bodies into chunked gzip pieces "
-                             "and adds a few ms of latency (scripted mode only)")
+                             "and adds a few ms of latency (gateway mode too)")
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -61,10 +61,12 @@ def _emit_urls(server: ScriptedServer | GatewayServer) -> None:
 
 def _server(args: argparse.Namespace) -> ScriptedServer | GatewayServer:
     keys = args.keys or ["flo_test_key"]
-    if args.gateway:
-        return GatewayServer(args.gateway, keys=keys, host=args.host, api_port=args.api_port,
-                             cdn_port=args.cdn_port, rate_limit=args.rate_limit)
     realism = Realism.internet() if args.realism == "internet" else Realism()
+    if args.gateway:
+        gateway = GatewayServer(args.gateway, keys=keys, host=args.host, api_port=args.api_port,
+                                cdn_port=args.cdn_port, rate_limit=args.rate_limit)
+        gateway.store.scenario.realism = realism
+        return gateway
     scenario = Scenario(steps=parse_steps(args.steps), vocabulary=args.vocabulary,
                         rate_limit=args.rate_limit, realism=realism)
     return ScriptedServer(scenario, keys=keys, host=args.host, api_port=args.api_port,
@@ -92,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_loopback(args.host)
         parse_steps(args.steps)
+        if args.gateway and args.tls:
+            raise ValueError("--tls serves the scripted server only; run the gateway without it")
     except ValueError as exc:
         log.error("%s", exc)
         return 2

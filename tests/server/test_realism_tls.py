@@ -120,3 +120,10 @@ def test_cli_tls_prints_the_ca_bundle_and_serves_shaped_https():
         finally:
             proc.kill()
             proc.communicate()
+
+
+def test_cli_refuses_tls_in_gateway_mode_with_a_clear_error():
+    result = subprocess.run([sys.executable, "-m", "floyo_server", "--gateway", "http://127.0.0.1:9",
+                             "--tls"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "--tls serves the scripted server only" in result.stderr
+    assert result.stdout == ""
