@@ -134,7 +134,9 @@ async def _take(resp: aiohttp.ClientResponse, sink: SinkLike, progress: Progress
         progress.ranges = resp.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
         etag = resp.headers.get("ETag")
         progress.etag = etag if etag and not etag.startswith("W/") else None
-        _check_total(progress, resp.content_length, limits)
+        # A chunked answer has no length: the file is as long as Floyo said (when it said)
+        _check_total(progress, resp.content_length if resp.content_length is not None
+                     else progress.expected, limits)
     elif resp.status == 206:
         await _check_resume(resp, progress, limits, sink)
     elif resp.status == 416:

@@ -65,11 +65,14 @@ def whole(data: bytes = DATA, ranges: bool = True) -> Answer:
     return answer
 
 
-def dropped(after: int, data: bytes = DATA, ranges: bool = True) -> Answer:
-    """``after`` bytes of a full-length answer, then nothing."""
+def dropped(after: int, data: bytes = DATA, ranges: bool = True, chunked: bool = False) -> Answer:
+    """``after`` bytes of a full-length (or chunked) answer, then nothing."""
     async def answer(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Accept-Ranges": "bytes", "ETag": '"v1"'} if ranges else {})
-        resp.content_length = len(data)
+        if chunked:
+            resp.enable_chunked_encoding()
+        else:
+            resp.content_length = len(data)
         await resp.prepare(request)
         await resp.write(data[:after])
         await asyncio.sleep(HOLD_S)
@@ -133,6 +136,12 @@ async def test_a_resume_honoured_with_the_matching_range_appends(client, host, t
     host.answers = [dropped(1000), ranged("bytes 1000-10239/10240", DATA[1000:])]
     dest, _ = await fetch(client, host, tmp_path)
     assert dest.read_bytes() == DATA and len(host.seen) == 2
+
+
+async def test_a_chunked_answer_resumes_at_the_length_floyo_gave(client, host, tmp_path):
+    host.answers = [dropped(1000, chunked=True), ranged("bytes 1000-10239/10240", DATA[1000:])]
+    dest, _ = await fetch(client, host, tmp_path)
+    assert dest.read_bytes() == DATA and host.seen[1]["Range"] == "bytes=1000-"
 
 
 async def test_a_host_without_ranges_is_asked_for_the_whole_file_again(client, host, tmp_path):
