@@ -157,6 +157,8 @@ def error_from_response(
     if status == 403 and any(w in detail.lower() for w in _BILLING_WORDS):
         cls = BillingError  # floyo-api.md §5 #11: 402/403 with balance/credit text
     step = _NEXT_STEP.get(cls)
+    if cls is NotFound and run_id:
+        step = f"Floyo has no run {run_id} for this API key's team: check the run id."
     message = f"{step} (Floyo: {detail})" if step else f"Floyo answered HTTP {status}: {detail}"
     kw = {"status": status, "run_id": run_id}
     if cls is RateLimited:
