@@ -93,3 +93,32 @@ async def test_chunked_answer_growing_past_the_cap_is_refused_while_reading(floy
     with pytest.raises(AnswerTooLarge) as caught:
         await client.get_run(created.id)
     assert f"{MAX_JSON_BYTES}-byte limit" in str(caught.value) and "more than" in str(caught.value)
+
+
+async def test_a_gzip_answer_that_inflates_past_the_cap_is_refused_while_decoding():
+    """A small gzip body (under the cap on the wire) that decodes to far more than the cap."""
+    import gzip
+
+    from aiohttp import web
+    from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, Transport
+
+    bomb = gzip.compress(b'{"id": "run_x", "pad": "' + b"0" * (2 * MAX_JSON_BYTES) + b'"}')
+    assert len(bomb) < MAX_JSON_BYTES // 100
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(body=bomb, headers={"Content-Encoding": "gzip"}, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/runs/{run_id}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    config = Config(api_key="flo_test_key", api_url=f"http://{host}:{port}", cdn_url=f"http://{host}:{port}")
+    try:
+        async with FloyoClient(Transport(config, limiter=RateLimiter())) as client:
+            with pytest.raises(AnswerTooLarge) as caught:
+                await client.get_run("run_x")
+    finally:
+        await runner.cleanup()
+    assert "more than" in str(caught.value)
