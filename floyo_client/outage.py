@@ -70,9 +70,9 @@ class Outage:
             raise OutageTooLong(
                 f"Floyo could not be reached for {lasted / 60:.0f} min while watching run {run_id} "
                 f"(last error: {error[:300]}). The run was NOT cancelled (a cancel cannot cross a "
-                "dead network) and stays journaled as running: get its outputs later with Floyo "
-                f"Fetch Outputs and run id {run_id}, or restart ComfyUI and the pack resumes it. "
-                "FLOYO_OUTAGE_LIMIT_MIN sets how long to wait.", run_id=run_id)
+                "dead network) and keeps running on Floyo: get its outputs later with Floyo Fetch "
+                f"Outputs and run id {run_id}, or restart ComfyUI and the pack resumes the runs it "
+                "started. FLOYO_OUTAGE_LIMIT_MIN sets how long to wait.", run_id=run_id)
         return min(backoff_delay(self.failures, self.policy, self.rand), MAX_RETRY_DELAY_S)
 
     def recovered(self, now: float, run_id: str) -> None:
