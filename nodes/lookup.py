@@ -20,7 +20,7 @@ from .images import SIZE_POLICIES
 from .outputs import collect, collect_saved
 from .progress import node_hooks
 from .remote_run import limits_for, run_guarded
-from .spec import Ctx, In, NodeSpec, Out
+from .spec import CATEGORY, Ctx, In, NodeSpec, Out
 
 
 def checked_run_id(run_id: str) -> str:
@@ -75,21 +75,31 @@ async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
     return await run_guarded(ctx, body)
 
 
-RUN_ID = In("run_id", "STRING", options={"default": ""}, tooltip="A Floyo run id (run_…)")
+RUNS = f"{CATEGORY}/runs"
+RUN_ID = In("run_id", "STRING", options={"default": ""},
+            tooltip=("A Floyo run id (run_…): Floyo Remote Run's run_id output, the Floyo runs tab, or "
+                     "Floyo's run history"))
 STATUS_SPEC = NodeSpec(
     node_id="FloyoRunStatus", display_name="Floyo Run Status",
     description="The current status, FloTime and full record of a Floyo run, by id.",
     inputs=(RUN_ID,),
-    outputs=(Out("status", "STRING"), Out("flotime_ms", "INT"), Out("run_json", "STRING")),
-    run=status, always_run=True)
+    outputs=(Out("status", "STRING", "queued, processing, done, failed or cancelled"),
+             Out("flotime_ms", "INT", "FloTime the run has used so far, in milliseconds"),
+             Out("run_json", "STRING", "Floyo's full record of the run, as JSON")),
+    run=status, always_run=True, category=RUNS)
 FETCH_SPEC = NodeSpec(
     node_id="FloyoFetchOutputs", display_name="Floyo Fetch Outputs",
     description=("Downloads a Floyo run's outputs by id (saved under output/floyo/<run id>/) and returns "
                  "its images. Waits for the run to finish unless 'wait' is off."),
     inputs=(RUN_ID,
-            In("wait", "BOOLEAN", optional=True, options={"default": True}),
-            In("timeout", "INT", optional=True, options={"default": 3600, "min": 1, "max": 7 * 24 * 3600}),
+            In("wait", "BOOLEAN", optional=True, options={"default": True},
+               tooltip="Wait for a run that is still going; off: fail at once if it has not finished"),
+            In("timeout", "INT", optional=True, options={"default": 3600, "min": 1, "max": 7 * 24 * 3600},
+               tooltip="Seconds of processing to wait for; this node never cancels the run itself"),
             In("size_policy", "COMBO", optional=True,
-               options={"choices": SIZE_POLICIES, "default": SIZE_POLICIES[0]})),
-    outputs=(Out("images", "IMAGE"), Out("masks", "MASK"), Out("files", "STRING")),
-    run=fetch, output_node=True)
+               options={"choices": SIZE_POLICIES, "default": SIZE_POLICIES[0]},
+               tooltip="What to do when outputs have different sizes (never stretched)")),
+    outputs=(Out("images", "IMAGE", "Every image output, every frame of animations, as one batch"),
+             Out("masks", "MASK", "1 where the image was transparent"),
+             Out("files", "STRING", "Saved output files, one path per line")),
+    run=fetch, output_node=True, category=RUNS)

@@ -18,7 +18,7 @@ from ..floyo_client import FloyoClient
 from ..floyo_client.transport import StopCheck
 from ..floyo_client.workflow import Override, Prompt, apply_overrides
 from .images import encode_png
-from .spec import Ctx, In, NodeSpec, Out
+from .spec import CATEGORY, Ctx, In, NodeSpec, Out
 
 OVERRIDES = "FLOYO_OVERRIDES"
 SEED_MIN, SEED_MAX = -(2**63), 0xFFFFFFFFFFFFFFFF
@@ -43,22 +43,30 @@ def _chain(kind: str, value_input: In, default_input: str = "") -> NodeSpec:
         description=(f"Sets one input of a remote node, found by its title (as shown on the node) or "
                      f"its id, to a {kind.lower()} value. Chain several and connect the last to "
                      "FloyoRemoteRun's 'overrides'."),
-        inputs=(In("target", "STRING", tooltip="Title or id of the remote node",
+        inputs=(In("target", "STRING", tooltip="Title (as shown on the remote node) or id of the remote node",
                    options={"default": ""}),
                 In("input", "STRING", tooltip="Name of the input to set (e.g. text, seed, image)",
                    options={"default": default_input}),
                 value_input,
-                In("overrides", OVERRIDES, optional=True, tooltip="Earlier overrides to extend")),
-        outputs=(Out("overrides", OVERRIDES),), run=run)
+                In("overrides", OVERRIDES, optional=True, tooltip="Earlier overrides to extend (optional)")),
+        outputs=(Out("overrides", OVERRIDES, "This override and the earlier ones: connect to the next "
+                                              "override or to Floyo Remote Run's 'overrides'"),),
+        run=run, category=f"{CATEGORY}/overrides")
 
 
 SPECS = (
-    _chain("Text", In("value", "STRING", options={"multiline": True, "default": ""}), "text"),
-    _chain("Int", In("value", "INT", options={"default": 0, "min": SEED_MIN, "max": SEED_MAX}), "seed"),
-    _chain("Float", In("value", "FLOAT", options={"default": 0.0, "min": -1e9, "max": 1e9,
-                                                  "step": 0.01}), "cfg"),
-    _chain("Boolean", In("value", "BOOLEAN", options={"default": False}), ""),
-    _chain("Image", In("image", "IMAGE"), "image"),
+    _chain("Text", In("value", "STRING", tooltip="The text to put into the remote input (e.g. a prompt)",
+                      options={"multiline": True, "default": ""}), "text"),
+    # control_after_generate: ComfyUI's fixed/increment/decrement/randomize widget, as on a seed
+    _chain("Int", In("value", "INT", tooltip="The whole number to put into the remote input (e.g. a seed)",
+                     options={"default": 0, "min": SEED_MIN, "max": SEED_MAX,
+                              "control_after_generate": True}), "seed"),
+    _chain("Float", In("value", "FLOAT", tooltip="The number to put into the remote input (e.g. cfg)",
+                       options={"default": 0.0, "min": -1e9, "max": 1e9, "step": 0.01}), "cfg"),
+    _chain("Boolean", In("value", "BOOLEAN", tooltip="The true/false value to put into the remote input",
+                         options={"default": False}), ""),
+    _chain("Image", In("image", "IMAGE", tooltip="Uploaded to Floyo once; the remote loader (e.g. "
+                                                  "LoadImage.image) gets its Floyo input path"), "image"),
 )
 
 

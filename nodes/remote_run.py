@@ -28,8 +28,10 @@ from .spec import Ctx, In, NodeSpec, Out
 
 log = logging.getLogger(__name__)
 SOURCES = ("embedded", "current graph")
-OUTPUTS = (Out("images", "IMAGE"), Out("masks", "MASK", "1 where the image was transparent"),
-           Out("run_id", "STRING"), Out("files", "STRING", "Saved output files, one path per line"))
+OUTPUTS = (Out("images", "IMAGE", "Every image output, every frame of animations, as one batch"),
+           Out("masks", "MASK", "1 where the image was transparent"),
+           Out("run_id", "STRING", "The Floyo run id: Floyo Fetch Outputs gets its outputs again later"),
+           Out("files", "STRING", "Saved output files, one path per line"))
 
 
 def workflow_for(ctx: Ctx, source: str, text: str) -> Prompt:
@@ -108,7 +110,8 @@ SPEC = NodeSpec(
                  "or downstream of it runs on Floyo. The API key comes from FLOYO_API_KEY or the Floyo "
                  "settings, never from a widget."),
     inputs=(
-        In("source", "COMBO", options={"choices": SOURCES, "default": SOURCES[0]}),
+        In("source", "COMBO", options={"choices": SOURCES, "default": SOURCES[0]},
+           tooltip="embedded: run the workflow pasted below; current graph: run this graph's other outputs"),
         In("workflow", "STRING", options={"multiline": True, "default": ""},
            tooltip="API-format workflow JSON (embedded mode); filled in automatically in current-graph mode"),
         In("overrides", OVERRIDES, optional=True,

@@ -6,12 +6,14 @@ two ways ComfyUI defines nodes. Must not hold node behaviour.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 CATEGORY = "Floyo"
-WIDGET_KINDS = ("STRING", "INT", "FLOAT", "BOOLEAN", "COMBO")
+# Words a user may type in the node search to find the pack (ComfyUI's search_aliases).
+SEARCH_ALIASES = ("cloud", "remote", "offload", "api", "GPU", "floyo")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class NodeSpec:
     run: Callable[..., Awaitable[tuple[Any, ...]]]  # run(ctx, **inputs) -> outputs
     output_node: bool = False
     always_run: bool = False  # a query whose answer changes (run status): never served from cache
+    category: str = CATEGORY
+    search_aliases: tuple[str, ...] = SEARCH_ALIASES
 
 
 def _v3_input(io: Any, spec: In) -> Any:
@@ -58,7 +62,7 @@ def _v3_input(io: Any, spec: In) -> Any:
                                force_input=o.get("force_input"), **common)
     if spec.kind in ("INT", "FLOAT"):
         cls = io.Int if spec.kind == "INT" else io.Float
-        extra = {"step": o["step"]} if "step" in o else {}
+        extra = {k: o[k] for k in ("step", "control_after_generate") if k in o}
         return cls.Input(spec.name, default=o.get("default"), min=o.get("min"), max=o.get("max"),
                          **extra, **common)
     if spec.kind == "BOOLEAN":
@@ -79,11 +83,15 @@ def _v3_output(io: Any, spec: Out) -> Any:
 def v3_class(spec: NodeSpec) -> type:
     from comfy_api.latest import io
 
+    native_aliases = "search_aliases" in {f.name for f in dataclasses.fields(io.Schema)}
+
     def define_schema(cls: Any) -> Any:
-        return io.Schema(node_id=spec.node_id, display_name=spec.display_name, category=CATEGORY,
+        extra = {"search_aliases": list(spec.search_aliases)} if native_aliases else {}
+        return io.Schema(node_id=spec.node_id, display_name=spec.display_name, category=spec.category,
                          description=spec.description, inputs=[_v3_input(io, i) for i in spec.inputs],
                          outputs=[_v3_output(io, o) for o in spec.outputs],
-                         hidden=[io.Hidden.prompt, io.Hidden.unique_id], is_output_node=spec.output_node)
+                         hidden=[io.Hidden.prompt, io.Hidden.unique_id], is_output_node=spec.output_node,
+                         **extra)
 
     async def execute(cls: Any, **inputs: Any) -> Any:
         ctx = Ctx(node_id=str(cls.hidden.unique_id), prompt=cls.hidden.prompt)
@@ -93,7 +101,15 @@ def v3_class(spec: NodeSpec) -> type:
              "__doc__": spec.description}
     if spec.always_run:  # NaN != NaN, so ComfyUI never finds a cached result
         attrs["fingerprint_inputs"] = classmethod(lambda cls, **kw: float("nan"))
-    return type(spec.node_id, (io.ComfyNode,), attrs)
+    node = type(spec.node_id, (io.ComfyNode,), attrs)
+    if not native_aliases:  # a ComfyUI older than search_aliases: still list them in /object_info
+        base_info = node.GET_NODE_INFO_V1.__func__
+
+        def node_info(cls: Any) -> dict[str, Any]:
+            return {**base_info(cls), "search_aliases": list(spec.search_aliases)}
+
+        node.GET_NODE_INFO_V1 = classmethod(node_info)
+    return node
 
 
 def _v1_input(spec: In) -> tuple[Any, ...]:
@@ -119,7 +135,9 @@ def v1_class(spec: NodeSpec) -> type:
 
     attrs = {"INPUT_TYPES": classmethod(input_types), "FUNCTION": "execute", "execute": execute,
              "RETURN_TYPES": tuple(o.kind for o in spec.outputs),
-             "RETURN_NAMES": tuple(o.name for o in spec.outputs), "CATEGORY": CATEGORY,
+             "RETURN_NAMES": tuple(o.name for o in spec.outputs), "CATEGORY": spec.category,
+             "OUTPUT_TOOLTIPS": tuple(o.tooltip or "" for o in spec.outputs),
+             "SEARCH_ALIASES": list(spec.search_aliases),
              "DESCRIPTION": spec.description, "OUTPUT_NODE": spec.output_node}
     if spec.always_run:
         attrs["IS_CHANGED"] = classmethod(lambda cls, **kw: float("nan"))
