@@ -24,7 +24,7 @@ log() { echo "floyo-ci: $* [$((SECONDS - t0))s]"; }
 
 if [[ ! -f "$REQ_PACK" ]]; then
   log "no requirements.txt at repo root; writing a minimal one"
-  printf '%s\n' 'aiohttp>=3.9' 'requests' 'pillow' 'numpy' > "$REQ_PACK"
+  printf '%s\n' 'aiohttp>=3.9' 'pillow' 'numpy' > "$REQ_PACK"
 fi
 
 want="$(cat "$HERE/setup.sh" "$REQ_CI" "$REQ_PACK" "$PATCH" | sha256sum | cut -c1-16)"
