@@ -9,7 +9,7 @@ torchvision: transforms, transforms.functional, models, utils work; torchvision.
 (nms, roi_align, deform_conv2d) and torchvision.io image decoding raise.
 Idempotent. Run with the venv's python after installing torchvision==0.28.0
 (and optionally torchaudio==2.11.1 --no-deps).
-Source: /work/shared/docs/comfyui-e2e.md.
+Used by .ci/setup.sh.
 """
 
 import importlib.util

@@ -8,7 +8,7 @@
 #   .stamp      hash of this script + requirement files + patch script
 # Idempotent: the venv/ComfyUI part is skipped when the stamp matches; any change to the hashed
 # files forces a clean rebuild, so a missing install step can't hide behind a cache.
-# Recipe and measurements: /work/shared/docs/comfyui-e2e.md.
+# Why each pin is there: .ci/requirements-ci.txt.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"

@@ -1,7 +1,8 @@
 """Floyo's endpoints as methods: create, get and cancel runs, file metadata, CDN upload.
 
 ``create_run`` is at most once: Floyo has no idempotency key, so once its body may have left,
-the request is never sent again (architecture.md §4). Every call goes through ``Transport``.
+the request is never sent again (docs/architecture.md, "A create is sent at most once").
+Every call goes through ``Transport``.
 Must not sleep between polls or decide what a status means for the user (see runner.py).
 """
 
@@ -124,7 +125,7 @@ class FloyoClient:
         """GET /runs/{id}; with ``urls`` each output gets a presigned URL valid ``url_ttl_s``.
         ``attempts`` 1: no retries here (a caller that rides out outages retries itself)."""
         params = {}
-        if urls:  # presigned_url_expires_in is a validation error without expand (§0)
+        if urls:  # presigned_url_expires_in is a validation error without expand (docs/floyo-api.md)
             params = {"expand": EXPAND_RUN_OUTPUT_URLS,
                       "presigned_url_expires_in": str(clamp(url_ttl_s, RUN_URL_EXPIRY_RANGE_S))}
         reply = await self.transport.call("GET", self.api + _run_path(run_id), params=params,
@@ -138,7 +139,7 @@ class FloyoClient:
     async def find_run(self, marker: str, *, stop: StopCheck = never_stop) -> Run | None:
         """The run whose name carries ``marker``, from the run list (``GET /runs?search=``), or
         None when no listed run carries it. Raises RunListUnavailable when Floyo has no run list
-        (404/405: the list is unconfirmed, floyo-api.md §2)."""
+        (404/405: the list is unconfirmed, docs/floyo-api.md, "Run list")."""
         try:
             reply = await self.transport.call("GET", self.api + "/runs", stop=stop,
                                               params={"search": marker, "limit": "20"})
@@ -197,7 +198,7 @@ class FloyoClient:
             fields = aiohttp.FormData()
             fields.add_field("file", data, filename=filename, content_type="application/octet-stream")
             fields.add_field("path", path)
-            fields.add_field("on_conflict", "rename")  # never fail on a name clash (§5 #10)
+            fields.add_field("on_conflict", "rename")  # a name clash never fails (docs/floyo-api.md)
             return fields
 
         reply = await self.transport.call("POST", self.cdn + "/upload", data=form, stop=stop, timeout_s=300)

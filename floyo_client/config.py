@@ -1,7 +1,8 @@
 """Where the client's settings come from: environment variables and the key file.
 
-Read at use, never at import (architecture.md §3). Refuses plain ``http://`` unless the host is
-loopback, so a key is never sent in clear over a network. Must not log or return the key.
+Read at use, never at import (docs/architecture.md, "Public contract"). Refuses plain
+``http://`` unless the host is loopback, so a key is never sent in clear over a network.
+Must not log or return the key.
 """
 
 from __future__ import annotations

@@ -155,7 +155,7 @@ def error_from_response(
     detail = error_text(body) or f"HTTP {status}"
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else FloyoError)
     if status == 403 and any(w in detail.lower() for w in _BILLING_WORDS):
-        cls = BillingError  # floyo-api.md §5 #11: 402/403 with balance/credit text
+        cls = BillingError  # 402/403 with balance/credit text (docs/floyo-api.md, "Errors")
     step = _NEXT_STEP.get(cls)
     if cls is NotFound and run_id:
         step = f"Floyo has no run {run_id} for this API key's team: check the run id."

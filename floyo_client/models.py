@@ -1,7 +1,7 @@
 """The Floyo API's shapes: run and file objects, status vocabularies and wire constants.
 
 Parsing is tolerant (unknown fields kept in ``raw``, both status vocabularies accepted) because
-the public docs are incomplete (see floyo-api.md §3, §5). The local Floyo-compatible server
+the public docs are incomplete (see docs/floyo-api.md). The local Floyo-compatible server
 imports these constants too, so the API's shapes are defined once. No I/O here.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 RUN_ID_RE = re.compile(r"^run_[A-Za-z0-9]+$")
 FILE_ID_RE = re.compile(r"^file_[A-Za-z0-9]+$")
 
-# floyo-api.md §2.2: the official demo and three other clients send the dot form.
+# docs/floyo-api.md, "Links and expiry": the official client sends the dot form.
 EXPAND_RUN_OUTPUT_URLS = "outputs.presigned_url"
 EXPAND_FILE_URL = "presigned_url"
-# Runs: two independent clients clamp to <= 84600 s (floyo-api.md §5 #9); files: 30-604800 [DOC].
+# Runs: 30-84600 s works (docs/floyo-api.md, "Links and expiry"); files: 30-604800.
 RUN_URL_EXPIRY_RANGE_S = (30, 84600)
 FILE_URL_EXPIRY_RANGE_S = (30, 604800)
 
@@ -49,7 +49,7 @@ _PHASE_BY_WORD = {
 }
 BILLING_STATUSES = frozenset({"insufficient_balance", "insufficient_api_credits"})
 
-# The two vocabularies seen in the wild (floyo-api.md §3): the docs/official demo, and the one
+# The two vocabularies seen in the wild (docs/floyo-api.md, "Statuses"): the docs/official demo, and the one
 # third-party clients observed. The local server emits either; the client accepts both.
 VOCABULARIES: dict[str, dict[Phase, str]] = {
     "docs": {Phase.QUEUED: "queued", Phase.RUNNING: "processing", Phase.SUCCEEDED: "done",
@@ -89,7 +89,7 @@ def _page_title(text: str) -> str | None:
 
 
 def error_text(body: object) -> str | None:
-    """The human message of an error-ish object, in the order of floyo-api.md §1.4 and §5 #2."""
+    """The human message of an error-ish object, in the order of docs/floyo-api.md, "Errors"."""
     if isinstance(body, str):
         return _page_title(body) or body.strip()[:500] or None
     if not isinstance(body, dict):
@@ -173,7 +173,7 @@ class Run:
 
     @property
     def error_message(self) -> str | None:
-        """Floyo's failure detail, if any. Never decides success on its own (§3: noisy ``error``)."""
+        """Floyo's failure detail, if any. Never decides success on its own (docs/floyo-api.md, "Errors")."""
         return error_text({k: self.raw.get(k) for k in ("error", "message", "errors")})
 
     @classmethod

@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# 408 and 5xx are transient (Cloudflare's 52x included, floyo-api.md §5 #15); 501 is not.
+# 408 and 5xx are transient (Cloudflare's 52x included, docs/floyo-api.md, "Errors"); 501 is not.
 RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 
 

@@ -1,6 +1,6 @@
 """One request budget per API key, shared by every run, route and thread of the process.
 
-Floyo allows 100 requests/minute/key (floyo-api.md §1.3). Nodes run on ComfyUI's worker thread
+Floyo allows 100 requests/minute/key (docs/floyo-api.md, "Rate limit"). Nodes run on ComfyUI's worker thread
 and routes on the server thread, each with its own event loop, so the state is guarded by a
 ``threading.Lock`` and no asyncio object is shared. Must not hold or log the key itself.
 """

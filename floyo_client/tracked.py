@@ -83,7 +83,7 @@ async def _create(client: FloyoClient, workflow: Prompt, journal: Journal, meta:
         pass  # read from the future below
     try:
         run = _recorded(answer, journal, marker)
-    except (RunMayExist, ServerError) as e:  # Floyo may have the run: never resubmit (§4)
+    except (RunMayExist, ServerError) as e:  # Floyo may have the run: never resubmit (docs/floyo-api.md)
         return await _after_lost_answer(client, journal, marker, e, hooks, limits)
     return _handle(client, run, hooks, limits)
 

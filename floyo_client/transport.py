@@ -113,7 +113,7 @@ class Transport:
 
     def _session_for(self, once: bool) -> aiohttp.ClientSession:
         # A create must not ride on a pooled keep-alive connection: if the server had closed it,
-        # the failure would look like "maybe sent" and we could never safely retry (§4).
+        # the failure would look like "maybe sent" and we could never safely retry (docs/architecture.md).
         if once:
             if self._fresh is None:
                 self._fresh = aiohttp.ClientSession(

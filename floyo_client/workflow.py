@@ -95,7 +95,7 @@ class Partition:
 
 def partition(prompt: Prompt, floyo_id: str, is_output: Callable[[str], bool],
               is_floyo: Callable[[str], bool]) -> Partition:
-    """Split a prompt around one Floyo node (architecture.md §4).
+    """Split a prompt around one Floyo node (docs/architecture.md, "Current graph").
 
     local = the node, everything downstream of it and every ancestor of those; remote = every
     other output node that does not depend on a Floyo node, plus its ancestors. A node needed by

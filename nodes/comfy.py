@@ -20,7 +20,7 @@ def user_dir() -> Path:
 
 
 def key_file() -> Path:
-    """Where the write-only key route stores the API key (architecture.md §3)."""
+    """Where the write-only key route stores the API key (docs/architecture.md, "Public contract")."""
     return user_dir() / "floyo" / "api_key"
 
 
@@ -28,7 +28,7 @@ _journals: dict[Path, Any] = {}
 
 
 def journal() -> Any:
-    """The run journal in ``<user dir>/floyo/runs.sqlite3`` (architecture.md §3)."""
+    """The run journal in ``<user dir>/floyo/runs.sqlite3`` (docs/architecture.md, "Public contract")."""
     from ..floyo_client.journal import Journal
 
     path = user_dir() / "floyo" / "runs.sqlite3"

@@ -75,3 +75,25 @@ def test_comfy_node_validate_passes():
     assert proc.returncode == 0, out
     # validate only warns (exit 0) on security findings and pyproject problems: fail on any of them
     assert "passed successfully" in out and "warning" not in out.lower() and "error" not in out.lower(), out
+
+
+
+def test_code_cites_only_documents_that_are_in_the_repository():
+    """Comments point readers at files they have: no section-sign references into design notes kept
+    elsewhere, and every ``*.md`` named in code exists in the repository."""
+    import re
+
+    cite = re.compile(r"(?<![\w{/.-])(/?(?:[\w.-]+/)*[\w-]+\.md)\b")
+    section = "\u00a7"
+    offenders = []
+    for path in sorted(ROOT.rglob("*")):
+        rel = path.relative_to(ROOT)
+        hidden = rel.parts[0].startswith(".") and rel.parts[0] != ".ci"
+        if path.suffix not in (".py", ".js", ".mjs", ".sh", ".toml", ".txt") or hidden \
+                or "node_modules" in rel.parts:
+            continue
+        text = path.read_text(errors="replace")
+        offenders += [f"{rel}: section sign"] * text.count(section)
+        offenders += [f"{rel}: {name}" for name in cite.findall(text)
+                      if not (ROOT / name.lstrip("/")).exists() and not (ROOT / "docs" / name).exists()]
+    assert offenders == []

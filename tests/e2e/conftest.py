@@ -1,7 +1,7 @@
 """End-to-end fixtures: a real ComfyUI server (CPU) with this repo loaded as a custom node pack.
 
 ComfyUI and its venv come from `bash .ci/setup.sh` (in ``$FLOYO_CI_DIR``, default
-``~/.cache/floyo-ci``). Recipe: /work/shared/docs/comfyui-e2e.md.
+``~/.cache/floyo-ci``). How they are built: .ci/setup.sh.
 
 Fixtures:
 

@@ -3,7 +3,7 @@
 What a user does and sees: the Cancel button and status line on a live run, a real click that
 cancels the Floyo run and ends the prompt as interrupted with a visible outcome, and the key
 panel that stores the key server-side without it ever becoming a (plaintext) frontend setting.
-Each test drives one browser through a script in ``tests/e2e/ui/`` (recipe: comfyui-e2e.md).
+Each test drives one browser through a script in ``tests/e2e/ui/`` (set up by .ci/setup.sh).
 """
 
 from __future__ import annotations

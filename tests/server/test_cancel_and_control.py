@@ -1,4 +1,4 @@
-"""Cancel semantics (200 / 409 / 404, floyo-api.md §2.3) and the manual run controls tests use
+"""Cancel semantics (200 / 409 / 404, docs/floyo-api.md) and the manual run controls tests use
 to park a run in any state without polling it there."""
 
 from __future__ import annotations

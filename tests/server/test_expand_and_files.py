@@ -1,4 +1,4 @@
-"""``expand``/``presigned_url_expires_in`` validation (floyo-api.md §2.2, §2.4, §5 #9) and the
+"""``expand``/``presigned_url_expires_in`` validation (docs/floyo-api.md, "Links and expiry") and the
 file metadata endpoint: a client that sends the wrong spelling or range must see the 400."""
 
 from __future__ import annotations

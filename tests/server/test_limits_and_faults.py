@@ -1,5 +1,5 @@
 """Auth, the 100-per-minute limiter and scripted faults: the failure modes a Floyo client must
-survive (floyo-api.md §1.2, §1.3, §5 #6–7), including the create whose answer never arrives."""
+survive (docs/floyo-api.md, "Rate limit" and "Creating a run"), including the create whose answer never arrives."""
 
 from __future__ import annotations
 

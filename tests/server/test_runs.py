@@ -1,6 +1,6 @@
 """Run lifecycle contract of the local server: what client tests rely on when they script runs.
 
-Bodies and codes follow floyo-api.md §0, §2.1–2.3; statuses advance per GET (or per scripted
+Bodies and codes follow docs/floyo-api.md, "Endpoints used"; statuses advance per GET (or per scripted
 second on an injected clock), so tests never sleep.
 """
 

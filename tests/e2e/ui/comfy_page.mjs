@@ -1,5 +1,5 @@
 // Shared by the Floyo browser scripts: open the ComfyUI frontend in Debian's headless Chromium
-// (playwright-core) and wait for the Floyo extension. Recipe: shared/docs/comfyui-e2e.md.
+// (playwright-core) and wait for the Floyo extension. Setup: .ci/setup.sh.
 // Env: COMFY_URL, CHROMIUM. Each script prints "RESULT {json}" as its last stdout line.
 import { chromium } from "playwright-core";
 
