@@ -28,7 +28,7 @@ RECORD: Any = _RequestKey("floyo_record", RecordedRequest) if _RequestKey else "
 KEY: Any = _RequestKey("floyo_key", str) if _RequestKey else "floyo_key"
 
 # Notes of requests whose connection was dropped before any answer: their status stays None.
-_NO_ANSWER = frozenset({"dropped", "outage_reset"})
+_NO_ANSWER = frozenset({"dropped", "outage_reset", "outage_hang"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -28,10 +28,12 @@ out, as for ``Fault``):
   The handler has run: a cut ``POST /runs`` answer still created its run.
 * ``pages``: ``CloudflarePage(status=520, count=K)`` answers the next K matching requests with
   Cloudflare's HTML error page (``text/html``, ``Server: cloudflare``), never reaching the handler.
-* ``outages``: ``Outage(seconds=6, kind="reset"|"page", status=520)`` fails every matching
-  request for ``seconds`` of the server's clock, as a TCP RST before any answer (after the
-  latency) or as a Cloudflare page. The window opens at the first request it sees (or set ``start`` to a clock
-  value; ``server.start_outage(...)`` opens one now). Afterwards it is inert.
+* ``outages``: ``Outage(seconds=6, kind="reset"|"page"|"hang", status=520)`` fails every
+  matching request for ``seconds`` of the server's clock, as a TCP RST before any answer (after
+  the latency), as a Cloudflare page, or by holding the request unanswered until the window
+  closes and then resetting it (a client's own timeout fires first: a timeout outage). The
+  window opens at the first request it sees (or set ``start`` to a clock value;
+  ``server.start_outage(...)`` opens one now). Afterwards it is inert.
 
 ``sent`` records how each answer went out (a ``Sent`` per answer; newest last). This module holds
 data and the page text only: no I/O, no sockets (``shaping`` sends).
@@ -87,9 +89,10 @@ class CloudflarePage(_Rule):
 
 @dataclass
 class Outage(_Rule):
-    """Every matching request fails for ``seconds``: ``kind`` "reset" (TCP RST, no answer) or
-    "page" (Cloudflare ``status`` page). ``start`` is a server-clock time; None opens the
-    window at the first matching request. ``count`` is unused (kept for matching)."""
+    """Every matching request fails for ``seconds``: ``kind`` "reset" (TCP RST, no answer),
+    "page" (Cloudflare ``status`` page) or "hang" (no answer until the window ends, then RST).
+    ``start`` is a server-clock time; None opens the window at the first matching request.
+    ``count`` is unused (kept for matching)."""
 
     seconds: float = 6.0
     kind: str = "reset"
@@ -98,8 +101,12 @@ class Outage(_Rule):
     count: int = -1
 
     def __post_init__(self) -> None:
-        if self.kind not in ("reset", "page"):
-            raise ValueError("Outage.kind must be 'reset' or 'page'")
+        if self.kind not in ("reset", "page", "hang"):
+            raise ValueError("Outage.kind must be 'reset', 'page' or 'hang'")
+
+    def remaining(self, now: float) -> float:
+        """Seconds of the window left at ``now`` (0 once over or before it opened)."""
+        return max(0.0, self.start + self.seconds - now) if self.start is not None else 0.0
 
     def active(self, now: float) -> bool:
         """True while the window holds (opening it at ``now`` if it has not opened yet)."""
@@ -111,7 +118,8 @@ class Outage(_Rule):
 @dataclass(frozen=True)
 class Sent:
     """How one answer left the server. ``fate``: "whole", "reset" (cut mid-body), "page"
-    (Cloudflare page, also from an outage), "outage_reset" (RST, no answer), "passthrough"
+    (Cloudflare page, also from an outage), "outage_reset" / "outage_hang" (no answer, RST),
+    "passthrough"
     (streamed by its handler, e.g. a download fault: not shaped) or "dropped" (the handler cut
     the connection, e.g. ``create_drop_connection``). ``pieces`` counts body writes."""
 

@@ -72,9 +72,11 @@ async def answer(request: web.Request, handler: Handler, knobs: Realism, store: 
     delay = knobs.latency_s + (knobs.rng.uniform(0.0, knobs.jitter_s) if knobs.jitter_s > 0 else 0.0)
     if delay > 0:
         await asyncio.sleep(delay)
-    if isinstance(early, Outage) and early.kind == "reset":
-        rec.note = "outage_reset"
-        _record(knobs, request, origin, None, "outage_reset")
+    if isinstance(early, Outage) and early.kind in ("reset", "hang"):
+        rec.note = f"outage_{early.kind}"
+        _record(knobs, request, origin, None, rec.note)
+        if early.kind == "hang":  # held in real seconds: what is left of the window on arrival
+            await asyncio.sleep(early.remaining(store.clock()))
         abort(request)
         return web.Response(status=200)  # never sent: the transport is gone
     if early is not None:

@@ -282,3 +282,15 @@ async def test_scripted_faults_and_dropped_creates_keep_working_under_realism(se
         async with http.post(server.api_url + "/runs", json={"workflow": {}}, headers=AUTH) as resp:
             await resp.read()
     assert len(server.runs) == 1 and server.realism.sent_for("api", "^/runs$")[0].fate == "dropped"
+
+
+async def test_outage_of_hangs_holds_requests_unanswered_until_the_client_times_out(server, http):
+    server.start_outage(60, kind="hang", path=BALANCE)
+    with pytest.raises(asyncio.TimeoutError):
+        async with http.get(server.api_url + BALANCE, headers=AUTH,
+                            timeout=aiohttp.ClientTimeout(total=0.5)) as resp:
+            await resp.read()
+    async with http.get(server.api_url + "/runs/nope", headers=AUTH) as resp:
+        assert resp.status == 404  # other paths still answer
+    [held] = server.requests.filter("GET", BALANCE)
+    assert held.status is None and held.note == "outage_hang"
