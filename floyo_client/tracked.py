@@ -25,7 +25,7 @@ from .journal import Journal
 from .models import Phase, Run, classify_status
 from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name
 from .transport import StopCheck, Transport
-from .workflow import Prompt, workflow_hash
+from .workflow import Prompt
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ async def _create(client: FloyoClient, workflow: Prompt, journal: Journal, meta:
     marker = new_marker()
     name = run_name(meta.label, marker)
     journal.begin(marker, name=name, prompt_id=meta.prompt_id, node_id=meta.node_id,
-                  workflow_hash=workflow_hash(workflow), api_url=client.api)
+                  api_url=client.api)
     answer = detached(lambda: _create_run(client.transport, workflow, name, marker, hooks.should_stop))
     try:
         await asyncio.shield(answer)  # ComfyUI may cancel this node now: the create goes on

@@ -9,7 +9,8 @@ Shaping (every answer of a shaped origin; answers already streamed by a handler,
 CDN's download faults, pass through untouched):
 
 * ``latency_s`` (+ seeded ``jitter_s``): wait before the request is handled, so headers leave
-  that much later. Models one round trip; the TCP/TLS handshake itself is not delayed.
+  that much later. Models one round trip. ``handshake_s`` adds a wait to the first request of
+  each new connection (the TCP/TLS handshake round trips, which loopback makes free).
 * ``pieces``: the body leaves in at least this many writes (seeded random cut points), with
   ``piece_delay_s`` between writes; ``max_piece_bytes`` (0 = no cap) splits large bodies more.
 * ``chunked``: ``Transfer-Encoding: chunked`` instead of ``Content-Length``.
@@ -43,8 +44,10 @@ from __future__ import annotations
 
 import random
 import re
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 ORIGINS = frozenset({"api", "cdn", "other"})
 
@@ -121,7 +124,8 @@ class Sent:
     (Cloudflare page, also from an outage), "outage_reset" / "outage_hang" (no answer, RST),
     "passthrough"
     (streamed by its handler, e.g. a download fault: not shaped) or "dropped" (the handler cut
-    the connection, e.g. ``create_drop_connection``). ``pieces`` counts body writes."""
+    the connection, e.g. ``create_drop_connection``). ``new_connection``: the first request on
+    its connection. ``pieces`` counts body writes."""
 
     origin: str
     method: str
@@ -129,6 +133,7 @@ class Sent:
     scheme: str
     status: int | None
     fate: str
+    new_connection: bool = False
     pieces: int = 0
     chunked: bool = False
     encoding: str | None = None
@@ -142,6 +147,7 @@ class Realism:
     origins: frozenset[str] = ORIGINS
     latency_s: float = 0.0
     jitter_s: float = 0.0
+    handshake_s: float = 0.0
     pieces: int = 1
     piece_delay_s: float = 0.0
     max_piece_bytes: int = 0
@@ -156,6 +162,8 @@ class Realism:
     sent: deque[Sent] = field(default_factory=lambda: deque(maxlen=20000), repr=False, compare=False)
     rng: random.Random = field(init=False, repr=False, compare=False)
     link_free_at: float = field(default=0.0, init=False, repr=False, compare=False)
+    connections: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet, init=False, repr=False,
+                                              compare=False)
 
     def __post_init__(self) -> None:
         if self.bandwidth_scope not in ("shared", "connection"):

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _COMPRESSIBLE = ("application/json", "text/")
 _PACE_SLICE_S = 0.02  # a paced body leaves in slices of about this much link time
+# Request-scoped key; web.RequestKey exists from aiohttp 3.14 (plain strings warn there).
+_RequestKey: Any = getattr(web, "RequestKey", None)
+_NEW_CONNECTION: Any = _RequestKey("floyo_new_connection", bool) if _RequestKey else "floyo_new_connection"
 
 
 def abort(request: web.Request) -> None:
@@ -43,7 +46,20 @@ def abort(request: web.Request) -> None:
 def _record(knobs: Realism, request: web.Request, origin: str, status: int | None, fate: str,
             **how: Any) -> None:
     knobs.sent.append(Sent(origin=origin, method=request.method, path=request.path,
-                           scheme=request.scheme, status=status, fate=fate, **how))
+                           scheme=request.scheme, status=status, fate=fate,
+                           new_connection=request[_NEW_CONNECTION], **how))
+
+
+def _delay(request: web.Request, knobs: Realism) -> float:
+    """This request's latency (+ seeded jitter), plus ``handshake_s`` on a new connection; marks
+    the request with whether its connection is new."""
+    transport = request.transport  # one per connection (TLS or not), weakly held
+    new = transport is not None and transport not in knobs.connections
+    if new:
+        knobs.connections.add(transport)
+    request[_NEW_CONNECTION] = new
+    jitter = knobs.rng.uniform(0.0, knobs.jitter_s) if knobs.jitter_s > 0 else 0.0
+    return knobs.latency_s + jitter + (knobs.handshake_s if new else 0.0)
 
 
 def cloudflare_response(request: web.Request, knobs: Realism, status: int) -> web.Response:
@@ -69,7 +85,7 @@ async def answer(request: web.Request, handler: Handler, knobs: Realism, store: 
                  rec: Any) -> web.StreamResponse:
     """Serve ``request`` through ``handler`` shaped by ``knobs``; ``rec`` is its log entry."""
     early = _early_fault(store, knobs, request, origin)
-    delay = knobs.latency_s + (knobs.rng.uniform(0.0, knobs.jitter_s) if knobs.jitter_s > 0 else 0.0)
+    delay = _delay(request, knobs)
     if delay > 0:
         await asyncio.sleep(delay)
     if isinstance(early, Outage) and early.kind in ("reset", "hang"):

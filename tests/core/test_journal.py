@@ -110,10 +110,10 @@ async def test_a_timed_out_run_is_recorded_cancelled(floyo, client, journal, fak
 
 def test_recover_marks_unanswered_creates_unknown_and_lists_runs_to_resume(journal, dead_owner):
     before = Journal(journal.path, owner=dead_owner)  # the ComfyUI that ran before the restart
-    before.begin("m1", name="a [m1]", prompt_id="p", node_id="1", workflow_hash="h", api_url="u")
-    before.begin("m2", name="b [m2]", prompt_id="p", node_id="2", workflow_hash="h", api_url="u")
+    before.begin("m1", name="a [m1]", prompt_id="p", node_id="1", api_url="u")
+    before.begin("m2", name="b [m2]", prompt_id="p", node_id="2", api_url="u")
     before.created("m2", "run_two")
-    before.begin("m3", name="c [m3]", prompt_id="p", node_id="3", workflow_hash="h", api_url="u")
+    before.begin("m3", name="c [m3]", prompt_id="p", node_id="3", api_url="u")
     before.created("m3", "run_three")
     before.saved("run_three", ["/x.png"])
     before.finished("run_three", "cancelled")  # saved is final
@@ -127,7 +127,7 @@ def test_concurrent_writers_from_several_threads_lose_no_update(journal):
     def writer(n: int) -> None:
         for i in range(25):
             marker = f"t{n}_{i}"
-            journal.begin(marker, name=marker, prompt_id=None, node_id=str(n), workflow_hash="h", api_url="u")
+            journal.begin(marker, name=marker, prompt_id=None, node_id=str(n), api_url="u")
             journal.created(marker, f"run_{n}x{i}")
             journal.status(f"run_{n}x{i}", "processing", None)
 

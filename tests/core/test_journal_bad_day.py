@@ -15,6 +15,7 @@ import sys
 import pytest
 from floyo_pack.floyo_client import Hooks
 from floyo_pack.floyo_client.journal import Journal
+from floyo_pack.floyo_client.journal_store import VERSION
 from floyo_pack.floyo_client.owner import Owner
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
 from floyo_pack.floyo_server import Step
@@ -54,7 +55,7 @@ def path(tmp_path):
 
 
 def _begin(journal: Journal, marker: str, run_id: str | None = None) -> None:
-    journal.begin(marker, name=f"x [{marker}]", prompt_id="p", node_id="1", workflow_hash="h", api_url="u")
+    journal.begin(marker, name=f"x [{marker}]", prompt_id="p", node_id="1", api_url="u")
     if run_id:
         journal.created(marker, run_id)
 
@@ -110,7 +111,7 @@ def test_an_unversioned_journal_is_migrated_keeping_its_rows(path):
     db.close()
     journal = Journal(path)
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == VERSION
         columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
     db.close()
     assert {"owner_host", "owner_pid", "owner_started"} <= columns

@@ -13,7 +13,6 @@ from floyo_pack.floyo_client.workflow import (
     apply_overrides,
     parse_embedded,
     partition,
-    workflow_hash,
 )
 
 OUTPUTS = {"SaveImage", "PreviewImage", "FloyoRemoteRun"}
@@ -113,7 +112,3 @@ def test_a_title_used_twice_asks_for_the_id():
     graph = {**GRAPH, "30": node("CLIPTextEncode", "Prompt", text="y")}
     with pytest.raises(WorkflowError, match="Several remote nodes"):
         apply_overrides(graph, [Override("Prompt", "text", "x")])
-
-
-def test_workflow_hash_ignores_key_order():
-    assert workflow_hash({"a": 1, "b": 2}) == workflow_hash({"b": 2, "a": 1}) != workflow_hash({"a": 2})

@@ -31,7 +31,7 @@ async def floyo(tmp_path, monkeypatch):
 
 
 def unknown_row(journal: Journal, server, marker: str, *, gave_up: bool = False) -> None:
-    journal.begin(marker, name=f"node 3 [{marker}]", prompt_id="p", node_id="3", workflow_hash="h",
+    journal.begin(marker, name=f"node 3 [{marker}]", prompt_id="p", node_id="3",
                   api_url=server.api_url)
     if gave_up:
         journal.gave_up(marker, "ComfyUI cancelled the node while its create was in flight")

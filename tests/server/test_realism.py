@@ -294,3 +294,15 @@ async def test_outage_of_hangs_holds_requests_unanswered_until_the_client_times_
         assert resp.status == 404  # other paths still answer
     [held] = server.requests.filter("GET", BALANCE)
     assert held.status is None and held.note == "outage_hang"
+
+
+async def test_handshake_delay_falls_on_the_first_request_of_each_connection(server, http):
+    server.realism = Realism(handshake_s=0.3)
+    start = time.monotonic()
+    for _ in range(2):  # one keep-alive connection
+        async with http.get(server.api_url + BALANCE, headers=AUTH) as resp:
+            assert resp.status == 200
+            await resp.read()
+    assert time.monotonic() - start >= 0.29
+    await raw_get(server.api_url, BALANCE)  # a second connection
+    assert [s.new_connection for s in server.realism.sent] == [True, False, True]
