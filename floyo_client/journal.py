@@ -102,14 +102,13 @@ class Journal:
         self._write(f"UPDATE runs SET {sets} WHERE {where} = ?", [*fields.values(), key])  # noqa: S608
 
     def begin(self, marker: str, *, name: str, prompt_id: str | None, node_id: str | None,
-              workflow_hash: str, api_url: str) -> None:
+              api_url: str) -> None:
         """Record a run about to be created (before the request leaves), owned by this process."""
         now, o = time.time(), self.owner
-        self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, workflow_hash, api_url,"
+        self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url,"
                     " owner_host, owner_pid, owner_started, created_at, updated_at)"
-                    " VALUES (?, 'creating', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (marker, name, prompt_id, node_id, workflow_hash, api_url, o.host, o.pid, o.started,
-                     now, now))
+                    " VALUES (?, 'creating', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (marker, name, prompt_id, node_id, api_url, o.host, o.pid, o.started, now, now))
 
     def created(self, marker: str, run_id: str) -> None:
         self._update("marker", marker, run_id=run_id, state="running", status="queued")
@@ -169,9 +168,6 @@ class Journal:
         that includes those taken over from a process that is gone): the ones to reconcile."""
         rows = self._read(f"SELECT * FROM runs WHERE state = 'unknown' AND {_MINE}", self._me())  # noqa: S608
         return [_as_dict(r) for r in rows]
-
-    def owned_by_me(self, record: dict[str, Any]) -> bool:
-        return (record.get("owner_host"), record.get("owner_pid"), record.get("owner_started")) == self._me()
 
     def _me(self) -> tuple[str, int, str | None]:
         return (self.owner.host, self.owner.pid, self.owner.started)

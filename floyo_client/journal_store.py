@@ -37,12 +37,24 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_state ON runs(state);
 """
+_V2_COLUMNS = ("marker, run_id, state, status, name, prompt_id, node_id, api_url, flotime_ms, paths, detail,"
+               " created_at, updated_at, owner_host, owner_pid, owner_started")
 # MIGRATIONS[n] takes the schema from version n to n + 1.
 MIGRATIONS = (
     # 1: each row names the process that owns it (ComfyUIs sharing a user folder, owner.py)
     ("ALTER TABLE runs ADD COLUMN owner_host TEXT",
      "ALTER TABLE runs ADD COLUMN owner_pid INTEGER",
      "ALTER TABLE runs ADD COLUMN owner_started TEXT"),
+    # 2: drop workflow_hash (written, never read). A table rebuild, not DROP COLUMN, so SQLite
+    # older than 3.35 migrates too.
+    ("CREATE TABLE runs_v2 (marker TEXT PRIMARY KEY, run_id TEXT UNIQUE, state TEXT NOT NULL, status TEXT,"
+     " name TEXT, prompt_id TEXT, node_id TEXT, api_url TEXT, flotime_ms INTEGER,"
+     " paths TEXT NOT NULL DEFAULT '[]', detail TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL,"
+     " owner_host TEXT, owner_pid INTEGER, owner_started TEXT)",
+     f"INSERT INTO runs_v2 ({_V2_COLUMNS}) SELECT {_V2_COLUMNS} FROM runs",  # noqa: S608 (constants)
+     "DROP TABLE runs",
+     "ALTER TABLE runs_v2 RENAME TO runs",
+     "CREATE INDEX IF NOT EXISTS runs_state ON runs(state)"),
 )
 VERSION = len(MIGRATIONS)
 SIDECARS = ("-wal", "-shm", "-journal")

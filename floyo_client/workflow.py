@@ -7,7 +7,6 @@ module never asks ComfyUI anything. Must not send, upload or log workflow conten
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -180,9 +179,3 @@ def apply_overrides(workflow: Prompt, overrides: Iterable[Override]) -> Prompt:
                                 f"input {override.input!r}. Its inputs: {names}.")
         inputs[override.input] = override.value
     return result
-
-
-def workflow_hash(workflow: Prompt) -> str:
-    """A stable digest of a workflow (key order does not matter)."""
-    text = json.dumps(workflow, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -74,9 +74,6 @@ class Registry:
             active.cancel.set()
         return active
 
-    def count(self) -> int:
-        return len(self._runs)
-
     def snapshot(self) -> list[dict[str, object]]:
         return [a.as_json() for a in self._runs]
 

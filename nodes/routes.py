@@ -55,10 +55,6 @@ async def cancel_run(request: web.Request) -> web.Response:
     return web.json_response({"requested": True, **active.as_json()})
 
 
-async def active_runs(request: web.Request) -> web.Response:
-    return web.json_response({"runs": REGISTRY.snapshot()})
-
-
 async def list_runs(request: web.Request) -> web.Response:
     """The journal, newest first: every run this ComfyUI started, and what became of it."""
     return web.json_response({"runs": comfy.journal().list(), "active": REGISTRY.snapshot()})
@@ -107,7 +103,6 @@ def register() -> bool:
     if _registered or table is None:
         return _registered
     table.post("/floyo/runs/cancel")(cancel_run)
-    table.get("/floyo/runs/active")(active_runs)
     table.get("/floyo/runs")(list_runs)
     table.get("/floyo/runs/{run_id}")(get_run)
     table.get("/floyo/key")(get_key)

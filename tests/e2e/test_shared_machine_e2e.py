@@ -69,7 +69,7 @@ def test_a_cross_site_page_cannot_cancel_a_run_but_the_panel_can(comfy, floyo):
         for ctype in ("text/plain", "application/x-www-form-urlencoded", "application/json"):
             headers = {"Content-Type": ctype, "Origin": EVIL, "Host": host}
             assert _raw(comfy, "POST", "/floyo/runs/cancel", body, headers) in (403, 415)
-    (active,) = [a for a in comfy.get("/floyo/runs/active")[1]["runs"] if a["run_id"] == run.id]
+    (active,) = [a for a in comfy.get("/floyo/runs")[1]["active"] if a["run_id"] == run.id]
     assert active["cancel_requested"] is False
     panel = {"Content-Type": "application/json", "Origin": comfy.url}
     assert _raw(comfy, "POST", "/floyo/runs/cancel", body, panel) == 200
