@@ -36,6 +36,11 @@ out, as for ``Fault``):
   window opens at the first request it sees (or set ``start`` to a clock value;
   ``server.start_outage(...)`` opens one now). Afterwards it is inert.
 
+``Realism.internet()`` is the light profile the e2e suites run under by default (the
+e2e ``floyo`` fixture resets to it each test). Lists may be appended to from a test thread while
+the server runs; counts are consumed under the server's lock. HTTPS is separate:
+``ScriptedServer(tls=True)`` / ``ServerThread(tls=True)``, trusted through ``server.ca_file``.
+
 ``sent`` records how each answer went out (a ``Sent`` per answer; newest last). This module holds
 data and the page text only: no I/O, no sockets (``shaping`` sends).
 """

@@ -21,6 +21,8 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
 from .realism import CloudflarePage, Outage, Realism, Reset, Sent, cloudflare_html
+from .recorder import RecordedRequest
+from .state import Store
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ def cloudflare_response(request: web.Request, knobs: Realism, status: int) -> we
                         headers={"Server": "cloudflare", "CF-RAY": f"{ray}-IAD"})
 
 
-def _early_fault(store: Any, knobs: Realism, request: web.Request,
+def _early_fault(store: Store, knobs: Realism, request: web.Request,
                  origin: str) -> Outage | CloudflarePage | None:
     """An active outage matching the request, else a pending Cloudflare page (consumed)."""
     with store.lock:
@@ -81,8 +83,8 @@ def _early_fault(store: Any, knobs: Realism, request: web.Request,
     return store.take_first(knobs.pages, lambda p: p.matches(request.method, request.path, origin))
 
 
-async def answer(request: web.Request, handler: Handler, knobs: Realism, store: Any, origin: str,
-                 rec: Any) -> web.StreamResponse:
+async def answer(request: web.Request, handler: Handler, knobs: Realism, store: Store, origin: str,
+                 rec: RecordedRequest) -> web.StreamResponse:
     """Serve ``request`` through ``handler`` shaped by ``knobs``; ``rec`` is its log entry."""
     early = _early_fault(store, knobs, request, origin)
     delay = _delay(request, knobs)
