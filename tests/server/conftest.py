@@ -1,6 +1,8 @@
 """Fixtures for the local Floyo server's own tests: a started server and a plain HTTP session.
 
-Each test gets a fresh server (fresh runs, limiter and recorder) on random loopback ports.
+Each test gets a fresh server (fresh runs, limiter and recorder) on random loopback ports;
+``tls_server`` is the same over HTTPS. Network realism is off unless a test sets
+``server.realism``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def server(clock):
     async with ScriptedServer(Scenario(), clock=clock) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def tls_server(clock):
+    """A fresh server over HTTPS; trust ``tls_server.ca_file`` (e.g. ``tls_context(ca_file)``)."""
+    async with ScriptedServer(Scenario(), clock=clock, tls=True) as srv:
         yield srv
 
 

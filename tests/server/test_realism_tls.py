@@ -24,12 +24,6 @@ from .conftest import AUTH
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-async def tls_server():
-    async with ScriptedServer(tls=True) as srv:
-        yield srv
-
-
 def _session(context: ssl.SSLContext | None = None) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context or True))
 
