@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -85,14 +86,20 @@ async def child(variant: str, base: str, out: str, size: int) -> dict[str, float
         sampler = PeakSampler()
         sampler.start()
         dest = Path(out) / f"{variant}.bin"
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_s()
         await step(f"{base}/big.bin", dest, size, transport, session)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, cpu_s() - cpu
         peak = sampler.stop()
     if dest.stat().st_size != size:
         raise AssertionError(f"{variant} saved {dest.stat().st_size} bytes, not {size}")
     dest.unlink()
-    return {"baseline": baseline, "peak": peak, "seconds": seconds}
+    return {"baseline": baseline, "peak": peak, "seconds": seconds, "cpu": cpu}
+
+
+def cpu_s() -> float:
+    """CPU seconds of this process, all threads (the file server is another process)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(variant: str, base: str, out: str, size: int) -> dict[str, float]:
@@ -139,8 +146,9 @@ def report(size: int, rounds: int, results: dict[str, list[dict[str, float]]]) -
     print(f"P5 download to disk: {size / MIB:.0f} MiB from a loopback file server, {rounds} round(s), "
           f"medians, fresh process per variant; {machine()}")
     table("Per variant", [(f"({'a' if v == 'pack' else 'b'}) {v}", f"{speed[v]:.0f}", f"{added[v]:.1f}",
-                           f"{median([r['seconds'] for r in results[v]]):.2f}") for v in VARIANTS],
-          ("variant", "MiB/s", "peak RSS added MiB", "seconds"))
+                           f"{median([r['seconds'] for r in results[v]]):.2f}",
+                           f"{median([r['cpu'] for r in results[v]]):.2f}") for v in VARIANTS],
+          ("variant", "MiB/s", "peak RSS added MiB", "wall s", "client CPU s"))
     pairs = zip(results["pack"], results["plain"], strict=True)
     rounds_text = ", ".join(f"{p['seconds']:.2f}/{q['seconds']:.2f}" for p, q in pairs)
     print(f"\nSeconds per round (a/b): {rounds_text}")

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from .transport import StopCheck, Transport, never_stop
 log = logging.getLogger(__name__)
 Refresh = Callable[[RunOutput], Awaitable[RunOutput]]
 OnBytes = Callable[[int], None]
+SLOW_WRITE_S = 0.05  # one buffer's write taking longer than this: the disk is slow, use a thread
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,13 @@ class DownloadLimits:
 
 
 class Sink:
-    """The ``.part`` file: written in a worker thread while the next bytes arrive, with at most
-    one write in flight and one buffer filling, so memory stays at two buffers."""
+    """The ``.part`` file, written a buffer at a time so memory stays at two buffers.
+
+    Writes go straight to the page cache from the event loop, as a plain copy does: a worker
+    thread per write costs about half again as much CPU. The first write slower than
+    ``SLOW_WRITE_S`` (a slow or throttled disk) moves the rest to a worker thread, with at most
+    one write in flight, so the loop keeps honouring stops and reading the socket.
+    """
 
     def __init__(self, path: Path, flush_bytes: int):
         with contextlib.suppress(FileNotFoundError):
@@ -61,6 +68,7 @@ class Sink:
         self.path, self.file = path, os.fdopen(fd, "wb")
         self._flush_bytes, self._pending, self._size = flush_bytes, [], 0
         self._flight: asyncio.Future[object] | None = None
+        self._threaded = False
 
     def _start(self, work: Callable[[], object]) -> None:
         self._flight = asyncio.get_running_loop().run_in_executor(None, work)
@@ -77,10 +85,18 @@ class Sink:
     async def write(self, chunk: bytes) -> None:
         self._pending.append(chunk)
         self._size += len(chunk)
-        if self._size >= self._flush_bytes:
+        if self._size < self._flush_bytes:
+            return
+        chunks = self._take()
+        if self._threaded:
             await self._drain()
-            chunks = self._take()
             self._start(lambda: self.file.writelines(chunks))
+            return
+        started = time.perf_counter()
+        self.file.writelines(chunks)
+        if time.perf_counter() - started > SLOW_WRITE_S:
+            log.info("Writes to %s are slow; writing in a worker thread from now on", self.path.parent)
+            self._threaded = True
 
     async def finish(self) -> None:
         """Write what is buffered and close the file."""

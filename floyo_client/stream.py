@@ -184,7 +184,8 @@ async def _stream(resp: aiohttp.ClientResponse, sink: SinkLike, progress: Progre
         try:  # what has arrived is taken at once; otherwise wait a bounded time for more
             chunk: bytes | None = resp.content.read_nowait(limits.chunk_bytes)
             if not chunk:
-                chunk = await asyncio.wait_for(resp.content.read(limits.chunk_bytes), READ_WAIT_S)
+                async with asyncio.timeout(READ_WAIT_S):  # a timer, not a task per read (wait_for)
+                    chunk = await resp.content.read(limits.chunk_bytes)
         except TimeoutError:
             chunk = None
         except (aiohttp.ClientError, OSError) as e:

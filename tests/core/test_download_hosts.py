@@ -195,3 +195,16 @@ async def test_bytes_over_the_run_budget_stop_undeclared_downloads(client, host,
         await asyncio.wait_for(download_outputs(handle, outputs, tmp_path / "run"), 60)
     left = [p.name for p in (tmp_path / "run").iterdir()]
     assert len(left) < 2 and not any(n.endswith(".part") for n in left)
+
+
+async def test_a_slow_disk_moves_writes_to_a_worker_thread_and_the_file_is_whole(client, host, tmp_path,
+                                                                                 monkeypatch, caplog):
+    from floyo_pack.floyo_client import download
+
+    monkeypatch.setattr(download, "SLOW_WRITE_S", -1.0)  # every write counts as slow
+    size = 6 * 1024 * 1024
+    host.answers = [generated(size)]
+    with caplog.at_level("INFO", logger="floyo_pack.floyo_client.download"):
+        dest, got = await fetch(client, host, tmp_path, limits=DownloadLimits(), size=size)
+    assert got == size and dest.read_bytes() == b"\xab" * size
+    assert [r.message for r in caplog.records if "worker thread" in r.message]
