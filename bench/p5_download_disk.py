@@ -152,10 +152,11 @@ def report(size: int, rounds: int, results: dict[str, list[dict[str, float]]]) -
     pairs = zip(results["pack"], results["plain"], strict=True)
     rounds_text = ", ".join(f"{p['seconds']:.2f}/{q['seconds']:.2f}" for p, q in pairs)
     print(f"\nSeconds per round (a/b): {rounds_text}")
-    table("Goals", [
-        ("pack added peak RSS (MiB)", f"{added['pack']:.1f}", "<= 64 MiB", verdict(added["pack"] <= 64)),
-        ("pack / plain throughput", f"{ratio:.2f}", ">= 0.9", verdict(ratio >= 0.9)),
-    ], ("measure", "measured", "goal", "status"))
+    table("Goals (throughput: median of the per-round ratios; ratio of the medians beside it)", [
+        ("pack added peak RSS (MiB)", f"{added['pack']:.1f}", "", "<= 64 MiB", verdict(added["pack"] <= 64)),
+        ("pack / plain throughput", f"{ratio:.2f}", f"{speed['pack'] / speed['plain']:.2f}", ">= 0.9",
+         verdict(ratio >= 0.9)),
+    ], ("measure", "measured", "of medians", "goal", "status"))
 
 
 def main() -> None:
