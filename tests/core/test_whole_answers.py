@@ -5,6 +5,7 @@ shapes the answers on a real loopback connection."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -122,3 +123,16 @@ async def test_a_gzip_answer_that_inflates_past_the_cap_is_refused_while_decodin
     finally:
         await runner.cleanup()
     assert "more than" in str(caught.value)
+
+
+@pytest.mark.timeout(30)
+async def test_a_stop_while_a_poll_answer_trickles_in_is_honoured_before_it_ends(floyo, client):
+    from floyo_pack.floyo_client import Interrupted
+
+    created = await client.create_run(WORKFLOW, name="t [m]", marker="m")
+    rude(floyo, pieces=10, piece_delay_s=1.0)  # the answer takes 9 s to arrive
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(Interrupted):
+        await client.get_run(created.id, stop=lambda: bool(floyo.requests.polls(created.id)))
+    assert loop.time() - started < 6.0, "stopped while the answer was still arriving, not after it"
