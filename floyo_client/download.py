@@ -1,7 +1,7 @@
 """Fetching one output file through its presigned URL, streamed to disk.
 
-The bytes go to ``<name>.part`` beside the final path, so memory stays flat whatever the size,
-and the file takes its final name only once complete: as long as the server said
+The bytes go to ``<name>.<random>.part`` beside the final path, so memory stays flat whatever
+the size, and the file takes its final name only once complete: as long as the server said
 (Content-Length or Content-Range) and as long as Floyo's ``size_bytes`` said. A broken body is
 resumed with ``Range`` when the host supports it, else restarted with a fresh link. A stall is
 throughput under ``min_bytes_per_s`` over ``stall_s``, so a trickle counts. Presigned URLs carry
@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -62,8 +63,7 @@ class Sink:
     """
 
     def __init__(self, path: Path, flush_bytes: int):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # a leftover from a crash; O_EXCL then refuses a symlink planted there
+        # O_EXCL: never follows a symlink planted there, never shares a file with another download
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         self.path, self.file = path, os.fdopen(fd, "wb")
         self._flush_bytes, self._pending, self._size = flush_bytes, [], 0
@@ -130,7 +130,8 @@ async def download_file(transport: Transport, output: RunOutput, refresh: Refres
     """Save one output at ``dest`` (via ``dest.part``) and return its size. Raises DownloadError,
     Interrupted or the refresh's FloyoError; on any failure no file is left at either name."""
     limits = limits or DownloadLimits()
-    sink = Sink(dest.with_name(dest.name + PART_SUFFIX), limits.chunk_bytes)
+    # A name of its own: a resumed run and a Fetch node may download the same output at once
+    sink = Sink(dest.with_name(f"{dest.name}.{secrets.token_hex(4)}{PART_SUFFIX}"), limits.chunk_bytes)
     try:
         size = await _attempts(transport, output, refresh, sink, stop, limits, on_bytes or _ignore)
         await sink.finish()

@@ -208,3 +208,12 @@ async def test_a_slow_disk_moves_writes_to_a_worker_thread_and_the_file_is_whole
         dest, got = await fetch(client, host, tmp_path, limits=DownloadLimits(), size=size)
     assert got == size and dest.read_bytes() == b"\xab" * size
     assert [r.message for r in caplog.records if "worker thread" in r.message]
+
+
+async def test_two_downloads_of_the_same_output_at_once_both_end_whole(client, host, tmp_path):
+    size = 4 * 1024 * 1024  # a resumed run and a Fetch node can fetch the same output together
+    host.answers = [generated(size)]
+    dest = tmp_path / "x.bin"
+    got = await asyncio.wait_for(asyncio.gather(*(
+        download_file(client.transport, output(host, size=size), _same, dest) for _ in range(2))), 60)
+    assert got == [size, size] and dest.read_bytes() == b"\xab" * size and list(tmp_path.iterdir()) == [dest]
