@@ -1,10 +1,12 @@
 """The one-command demo (``bash demo/run``): the pack doing its whole job with no Floyo account.
 
 Starts a worker ComfyUI (no pack), the Floyo-compatible gateway over it and a client ComfyUI with
-the pack, all on loopback; runs every example in ``example_workflows/`` on the client (its
+the pack, all on loopback; runs every workflow in ``demo/workflows/`` on the client (its
 ``FloyoRemoteRun`` node sends the remote part through the gateway to the worker) and prints where
-the images are. With ``--floyo`` the client talks to Floyo itself (``FLOYO_API_KEY``; costs
-FloTime). Stops everything it started on exit unless ``--keep-running`` (then on Ctrl-C).
+the images are. Those run on a CPU worker without model files; ``example_workflows/`` (a real
+text-to-image model) is copied into the client's Workflows panel to open by hand. With
+``--floyo`` the client talks to Floyo itself (``FLOYO_API_KEY``; costs FloTime). Stops everything
+it started on exit unless ``--keep-running`` (then on Ctrl-C).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from procs import ComfyUI, Gateway
 log = logging.getLogger("floyo.demo")
 
 REPO = Path(__file__).resolve().parents[1]
+DEMO_WORKFLOWS = REPO / "demo" / "workflows"  # toy graphs a CPU worker runs without model files
 CI_DIR = Path(os.environ.get("FLOYO_CI_DIR") or Path.home() / ".cache" / "floyo-ci")
 KEY = "flo_demo_key"  # the gateway's only key; it exists nowhere else
 
@@ -69,7 +72,7 @@ def start_servers(args: argparse.Namespace, work: Path, started: list[Any]) -> C
         started.append(gateway)
         env = {"FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": KEY}
     client = ComfyUI("client", comfy_dir, work / "client", pack=REPO, env=env)
-    for example in sorted((REPO / "example_workflows").glob("*.json")):  # in the UI's Workflows panel
+    for example in sorted([*DEMO_WORKFLOWS.glob("*.json"), *(REPO / "example_workflows").glob("*.json")]):
         shutil.copy(example, client.base / "user" / "default" / "workflows" / example.name)
     client.start()
     started.append(client)
@@ -97,7 +100,7 @@ def run_examples(client: ComfyUI, ui_format: ModuleType) -> bool:
     """Run every example on the client; prints each one's images. True if all succeeded."""
     info = client.get("/object_info")
     all_ok = True
-    for path in sorted((REPO / "example_workflows").glob("*.json")):
+    for path in sorted(DEMO_WORKFLOWS.glob("*.json")):
         prompt = ui_format.ui_to_api(json.loads(path.read_text()), info)
         t0 = time.monotonic()
         entry = client.run(prompt)
@@ -140,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("starting the servers in %s (their logs are there too)", work)
         client = start_servers(args, work, started)
         where = "Floyo" if args.floyo else "the gateway -> worker ComfyUI"
-        out(f"Running example_workflows/ on the client ComfyUI through {where}:")
+        out(f"Running demo/workflows/ on the client ComfyUI through {where}:")
         ok = run_examples(client, ui_format)
         out(f"The pack also keeps every remote output under {client.output_dir / 'floyo'}/<run id>/")
         out(f"Client ComfyUI (with the pack): {client.url}/")

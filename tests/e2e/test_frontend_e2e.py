@@ -153,15 +153,21 @@ def test_key_set_in_the_settings_panel_goes_to_the_key_file_not_to_settings(comf
 
 @pytest.mark.timeout(150)
 def test_example_workflows_open_in_the_ui_and_queue_what_they_show(comfy, floyo):
+    from .test_example_workflows_e2e import start_run_elsewhere
+
     paths = sorted((REPO / "example_workflows").glob("*.json"))
     examples = [json.loads(p.read_text()) for p in paths]
-    res = run_script("load_examples.mjs", comfy, EXAMPLES=json.dumps(examples))
-    assert len(res["examples"]) == len(examples) >= 2
+    run_id = start_run_elsewhere(floyo)  # what a user pastes into the fetch example
+    res = run_script("load_examples.mjs", comfy, EXAMPLES=json.dumps(examples), RUN_ID=run_id)
+    assert len(res["examples"]) == len(examples) >= 3
     for path, ui, seen in zip(paths, examples, res["examples"], strict=True):
         assert seen["missing"] == [] and sorted(seen["types"]) == sorted(n["type"] for n in ui["nodes"])
-        floyo_nodes = [n for n in seen["output"].values() if n["class_type"] == "FloyoRemoteRun"]
-        assert len(floyo_nodes) == 1, path.name
+        classes = [n["class_type"] for n in seen["output"].values()]
+        creates = classes.count("FloyoRemoteRun")
+        assert creates + classes.count("FloyoFetchOutputs") == 1, path.name
+        if creates:  # the seed override comes up on randomize in the UI, as saved
+            assert seen["controls"].get("FloyoOverrideInt") == "randomize", (path.name, seen["controls"])
         before = len(floyo.requests.creates())
         entry = comfy.run(seen["output"])  # exactly what the UI's Run button sends
         assert entry["status"]["status_str"] == "success", (path.name, entry["status"])
-        assert len(floyo.requests.creates()) == before + 1
+        assert len(floyo.requests.creates()) == before + creates

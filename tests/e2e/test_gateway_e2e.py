@@ -23,7 +23,7 @@ from .conftest import Comfy, require_comfyui
 pytestmark = pytest.mark.e2e
 
 KEY = "flo_gateway_e2e"
-EXAMPLES = Path(__file__).resolve().parents[2] / "example_workflows"
+EXAMPLES = Path(__file__).resolve().parents[2] / "demo" / "workflows"  # the demo: runs on a CPU worker
 
 
 @dataclass
@@ -101,8 +101,8 @@ def center_is(path: Path, rgb: tuple[int, int, int]) -> bool:
 
 
 @pytest.mark.parametrize(("example", "local_saver", "pixel"), [
-    ("floyo_embedded.json", "2", (0x33, 0x33, 0xFF)),       # the remote image as it is
-    ("floyo_current_graph.json", "6", (0xCC, 0xCC, 0x00)),  # inverted locally
+    ("demo_embedded.json", "2", (0x33, 0x33, 0xFF)),       # the remote image as it is
+    ("demo_current_graph.json", "6", (0xCC, 0xCC, 0x00)),  # inverted locally
 ])
 def test_example_workflow_runs_on_the_worker_and_its_image_comes_back(stack, example, local_saver, pixel):
     info = stack.client.get("/object_info")[1]
