@@ -123,6 +123,20 @@ class Outage(_Rule):
         return self.start <= now < self.start + self.seconds
 
 
+@dataclass
+class Link:
+    """When a paced link is next free (loop time). A slice's reservation may start up to
+    ``burst_s`` in the past, so a sleep's overshoot is made up instead of lowering the rate."""
+
+    free_at: float = 0.0
+    burst_s: float = 0.02
+
+    def reserve(self, now: float, seconds: float) -> float:
+        """Book ``seconds`` of link time; returns how long to wait before the slice has left."""
+        self.free_at = max(now - self.burst_s, self.free_at) + seconds
+        return max(0.0, self.free_at - now)
+
+
 @dataclass(frozen=True)
 class Sent:
     """How one answer left the server. ``fate``: "whole", "reset" (cut mid-body), "page"
@@ -166,7 +180,7 @@ class Realism:
     seed: int = 0
     sent: deque[Sent] = field(default_factory=lambda: deque(maxlen=20000), repr=False, compare=False)
     rng: random.Random = field(init=False, repr=False, compare=False)
-    link_free_at: float = field(default=0.0, init=False, repr=False, compare=False)
+    link: Link = field(default_factory=lambda: Link(), init=False, repr=False, compare=False)
     connections: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet, init=False, repr=False,
                                               compare=False)
 

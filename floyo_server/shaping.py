@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
-from .realism import CloudflarePage, Outage, Realism, Reset, Sent, cloudflare_html
+from .realism import CloudflarePage, Link, Outage, Realism, Reset, Sent, cloudflare_html
 from .recorder import RecordedRequest
 from .state import Store
 
@@ -155,17 +155,12 @@ def _pieces(body: bytes, knobs: Realism) -> list[memoryview]:
     return [part[i:i + cap] for part in parts for i in range(0, len(part), cap)]
 
 
-async def _pace(knobs: Realism, nbytes: int) -> None:
-    """Wait as long as ``nbytes`` take on the link (shared FIFO link, or this answer's own)."""
-    if knobs.bandwidth_bps <= 0:
-        return
-    duration = nbytes / knobs.bandwidth_bps
-    if knobs.bandwidth_scope == "connection":
-        await asyncio.sleep(duration)
-        return
-    now = asyncio.get_running_loop().time()
-    knobs.link_free_at = max(now, knobs.link_free_at) + duration
-    await asyncio.sleep(knobs.link_free_at - now)
+async def _pace(link: Link, bps: float, nbytes: int) -> None:
+    """Wait until ``nbytes`` have crossed ``link`` at ``bps`` (no wait when unpaced)."""
+    if bps > 0:
+        wait = link.reserve(asyncio.get_running_loop().time(), nbytes / bps)
+        if wait > 0:
+            await asyncio.sleep(wait)
 
 
 async def _resend(request: web.Request, response: web.Response, knobs: Realism, reset: Reset | None,
@@ -185,11 +180,13 @@ async def _resend(request: web.Request, response: web.Response, knobs: Realism, 
     if reset is not None:  # always short of the whole body, so the cut is mid-body
         body = body[:min(max(reset.after_bytes, 0), max(len(body) - 1, 0))]
     parts = _pieces(body, knobs)
+    # "shared": one link for the whole server; "connection": this answer's own
+    link = knobs.link if knobs.bandwidth_scope == "shared" else Link(burst_s=_PACE_SLICE_S)
     await out.prepare(request)
     for i, part in enumerate(parts):
         if i and knobs.piece_delay_s > 0:
             await asyncio.sleep(knobs.piece_delay_s)
-        await _pace(knobs, len(part))
+        await _pace(link, knobs.bandwidth_bps, len(part))
         await out.write(part)
     how = dict(pieces=len(parts), chunked=knobs.chunked, encoding=encoding, body_bytes=len(body))
     if reset is not None:
