@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from .client import CancelResult, FloyoClient, new_marker
 from .detached import detached
 from .errors import FloyoError, RunListUnavailable, RunMayExist, ServerError
-from .journal import Journal
+from .journal import GAVE_UP, Journal
 from .models import Phase, Run, classify_status
 from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name
 from .transport import StopCheck, Transport
@@ -63,6 +63,15 @@ def left_state(handle: RunHandle) -> str:
         phase = Phase.CANCELLED
     return {Phase.SUCCEEDED: "succeeded", Phase.FAILED: "failed",
             Phase.CANCELLED: "cancelled"}.get(phase, "running")  # unconfirmed: watch it on restart
+
+
+def journal_left(journal: Journal, handle: RunHandle, detail: str) -> None:
+    """Journal the state a run was left in. If its cancel could not get through, it is marked as
+    given up, so the next start cancels it instead of watching it."""
+    state = left_state(handle)
+    journal.finished(handle.run_id, state, detail)
+    if state == "running" and handle.cancel_outcome is not None:
+        journal.status(handle.run_id, GAVE_UP, None)
 
 
 async def _create(client: FloyoClient, workflow: Prompt, journal: Journal, meta: RunMeta,
@@ -171,7 +180,7 @@ async def abandon_create(answer: asyncio.Future, client: FloyoClient, journal: J
         return  # journaled as not created
     handle = _handle(client, run)
     outcome = await handle.cancel()
-    journal.finished(run.id, left_state(handle), f"{why}; remote cancel: {outcome.describe()}.")
+    journal_left(journal, handle, f"{why}; remote cancel: {outcome.describe()}.")
     log.info("Floyo: run %s was created as ComfyUI cancelled its node; remote cancel: %s",
              run.id, outcome.describe())
 
@@ -199,5 +208,5 @@ async def run_tracked(client: FloyoClient, workflow: Prompt, *, journal: Journal
             run = await handle.wait()
             return await finish(handle, run)
     except BaseException as e:
-        journal.finished(handle.run_id, left_state(handle), client.transport.safe(str(e)))
+        journal_left(journal, handle, client.transport.safe(str(e)))
         raise

@@ -4,7 +4,8 @@ Started once when the pack loads, in a daemon thread with its own event loop. Re
 creates that never got an answer become "unknown" (never resubmitted) and are looked for by
 their name marker in Floyo's run list (found: watched, or cancelled if their node gave up); runs
 Floyo has are polled until they finish and their files saved under output/floyo/<run id>/, so
-FloyoFetchOutputs can serve them without downloading again. Never sends a create.
+FloyoFetchOutputs can serve them without downloading again; a run whose node gave up on it but
+whose cancel did not get through is cancelled now. Never sends a create.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..floyo_client import (
 )
 from ..floyo_client.errors import BillingError
 from ..floyo_client.journal import GAVE_UP, Journal
-from ..floyo_client.tracked import journaled_hooks, left_state
+from ..floyo_client.tracked import journal_left, journaled_hooks
 from . import comfy
 from .active_runs import REGISTRY
 from .outputs import run_folder
@@ -77,11 +78,21 @@ async def reconcile_one(client: Any, journal: Journal, row: dict[str, Any]) -> N
         log.info("Floyo: found run %s by its marker %s; watching it", run.id, marker)
         await resume_one(client, journal, {**row, "run_id": run.id})
         return
-    handle = RunHandle(client, run.id)
-    handle.run = run
+    await cancel_given_up(client, journal, run.id, "found by its marker after its node gave up")
+
+
+async def cancel_given_up(client: Any, journal: Journal, run_id: str, why: str) -> None:
+    """A run its node gave up on (the cancel did not get through then): cancel it now."""
+    handle = RunHandle(client, run_id)
     outcome = await handle.cancel()
-    journal.finished(run.id, left_state(handle),
-                     f"Found by its marker after its node gave up; remote cancel: {outcome.describe()}.")
+    journal_left(journal, handle, f"Floyo run {run_id} {why}; remote cancel: {outcome.describe()}.")
+
+
+async def _resume_or_cancel(client: Any, journal: Journal, row: dict[str, Any]) -> None:
+    if row.get("status") == GAVE_UP:
+        await cancel_given_up(client, journal, row["run_id"], "was given up by its node")
+    else:
+        await resume_one(client, journal, row)
 
 
 async def resume_all(journal: Journal, rows: list[dict[str, Any]],
@@ -95,7 +106,7 @@ async def resume_all(journal: Journal, rows: list[dict[str, Any]],
     mine = [r for r in rows if r.get("api_url") == config.api_url]
     lost = [r for r in unknown if r.get("api_url") == config.api_url]
     async with open_client(config) as client:
-        await asyncio.gather(*(resume_one(client, journal, r) for r in mine),
+        await asyncio.gather(*(_resume_or_cancel(client, journal, r) for r in mine),
                              *(reconcile_one(client, journal, r) for r in lost))
 
 

@@ -6,8 +6,6 @@ The server and the client share one injected clock, so long outages take no real
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from floyo_pack.floyo_client import Hooks, Interrupted, Limits, RunTimedOut, start_run
 from floyo_pack.floyo_client.errors import (
@@ -17,7 +15,7 @@ from floyo_pack.floyo_client.errors import (
     ProtocolError,
     ServerError,
 )
-from floyo_pack.floyo_client.journal import RESUMABLE, Journal
+from floyo_pack.floyo_client.journal import GAVE_UP, RESUMABLE, Journal
 from floyo_pack.floyo_client.outage import MAX_RETRY_DELAY_S, is_transient
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
 from floyo_pack.floyo_server import ScriptedServer, Step
@@ -126,6 +124,27 @@ async def test_a_stop_during_an_outage_is_honoured_within_a_second(shared):
     assert t.now - stop_at <= 1.0
 
 
+async def test_a_stop_whose_cancel_cannot_cross_the_outage_marks_the_run_given_up_for_the_next_start(
+        shared, tmp_path):
+    server, client, t = shared
+    server.scenario.steps = [Step("processing")]
+    outage(server, t, 3600, "page")
+    server.realism.outages.append(Outage(seconds=3600, kind="page", start=t.now, method="POST",
+                                         path="/cancel$"))
+    journal = Journal(tmp_path / "runs.sqlite3")
+    stop_at = t.now + 100.0
+
+    async def finish(handle, run):
+        return run
+
+    with pytest.raises(Interrupted) as caught:
+        await run_tracked(client, WORKFLOW, journal=journal, meta=RunMeta(), limits=None, finish=finish,
+                          hooks=Hooks(sleep=t.sleep, clock=t.clock, should_stop=lambda: t.now >= stop_at))
+    assert "could not be confirmed" in str(caught.value)
+    row = journal.get(caught.value.run_id)
+    assert row["state"] == "running" and row["status"] == GAVE_UP, "cancelled, not watched, at next start"
+
+
 async def test_the_nodes_own_timeout_still_ends_the_wait_during_an_outage(shared):
     server, client, t = shared
     server.scenario.steps = [Step("processing")]
@@ -157,15 +176,14 @@ def test_which_failures_are_transient():
 
 @pytest.mark.timeout(60)
 async def test_six_real_seconds_of_52x_pages_and_resets_while_polling_do_not_cancel(floyo, client):
-    """Real time, real sockets: 3 s of Cloudflare pages then 3 s of resets, on internet-like answers."""
+    """Real time, real sockets, internet-like answers: 1.5 s of resets (the first poll meets one),
+    then 4.5 s of Cloudflare pages (the third try, 1.5-3 s in, meets one)."""
     floyo.scenario.steps = [Step("processing", seconds=8), Step("done")]
     floyo.realism = Realism.internet(origins=frozenset({"api"}), outages=[
-        Outage(seconds=3, kind="page", status=520, method="GET", path=POLL),
-        Outage(seconds=3, kind="reset", method="GET", path=POLL)])
+        Outage(seconds=1.5, kind="reset", method="GET", path=POLL),
+        Outage(seconds=4.5, kind="page", status=520, method="GET", path=POLL)])
     updates = []
     handle = await start_run(client, WORKFLOW, hooks=Hooks(on_status=updates.append))
-    floyo.realism.outages[0].start = time.monotonic()
-    floyo.realism.outages[1].start = time.monotonic() + 3
     async with handle:
         run = await handle.wait()
     assert run.status == "done" and floyo.run(run.id).cancels == 0

@@ -79,8 +79,9 @@ def test_a_create_answer_in_slow_pieces_is_watched_to_the_end(comfy, floyo):
 def test_six_seconds_of_52x_pages_and_resets_while_polling_do_not_cancel_and_say_reconnecting(comfy, floyo):
     floyo.update(steps=[Step("processing", seconds=10), Step("done")])
     polls = r"^/runs/run_"
-    floyo.realism.outages = [Outage(seconds=3, kind="page", status=522, method="GET", path=polls),
-                             Outage(seconds=3, kind="reset", method="GET", path=polls)]
+    # the first poll meets a reset; the third try (1.5-3 s in, after backoff) a Cloudflare page
+    floyo.realism.outages = [Outage(seconds=1.5, kind="reset", method="GET", path=polls),
+                             Outage(seconds=4.5, kind="page", status=522, method="GET", path=polls)]
     with Listener(comfy) as ws:
         entry = comfy.wait(comfy.queue({"1": remote_run(), "2": save("1")}, client_id=ws.client_id))
         time.sleep(0.5)  # the last events are on their way

@@ -1,6 +1,7 @@
 """At startup, creates left "unknown" are looked for by their name marker in Floyo's run list:
 found, the run is watched to its end and its outputs saved, or cancelled if its node had given
-up on it; not found, or with no run list, the row stays unknown (never resubmitted)."""
+up on it; not found, or with no run list, the row stays unknown (never resubmitted). A running
+run whose node gave up while its cancel could not get through is cancelled, not watched."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from floyo_pack.floyo_client.journal import Journal
+from floyo_pack.floyo_client.journal import GAVE_UP, Journal
 from floyo_pack.floyo_server import Scenario, ScriptedServer, Step
 from floyo_pack.nodes import comfy, resume
 
@@ -82,3 +83,15 @@ async def test_an_unknown_create_not_found_stays_unknown_and_is_never_resent(flo
     assert row["state"] == "unknown" and row["run_id"] is None
     assert floyo.requests.creates() == []
     assert len(floyo.requests.filter("GET", r"^/runs$")) == 1
+
+
+async def test_a_running_run_its_node_gave_up_on_is_cancelled_not_watched(floyo, tmp_path):
+    floyo.scenario.steps = [Step("processing")]
+    journal = Journal(tmp_path / "runs.sqlite3")
+    unknown_row(journal, floyo, "flyc-00000000dd")
+    run_id = await created_on_floyo(floyo, "flyc-00000000dd")
+    journal.created("flyc-00000000dd", run_id)
+    journal.status(run_id, GAVE_UP, None)
+    await resume.resume_all(journal, [journal.get(run_id)])
+    assert floyo.run(run_id).cancels == 1 and floyo.requests.polls(run_id) == []
+    assert journal.get(run_id)["state"] == "cancelled"
