@@ -80,3 +80,12 @@ def test_a_failed_key_write_leaves_no_temp_file_with_the_key(tmp_path):
     with pytest.raises(OSError):
         write_key_file(key_file, "flo_secret_value_1")
     assert sorted(p.name for p in key_file.parent.iterdir()) == ["api_key"]
+
+
+def test_outage_limit_comes_from_floyo_outage_limit_min_default_30():
+    from floyo_pack.floyo_client.config import outage_limit_s
+
+    assert outage_limit_s({}) == 30 * 60
+    assert outage_limit_s({"FLOYO_OUTAGE_LIMIT_MIN": "0.5"}) == 30
+    with pytest.raises(ConfigError, match="FLOYO_OUTAGE_LIMIT_MIN"):
+        outage_limit_s({"FLOYO_OUTAGE_LIMIT_MIN": "soon"})
