@@ -91,6 +91,30 @@ class Partition:
     remote: Prompt  # sent to Floyo
     local: Prompt  # what the local ComfyUI validates and runs
 
+    @property
+    def shared(self) -> list[str]:
+        """Nodes both parts need: they run on Floyo *and* here."""
+        return sorted(set(self.remote) & set(self.local), key=_node_order)
+
+
+def _computes(node: dict[str, Any]) -> bool:
+    """A node that works on other nodes' results (a sampler, a decoder) or loads a model: running
+    it here as well as on Floyo would run the remote model locally. Sources such as LoadImage or a
+    primitive are cheap to read twice."""
+    return any(True for _ in _sources(node)) or "Loader" in node["class_type"]
+
+
+def refuse_local_reruns(prompt: Prompt, part: Partition, floyo_id: str) -> None:
+    """WorkflowError when the local branch of ``floyo_id`` needs a node that also feeds the
+    remote part and would compute (or load a model) here too."""
+    reruns = [i for i in part.shared if _computes(prompt[i])]
+    if reruns:
+        listing = ", ".join(f"{i} ({prompt[i]['class_type']})" for i in reruns)
+        raise WorkflowError(
+            f"Nodes {listing} feed both the part that runs on Floyo and FloyoRemoteRun {floyo_id}'s own "
+            "branch, so they would also run on this machine. Nothing was queued. Give the Floyo node's "
+            "inputs their own nodes (or use Floyo's outputs instead), or switch to 'embedded'.")
+
 
 def partition(prompt: Prompt, floyo_id: str, is_output: Callable[[str], bool],
               is_floyo: Callable[[str], bool]) -> Partition:

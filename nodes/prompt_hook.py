@@ -3,23 +3,44 @@
 Splits the queued prompt around the ``FloyoRemoteRun`` node in 'current graph' mode: the remote
 part is written into the node's ``workflow`` input and removed from the local prompt, so ComfyUI
 never validates or runs what only Floyo needs (a checkpoint that exists only remotely, say).
-ComfyUI swallows exceptions from this hook, so a graph we cannot split is left as it is and the
-node reports the same error when it runs. Must not send anything to Floyo.
+
+The remote part goes into ``workflow`` sealed with an HMAC under a key that lives only in this
+process, so the node sends only what this hook produced: never stale widget text, never a graph
+the hook did not see. A graph it must not split (two current-graph nodes, nothing remote to run,
+a node both sides would run) is refused at queue time: the prompt is cut down to the Floyo nodes,
+carrying the reason, and their queue-time check fails with it, so nothing runs locally.
+ComfyUI swallows exceptions from this hook, so it never raises. Must not send anything to Floyo.
 """
 
 from __future__ import annotations
 
-import copy
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 from typing import Any
 
-from ..floyo_client.workflow import Partition, Prompt, WorkflowError, partition
+from ..floyo_client.workflow import (
+    Partition,
+    Prompt,
+    WorkflowError,
+    check_api_format,
+    is_link,
+    partition,
+    refuse_local_reruns,
+)
 from . import comfy
 
 log = logging.getLogger(__name__)
 NODE_ID = "FloyoRemoteRun"
 CURRENT_GRAPH = "current graph"
+SEALED = "floyo_current_graph"
+_KEY = secrets.token_bytes(32)  # per process: a seal from another ComfyUI or a pasted one fails
+NOT_PREPARED = ("In 'current graph' mode the remote part is cut out of the graph when the prompt is "
+                "queued, and that did not happen for this prompt (the node's workflow text was not "
+                "prepared by Floyo when it was queued), so nothing was sent to Floyo. Queue the graph "
+                "again from ComfyUI, or switch the node to 'embedded' and paste an API-format workflow.")
 
 
 def is_floyo(class_type: str) -> bool:
@@ -31,18 +52,78 @@ def current_graph_nodes(prompt: Prompt) -> list[str]:
             and n.get("inputs", {}).get("source") == CURRENT_GRAPH]
 
 
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _seal(workflow: Prompt) -> str:
+    mac = hmac.new(_KEY, _canonical(workflow).encode(), hashlib.sha256).hexdigest()
+    return _canonical({SEALED: {"workflow": workflow, "seal": mac}})
+
+
+def _refusal(message: str) -> str:
+    return _canonical({SEALED: {"refused": message}})
+
+
+def _envelope(text: object) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    inner = data.get(SEALED) if isinstance(data, dict) else None
+    return inner if isinstance(inner, dict) else None
+
+
+def sealed_workflow(text: object) -> Prompt:
+    """The remote part this hook produced for this prompt; WorkflowError names why not."""
+    envelope = _envelope(text)
+    if envelope is None:
+        raise WorkflowError(NOT_PREPARED)
+    if isinstance(envelope.get("refused"), str):
+        raise WorkflowError(envelope["refused"])
+    workflow, seal = envelope.get("workflow"), envelope.get("seal")
+    mac = hmac.new(_KEY, _canonical(workflow).encode(), hashlib.sha256).hexdigest()
+    if not isinstance(seal, str) or not hmac.compare_digest(seal, mac):
+        raise WorkflowError(NOT_PREPARED)
+    return check_api_format(workflow)
+
+
+def queue_check(workflow: object) -> bool | str:
+    """ComfyUI's queue-time check of the node's ``workflow`` input: a refusal the hook wrote."""
+    envelope = _envelope(workflow)
+    refused = envelope.get("refused") if envelope else None
+    return refused if isinstance(refused, str) else True
+
+
 def split_for_node(prompt: Prompt, node_id: str) -> Partition:
-    """The partition for ``node_id``; refuses a graph with two current-graph Floyo nodes,
-    which would send (and pay for) the same remote part twice."""
+    """The partition for ``node_id``; refuses two current-graph Floyo nodes (the same remote part
+    sent and paid twice) and a local branch that would run remote work here too."""
     nodes = current_graph_nodes(prompt)
     if len(nodes) > 1:
         raise WorkflowError(f"Only one FloyoRemoteRun per graph can use 'current graph' (found nodes "
-                            f"{', '.join(nodes)}). Switch the others to 'embedded'.")
-    return partition(prompt, node_id, comfy.is_output_node, is_floyo)
+                            f"{', '.join(nodes)}). Nothing was queued. Switch the others to 'embedded'.")
+    part = partition(prompt, node_id, comfy.is_output_node, is_floyo)
+    refuse_local_reruns(prompt, part, node_id)
+    return part
+
+
+def _refuse(json_data: dict[str, Any], nodes: list[str], message: str) -> dict[str, Any]:
+    """Cut the prompt down to the current-graph nodes, each carrying ``message`` for its queue-time
+    check: ComfyUI then rejects the whole prompt and runs nothing of it here."""
+    prompt = json_data["prompt"]
+    kept = {}
+    for node_id in nodes:
+        inputs = {k: v for k, v in prompt[node_id].get("inputs", {}).items() if not is_link(v)}
+        kept[node_id] = {**prompt[node_id], "inputs": {**inputs, "workflow": _refusal(message)}}
+    json_data["prompt"] = kept
+    if "partial_execution_targets" in json_data:
+        json_data["partial_execution_targets"] = list(nodes)
+    log.warning("Floyo: prompt refused: %s", message)
+    return json_data
 
 
 def rewrite(json_data: dict[str, Any]) -> dict[str, Any]:
-    """Return the /prompt body with the remote part moved into the Floyo node."""
+    """Return the /prompt body with the remote part moved, sealed, into the Floyo node."""
     prompt = json_data.get("prompt")
     if not isinstance(prompt, dict):
         return json_data
@@ -52,11 +133,13 @@ def rewrite(json_data: dict[str, Any]) -> dict[str, Any]:
     try:
         part = split_for_node(prompt, nodes[0])
     except WorkflowError as e:
-        log.warning("Floyo: current graph left unsplit: %s", e)
-        return json_data
+        return _refuse(json_data, nodes, str(e))
+    except Exception as e:  # noqa: BLE001 - ComfyUI would swallow it and run the graph unsplit
+        log.exception("Floyo: could not split the current graph")
+        return _refuse(json_data, nodes, f"Floyo could not split the current graph ({e}). Nothing was "
+                                         "queued; please report this with the workflow.")
     local = dict(part.local)
-    floyo = copy.deepcopy(local[nodes[0]])
-    floyo["inputs"]["workflow"] = json.dumps(part.remote, sort_keys=True, separators=(",", ":"))
+    floyo = {**local[nodes[0]], "inputs": {**local[nodes[0]]["inputs"], "workflow": _seal(part.remote)}}
     local[nodes[0]] = floyo
     targets = json_data.get("partial_execution_targets")
     if isinstance(targets, list):

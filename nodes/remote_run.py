@@ -7,7 +7,6 @@ Cancel ends the node as *interrupted*, not as an error.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,7 +15,7 @@ from ..floyo_client import DownloadLimits, Interrupted, Limits, RunHandle, load_
 from ..floyo_client.config import outage_limit_s
 from ..floyo_client.models import Run
 from ..floyo_client.tracked import RunMeta, run_tracked
-from ..floyo_client.workflow import Prompt, WorkflowError, check_api_format, parse_embedded
+from ..floyo_client.workflow import Prompt, WorkflowError, parse_embedded
 from . import comfy
 from .active_runs import REGISTRY, ActiveRun
 from .images import SIZE_POLICIES
@@ -24,6 +23,7 @@ from .local_inputs import upload_local_inputs
 from .outputs import Collected, collect
 from .overrides import OVERRIDES, resolve
 from .progress import announce, node_hooks
+from .prompt_hook import queue_check, sealed_workflow
 from .spec import Ctx, In, NodeSpec, Out
 
 log = logging.getLogger(__name__)
@@ -35,20 +35,13 @@ OUTPUTS = (Out("images", "IMAGE", "Every image output, every frame of animations
 
 
 def workflow_for(ctx: Ctx, source: str, text: str) -> Prompt:
-    """The workflow to send. In current-graph mode the prompt hook put the remote part in
-    ``text``; if the hook did not run, split the graph here (same rules, same errors)."""
+    """The workflow to send. In current-graph mode only what the prompt hook sealed into ``text``
+    for this prompt: never stale widget text (prompt_hook.py)."""
     if source == "embedded":
         return parse_embedded(text)
     if source != "current graph":
         raise WorkflowError(f"Unknown source {source!r}; use one of {', '.join(SOURCES)}.")
-    if text.strip():
-        try:
-            return check_api_format(json.loads(text))
-        except ValueError:
-            pass
-    from .prompt_hook import split_for_node
-
-    return split_for_node(ctx.prompt or {}, ctx.node_id).remote
+    return sealed_workflow(text)
 
 
 async def run_guarded(ctx: Ctx, body: Callable[[ActiveRun], Awaitable[Any]]) -> Any:
@@ -124,4 +117,4 @@ SPEC = NodeSpec(
            options={"choices": SIZE_POLICIES, "default": SIZE_POLICIES[0]},
            tooltip="What to do when outputs have different sizes (never stretched)"),
     ),
-    outputs=OUTPUTS, run=execute, output_node=True)
+    outputs=OUTPUTS, run=execute, output_node=True, check_workflow=queue_check)

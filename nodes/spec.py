@@ -52,6 +52,9 @@ class NodeSpec:
     always_run: bool = False  # a query whose answer changes (run status): never served from cache
     category: str = CATEGORY
     search_aliases: tuple[str, ...] = SEARCH_ALIASES
+    # ComfyUI's queue-time check of the ``workflow`` input: True, or the message that refuses the
+    # prompt before anything runs (the current-graph refusals of prompt_hook.py)
+    check_workflow: Callable[[object], bool | str] | None = None
 
 
 def _v3_input(io: Any, spec: In) -> Any:
@@ -101,6 +104,9 @@ def v3_class(spec: NodeSpec) -> type:
              "__doc__": spec.description}
     if spec.always_run:  # NaN != NaN, so ComfyUI never finds a cached result
         attrs["fingerprint_inputs"] = classmethod(lambda cls, **kw: float("nan"))
+    if spec.check_workflow is not None:  # ComfyUI passes the inputs named in the signature
+        check = spec.check_workflow
+        attrs["validate_inputs"] = classmethod(lambda cls, workflow: check(workflow))
     node = type(spec.node_id, (io.ComfyNode,), attrs)
     if not native_aliases:  # a ComfyUI older than search_aliases: still list them in /object_info
         base_info = node.GET_NODE_INFO_V1.__func__
@@ -141,4 +147,7 @@ def v1_class(spec: NodeSpec) -> type:
              "DESCRIPTION": spec.description, "OUTPUT_NODE": spec.output_node}
     if spec.always_run:
         attrs["IS_CHANGED"] = classmethod(lambda cls, **kw: float("nan"))
+    if spec.check_workflow is not None:
+        check = spec.check_workflow
+        attrs["VALIDATE_INPUTS"] = classmethod(lambda cls, workflow: check(workflow))
     return type(spec.node_id, (), attrs)
