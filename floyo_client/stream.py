@@ -114,8 +114,7 @@ async def fetch_into(transport: Transport, url: URL, sink: SinkLike, progress: P
         try:
             async with asyncio.timeout(limits.stall_s) as deadline:  # the wait for headers
                 async with transport.open("GET", url, auth=False, stop=stop, timeout_s=7 * 24 * 3600,
-                                          headers=_request_headers(progress),
-                                          read_bufsize=limits.chunk_bytes) as resp:
+                                          headers=_request_headers(progress)) as resp:
                     deadline.reschedule(None)  # from here the throughput meter judges the body
                     if resp.status in REDIRECTS and "Location" in resp.headers:
                         url = checked_url(resp.headers["Location"], base=url)
