@@ -32,7 +32,7 @@ from .transport import StopCheck, Transport, never_stop
 log = logging.getLogger(__name__)
 Refresh = Callable[[RunOutput], Awaitable[RunOutput]]
 OnBytes = Callable[[int], None]
-SLOW_WRITE_S = 0.05  # one buffer's write taking longer than this: the disk is slow, use a thread
+SLOW_WRITE_S = 0.25  # one buffer (1 MiB) taking this long: a slow disk (not a busy CPU), use a thread
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,13 @@ class Sink:
         chunks, self._pending, self._size = self._pending, [], 0
         return chunks
 
-    async def write(self, chunk: bytes) -> None:
+    def add(self, chunk: bytes) -> bool:
+        """Buffer ``chunk``; True once a buffer's worth waits for ``write_buffer``."""
         self._pending.append(chunk)
         self._size += len(chunk)
-        if self._size < self._flush_bytes:
-            return
+        return self._size >= self._flush_bytes
+
+    async def write_buffer(self) -> None:
         chunks = self._take()
         if self._threaded:
             await self._drain()

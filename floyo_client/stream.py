@@ -30,6 +30,7 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 EXPIRED = frozenset({400, 401, 403, 410})  # how object stores answer an expired signature
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
 READ_WAIT_S = 1.0  # a read waits at most this long, so stops and stalls are noticed promptly
+CHECK_S = 0.1  # stops and stalls are judged this often while bytes flow (per chunk costs more than the copy)
 
 
 def checked_url(url: str | URL, base: URL | None = None) -> URL:
@@ -51,7 +52,8 @@ class Expired(Exception):
 
 
 class SinkLike(Protocol):
-    async def write(self, chunk: bytes) -> None: ...
+    def add(self, chunk: bytes) -> bool: ...
+    async def write_buffer(self) -> None: ...
     async def truncate(self) -> None: ...
 
 
@@ -83,17 +85,18 @@ class Progress:
 class Meter:
     """Throughput over consecutive windows: under ``min_bytes_per_s`` for a whole window is a stall."""
 
-    def __init__(self, window_s: float, min_bytes_per_s: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, window_s: float, min_bytes_per_s: float, total: int = 0,
+                 clock: Callable[[], float] = time.monotonic):
         self.window_s, self.min_rate, self.clock = window_s, min_bytes_per_s, clock
-        self.start, self.bytes = clock(), 0
+        self.start, self.bytes = clock(), total
 
-    def stalled(self, n: int) -> bool:
-        self.bytes += n
+    def stalled(self, total: int) -> bool:
+        """Whether the window that ended now moved too few bytes (``total``: bytes so far)."""
         span = self.clock() - self.start
         if span < self.window_s:
             return False
-        slow = self.bytes < self.min_rate * span
-        self.start, self.bytes = self.clock(), 0
+        slow = total - self.bytes < self.min_rate * span
+        self.start, self.bytes = self.clock(), total
         return slow
 
 
@@ -176,15 +179,14 @@ def _check_total(progress: Progress, total: int | None, limits: DownloadLimits) 
 
 async def _stream(resp: aiohttp.ClientResponse, sink: SinkLike, progress: Progress,
                   limits: DownloadLimits, stop: StopCheck) -> None:
-    meter = Meter(limits.stall_s, limits.min_bytes_per_s)
+    meter, content = Meter(limits.stall_s, limits.min_bytes_per_s, progress.size), resp.content
+    next_check = 0.0
     while True:
-        if stop():
-            raise Interrupted("Stopped while downloading outputs.")
         try:  # what has arrived is taken at once; otherwise wait a bounded time for more
-            chunk: bytes | None = resp.content.read_nowait(limits.chunk_bytes)
+            chunk: bytes | None = content.read_nowait(limits.chunk_bytes)
             if not chunk:
                 async with asyncio.timeout(READ_WAIT_S):  # a timer, not a task per read (wait_for)
-                    chunk = await resp.content.read(limits.chunk_bytes)
+                    chunk = await content.read(limits.chunk_bytes)
         except TimeoutError:
             chunk = None
         except (aiohttp.ClientError, OSError) as e:
@@ -192,13 +194,22 @@ async def _stream(resp: aiohttp.ClientResponse, sink: SinkLike, progress: Progre
         if chunk == b"":
             return
         if chunk:
-            await sink.write(chunk)
+            if sink.add(chunk):
+                await sink.write_buffer()
             progress.advance(len(chunk))
             if progress.size > limits.max_bytes:
                 raise DownloadError(f"An output exceeded the {limits.max_bytes:,}-byte cap "
                                     "(FLOYO_MAX_OUTPUT_MB raises it).")
-        if meter.stalled(len(chunk or b"")):
-            raise Broken(f"under {limits.min_bytes_per_s:,.0f} bytes/s for {limits.stall_s:.0f}s")
+        if chunk is None or (now := time.monotonic()) >= next_check:
+            next_check = now + CHECK_S
+            _judge(progress, meter, limits, stop)
+
+
+def _judge(progress: Progress, meter: Meter, limits: DownloadLimits, stop: StopCheck) -> None:
+    if stop():
+        raise Interrupted("Stopped while downloading outputs.")
+    if meter.stalled(progress.size):
+        raise Broken(f"under {limits.min_bytes_per_s:,.0f} bytes/s for {limits.stall_s:.0f}s")
 
 
 def _check_end(progress: Progress) -> None:
