@@ -54,12 +54,13 @@ class DownloadLimits:
 
 
 class Sink:
-    """The ``.part`` file, written a buffer at a time so memory stays at two buffers.
+    """The ``.part`` file. Memory stays at a chunk, or two buffers once writes moved to a thread.
 
-    Writes go straight to the page cache from the event loop, as a plain copy does: a worker
-    thread per write costs about half again as much CPU. The first write slower than
-    ``SLOW_WRITE_S`` (a slow or throttled disk) moves the rest to a worker thread, with at most
-    one write in flight, so the loop keeps honouring stops and reading the socket.
+    Each chunk goes straight to the page cache from the event loop, as a plain copy does: a
+    worker thread per write costs about half again as much CPU, and holding chunks back to
+    batch them makes the allocator return and re-fault pages (twice the system time). The first
+    write slower than ``SLOW_WRITE_S`` (a slow or throttled disk) moves the rest to a worker
+    thread, a buffer at a time with at most one in flight, so the loop keeps honouring stops.
     """
 
     def __init__(self, path: Path, flush_bytes: int):
@@ -83,22 +84,23 @@ class Sink:
         return chunks
 
     def add(self, chunk: bytes) -> bool:
-        """Buffer ``chunk``; True once a buffer's worth waits for ``write_buffer``."""
-        self._pending.append(chunk)
-        self._size += len(chunk)
-        return self._size >= self._flush_bytes
-
-    async def write_buffer(self) -> None:
-        chunks = self._take()
+        """Write ``chunk``, or buffer it in threaded mode: True once a buffer waits for
+        ``write_buffer``."""
         if self._threaded:
-            await self._drain()
-            self._start(lambda: self.file.writelines(chunks))
-            return
+            self._pending.append(chunk)
+            self._size += len(chunk)
+            return self._size >= self._flush_bytes
         started = time.perf_counter()
-        self.file.writelines(chunks)
+        self.file.write(chunk)
         if time.perf_counter() - started > SLOW_WRITE_S:
             log.info("Writes to %s are slow; writing in a worker thread from now on", self.path.parent)
             self._threaded = True
+        return False
+
+    async def write_buffer(self) -> None:
+        await self._drain()
+        chunks = self._take()
+        self._start(lambda: self.file.writelines(chunks))
 
     async def finish(self) -> None:
         """Write what is buffered and close the file."""
