@@ -85,10 +85,19 @@ def send_event(event: str, data: dict[str, Any]) -> None:
         srv.send_sync(event, data)
 
 
-def progress_text(text: str, node_id: str) -> None:
+def progress_bar(node_id: str, value: int, total: int) -> None:
+    """The node's progress bar in the UI. Not through comfy.utils.ProgressBar: its hook raises on
+    ComfyUI's interrupt flag, and a Floyo node must answer an interrupt by cancelling its run."""
     srv = _server()
-    if srv is not None and hasattr(srv, "send_progress_text"):  # ComfyUI >= 0.3.34
-        srv.send_progress_text(text, node_id)
+    try:
+        from comfy_execution.progress import get_progress_state
+    except ImportError:  # ComfyUI before the progress registry: the "progress" event alone
+        pass
+    else:
+        get_progress_state().update_progress(node_id, value, total)
+    if srv is not None:
+        srv.send_sync("progress", {"value": value, "max": total, "prompt_id": current_prompt_id(),
+                                   "node": node_id}, getattr(srv, "client_id", None))
 
 
 def current_prompt_id() -> str | None:

@@ -18,7 +18,7 @@ from . import comfy
 from .active_runs import ActiveRun
 from .images import SIZE_POLICIES
 from .outputs import collect, collect_saved
-from .progress import node_hooks
+from .progress import downloading, node_hooks
 from .remote_run import limits_for, run_guarded
 from .spec import CATEGORY, Ctx, In, NodeSpec, Out
 
@@ -69,7 +69,8 @@ async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
                                  "try again later.", run_id=run_id)
             if run.phase is not Phase.SUCCEEDED:
                 raise failure_of(run)
-            collected = await collect(handle, run, size_policy, on_saved=on_saved)
+            collected = await collect(handle, run, size_policy, on_saved=on_saved,
+                                      on_file=downloading(active))
         return (collected.images, collected.masks, "\n".join(collected.paths))
 
     return await run_guarded(ctx, body)

@@ -53,9 +53,11 @@ def _ignore_paths(paths: list[str]) -> None:
 
 
 async def collect(handle: RunHandle, run: Run, size_policy: str,
-                  on_saved: Callable[[list[str]], None] = _ignore_paths) -> Collected:
+                  on_saved: Callable[[list[str]], None] = _ignore_paths,
+                  on_file: Callable[[int, int], None] | None = None) -> Collected:
     """Download, save and decode a successful run's outputs; ``on_saved`` hears of the files
-    as soon as they are on disk (before decoding, which may still fail)."""
+    as soon as they are on disk (before decoding, which may still fail), ``on_file`` of each
+    file done (n of N, for the node's "downloading n/N")."""
     outputs = list(run.outputs)
     if not outputs:
         raise RunFailed(f"Floyo run {run.id} finished but produced no output files. Make sure the "
@@ -69,7 +71,9 @@ async def collect(handle: RunHandle, run: Run, size_policy: str,
         if index in slots:
             decoder.add(slots[index], path)
 
-    paths = await _pipeline(handle, outputs, run_folder(run.id), decode)
+    if on_file is not None:
+        on_file(0, len(outputs))
+    paths = await _pipeline(handle, outputs, run_folder(run.id), decode, on_file)
     saved = [str(p) for p in paths]
     log.info("Saved %d output(s) of Floyo run %s to %s", len(saved), run.id, paths[0].parent)
     on_saved(saved)
@@ -80,15 +84,20 @@ async def collect(handle: RunHandle, run: Run, size_policy: str,
 
 
 async def _pipeline(handle: RunHandle, outputs: list[RunOutput], folder: Path,
-                    decode: Callable[[int, Path], None]) -> list[Path]:
+                    decode: Callable[[int, Path], None],
+                    on_file: Callable[[int, int], None] | None = None) -> list[Path]:
     """Download a few files at a time on the event loop; decode each one in a worker thread as
     soon as it is on disk, so decoding overlaps the downloads still running."""
     loop = asyncio.get_running_loop()
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="floyo-outputs")
     work: list[asyncio.Future[None]] = []
+    def ready(index: int, path: Path) -> None:  # on the event loop, as each file is complete
+        work.append(loop.run_in_executor(pool, decode, index, path))
+        if on_file is not None:
+            on_file(len(work), len(outputs))
+
     try:
-        paths = await download_outputs(handle, outputs, folder, on_ready=lambda i, path: work.append(
-            loop.run_in_executor(pool, decode, i, path)))
+        paths = await download_outputs(handle, outputs, folder, on_ready=ready)
     finally:  # never return (or raise) while a worker may still read a file
         results = await asyncio.gather(*work, return_exceptions=True)
         pool.shutdown(wait=False)

@@ -1,17 +1,27 @@
-"""What the user sees while a run is live: the node's status text and ``floyo.run`` events.
+"""What the user sees while a run is live: ``floyo.run`` events and ComfyUI's progress bar.
 
 Builds the core's ``Hooks`` for one node: stop when ComfyUI's Cancel/Interrupt flag or the
-node's own Cancel button is set; report status text every second and an event on each change.
+node's own Cancel button is set; an event on each change (the extension, web/floyo.js, turns them
+into the node's one status line and counts the seconds between them) and a progress bar that
+means something: queued, processing, then downloading n/N. No progress text: ComfyUI would show
+it as a second status line on the node.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..floyo_client import Hooks, RunUpdate
+from ..floyo_client.models import Phase
 from . import comfy
 from .active_runs import ActiveRun
 
 EVENT = "floyo.run"
 OUTAGE_EVENT_S = 5
+DOWNLOAD_FROM = 25
+# The progress bar, in percent: a run's phase (the run's own progress is unknown), then one step
+# per output file downloaded.
+BAR = {Phase.QUEUED: 5, Phase.RUNNING: 20, Phase.UNKNOWN: 20, Phase.SUCCEEDED: DOWNLOAD_FROM}
 
 
 def reconnecting(update: RunUpdate) -> str | None:
@@ -19,16 +29,6 @@ def reconnecting(update: RunUpdate) -> str | None:
     if update.reconnecting_s is None:
         return None
     return f"reconnecting… ({update.reconnecting_s:.0f}s)"
-
-
-def status_text(update: RunUpdate) -> str:
-    parts = [f"Floyo: {update.status}", f"{update.elapsed_s:.0f}s"]
-    if (outage := reconnecting(update)) is not None:
-        parts.insert(1, outage)
-    if update.flotime_ms is not None:
-        parts.append(f"FloTime {update.flotime_ms / 1000:.1f}s")
-    parts.append(update.run_id)
-    return " · ".join(parts)
 
 
 def event_payload(active: ActiveRun, update: RunUpdate) -> dict[str, object]:
@@ -53,7 +53,8 @@ def node_hooks(active: ActiveRun) -> Hooks:
     last_outage: list[int | None] = [None]
 
     def on_status(update: RunUpdate) -> None:
-        comfy.progress_text(status_text(update), active.node_id)
+        if update.phase in BAR:
+            comfy.progress_bar(active.node_id, BAR[update.phase], 100)
         # an event on each status change, and every few seconds while reconnecting
         outage = None if update.reconnecting_s is None else int(update.reconnecting_s // OUTAGE_EVENT_S)
         if update.status != active.status or outage != last_outage[0]:
@@ -61,3 +62,13 @@ def node_hooks(active: ActiveRun) -> Hooks:
             comfy.send_event(EVENT, event_payload(active, update))
 
     return Hooks(should_stop=should_stop, on_status=on_status)
+
+
+def downloading(active: ActiveRun) -> Callable[[int, int], None]:
+    """``collect``'s per-file callback: "downloading n/N" on the node and on its progress bar."""
+
+    def on_file(done: int, total: int) -> None:
+        comfy.progress_bar(active.node_id, DOWNLOAD_FROM + (100 - DOWNLOAD_FROM) * done // max(total, 1), 100)
+        announce(active, "downloading", f"downloading {done}/{total}", downloaded=done, outputs=total)
+
+    return on_file

@@ -22,7 +22,7 @@ from .images import SIZE_POLICIES
 from .local_inputs import upload_local_inputs
 from .outputs import Collected, collect
 from .overrides import OVERRIDES, resolve
-from .progress import announce, node_hooks
+from .progress import announce, downloading, node_hooks
 from .prompt_hook import queue_check, sealed_workflow
 from .spec import Ctx, In, NodeSpec, Out
 
@@ -75,8 +75,9 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
     remote = workflow_for(ctx, source, workflow)
     journal = comfy.journal()
 
-    async def finish(handle: RunHandle, run: Run) -> tuple:
-        collected = await collect(handle, run, size_policy, on_saved=lambda p: journal.saved(run.id, p))
+    async def finish(handle: RunHandle, run: Run, active: ActiveRun) -> tuple:
+        collected = await collect(handle, run, size_policy, on_saved=lambda p: journal.saved(run.id, p),
+                                  on_file=downloading(active))
         return results(collected, run.id)
 
     async def body(active: ActiveRun) -> tuple:
@@ -88,7 +89,7 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
             final = await resolve(client, remote, overrides, hooks.should_stop)
             final = await upload_local_inputs(client, final, hooks.should_stop)
             out = await run_tracked(client, final, journal=journal, meta=meta, hooks=hooks,
-                                    limits=limits_for(timeout), finish=finish,
+                                    limits=limits_for(timeout), finish=lambda h, r: finish(h, r, active),
                                     on_created=lambda h: setattr(active, "run_id", h.run_id))
         announce(active, "saved", f"{len(out[3].splitlines())} output file(s) saved for {out[2]}")
         return out

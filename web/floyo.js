@@ -1,13 +1,17 @@
-// Floyo for ComfyUI, frontend: a Cancel button and a live status line on the run nodes, and the
+// Floyo for ComfyUI, frontend: a Cancel button and one live status line on the run nodes, and the
 // API-key setup panel. The key only ever goes to the write-only POST /floyo/key: it is never a
 // setting value, because ComfyUI stores settings in plain text and serves them at GET /api/settings.
+// Runs are keyed by ComfyUI's execution id ("12" at the top level, "12:5" for node 5 inside the
+// subgraph node 12, deeper ids for nested subgraphs): the id the server, its events and the
+// cancel route use. The status line is built here from the floyo.run events (the server sends no
+// progress text), so the node shows its status once and the elapsed time counts between events.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
 const RUN_NODES = new Set(["FloyoRemoteRun", "FloyoFetchOutputs"]);
 const ENDED = new Set(["cancelled", "canceled", "saved", "failed", "error"]);
 const CANCEL = "Cancel Floyo run";
-const runs = new Map(); // node id -> {status, run_id, prompt_id, elapsed_s, flotime_ms, at, live}
+const runs = new Map(); // execution id -> {status, run_id, prompt_id, elapsed_s, flotime_ms, at, live, ...}
 const ourPrompts = new Set(); // execution_start reaches only the tab that queued the prompt
 
 document.head.append(Object.assign(document.createElement("style"), { textContent: `.floyo-status{font:12px/18px
@@ -28,18 +32,31 @@ async function call(method, path, body) {
   return data;
 }
 
-const elapsed = (s) => (s.elapsed_s == null ? null : s.elapsed_s + (s.live ? (Date.now() - s.at) / 1000 : 0));
+const since = (s) => (s.live ? (Date.now() - s.at) / 1000 : 0);
+const elapsed = (s) => (s.elapsed_s == null ? null : s.elapsed_s + since(s));
+
+// The node an execution id names: "12:5" is node 5 of the subgraph inside node 12 (nested: "12:5:3").
+function nodeFor(executionId) {
+  let graph = app.rootGraph ?? app.graph, node = null;
+  for (const part of String(executionId).split(":")) {
+    node = graph?.getNodeById(part) ?? graph?.getNodeById(Number(part));
+    graph = node?.subgraph;
+  }
+  return node ?? null;
+}
 
 function statusText(s) {
   if (!s) return "Floyo: no run";
   const secs = elapsed(s), flo = s.flotime_ms;
-  const parts = [`Floyo: ${s.status}`, secs != null && `${Math.round(secs)}s`,
+  const count = s.status === "downloading" && s.outputs != null ? ` ${s.downloaded ?? 0}/${s.outputs}` : "";
+  const outage = s.reconnecting_s != null && s.live ? `reconnecting… (${Math.round(s.reconnecting_s + since(s))}s)` : null;
+  const parts = [`Floyo: ${s.status}${count}`, outage, secs != null && `${Math.round(secs)}s`,
     flo != null && `FloTime ${(flo / 1000).toFixed(1)}s`, s.run_id];
   return parts.filter(Boolean).join(" · ") + (s.live ? "" : " (ended)");
 }
 
 function render(id) {
-  const node = app.graph?.getNodeById(id);
+  const node = nodeFor(id);
   if (!node?.floyoStatus) return;
   const s = runs.get(String(id));
   node.floyoStatus.textContent = statusText(s);
@@ -53,17 +70,22 @@ function render(id) {
 
 function update(id, fields) {
   const prev = runs.get(id);
-  runs.set(id, { ...prev, ...(prev && { elapsed_s: elapsed(prev) }), ...fields, at: Date.now() });
+  const carried = prev && { elapsed_s: elapsed(prev),
+    reconnecting_s: prev.reconnecting_s == null ? null : prev.reconnecting_s + since(prev) };
+  runs.set(id, { ...prev, ...carried, ...fields, at: Date.now() });
   render(id);
 }
 
 function cancel(node) {
-  const id = String(node.id), s = runs.get(id);
-  if (!s?.live) return notify("info", "This node has no Floyo run in progress.");
-  update(id, { status: "cancelling…" });
-  call("POST", "/floyo/runs/cancel", { node_id: id, prompt_id: s.prompt_id })
-    .then((r) => notify("info", `Cancel requested for ${r.run_id ?? "the run"}; waiting for Floyo…`))
-    .catch((e) => { update(id, { status: s.status }); notify("error", `Cancel failed: ${e.message}`); });
+  // the live runs of this node: one per execution id that names it (a subgraph used twice: both)
+  const live = [...runs].filter(([id, s]) => s.live && nodeFor(id) === node);
+  if (!live.length) return notify("info", "This node has no Floyo run in progress.");
+  for (const [id, s] of live) {
+    update(id, { status: "cancelling…" });
+    call("POST", "/floyo/runs/cancel", { node_id: id, prompt_id: s.prompt_id })
+      .then((r) => notify("info", `Cancel requested for ${r.run_id ?? "the run"}; waiting for Floyo…`))
+      .catch((e) => { update(id, { status: s.status }); notify("error", `Cancel failed: ${e.message}`); });
+  }
 }
 
 const SEVERITY = { cancelled: "success", "already finished": "info", "not found": "warn" }; // by d.cancel
@@ -71,17 +93,18 @@ const SEVERITY = { cancelled: "success", "already finished": "info", "not found"
 function onRunEvent({ detail: d }) {
   if (d.prompt_id && !ourPrompts.has(d.prompt_id)) return; // another tab's prompt
   const { status, run_id, prompt_id, flotime_ms, message } = d;
-  const fields = { status, run_id, prompt_id, live: !ENDED.has(status) };
+  const fields = { status, run_id, prompt_id, live: !ENDED.has(status), reconnecting_s: d.reconnecting_s ?? null };
   if (d.elapsed_s != null) fields.elapsed_s = d.elapsed_s;
   if (flotime_ms != null) fields.flotime_ms = flotime_ms;
+  if (d.outputs != null) Object.assign(fields, { downloaded: d.downloaded, outputs: d.outputs });
   update(String(d.node_id), fields);
   const severity = SEVERITY[d.cancel] ?? (d.cancel ? "warn" : "info");
   if (status === "cancelled") notify(severity, message || "Floyo run cancelled.");
 }
 
 function onExecuting({ detail }) {
-  const id = detail?.node ?? detail; // 1.32 sends the bare node id, some versions an object
-  const node = id != null && app.graph?.getNodeById(id);
+  const id = detail?.node ?? detail; // the execution id; 1.32 sends it bare, some versions in an object
+  const node = id != null && nodeFor(id);
   if (!node || !RUN_NODES.has(node.comfyClass) || runs.get(String(id))?.live) return;
   runs.delete(String(id)); // a new execution of this node: forget the previous run
   const prompt_id = detail?.prompt_id ?? [...ourPrompts].at(-1);

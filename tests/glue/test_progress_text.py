@@ -14,14 +14,14 @@ def update(reconnecting_s: float | None, status: str = "processing") -> RunUpdat
     return RunUpdate("run_abc", status, Phase.RUNNING, 40.0, 30.0, reconnecting_s=reconnecting_s)
 
 
-def test_status_text_says_reconnecting_with_the_outage_seconds():
-    assert "reconnecting… (12s)" in progress.status_text(update(12.2))
-    assert "reconnecting" not in progress.status_text(update(None))
+def test_status_says_reconnecting_with_the_outage_seconds():
+    assert progress.reconnecting(update(12.2)) == "reconnecting… (12s)"
+    assert progress.reconnecting(update(None)) is None
 
 
 def test_events_say_reconnecting_as_the_outage_goes_on_and_stop_once_it_ends(monkeypatch):
-    texts, events = [], []
-    monkeypatch.setattr(comfy, "progress_text", lambda text, node: texts.append(text))
+    events = []
+    monkeypatch.setattr(comfy, "progress_bar", lambda node, value, total: None)
     monkeypatch.setattr(comfy, "send_event", lambda name, data: events.append(data))
     active = REGISTRY.start("5", "prompt-1")
     try:
@@ -30,7 +30,6 @@ def test_events_say_reconnecting_as_the_outage_goes_on_and_stop_once_it_ends(mon
             hooks.on_status(update(seconds))
     finally:
         REGISTRY.finish(active)
-    assert texts[3].startswith("Floyo: processing · reconnecting… (2s)")
     said = [e["reconnecting_s"] for e in events]
     assert said == [None, 0, 6, 11, None], "an event when it starts, every few seconds, and when it ends"
     assert events[2]["message"] == "reconnecting… (6s)" and events[-1]["message"] is None

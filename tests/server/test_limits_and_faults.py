@@ -1,5 +1,5 @@
 """Auth, the 100-per-minute limiter and scripted faults: the failure modes a Floyo client must
-survive (docs/floyo-api.md, "Rate limit" and "Creating a run"), including the create whose answer never arrives."""
+survive (docs/floyo-api.md, "Rate limit", "Creating a run"), including a create whose answer never comes."""
 
 from __future__ import annotations
 
