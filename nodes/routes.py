@@ -4,7 +4,8 @@ Handlers validate their input, answer JSON with a clear ``error`` message, and n
 API key. Cancel only signals the node that owns the run (a thread-safe flag); that node sends
 the remote cancel. ComfyUI's own origin checks stay in force: nothing here adds CORS. The write
 routes (key set/clear, cancel) first pass request_guard: JSON only, same origin, and the key
-routes local only unless FLOYO_ALLOW_REMOTE_KEY_SETUP=1.
+routes local only unless FLOYO_ALLOW_REMOTE_KEY_SETUP=1. The runs tab's Fetch is a write route
+too: it downloads (and so spends bandwidth) and writes files.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any
 from aiohttp import web
 
 from ..floyo_client import ConfigError, key_status, write_key_file
+from ..floyo_client.errors import FloyoError, NotFound
 from ..floyo_client.models import RUN_ID_RE
 from . import comfy
 from .active_runs import REGISTRY
 from .request_guard import key_refusal, write_refusal
+from .runs_tab import fetch_outputs
 
 log = logging.getLogger(__name__)
 _registered = False
@@ -70,6 +73,23 @@ async def get_run(request: web.Request) -> web.Response:
     return web.json_response(record)
 
 
+async def fetch_run(request: web.Request) -> web.Response:
+    """The runs tab's Fetch: save a finished run's outputs into output/floyo/<run id>/."""
+    if (refusal := write_refusal(request)) is not None:
+        return refusal
+    run_id = request.match_info["run_id"]
+    if not RUN_ID_RE.match(run_id):
+        return _error(400, "run_id must look like run_ followed by letters and digits.")
+    try:
+        return web.json_response(await fetch_outputs(run_id))
+    except ConfigError as e:
+        return _error(400, str(e))
+    except NotFound as e:
+        return _error(404, str(e))
+    except FloyoError as e:  # still running or failed (409), or Floyo unreachable (502)
+        return _error(409 if e.run_id else 502, str(e))
+
+
 async def get_key(request: web.Request) -> web.Response:
     return web.json_response(key_status(comfy.key_file()))
 
@@ -105,6 +125,7 @@ def register() -> bool:
     table.post("/floyo/runs/cancel")(cancel_run)
     table.get("/floyo/runs")(list_runs)
     table.get("/floyo/runs/{run_id}")(get_run)
+    table.post("/floyo/runs/{run_id}/fetch")(fetch_run)
     table.get("/floyo/key")(get_key)
     table.post("/floyo/key")(set_key)
     table.delete("/floyo/key")(clear_key)

@@ -98,7 +98,7 @@ def test_cancel_button_and_live_status_line_on_the_canvas_renderer(comfy, floyo,
     # the extension loaded and put its widgets on the node, kept out of the saved workflow
     assert "button:Cancel Floyo run" in res["widgets"] and "floyo-status:floyo_status" in res["widgets"]
     assert "Cancel Floyo run" not in res["serialized"] and "floyo_status" not in res["serialized"]
-    assert res["before"] == {"status": "Floyo: no run", "buttonDisabled": True}
+    assert res["before"] == {"status": "Floyo: no run", "buttonDisabled": True, "progressText": False}
     assert res["idleStatus"] == "Floyo: no run" and "no Floyo run in progress" in res["idleToast"]
 
     # the status line follows the run: queued, then processing with elapsed time and run id
@@ -106,6 +106,7 @@ def test_cancel_button_and_live_status_line_on_the_canvas_renderer(comfy, floyo,
     assert res["queued"].startswith("Floyo: queued") and run_id in res["queued"]
     assert res["processing"].startswith("Floyo: processing") and run_id in res["processing"]
     assert res["during"]["buttonDisabled"] is False and "s · " in res["during"]["status"]
+    assert res["during"]["progressText"] is False, "the status shows once: no ComfyUI progress text line"
 
     # a real mouse click on the canvas button cancels the remote run; the user sees the outcome
     assert_cancelled(res, outcome, floyo)

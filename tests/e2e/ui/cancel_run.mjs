@@ -10,7 +10,9 @@ function nodeState(page) {
   return page.evaluate((name) => {
     const node = window.app.graph._nodes.find((n) => n.comfyClass === "FloyoRemoteRun");
     const button = node?.widgets?.find((w) => w.name === name);
-    return { status: node?.floyoStatus?.textContent ?? null, buttonDisabled: button ? !!button.disabled : null };
+    return { status: node?.floyoStatus?.textContent ?? null, buttonDisabled: button ? !!button.disabled : null,
+      // ComfyUI's own progress-text line, which would be a second status on the node
+      progressText: !!node?.widgets?.some((w) => w.name === "$$node-text-preview") };
   }, CANCEL);
 }
 
