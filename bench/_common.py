@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import _pack  # noqa: F401  (loads the pack as floyo_pack)
@@ -17,13 +20,34 @@ from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, Transport
 
 BENCH = Path(__file__).resolve().parent
 KEY = "flo_test_key"
+_LINK = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*ms\s*,\s*(\d+(?:\.\d+)?)\s*mbit\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A shaped link between the bench client and the server: round trip and shared bandwidth."""
+
+    latency_ms: float
+    bps: float  # bytes per second, shared by every connection
+
+    @classmethod
+    def parse(cls, text: str) -> Link:
+        """``"40ms,200mbit"`` -> 40 ms round trip, 200 Mbit/s (25,000,000 bytes/s)."""
+        match = _LINK.match(text)
+        if match is None:
+            raise argparse.ArgumentTypeError(f"expected a link like 40ms,200mbit, not {text!r}")
+        return cls(float(match[1]), float(match[2]) * 1_000_000 / 8)
+
+    def __str__(self) -> str:
+        return f"{self.latency_ms:g} ms round trip, {self.bps * 8 / 1_000_000:g} Mbit/s shared"
 
 
 @contextlib.contextmanager
-def server_process(outputs: int, size: int) -> Iterator[tuple[str, str]]:
-    """(api_url, cdn_url) of a bench/_server.py child; stopped on exit."""
+def server_process(outputs: int, size: int, link: Link | None = None) -> Iterator[tuple[str, str]]:
+    """(api_url, cdn_url) of a bench/_server.py child (its answers shaped by ``link``); stopped on exit."""
+    shaping = [] if link is None else ["--latency-ms", str(link.latency_ms), "--bandwidth-bps", str(link.bps)]
     proc = subprocess.Popen([sys.executable, str(BENCH / "_server.py"), "--outputs", str(outputs),
-                             "--size", str(size)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             "--size", str(size), *shaping], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True)
     try:
         urls = {}
@@ -56,7 +80,13 @@ def machine() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}, "
-            f"load average {os.getloadavg()[0]:.1f} (other work on this machine)")
+            f"load average {load()} (other work on this machine)")
+
+
+def load() -> str:
+    """The 1- and 5-minute load averages, as ``1.4 / 1.8 (1 / 5 min)``."""
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f} / {five:.1f} (1 / 5 min)"
 
 
 def table(title: str, rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
