@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from floyo_pack.floyo_server import DownloadFault, Fault, OutputSpec, RunError, Step
+from floyo_pack.floyo_server import DownloadFault, Fault, Outage, OutputSpec, Realism, Reset, RunError, Step
 from PIL import Image
 
 from .conftest import FLOYO_KEY
@@ -72,14 +72,32 @@ class Case:
 
 
 SLOW = [Step("queued", polls=1), Step("processing")]
-CASES = [
+# The network misbehaving on top of the e2e profile (chunked, gzip, split answers over HTTPS).
+# 8 s outlasts the five tries a single request gets (at most 7.5 s of backoff between them): only a
+# wait that rides out outages keeps the run.
+NETWORK_CASES = [
+    Case("Cloudflare 522 pages for 8 s while polling", {"realism": Realism.internet(outages=[
+        Outage(seconds=8, kind="page", status=522, path="^/runs/run_", method="GET")])}),
+    Case("connection resets for 8 s while polling", {"realism": Realism.internet(outages=[
+        Outage(seconds=8, kind="reset", path="^/runs/run_", method="GET")])}),
+    Case("unanswered polls for 4 s while polling", {"realism": Realism.internet(outages=[
+        Outage(seconds=4, kind="hang", path="^/runs/run_", method="GET")])}),
+    Case("the create's answer cut mid-body, the run found by its marker", {"realism": Realism.internet(
+        resets=[Reset(after_bytes=8, path="^/runs$", method="POST")])}),
+    Case("a poll's answer cut mid-body", {"realism": Realism.internet(
+        resets=[Reset(after_bytes=8, count=2, path="^/runs/run_", method="GET")])}),
+    Case("a download cut mid-body by the network", {"realism": Realism.internet(
+        resets=[Reset(after_bytes=1000, origin="cdn")])}),
+]
+CASES = NETWORK_CASES + [
     Case("429 with Retry-After", {"faults": [Fault("GET", "^/runs/", 429, {"error": "Too Many Requests"},
                                                    count=2, retry_after=1)]}),
     Case("429 without Retry-After", {"faults": [Fault("GET", "^/runs/", 429, {}, count=1)]}),
     Case("5xx burst while polling", {"faults": [Fault("GET", "^/runs/", 502, "Bad gateway", count=3)]}),
     Case("5xx on create", {"faults": [Fault("POST", "^/runs$", 500, count=1)]}, "error", "not retried"),
     Case("connection reset on create after the body was sent, no run list",
-         {"create_drop_connection": 1, "run_list": False}, "error", "may have been created", run_unknown=True),
+         {"create_drop_connection": 1, "run_list": False}, "error", "may have been created",
+         run_unknown=True),
     Case("connection reset on create, the run found by its marker", {"create_drop_connection": 1}),
     Case("reset mid-download", {"download_faults": [DownloadFault("reset", after_bytes=300)]}),
     Case("stall mid-download", {"download_faults": [DownloadFault("stall", after_bytes=300, stall_s=2)]}),
@@ -105,7 +123,7 @@ CASES = [
          {"outputs": [OutputSpec(), OutputSpec(format="txt", nbytes=99)]}),
     Case("wrong key", {}, "error", "refused the API key", wrong_key=True),
     Case("outputs larger than the size cap", {"outputs": [OutputSpec(format="bin", nbytes=40 * 1024 * 1024)]},
-         "error", "cap"),
+         "error", "over the 32 MB per-file limit"),
     Case("interrupt mid-run", {"steps": SLOW}, "interrupted", action=interrupt_after_first_poll),
     Case("the node's Cancel button", {"steps": SLOW}, "interrupted", action=cancel_button_after_first_poll),
     Case("node timeout", {"steps": SLOW}, "error", "did not finish within 2s", node={"timeout": 2}),
@@ -161,8 +179,9 @@ def test_fault_scenario_keeps_every_money_promise(comfy, floyo, case: Case):
     FAULT_SUITE_STATS["key_leaks"] += leak
     _check_outcome(case, entry, comfy)
     assert creates <= 1 and live == [] and not leak
-    if case.expect == "success":
+    if case.expect == "success":  # a healthy run is never cancelled, whatever the network did
         assert len(saved_images(comfy, entry, "2")) == case.images
+        assert floyo.requests.cancel_requests() == []
     if case.run_unknown:
         journal = comfy.get("/floyo/runs")[1]["runs"]
         assert journal[0]["state"] == "unknown" and journal[0]["marker"] in journal[0]["hint"]
