@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from .client import CancelResult, FloyoClient, new_marker
 from .detached import detached
-from .errors import FloyoError, RunListUnavailable, RunMayExist, ServerError
+from .errors import FloyoError, Interrupted, RunListUnavailable, RunMayExist, ServerError
 from .journal import GAVE_UP, Journal
 from .models import Phase, Run, classify_status
 from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name
@@ -93,7 +93,14 @@ async def _create(client: FloyoClient, workflow: Prompt, journal: Journal, meta:
     try:
         run = _recorded(answer, journal, marker)
     except (RunMayExist, ServerError) as e:  # Floyo may have the run: never resubmit (docs/floyo-api.md)
-        return await _after_lost_answer(client, journal, marker, e, hooks, limits)
+        try:
+            return await _after_lost_answer(client, journal, marker, e, hooks, limits)
+        except (asyncio.CancelledError, Interrupted):
+            # Stopped while looking for it: if the run turns up at the next start, nobody wants
+            # its outputs any more, so it is cancelled then rather than watched and billed.
+            journal.gave_up(marker, f"The node was stopped while the pack looked for the run its "
+                                    f"lost create may have made. {e}")
+            raise
     return _handle(client, run, hooks, limits)
 
 
@@ -144,8 +151,7 @@ async def find_lost_run(client: FloyoClient, marker: str, hooks: Hooks) -> tuple
     """The run carrying ``marker`` from Floyo's run list, retried briefly (a new run may be
     listed a moment late); else None and why, for the user."""
     for delay in RECONCILE_DELAYS_S:
-        if delay:
-            await hooks.sleep(delay)
+        await _pause(hooks, delay)
         try:
             run = await client.find_run(marker, stop=hooks.should_stop)
         except RunListUnavailable:
@@ -156,6 +162,15 @@ async def find_lost_run(client: FloyoClient, marker: str, hooks: Hooks) -> tuple
             return run, ""
     return None, (f"Floyo's run list shows no run with marker {marker}; the journal keeps it as "
                   "unknown and the pack looks again at the next start.")
+
+
+async def _pause(hooks: Hooks, seconds: float) -> None:
+    """Sleep in slices of at most half a second, so a stop is honoured within a second."""
+    deadline = hooks.clock() + seconds
+    while (left := deadline - hooks.clock()) > 0:
+        if hooks.should_stop():
+            raise Interrupted("Stopped while looking for the run by its marker.")
+        await hooks.sleep(min(left, 0.5))
 
 
 async def abandon_create(answer: asyncio.Future, client: FloyoClient, journal: Journal,

@@ -13,7 +13,7 @@ import asyncio
 import threading
 
 import pytest
-from floyo_pack.floyo_client import Hooks, RunMayExist
+from floyo_pack.floyo_client import Hooks, Interrupted, RunMayExist
 from floyo_pack.floyo_client.errors import RunListUnavailable
 from floyo_pack.floyo_client.journal import GAVE_UP, Journal
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
@@ -66,6 +66,19 @@ async def test_a_lost_create_answer_is_found_by_its_marker_and_watched_to_the_en
     assert len(floyo.requests.creates()) == 1 and floyo.run(run.id).cancels == 0
     row = journal.get(run.id)
     assert row["state"] == "running" and row["status"] == "done"
+
+
+async def test_a_stop_while_looking_for_a_lost_create_marks_it_given_up_so_it_is_cancelled_later(
+        floyo, client, journal):
+    floyo.scenario.create_drop_connection = 1
+    # The run is listed a moment late: the first look finds nothing, and the user stops meanwhile.
+    floyo.scenario.faults.append(Fault("GET", r"^/runs$", status=200, body={"data": []}))
+    looked = lambda: bool(floyo.requests.filter("GET", r"^/runs$"))  # noqa: E731
+    with pytest.raises(Interrupted):
+        await track(client, journal, should_stop=looked)
+    (row,) = journal.list()
+    assert row["state"] == "unknown" and row["status"] == GAVE_UP
+    assert floyo.run(next(iter(floyo.runs))).cancels == 0  # nothing to cancel yet: the id is unknown
 
 
 async def test_a_lost_create_answer_without_a_run_list_stays_unknown_with_the_marker(floyo, client, journal,
