@@ -46,6 +46,7 @@ class DownloadLimits:
     refreshes: int = 2
     max_redirects: int = 3
     chunk_bytes: int = 1024 * 1024
+    window_bytes: int = 4 * 1024 * 1024  # bytes still to come of running downloads (run_files.Window)
 
     @classmethod
     def from_env(cls) -> DownloadLimits:

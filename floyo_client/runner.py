@@ -62,7 +62,7 @@ class Limits:
     cancel_timeout_s: float = 10.0
     url_ttl_s: float = 3600.0
     download: DownloadLimits = field(default_factory=DownloadLimits)
-    download_concurrency: int = 4
+    download_concurrency: int = 16  # most downloads at once (small files; run_files.Window)
     outage_limit_s: float = DEFAULT_OUTAGE_LIMIT_S  # then stop waiting, leave the run running
 
 

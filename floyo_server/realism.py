@@ -41,6 +41,9 @@ e2e ``floyo`` fixture resets to it each test). Lists may be appended to from a t
 the server runs; counts are consumed under the server's lock. HTTPS is separate:
 ``ScriptedServer(tls=True)`` / ``ServerThread(tls=True)``, trusted through ``server.ca_file``.
 
+``most_connections`` records, per origin, the most connections that were open at once when a
+request arrived (idle keep-alive ones included): how hard a client leaned on the CDN.
+
 ``sent`` records how each answer went out (a ``Sent`` per answer; newest last). This module holds
 data and the page text only: no I/O, no sockets (``shaping`` sends).
 """
@@ -183,6 +186,9 @@ class Realism:
     link: Link = field(default_factory=lambda: Link(), init=False, repr=False, compare=False)
     connections: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet, init=False, repr=False,
                                               compare=False)
+    open_connections: dict[str, weakref.WeakSet[Any]] = field(default_factory=dict, init=False, repr=False,
+                                                              compare=False)
+    most_connections: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.bandwidth_scope not in ("shared", "connection"):

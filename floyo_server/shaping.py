@@ -14,6 +14,7 @@ import gzip
 import logging
 import socket
 import struct
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -52,6 +53,17 @@ def _record(knobs: Realism, request: web.Request, origin: str, status: int | Non
                            new_connection=request[_NEW_CONNECTION], **how))
 
 
+def _count_open(request: web.Request, knobs: Realism, origin: str) -> None:
+    """Record the most connections of ``origin`` open at once (those still open as a request arrives)."""
+    transport = request.transport
+    if transport is None:
+        return
+    seen = knobs.open_connections.setdefault(origin, weakref.WeakSet())
+    seen.add(transport)
+    now = sum(1 for t in list(seen) if not t.is_closing())
+    knobs.most_connections[origin] = max(knobs.most_connections.get(origin, 0), now)
+
+
 def _delay(request: web.Request, knobs: Realism) -> float:
     """This request's latency (+ seeded jitter), plus ``handshake_s`` on a new connection; marks
     the request with whether its connection is new."""
@@ -86,6 +98,7 @@ def _early_fault(store: Store, knobs: Realism, request: web.Request,
 async def answer(request: web.Request, handler: Handler, knobs: Realism, store: Store, origin: str,
                  rec: RecordedRequest) -> web.StreamResponse:
     """Serve ``request`` through ``handler`` shaped by ``knobs``; ``rec`` is its log entry."""
+    _count_open(request, knobs, origin)
     early = _early_fault(store, knobs, request, origin)
     delay = _delay(request, knobs)
     if delay > 0:

@@ -22,10 +22,13 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
     ("p3_polling.py", ["(a) median delay s", "(b) answers 429", "fair-share bound"]),
     ("p4_submission.py", ["split / 50 ms budget", "partition + json.dumps"]),
     ("p5_download_disk.py", ["pack added peak RSS (MiB)", "pack / plain throughput", "<= 64 MiB"]),
+    ("p1_outputs.py --link 40ms,200mbit", ["over link 40 ms round trip", "(a) / (b)", "<= 1.05"]),
+    ("p7_many_outputs.py", ["6 x 32² PNG, 100ms,200mbit", "pack / limit", "<= 1.15", "load average"]),
 ])
 def test_bench_smoke_runs_and_prints_its_table(script, expected):
-    done = subprocess.run([sys.executable, str(BENCH / script), "--smoke"], capture_output=True, text=True,
-                          timeout=150, cwd=BENCH.parent)
+    name, *extra = script.split()
+    done = subprocess.run([sys.executable, str(BENCH / name), *extra, "--smoke"], capture_output=True,
+                          text=True, timeout=150, cwd=BENCH.parent)
     assert done.returncode == 0, done.stderr[-3000:]
     for text in expected:
         assert text in done.stdout, done.stdout
