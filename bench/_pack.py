@@ -1,4 +1,5 @@
-"""Load the pack as the package ``floyo_pack``, the way the tests do (tests/conftest.py).
+"""Load the pack as ``floyo_pack`` and the tests' scripted server as ``floyo_scripted``, the way
+the tests do (tests/conftest.py).
 
 The pack root is never put on ``sys.path``: its ``nodes/`` folder would shadow ComfyUI's ``nodes``.
 """
@@ -23,4 +24,17 @@ def load_pack() -> None:
     spec.loader.exec_module(module)
 
 
+def load_scripted() -> None:
+    """The tests' scripted Floyo server (tests/floyo_scripted) as ``floyo_scripted``."""
+    if "floyo_scripted" in sys.modules:
+        return
+    folder = ROOT / "tests" / "floyo_scripted"
+    spec = importlib.util.spec_from_file_location("floyo_scripted", folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["floyo_scripted"] = module
+    spec.loader.exec_module(module)
+
+
 load_pack()
+load_scripted()

@@ -16,8 +16,8 @@ import signal
 import sys
 
 import _pack  # noqa: F401  (loads the pack as floyo_pack)
-from floyo_pack.floyo_server import OutputSpec, Scenario, ScriptedServer, Step, generate_output
-from floyo_pack.floyo_server.realism import Realism
+from floyo_scripted import OutputSpec, Scenario, ScriptedServer, Step, generate_output
+from floyo_scripted.realism import Realism
 
 
 def specs(count: int, size: int) -> list[OutputSpec]:

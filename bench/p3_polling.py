@@ -29,8 +29,8 @@ import time
 import _pack  # noqa: F401  (loads the pack as floyo_pack)
 from _common import machine, table, verdict
 from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, Transport, start_run
-from floyo_pack.floyo_server import Scenario, ServerThread, Step
-from floyo_pack.floyo_server.realism import Realism
+from floyo_scripted import Scenario, ServerThread, Step
+from floyo_scripted.realism import Realism
 
 LINK_LATENCY_S = 0.080
 

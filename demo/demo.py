@@ -47,16 +47,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def load_ui_format() -> ModuleType:
-    """The pack's UI→API converter, with the pack loaded as ``floyo_pack`` (it uses relative imports)."""
-    spec = importlib.util.spec_from_file_location("floyo_pack", REPO / "__init__.py",
-                                                  submodule_search_locations=[str(REPO)])
+    """The tests' UI→API converter (tests/floyo_scripted/ui_format.py: plain functions, no imports
+    of the pack), loaded by path."""
+    spec = importlib.util.spec_from_file_location("floyo_ui_format",
+                                                  REPO / "tests" / "floyo_scripted" / "ui_format.py")
     assert spec is not None and spec.loader is not None
-    pack = importlib.util.module_from_spec(spec)
-    sys.modules["floyo_pack"] = pack
-    spec.loader.exec_module(pack)
-    from floyo_pack.floyo_server import ui_format  # type: ignore[import-not-found]
-
-    return ui_format
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def start_servers(args: argparse.Namespace, work: Path, started: list[Any]) -> ComfyUI:

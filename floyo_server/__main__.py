@@ -1,4 +1,5 @@
-"""``python -m floyo_server`` (from the repo root): load the pack as ``floyo_pack``, run the CLI.
+"""``python -m floyo_server --gateway <ComfyUI URL>`` (from the repo root): load the pack as
+``floyo_pack``, run the gateway's command line.
 
 The pack uses relative imports, so this file cannot import its siblings directly when run as a
 top-level package; it loads the repo root under the fixed package name the tests use. Nothing

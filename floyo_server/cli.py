@@ -1,9 +1,8 @@
-"""Command line of the local Floyo server: ``python -m floyo_server`` from the repo root.
+"""Command line of gateway mode: ``python -m floyo_server --gateway <ComfyUI URL>`` from the repo root.
 
-Parses flags, starts a ScriptedServer (or, with ``--gateway``, a GatewayServer over a ComfyUI
-worker) and runs until interrupted. The base URLs go to stdout as
-``FLOYO_API_URL=…``/``FLOYO_CDN_URL=…`` lines (and ``FLOYO_CA_BUNDLE=…`` with ``--tls``) for
-scripts to read; logs go to stderr. Binds loopback only.
+Parses flags, starts a GatewayServer over the ComfyUI worker and runs until interrupted. The base
+URLs go to stdout as ``FLOYO_API_URL=…``/``FLOYO_CDN_URL=…`` lines for scripts to read; logs go
+to stderr. Binds loopback only.
 """
 
 from __future__ import annotations
@@ -16,75 +15,40 @@ import signal
 import sys
 
 from .gateway_server import GatewayServer
-from .realism import Realism
-from .scenario import Scenario, parse_steps
-from .server import ScriptedServer, check_loopback
+from .origin import check_loopback
 
 log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m floyo_server",
-                                     description="Local Floyo-compatible API + CDN for tests.")
+                                     description="Floyo-compatible API + CDN running each run on a ComfyUI.")
+    parser.add_argument("--gateway", metavar="COMFYUI_URL", required=True,
+                        help="the ComfyUI worker that executes the runs (e.g. http://127.0.0.1:8188)")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--api-port", type=int, default=0)
     parser.add_argument("--cdn-port", type=int, default=0)
-    parser.add_argument("--other-port", type=int, default=0)
     parser.add_argument("--key", action="append", dest="keys",
                         help="accepted API key (repeatable; default flo_test_key)")
-    parser.add_argument("--vocabulary", choices=("docs", "alt"), default="docs")
-    parser.add_argument("--steps", default="queued:1s,processing:3s,done",
-                        help="status script: word[:N polls | :Ns seconds],… (last step sticks)")
-    parser.add_argument("--rate-limit", type=int, default=100, help="requests per window per key")
-    parser.add_argument("--gateway", metavar="COMFYUI_URL",
-                        help="gateway mode: execute each run on this ComfyUI worker "
-                             "(e.g. http://127.0.0.1:8188) instead of following --steps")
-    parser.add_argument("--tls", action="store_true",
-                        help="serve HTTPS with a CA made at start (its PEM path is printed as "
-                             "FLOYO_CA_BUNDLE=…; give that to the client); scripted mode only")
-    parser.add_argument("--realism", choices=("off", "internet"), default="off",
-                        help="network realism: 'internet' splits bodies into chunked gzip pieces "
-                             "and adds a few ms of latency (gateway mode too)")
+    parser.add_argument("--rate-limit", type=int, default=100, help="requests per minute per key")
     parser.add_argument("--log-level", default="INFO")
     return parser
 
 
-def _emit_urls(server: ScriptedServer | GatewayServer) -> None:
-    lines = f"FLOYO_API_URL={server.api_url}\nFLOYO_CDN_URL={server.cdn_url}\n"
-    if isinstance(server, ScriptedServer):
-        lines += f"FLOYO_OTHER_URL={server.other_url}\n"
-        if server.ca_file:
-            lines += f"FLOYO_CA_BUNDLE={server.ca_file}\n"
-    sys.stdout.write(lines)
-    sys.stdout.flush()
-
-
-def _server(args: argparse.Namespace) -> ScriptedServer | GatewayServer:
-    keys = args.keys or ["flo_test_key"]
-    realism = Realism.internet() if args.realism == "internet" else Realism()
-    if args.gateway:
-        gateway = GatewayServer(args.gateway, keys=keys, host=args.host, api_port=args.api_port,
-                                cdn_port=args.cdn_port, rate_limit=args.rate_limit)
-        gateway.store.scenario.realism = realism
-        return gateway
-    scenario = Scenario(steps=parse_steps(args.steps), vocabulary=args.vocabulary,
-                        rate_limit=args.rate_limit, realism=realism)
-    return ScriptedServer(scenario, keys=keys, host=args.host, api_port=args.api_port,
-                          cdn_port=args.cdn_port, other_port=args.other_port, tls=args.tls)
-
-
 async def serve(args: argparse.Namespace) -> None:
-    """Run the scripted server, or the gateway with ``--gateway``, until SIGINT/SIGTERM."""
-    server = _server(args)
+    """Run the gateway until SIGINT/SIGTERM."""
+    gateway = GatewayServer(args.gateway, keys=args.keys or ["flo_test_key"], host=args.host,
+                            api_port=args.api_port, cdn_port=args.cdn_port, rate_limit=args.rate_limit)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with server:
-        _emit_urls(server)
+    async with gateway:
+        sys.stdout.write(f"FLOYO_API_URL={gateway.api_url}\nFLOYO_CDN_URL={gateway.cdn_url}\n")
+        sys.stdout.flush()
         await stop.wait()
-    log.info("local Floyo server stopped")
+    log.info("Floyo gateway stopped")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,9 +57,6 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         check_loopback(args.host)
-        parse_steps(args.steps)
-        if args.gateway and args.tls:
-            raise ValueError("--tls serves the scripted server only; run the gateway without it")
     except ValueError as exc:
         log.error("%s", exc)
         return 2

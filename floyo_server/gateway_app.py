@@ -13,11 +13,11 @@ from typing import Any
 from aiohttp import web
 
 from ..floyo_client.models import EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S, VOCABULARIES, Phase
-from .api import _FINISHED_MESSAGES, _Invalid, _parse_create, get_file, parse_expand, team_balance
 from .cdn import OTHER_URL, bearer_download, presigned_download
 from .gateway import Gateway
 from .gateway_runs import GatewayRun
 from .middleware import KEY, STORE, json_error, make_app, record_of
+from .origin import _FINISHED_MESSAGES, _Invalid, _parse_create, get_file, parse_expand, team_balance
 from .records import FileRecord, clean_name
 from .state import Store
 from .worker import WorkerUnavailable

@@ -16,8 +16,8 @@ from aiohttp import web
 from .gateway import Gateway
 from .gateway_app import make_gateway_apps
 from .gateway_runs import GatewayRun
+from .origin import DEFAULT_KEYS, bind, check_loopback
 from .scenario import Scenario
-from .server import DEFAULT_KEYS, bind, check_loopback
 from .state import Store
 from .worker import WorkerClient
 

@@ -25,3 +25,19 @@ def _load_pack() -> None:
 
 
 _load_pack()
+
+
+def _load_scripted() -> None:
+    """The scripted Floyo stand-in (tests/floyo_scripted) as ``floyo_scripted``. Loaded by path:
+    putting tests/ on sys.path would let its ``server`` folder shadow ComfyUI's ``server``."""
+    if "floyo_scripted" in sys.modules:
+        return
+    folder = ROOT / "tests" / "floyo_scripted"
+    spec = importlib.util.spec_from_file_location("floyo_scripted", folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["floyo_scripted"] = module
+    spec.loader.exec_module(module)
+
+
+_load_scripted()

@@ -97,3 +97,23 @@ def test_code_cites_only_documents_that_are_in_the_repository():
         offenders += [f"{rel}: {name}" for name in cite.findall(text)
                       if not (ROOT / name.lstrip("/")).exists() and not (ROOT / "docs" / name).exists()]
     assert offenders == []
+
+
+def _published() -> list[str]:
+    """The files the registry archive holds: tracked files minus .comfyignore (folder patterns)."""
+    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+    ignored = [line.strip().rstrip("/") + "/" for line in (ROOT / ".comfyignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    return [f for f in tracked if (ROOT / f).is_file() and not any(f.startswith(i) for i in ignored)]
+
+
+def test_the_published_pack_holds_what_users_run_and_not_the_scripted_test_server():
+    published = _published()
+    assert {"__init__.py", "LICENSE", "pyproject.toml", "web/floyo.js", "web/floyo_runs.js",
+            "floyo_server/gateway_server.py", "floyo_server/worker.py", "floyo_server/__main__.py",
+            "web/docs/FloyoRemoteRun.md", "example_workflows/floyo_embedded.json"} <= set(published)
+    assert not [f for f in published if f.startswith(("tests/", "bench/", "demo/", "docs/", ".ci/"))]
+    shipped = "\n".join((ROOT / f).read_text(errors="replace") for f in published if f.endswith(".py"))
+    for test_only in ("class ScriptedServer", "class Realism", "class TestCA", "def generate(", "trustme"):
+        assert test_only not in shipped, f"{test_only!r} is shipped"

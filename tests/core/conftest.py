@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, RetryPolicy, Transport
-from floyo_pack.floyo_server import ScriptedServer
+from floyo_scripted import ScriptedServer
 
 KEY = "flo_test_key"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from floyo_pack.floyo_client import NetworkError, RunMayExist, ServerError, new_marker
-from floyo_pack.floyo_server import Fault
+from floyo_scripted import Fault
 
 from .conftest import make_client
 

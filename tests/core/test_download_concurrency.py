@@ -13,7 +13,7 @@ import asyncio
 
 from floyo_pack.floyo_client import Hooks, Limits, download_outputs, start_run
 from floyo_pack.floyo_client.run_files import FEW, Window
-from floyo_pack.floyo_server import OutputSpec, Realism
+from floyo_scripted import OutputSpec, Realism
 
 from .test_create_at_most_once import WORKFLOW
 

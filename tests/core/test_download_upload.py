@@ -18,7 +18,7 @@ from floyo_pack.floyo_client import (
     download_outputs,
     start_run,
 )
-from floyo_pack.floyo_server import DownloadFault, OutputSpec
+from floyo_scripted import DownloadFault, OutputSpec
 
 from .test_create_at_most_once import WORKFLOW
 

@@ -14,7 +14,7 @@ from floyo_pack.floyo_client import Hooks, Interrupted, Limits, RunMayExist
 from floyo_pack.floyo_client.journal import Journal
 from floyo_pack.floyo_client.owner import Owner
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
-from floyo_pack.floyo_server import Fault, Step
+from floyo_scripted import Fault, Step
 
 from .test_create_at_most_once import WORKFLOW
 

@@ -18,7 +18,7 @@ from floyo_pack.floyo_client.journal import Journal
 from floyo_pack.floyo_client.journal_store import VERSION
 from floyo_pack.floyo_client.owner import Owner
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
-from floyo_pack.floyo_server import Step
+from floyo_scripted import Step
 
 from .test_create_at_most_once import WORKFLOW
 

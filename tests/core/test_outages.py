@@ -18,8 +18,8 @@ from floyo_pack.floyo_client.errors import (
 from floyo_pack.floyo_client.journal import GAVE_UP, RESUMABLE, Journal
 from floyo_pack.floyo_client.outage import MAX_RETRY_DELAY_S, is_transient
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
-from floyo_pack.floyo_server import ScriptedServer, Step
-from floyo_pack.floyo_server.realism import Outage, Realism
+from floyo_scripted import ScriptedServer, Step
+from floyo_scripted.realism import Outage, Realism
 
 from .conftest import FakeTime, make_client
 from .test_create_at_most_once import WORKFLOW
@@ -155,7 +155,7 @@ async def test_the_nodes_own_timeout_still_ends_the_wait_during_an_outage(shared
 
 
 async def test_a_non_json_2xx_page_while_polling_is_retried_not_a_failure(shared):
-    from floyo_pack.floyo_server import Fault
+    from floyo_scripted import Fault
 
     server, client, t = shared
     server.scenario.steps = [Step("processing", seconds=5), Step("done")]

@@ -7,7 +7,7 @@ import asyncio
 
 from floyo_pack.floyo_client import Hooks, RateLimiter, limiter_for, start_run
 from floyo_pack.floyo_client.policy import RetryPolicy, parse_retry_after, rate_limited_delay
-from floyo_pack.floyo_server import Fault, Scenario, ScriptedServer, Step
+from floyo_scripted import Fault, Scenario, ScriptedServer, Step
 
 from .conftest import FakeTime, make_client
 from .test_create_at_most_once import WORKFLOW

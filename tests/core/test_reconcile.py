@@ -17,7 +17,7 @@ from floyo_pack.floyo_client import Hooks, Interrupted, RunMayExist
 from floyo_pack.floyo_client.errors import RunListUnavailable
 from floyo_pack.floyo_client.journal import GAVE_UP, Journal
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
-from floyo_pack.floyo_server import Fault, Step
+from floyo_scripted import Fault, Step
 
 from .conftest import make_client
 from .test_create_at_most_once import WORKFLOW

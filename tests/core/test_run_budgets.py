@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from floyo_pack.floyo_client import DownloadError, DownloadLimits, Hooks, Limits, download_outputs, start_run
 from floyo_pack.floyo_client.config import ConfigError, max_batch_pixels, max_outputs, max_run_bytes
-from floyo_pack.floyo_server import OutputSpec
+from floyo_scripted import OutputSpec
 
 from .test_create_at_most_once import WORKFLOW
 

@@ -17,7 +17,7 @@ from floyo_pack.floyo_client import (
     RunTimedOut,
     start_run,
 )
-from floyo_pack.floyo_server import Fault, RunError, Step
+from floyo_scripted import Fault, RunError, Step
 
 from .test_create_at_most_once import WORKFLOW
 

@@ -20,7 +20,7 @@ from floyo_pack.floyo_client import (
     load_config,
     start_run,
 )
-from floyo_pack.floyo_server import OutputSpec, RunError, Step
+from floyo_scripted import OutputSpec, RunError, Step
 
 from .conftest import KEY, make_client
 from .test_create_at_most_once import WORKFLOW
@@ -96,7 +96,7 @@ def test_plain_http_is_refused_unless_the_host_is_loopback(tmp_path):
 
 
 async def test_a_key_of_any_shape_echoed_by_floyo_never_reaches_an_error_message(fake_time):
-    from floyo_pack.floyo_server import Scenario, ScriptedServer
+    from floyo_scripted import Scenario, ScriptedServer
 
     odd_key = "team-key-without-prefix-123"
     scenario = Scenario(steps=[Step("failed")], failure=RunError(message=f"rejected key {odd_key}"))

@@ -12,8 +12,8 @@ import pytest
 from floyo_pack.floyo_client import RunMayExist
 from floyo_pack.floyo_client.errors import AnswerTooLarge
 from floyo_pack.floyo_client.transport import MAX_JSON_BYTES
-from floyo_pack.floyo_server import Fault, OutputSpec, Step
-from floyo_pack.floyo_server.realism import Realism, Reset
+from floyo_scripted import Fault, OutputSpec, Step
+from floyo_scripted.realism import Realism, Reset
 
 from .test_create_at_most_once import WORKFLOW
 

@@ -266,7 +266,7 @@ def e2e_realism() -> Any:
     gzip pieces a millisecond apart, 2-12 ms latency), so ComfyUI reads answers as the internet
     sends them. A test turns it up or off with ``floyo.realism = Realism(...)``;
     ``FLOYO_E2E_REALISM=off`` turns the default off (to tell a network effect from a bug)."""
-    from floyo_pack.floyo_server import Realism
+    from floyo_scripted import Realism
 
     if os.environ.get("FLOYO_E2E_REALISM", "internet") == "off":
         return Realism()
@@ -281,7 +281,7 @@ def floyo_server():
     ``FLOYO_CA_BUNDLE`` (the CA's PEM) is also set in this process's environment for the session,
     so every ComfyUI started after this fixture, whatever its own env, trusts the server.
     """
-    from floyo_pack.floyo_server import Scenario, ServerThread
+    from floyo_scripted import Scenario, ServerThread
 
     with ServerThread(Scenario(realism=e2e_realism()), tls=True) as server:
         previous = os.environ.get("FLOYO_CA_BUNDLE")
@@ -308,7 +308,7 @@ def comfy_env(floyo_server) -> dict[str, str | None]:
 def floyo(floyo_server):
     """The local Floyo server with a fresh default scenario (the ``e2e_realism`` profile on) and
     an empty request record."""
-    from floyo_pack.floyo_server import Scenario
+    from floyo_scripted import Scenario
 
     floyo_server.server.scenario = Scenario(realism=e2e_realism())
     floyo_server.requests.clear()

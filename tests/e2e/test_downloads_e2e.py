@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from floyo_pack.floyo_server import OutputSpec, Realism, Reset
+from floyo_scripted import OutputSpec, Realism, Reset
 
 from .test_nodes_e2e import node_error, remote_run, save, saved_images
 

@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from floyo_pack.floyo_server.ui_format import ui_to_api, widget_names
+from floyo_scripted.ui_format import ui_to_api, widget_names
 
 from .test_nodes_e2e import REMOTE, saved_images
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from floyo_pack.floyo_server import DownloadFault, Fault, Outage, OutputSpec, Realism, Reset, RunError, Step
+from floyo_scripted import DownloadFault, Fault, Outage, OutputSpec, Realism, Reset, RunError, Step
 from PIL import Image
 
 from .conftest import FLOYO_KEY

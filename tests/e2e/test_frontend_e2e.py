@@ -16,7 +16,7 @@ import subprocess
 import time
 
 import pytest
-from floyo_pack.floyo_server import Step
+from floyo_scripted import Step
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from floyo_pack.floyo_server import GatewayServer, ServerThread
-from floyo_pack.floyo_server.ui_format import ui_to_api
+from floyo_scripted import GatewayServer, ServerThread
+from floyo_scripted.ui_format import ui_to_api
 from PIL import Image
 
 from .conftest import Comfy, require_comfyui

@@ -15,8 +15,8 @@ import uuid
 
 import aiohttp
 import pytest
-from floyo_pack.floyo_server import Fault, Step
-from floyo_pack.floyo_server.realism import Outage
+from floyo_scripted import Fault, Step
+from floyo_scripted.realism import Outage
 
 from .conftest import e2e_realism
 from .test_nodes_e2e import node_error, remote_run, save, wait_for_new_run

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from floyo_pack.floyo_server import OutputSpec, RunError, Step
+from floyo_scripted import OutputSpec, RunError, Step
 from PIL import Image
 
 pytestmark = pytest.mark.e2e

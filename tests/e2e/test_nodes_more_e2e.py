@@ -12,7 +12,7 @@ import uuid
 
 import aiohttp
 import pytest
-from floyo_pack.floyo_server import OutputSpec, Step
+from floyo_scripted import OutputSpec, Step
 from PIL import Image
 
 from .conftest import FLOYO_KEY

@@ -5,7 +5,7 @@ answer it reads comes chunked, in pieces, gzip-encoded where a CDN would, after 
 from __future__ import annotations
 
 import pytest
-from floyo_pack.floyo_server import OutputSpec, Step
+from floyo_scripted import OutputSpec, Step
 from PIL import Image
 
 from .conftest import e2e_realism

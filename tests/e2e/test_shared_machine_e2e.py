@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from floyo_pack.floyo_server import Step
+from floyo_scripted import Step
 
 from . import test_fault_suite_e2e as suite
 from .conftest import FLOYO_KEY, Comfy

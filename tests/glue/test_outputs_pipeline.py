@@ -24,10 +24,10 @@ from floyo_pack.floyo_client import (
     download_outputs,
 )
 from floyo_pack.floyo_client.errors import DownloadError
-from floyo_pack.floyo_server import DownloadFault, OutputSpec, Scenario, ScriptedServer, Step
 from floyo_pack.nodes import comfy, outputs
 from floyo_pack.nodes.batch_decoder import BatchDecoder
 from floyo_pack.nodes.images import ImageDecodeError, decode_outputs
+from floyo_scripted import DownloadFault, OutputSpec, Scenario, ScriptedServer, Step
 from PIL import Image
 
 

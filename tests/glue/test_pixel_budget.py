@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from floyo_pack.floyo_server import OutputSpec
 from floyo_pack.nodes import batch_decoder, images, outputs
 from floyo_pack.nodes.batch_decoder import BatchDecoder
 from floyo_pack.nodes.images import ImageDecodeError, decode_outputs
+from floyo_scripted import OutputSpec
 from PIL import Image
 
 from .test_outputs_pipeline import finished, server  # noqa: F401  (the fixture)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from floyo_pack.floyo_client.journal import GAVE_UP, Journal
-from floyo_pack.floyo_server import Scenario, ScriptedServer, Step
 from floyo_pack.nodes import comfy, resume
+from floyo_scripted import Scenario, ScriptedServer, Step
 
 from ..core.test_create_at_most_once import WORKFLOW
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from floyo_pack.floyo_server import Scenario, ScriptedServer
+from floyo_scripted import Scenario, ScriptedServer
 
 KEY = "flo_test_key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -4,7 +4,7 @@ to park a run in any state without polling it there."""
 from __future__ import annotations
 
 from floyo_pack.floyo_client.models import Phase
-from floyo_pack.floyo_server import Step
+from floyo_scripted import Step
 
 
 async def test_cancel_queued_run_then_it_reads_cancelled(server, api):

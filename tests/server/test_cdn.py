@@ -9,7 +9,7 @@ import time
 
 import aiohttp
 import pytest
-from floyo_pack.floyo_server import DownloadFault, OutputSpec, Scenario, ScriptedServer, Step
+from floyo_scripted import DownloadFault, OutputSpec, Scenario, ScriptedServer, Step
 
 EXPAND = {"expand": "outputs.presigned_url"}
 

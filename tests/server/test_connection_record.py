@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-from floyo_pack.floyo_server import Realism
+from floyo_scripted import Realism
 
 from .conftest import AUTH
 

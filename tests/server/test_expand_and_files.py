@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from floyo_pack.floyo_client.models import RUN_URL_EXPIRY_RANGE_S
-from floyo_pack.floyo_server import Step
+from floyo_scripted import Step
 
 EXPAND = {"expand": "outputs.presigned_url"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from floyo_pack.floyo_server import Fault, Scenario, ScriptedServer
+from floyo_scripted import Fault, Scenario, ScriptedServer
 
 
 async def _hammer(http, url, n, auth):

@@ -8,7 +8,7 @@ import io
 import zlib
 
 import pytest
-from floyo_pack.floyo_server import OutputSpec, Step, generate_output
+from floyo_scripted import OutputSpec, Step, generate_output
 from PIL import Image
 
 _PIL_NAMES = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "gif": "GIF"}

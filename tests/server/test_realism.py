@@ -13,7 +13,7 @@ import time
 
 import aiohttp
 import pytest
-from floyo_pack.floyo_server import (
+from floyo_scripted import (
     CloudflarePage,
     DownloadFault,
     Fault,
@@ -22,6 +22,7 @@ from floyo_pack.floyo_server import (
     Realism,
     Reset,
     Scenario,
+    ScriptedServer,
     Step,
 )
 from yarl import URL
@@ -64,7 +65,8 @@ async def _chunk_frames(reader: asyncio.StreamReader) -> list[bytes]:
 
 
 def test_realism_is_off_by_default():
-    knobs = Scenario().realism
+    assert Scenario().realism is None  # the shipped scenario (the gateway's) has no realism at all
+    knobs = ScriptedServer(Scenario()).realism
     assert not knobs.shapes and knobs.latency_s == 0 and not knobs.outages and not knobs.pages
 
 

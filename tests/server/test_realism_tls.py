@@ -17,7 +17,7 @@ import urllib.request
 import aiohttp
 import pytest
 from floyo_pack.floyo_client.transport import tls_context
-from floyo_pack.floyo_server import Realism, ScriptedServer, ServerThread, Step
+from floyo_scripted import Realism, ScriptedServer, ServerThread, Step
 
 from .conftest import AUTH
 
@@ -96,8 +96,8 @@ def _read_env_lines(proc, names: set[str], deadline: float) -> dict[str, str]:
 
 
 def test_cli_tls_prints_the_ca_bundle_and_serves_shaped_https():
-    proc = subprocess.Popen([sys.executable, "-m", "floyo_server", "--tls", "--realism", "internet"],
-                            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    proc = subprocess.Popen([sys.executable, "-m", "floyo_scripted", "--tls", "--realism", "internet"],
+                            cwd=ROOT / "tests", env={**os.environ, "PYTHONUNBUFFERED": "1"},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         env = _read_env_lines(proc, {"FLOYO_API_URL", "FLOYO_CA_BUNDLE"}, time.monotonic() + 20)
@@ -117,7 +117,7 @@ def test_cli_tls_prints_the_ca_bundle_and_serves_shaped_https():
 
 
 def test_cli_refuses_tls_in_gateway_mode_with_a_clear_error():
-    result = subprocess.run([sys.executable, "-m", "floyo_server", "--gateway", "http://127.0.0.1:9",
-                             "--tls"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    result = subprocess.run([sys.executable, "-m", "floyo_scripted", "--gateway", "http://127.0.0.1:9",
+                             "--tls"], cwd=ROOT / "tests", capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "--tls serves the scripted server only" in result.stderr
     assert result.stdout == ""

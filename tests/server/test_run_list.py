@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from floyo_pack.floyo_server import GatewayServer, ScriptedServer
 from floyo_pack.floyo_server.gateway_runs import GatewayRun
+from floyo_scripted import GatewayServer, ScriptedServer
 
 HEADERS = {"Authorization": "Bearer flo_test_key"}
 WORKFLOW = {"1": {"class_type": "SaveImage", "inputs": {}}}

@@ -7,7 +7,7 @@ second on an injected clock), so tests never sleep.
 from __future__ import annotations
 
 from floyo_pack.floyo_client.models import RUN_ID_RE, Phase
-from floyo_pack.floyo_server import OutputSpec, RunError, Step
+from floyo_scripted import OutputSpec, RunError, Step
 
 
 async def test_create_returns_run_id_object_and_name(http, server, api):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from floyo_pack.floyo_client.models import Phase
-from floyo_pack.floyo_server import Scenario, ScriptedServer, ServerThread, Step
+from floyo_scripted import Scenario, ScriptedServer, ServerThread, Step
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": "Bearer flo_test_key"}
@@ -95,8 +95,8 @@ def _read_urls(proc, deadline):
 
 def test_cli_prints_base_urls_and_serves():
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "floyo_server", "--key", "flo_cli", "--vocabulary",
-                             "alt", "--steps", "queued:1,complete"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "floyo_scripted", "--key", "flo_cli", "--vocabulary",
+                             "alt", "--steps", "queued:1,complete"], cwd=ROOT / "tests", env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         urls = _read_urls(proc, time.monotonic() + 20)
@@ -118,6 +118,7 @@ def test_cli_prints_base_urls_and_serves():
 
 
 def test_cli_refuses_non_loopback_host():
-    result = subprocess.run([sys.executable, "-m", "floyo_server", "--host", "0.0.0.0"],  # noqa: S104
+    result = subprocess.run([sys.executable, "-m", "floyo_server", "--gateway", "http://127.0.0.1:9",
+                             "--host", "0.0.0.0"],  # noqa: S104
                             cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "loopback" in result.stderr and result.stdout == ""

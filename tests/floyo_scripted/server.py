@@ -9,58 +9,34 @@ in ``api``/``cdn``; this module only starts, stops and gives access.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
+from floyo_pack.floyo_client.models import Phase
+from floyo_pack.floyo_server.cdn import make_cdn_app, make_other_app
+from floyo_pack.floyo_server.origin import DEFAULT_KEYS, bind, check_loopback
+from floyo_pack.floyo_server.recorder import Recorder, UploadRecord
+from floyo_pack.floyo_server.records import FileRecord, RunRecord
+from floyo_pack.floyo_server.scenario import Scenario, Step
+from floyo_pack.floyo_server.state import Store
 
-from ..floyo_client.models import Phase
 from .api import make_api_app
-from .cdn import make_cdn_app, make_other_app
 from .realism import Outage, Realism
-from .recorder import Recorder, UploadRecord
-from .records import FileRecord, RunRecord
-from .scenario import Scenario, Step
-from .state import Store
 from .tls import TestCA
 
 log = logging.getLogger(__name__)
 
-DEFAULT_KEYS = frozenset({"flo_test_key"})
-_SHUTDOWN_TIMEOUT_S = 0.5
 
-
-def check_loopback(host: str) -> None:
-    """Raise ValueError unless ``host`` is a loopback address (the server is for local tests)."""
-    if host == "localhost":
-        return
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    except ValueError:
-        pass
-    raise ValueError(f"refusing to bind {host!r}: the local Floyo server serves loopback only")
-
-
-async def bind(apps: list[web.Application], host: str, ports: Iterable[int],
-               runners: list[web.AppRunner], ssl_context: ssl.SSLContext | None = None) -> list[str]:
-    """Serve each app on its own loopback origin (HTTPS with ``ssl_context``); appends to
-    ``runners``, returns the base URLs."""
-    urls = []
-    scheme = "https" if ssl_context is not None else "http"
-    for app, port in zip(apps, ports, strict=True):
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
-        await runner.setup()
-        runners.append(runner)
-        await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
-        bound_host, bound_port = runner.addresses[0][:2]
-        urls.append(f"{scheme}://{bound_host}:{bound_port}")
-    return urls
+def _with_realism(scenario: Scenario) -> Scenario:
+    """The shipped Scenario has no realism knobs by default (the gateway needs none): here they
+    are always a Realism, off until a test turns them on."""
+    if scenario.realism is None:
+        scenario.realism = Realism()
+    return scenario
 
 
 class ScriptedServer:
@@ -77,7 +53,7 @@ class ScriptedServer:
         self._ca: TestCA | None = None
         self.keys: set[str] = set(keys)
         self._host, self._ports = host, (api_port, cdn_port, other_port)
-        self._store = Store(scenario if scenario is not None else Scenario(), clock=clock,
+        self._store = Store(_with_realism(scenario if scenario is not None else Scenario()), clock=clock,
                             wall_clock=wall_clock)
         self._other_url: list[str] = [""]
         self._runners: list[web.AppRunner] = []
@@ -142,7 +118,7 @@ class ScriptedServer:
     @realism.setter
     def realism(self, value: Realism) -> None:
         with self._store.lock:
-            self._store.scenario.realism = value
+            self._store.scenario.realism = value if value is not None else Realism()
 
     def start_outage(self, seconds: float, kind: str = "reset", *, status: int = 520,
                      origin: str | None = None, path: str = ".*", method: str | None = None) -> Outage:
@@ -161,7 +137,7 @@ class ScriptedServer:
     @scenario.setter
     def scenario(self, value: Scenario) -> None:
         with self._store.lock:
-            self._store.scenario = value
+            self._store.scenario = _with_realism(value)
 
     @property
     def lock(self) -> threading.RLock:

@@ -197,6 +197,12 @@ class Realism:
             raise ValueError("pieces must be at least 1")
         self.rng = random.Random(self.seed)  # noqa: S311 - seeded on purpose: reproducible shapes
 
+    async def answer(self, request: Any, handler: Any, store: Any, origin: str, rec: Any) -> Any:
+        """Serve ``request`` shaped by these knobs (the server's middleware calls this)."""
+        from .shaping import answer  # shaping imports this module
+
+        return await answer(request, handler, self, store, origin, rec)
+
     @classmethod
     def internet(cls, **overrides: object) -> Realism:
         """The light profile the end-to-end suites run under by default: every body in 3+

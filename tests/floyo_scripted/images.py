@@ -12,9 +12,8 @@ import struct
 import zlib
 
 import numpy as np
+from floyo_pack.floyo_server.scenario import OutputSpec
 from PIL import Image
-
-from .scenario import OutputSpec
 
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif", "txt": "txt", "bin": "bin"}
 MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",

@@ -7,87 +7,33 @@ rate limits happen in the middleware. Bytes are served by the CDN origin, never 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
 import logging
 from typing import Any
 
 from aiohttp import web
-
-from ..floyo_client.models import (
+from floyo_pack.floyo_client.models import (
     BILLING_STATUSES,
-    EXPAND_FILE_URL,
     EXPAND_RUN_OUTPUT_URLS,
-    FILE_URL_EXPIRY_RANGE_S,
     RUN_URL_EXPIRY_RANGE_S,
     Phase,
 )
+from floyo_pack.floyo_server.middleware import KEY, STORE, json_error, make_app, record_of
+from floyo_pack.floyo_server.origin import (
+    _FINISHED_MESSAGES,
+    _Invalid,
+    _parse_create,
+    _url,
+    _validation_error,
+    get_file,
+    parse_expand,
+    team_balance,
+)
+from floyo_pack.floyo_server.records import FileRecord, RunRecord, new_id, output_names
+from floyo_pack.floyo_server.state import Store
+
 from . import images
-from .middleware import KEY, STORE, json_error, make_app, record_of
-from .records import FileRecord, RunRecord, iso_now, new_id, output_names
-from .state import Store
 
 log = logging.getLogger(__name__)
-
-DEFAULT_URL_EXPIRY_S = 300
-_FINISHED_MESSAGES = {Phase.CANCELLED: "Run was cancelled by the user",
-                      Phase.SUCCEEDED: "Run has already completed",
-                      Phase.FAILED: "Run has already failed"}
-
-
-class _Invalid(Exception):
-    """A request the API rejects with a 400 validation error."""
-
-
-def _validation_error(message: str, **extra: Any) -> web.Response:
-    return json_error(400, "Validation error", message, **extra)
-
-
-def parse_expand(query: Any, expand_value: str, expiry_range: tuple[int, int]) -> int | None:
-    """The presigned-URL lifetime asked for, None when not expanded. Raises _Invalid."""
-    expand = query.get("expand")
-    raw = query.get("presigned_url_expires_in")
-    if expand is None:
-        if raw is not None:
-            raise _Invalid(f"presigned_url_expires_in requires expand={expand_value}")
-        return None
-    if expand != expand_value:
-        raise _Invalid(f"expand must be {expand_value!r}")
-    if raw is None:
-        return DEFAULT_URL_EXPIRY_S
-    try:
-        seconds = int(raw)
-    except ValueError:
-        raise _Invalid("presigned_url_expires_in must be an integer") from None
-    low, high = expiry_range
-    if not low <= seconds <= high:
-        raise _Invalid(f"presigned_url_expires_in must be between {low} and {high}")
-    return seconds
-
-
-def _default_name() -> str:
-    return "API Run " + dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _parse_create(raw: bytes, allowed: frozenset[str] | None) -> tuple[dict[str, Any], str]:
-    """``(workflow, name)`` from a create body. Raises _Invalid."""
-    try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        raise _Invalid("Request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise _Invalid("Request body must be a JSON object")
-    workflow, name = body.get("workflow"), body.get("name")
-    if not isinstance(workflow, dict):
-        raise _Invalid("workflow must be an object (a ComfyUI API-format workflow)")
-    if name is not None and not isinstance(name, str):
-        raise _Invalid("name must be a string")
-    if allowed is not None:
-        for node_id, node in workflow.items():
-            class_type = node.get("class_type") if isinstance(node, dict) else None
-            if class_type not in allowed:
-                raise _Invalid(f"Unknown node type {class_type!r}", {"node_id": str(node_id)})
-    return workflow, name or _default_name()
 
 
 async def create_run(request: web.Request) -> web.StreamResponse:
@@ -153,12 +99,6 @@ def render_run(store: Store, run: RunRecord, outputs: list[FileRecord], expires_
     return body
 
 
-def _url(store: Store, record: FileRecord, expires_in: int | None, expired: bool) -> str | None:
-    if expires_in is None:
-        return None
-    return store.expired_url(record) if expired else store.presigned_url(record, expires_in)
-
-
 async def get_run(request: web.Request) -> web.StreamResponse:
     store = request.app[STORE]
     try:
@@ -200,25 +140,6 @@ async def cancel_run(request: web.Request) -> web.StreamResponse:
                               "error": "Run is already finished",
                               "message": _FINISHED_MESSAGES.get(run.phase, "Run is already finished")},
                              status=409)
-
-
-async def get_file(request: web.Request) -> web.StreamResponse:
-    store = request.app[STORE]
-    try:
-        expires_in = parse_expand(request.query, EXPAND_FILE_URL, FILE_URL_EXPIRY_RANGE_S)
-    except _Invalid as exc:
-        return _validation_error(str(exc))
-    record = store.files.get(request.match_info["file_id"])
-    if record is None:
-        return json_error(404, "File not found")
-    expired = expires_in is not None and store.take("expired_links")
-    return web.json_response(record.to_json(_url(store, record, expires_in, expired)))
-
-
-async def team_balance(request: web.Request) -> web.StreamResponse:
-    sc = request.app[STORE].scenario
-    return web.json_response({"available_flotime_ms": sc.balance_flotime_ms,
-                              "partner_nodes_usd": sc.balance_partner_usd, "calculated_at": iso_now()})
 
 
 def make_api_app(store: Store, keys: set[str]) -> web.Application:
