@@ -163,9 +163,13 @@ async def download_outputs(handle: RunHandle, outputs: Sequence[RunOutput], fold
 
     async def one(index: int, output: RunOutput) -> None:
         async with window.slot(output) as arrived:
+
+            def counted(n: int) -> None:
+                arrived(n)
+                tally(n)  # raises past the run's byte budget
+
             await download_file(handle.client.transport, output, refresh, paths[index],
-                                stop=handle.hooks.should_stop, limits=limits,
-                                on_bytes=lambda n: (arrived(n), tally(n)))
+                                stop=handle.hooks.should_stop, limits=limits, on_bytes=counted)
         if on_ready is not None:
             on_ready(index, paths[index])
 
