@@ -24,6 +24,7 @@ from .errors import FloyoError, Interrupted, RunListUnavailable, RunMayExist, Se
 from .journal import GAVE_UP, Journal
 from .models import Phase, Run, classify_status
 from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name
+from .slots import run_slot
 from .transport import StopCheck, Transport
 from .workflow import Prompt
 
@@ -216,6 +217,15 @@ async def run_tracked(client: FloyoClient, workflow: Prompt, *, journal: Journal
                       on_created: Callable[[RunHandle], None] = lambda h: None) -> T:
     """Create, wait, then ``finish(handle, run)``; the journal records every step."""
     hooks = journaled_hooks(hooks, journal)
+    # a run slot of this key before the create: past FLOYO_MAX_CONCURRENT_RUNS, wait uncreated
+    async with run_slot(client, hooks.should_stop) as slot:
+        return await _tracked(client, workflow, journal, meta, hooks, limits,
+                              lambda h, r: slot.then(finish(h, r)), on_created)
+
+
+async def _tracked(client: FloyoClient, workflow: Prompt, journal: Journal, meta: RunMeta,
+                   hooks: Hooks, limits: Limits | None, finish: Callable[[RunHandle, Any], Awaitable[T]],
+                   on_created: Callable[[RunHandle], None]) -> T:
     handle = await _create(client, workflow, journal, meta, hooks, limits)
     on_created(handle)
     try:
