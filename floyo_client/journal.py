@@ -102,13 +102,15 @@ class Journal:
         self._write(f"UPDATE runs SET {sets} WHERE {where} = ?", [*fields.values(), key])  # noqa: S608
 
     def begin(self, marker: str, *, name: str, prompt_id: str | None, node_id: str | None,
-              api_url: str) -> None:
-        """Record a run about to be created (before the request leaves), owned by this process."""
+              api_url: str, resolved_hash: str | None = None) -> None:
+        """Record a run about to be created (before the request leaves), owned by this process,
+        with the hash of the workflow it sends (what reuse looks for)."""
         now, o = time.time(), self.owner
         self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url,"
-                    " owner_host, owner_pid, owner_started, created_at, updated_at)"
-                    " VALUES (?, 'creating', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (marker, name, prompt_id, node_id, api_url, o.host, o.pid, o.started, now, now))
+                    " owner_host, owner_pid, owner_started, created_at, updated_at, resolved_hash)"
+                    " VALUES (?, 'creating', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (marker, name, prompt_id, node_id, api_url, o.host, o.pid, o.started, now, now,
+                     resolved_hash))
 
     def created(self, marker: str, run_id: str) -> None:
         self._update("marker", marker, run_id=run_id, state="running", status="queued")
@@ -134,6 +136,33 @@ class Journal:
 
     def saved(self, run_id: str, paths: list[str]) -> None:
         self._update("run_id", run_id, state="saved", paths=json.dumps(paths))
+
+    def cost(self, run_id: str, flotime_ms: int | None, partner_cost_usd: float | None) -> None:
+        """The finished run's FloTime and partner-API cost, as Floyo reported them."""
+        self._update("run_id", run_id, flotime_ms=flotime_ms, partner_cost_usd=partner_cost_usd)
+
+    def reusable(self, resolved_hash: str, api_url: str) -> dict[str, Any] | None:
+        """The newest run of the same resolved workflow on the same Floyo whose outputs were saved."""
+        rows = self._read("SELECT * FROM runs WHERE resolved_hash = ? AND api_url = ? AND state = 'saved'"
+                          " ORDER BY updated_at DESC LIMIT 1", (resolved_hash, api_url))
+        return _as_dict(rows[0]) if rows else None
+
+    def forget_reuse(self, run_id: str) -> None:
+        """Floyo no longer has this run's outputs: never offer it for reuse again."""
+        self._update("run_id", run_id, resolved_hash=None)
+
+    def totals(self, now: float | None = None) -> dict[str, dict[str, Any]]:
+        """FloTime and partner-API cost of the runs created today (local time) and in the last 7 days."""
+        now = time.time() if now is None else now
+        day = time.localtime(now)
+        midnight = time.mktime((day.tm_year, day.tm_mon, day.tm_mday, 0, 0, 0, 0, 0, -1))
+        return {"today": self._total(midnight), "last_7_days": self._total(now - 7 * 86400)}
+
+    def _total(self, since: float) -> dict[str, Any]:
+        rows = self._read("SELECT COUNT(run_id), COALESCE(SUM(flotime_ms), 0), SUM(partner_cost_usd) "
+                          "FROM runs WHERE created_at >= ? AND run_id IS NOT NULL", (since,))
+        runs, flotime, cost = tuple(rows[0]) if rows else (0, 0, None)
+        return {"runs": runs, "flotime_ms": flotime, "partner_cost_usd": cost}
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         rows = self._read("SELECT * FROM runs WHERE run_id = ?", (run_id,))

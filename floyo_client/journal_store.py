@@ -55,6 +55,12 @@ MIGRATIONS = (
      "DROP TABLE runs",
      "ALTER TABLE runs_v2 RENAME TO runs",
      "CREATE INDEX IF NOT EXISTS runs_state ON runs(state)"),
+    # 3: reuse and cost. resolved_hash: the hash of the workflow as sent (after overrides and
+    # upload paths), read to reuse an identical run's saved outputs; partner_cost_usd: what Floyo
+    # reports the run's partner-API nodes cost, kept with its FloTime for the totals.
+    ("ALTER TABLE runs ADD COLUMN resolved_hash TEXT",
+     "ALTER TABLE runs ADD COLUMN partner_cost_usd REAL",
+     "CREATE INDEX IF NOT EXISTS runs_resolved_hash ON runs(resolved_hash)"),
 )
 VERSION = len(MIGRATIONS)
 SIDECARS = ("-wal", "-shm", "-journal")

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .client import CancelResult, FloyoClient, new_marker
+from .cost import partner_cost_usd
+from .credentials import workflow_hash
 from .detached import detached
 from .errors import FloyoError, Interrupted, RunListUnavailable, RunMayExist, ServerError
 from .journal import GAVE_UP, Journal
@@ -80,7 +82,7 @@ async def _create(client: FloyoClient, workflow: Prompt, journal: Journal, meta:
     marker = new_marker()
     name = run_name(meta.label, marker)
     journal.begin(marker, name=name, prompt_id=meta.prompt_id, node_id=meta.node_id,
-                  api_url=client.api)
+                  api_url=client.api, resolved_hash=workflow_hash(workflow))
     answer = detached(lambda: _create_run(client.transport, workflow, name, marker, hooks.should_stop))
     try:
         await asyncio.shield(answer)  # ComfyUI may cancel this node now: the create goes on
@@ -231,6 +233,7 @@ async def _tracked(client: FloyoClient, workflow: Prompt, journal: Journal, meta
     try:
         async with handle:
             run = await handle.wait()
+            journal.cost(run.id, run.flotime_ms, partner_cost_usd(run.raw))
             return await finish(handle, run)
     except BaseException as e:
         journal_left(journal, handle, client.transport.safe(str(e)))
