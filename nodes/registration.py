@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 
 from . import comfy, prompt_hook, resume, routes, shutdown
+from .lists import SPECS as LIST_SPECS
 from .lookup import FETCH_SPEC, STATUS_SPEC
 from .overrides import SPECS as OVERRIDE_SPECS
 from .remote_run import SPEC as REMOTE_RUN_SPEC
 from .spec import NodeSpec, v1_class, v3_class
 
 log = logging.getLogger(__name__)
-SPECS: tuple[NodeSpec, ...] = (REMOTE_RUN_SPEC, STATUS_SPEC, FETCH_SPEC, *OVERRIDE_SPECS)
+SPECS: tuple[NodeSpec, ...] = (REMOTE_RUN_SPEC, STATUS_SPEC, FETCH_SPEC, *OVERRIDE_SPECS, *LIST_SPECS)
 _hooked = False
 
 

@@ -55,6 +55,7 @@ class NodeSpec:
     # ComfyUI's queue-time check of the ``workflow`` input: True, or the message that refuses the
     # prompt before anything runs (the current-graph refusals of prompt_hook.py)
     check_workflow: Callable[[object], bool | str] | None = None
+    output_is_list: bool = False  # every output is a ComfyUI list: the next node runs once per element
 
 
 def _v3_input(io: Any, spec: In) -> Any:
@@ -77,10 +78,10 @@ def _v3_input(io: Any, spec: In) -> Any:
     return io.Custom(spec.kind).Input(spec.name, **common)
 
 
-def _v3_output(io: Any, spec: Out) -> Any:
+def _v3_output(io: Any, spec: Out, is_list: bool = False) -> Any:
     types = {"IMAGE": io.Image, "MASK": io.Mask, "STRING": io.String, "INT": io.Int}
     cls = types.get(spec.kind) or io.Custom(spec.kind)
-    return cls.Output(display_name=spec.name, tooltip=spec.tooltip)
+    return cls.Output(display_name=spec.name, tooltip=spec.tooltip, is_output_list=is_list)
 
 
 def v3_class(spec: NodeSpec) -> type:
@@ -92,7 +93,7 @@ def v3_class(spec: NodeSpec) -> type:
         extra = {"search_aliases": list(spec.search_aliases)} if native_aliases else {}
         return io.Schema(node_id=spec.node_id, display_name=spec.display_name, category=spec.category,
                          description=spec.description, inputs=[_v3_input(io, i) for i in spec.inputs],
-                         outputs=[_v3_output(io, o) for o in spec.outputs],
+                         outputs=[_v3_output(io, o, spec.output_is_list) for o in spec.outputs],
                          hidden=[io.Hidden.prompt, io.Hidden.unique_id], is_output_node=spec.output_node,
                          **extra)
 
@@ -144,7 +145,8 @@ def v1_class(spec: NodeSpec) -> type:
              "RETURN_NAMES": tuple(o.name for o in spec.outputs), "CATEGORY": spec.category,
              "OUTPUT_TOOLTIPS": tuple(o.tooltip or "" for o in spec.outputs),
              "SEARCH_ALIASES": list(spec.search_aliases),
-             "DESCRIPTION": spec.description, "OUTPUT_NODE": spec.output_node}
+             "DESCRIPTION": spec.description, "OUTPUT_NODE": spec.output_node,
+             "OUTPUT_IS_LIST": tuple(spec.output_is_list for _ in spec.outputs)}
     if spec.always_run:
         attrs["IS_CHANGED"] = classmethod(lambda cls, **kw: float("nan"))
     if spec.check_workflow is not None:
