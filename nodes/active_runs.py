@@ -16,6 +16,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from . import fanout
+
 
 @dataclass
 class ActiveRun:
@@ -28,6 +30,9 @@ class ActiveRun:
     # True for a node that creates its run (FloyoRemoteRun): shutdown cancels those. False for a
     # node that only watches a run by id (FloyoFetchOutputs) and the resume thread.
     creates: bool = False
+    # the node's calls in this prompt when ComfyUI fed it a list (fanout.py): stop and count as one
+    group: fanout.Group = field(default_factory=fanout.Group)
+    counted: list[bool] = field(default_factory=lambda: [False])
 
     def as_json(self) -> dict[str, object]:
         return {"node_id": self.node_id, "prompt_id": self.prompt_id, "run_id": self.run_id,
@@ -41,7 +46,7 @@ class Registry:
         self._runs: tuple[ActiveRun, ...] = ()
 
     def start(self, node_id: str, prompt_id: str | None) -> ActiveRun:
-        active = ActiveRun(node_id=node_id, prompt_id=prompt_id)
+        active = ActiveRun(node_id=node_id, prompt_id=prompt_id, group=fanout.join(prompt_id, node_id))
         with self._lock:
             self._runs = (*self._runs, active)
         return active
@@ -49,6 +54,8 @@ class Registry:
     def finish(self, active: ActiveRun) -> None:
         with self._lock:
             self._runs = tuple(a for a in self._runs if a is not active)
+        fanout.finished(active.group, active.counted)
+        fanout.leave(active.prompt_id, active.node_id, active.group)
 
     def runs(self) -> tuple[ActiveRun, ...]:
         """The runs being waited on now; lock-free (an immutable tuple), safe in a signal handler."""

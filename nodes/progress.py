@@ -13,12 +13,13 @@ from collections.abc import Callable
 
 from ..floyo_client import Hooks, RunUpdate
 from ..floyo_client.models import Phase
-from . import comfy
+from . import comfy, fanout
 from .active_runs import ActiveRun
 
 EVENT = "floyo.run"
 OUTAGE_EVENT_S = 5
 DOWNLOAD_FROM = 25
+FINAL = ("saved", "cancelled")  # an element of a fan-out counts as done (errors: when it leaves)
 # The progress bar, in percent: a run's phase (the run's own progress is unknown), then one step
 # per output file downloaded.
 BAR = {Phase.QUEUED: 5, Phase.RUNNING: 20, Phase.UNKNOWN: 20, Phase.SUCCEEDED: DOWNLOAD_FROM}
@@ -35,20 +36,27 @@ def event_payload(active: ActiveRun, update: RunUpdate) -> dict[str, object]:
     return {"node_id": active.node_id, "prompt_id": active.prompt_id, "run_id": update.run_id,
             "status": update.status, "elapsed_s": round(update.elapsed_s, 1),
             "flotime_ms": update.flotime_ms, "message": reconnecting(update) or update.message,
-            "reconnecting_s": None if update.reconnecting_s is None else round(update.reconnecting_s)}
+            "reconnecting_s": None if update.reconnecting_s is None else round(update.reconnecting_s),
+            **active.group.fields()}
 
 
 def announce(active: ActiveRun, status: str, message: str | None = None, **extra: object) -> None:
     """An event outside the polling loop (e.g. 'cancelled' with its ``cancel`` outcome, 'saved')."""
     active.status = status
+    if status in FINAL:
+        fanout.finished(active.group, active.counted)
     comfy.send_event(EVENT, {"node_id": active.node_id, "prompt_id": active.prompt_id,
                              "run_id": active.run_id, "status": status, "elapsed_s": None,
-                             "flotime_ms": None, "message": message, **extra})
+                             "flotime_ms": None, "message": message, **extra, **active.group.fields()})
 
 
 def node_hooks(active: ActiveRun) -> Hooks:
     def should_stop() -> bool:
-        return active.cancel.is_set() or comfy.interrupted()
+        if active.cancel.is_set() or comfy.interrupted():
+            # ComfyUI's flag is consumed by the first element that stops: tell its siblings
+            active.group.stop.set()
+            return True
+        return active.group.stop.is_set()
 
     last_outage: list[int | None] = [None]
 

@@ -50,7 +50,8 @@ function statusText(s) {
   const secs = elapsed(s), flo = s.flotime_ms;
   const count = s.status === "downloading" && s.outputs != null ? ` ${s.downloaded ?? 0}/${s.outputs}` : "";
   const outage = s.reconnecting_s != null && s.live ? `reconnecting… (${Math.round(s.reconnecting_s + since(s))}s)` : null;
-  const parts = [`Floyo: ${s.status}${count}`, outage, secs != null && `${Math.round(secs)}s`,
+  const done = s.list_total != null ? `${s.list_done}/${s.list_total} done · ` : "";
+  const parts = [`Floyo: ${done}${s.status}${count}`, outage, secs != null && `${Math.round(secs)}s`,
     flo != null && `FloTime ${(flo / 1000).toFixed(1)}s`, s.run_id];
   return parts.filter(Boolean).join(" · ") + (s.live ? "" : " (ended)");
 }
@@ -97,6 +98,9 @@ function onRunEvent({ detail: d }) {
   if (d.elapsed_s != null) fields.elapsed_s = d.elapsed_s;
   if (flotime_ms != null) fields.flotime_ms = flotime_ms;
   if (d.outputs != null) Object.assign(fields, { downloaded: d.downloaded, outputs: d.outputs });
+  // a node fed a list: one run per element, one line for all; live until every element is done
+  if (d.list_total != null) Object.assign(fields, { list_done: d.list_done, list_total: d.list_total,
+    live: fields.live || d.list_done < d.list_total });
   update(String(d.node_id), fields);
   const severity = SEVERITY[d.cancel] ?? (d.cancel ? "warn" : "info");
   if (status === "cancelled") notify(severity, message || "Floyo run cancelled.");

@@ -1,0 +1,53 @@
+"""One node fed a ComfyUI list: its calls (one per element, run concurrently by ComfyUI) as a group.
+
+ComfyUI maps a list input over the node: every element is its own call of ``FloyoRemoteRun``,
+each with its own ``ActiveRun``, all sharing the prompt id and node id. The group lets them act
+as one node: a stop seen by any element (ComfyUI's interrupt flag is consumed by the first
+element that raises, and the Cancel button reaches one element) stops all of them, and the
+status events carry "n of N done" for the node's one status line. Must not talk to Floyo.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Group:
+    total: int = 0  # elements started (ComfyUI starts every element's call before any can finish)
+    done: int = 0
+    live: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def fields(self) -> dict[str, int]:
+        """The event fields web/floyo.js shows as "n/N done"; none for a single run."""
+        return {"list_done": self.done, "list_total": self.total} if self.total > 1 else {}
+
+
+_lock = threading.Lock()  # elements run on the prompt worker; Cancel arrives on the server loop
+_groups: dict[tuple[str, str], Group] = {}
+
+
+def join(prompt_id: str | None, node_id: str) -> Group:
+    """The group of this node's calls in this prompt (a fresh one once all earlier calls left)."""
+    with _lock:
+        group = _groups.setdefault((prompt_id or "", node_id), Group())
+        group.total += 1
+        group.live += 1
+        return group
+
+
+def finished(group: Group, marked: list[bool]) -> None:
+    """Count one element done, once (``marked`` is the element's own flag)."""
+    with _lock:
+        if not marked[0]:
+            marked[0] = True
+            group.done += 1
+
+
+def leave(prompt_id: str | None, node_id: str, group: Group) -> None:
+    with _lock:
+        group.live -= 1
+        if group.live <= 0 and _groups.get((prompt_id or "", node_id)) is group:
+            del _groups[(prompt_id or "", node_id)]
