@@ -19,6 +19,7 @@ from .active_runs import ActiveRun
 from .images import SIZE_POLICIES
 from .outputs import collect, collect_saved
 from .progress import downloading, node_hooks
+from .queue_checks import key_problem
 from .remote_run import limits_for, run_guarded
 from .spec import CATEGORY, Ctx, In, NodeSpec, Out
 
@@ -29,6 +30,15 @@ def checked_run_id(run_id: str) -> str:
         raise NotFound(f"{run_id!r} is not a Floyo run id; they look like run_ followed by letters and "
                        "digits (FloyoRemoteRun's run_id output, or Floyo's run history).")
     return run_id
+
+
+def queue_check_run_id(run_id: object) -> bool | str:
+    """At queue time: a malformed run id or a missing key refuses the prompt before any request."""
+    try:
+        checked_run_id(run_id if isinstance(run_id, str) else "")
+    except NotFound as e:
+        return str(e)
+    return key_problem() or True
 
 
 async def status(ctx: Ctx, run_id: str) -> tuple:
@@ -87,7 +97,7 @@ STATUS_SPEC = NodeSpec(
     outputs=(Out("status", "STRING", "queued, processing, done, failed or cancelled"),
              Out("flotime_ms", "INT", "FloTime the run has used so far, in milliseconds"),
              Out("run_json", "STRING", "Floyo's full record of the run, as JSON")),
-    run=status, always_run=True, category=RUNS)
+    run=status, always_run=True, category=RUNS, check_run_id=queue_check_run_id)
 FETCH_SPEC = NodeSpec(
     node_id="FloyoFetchOutputs", display_name="Floyo Fetch Outputs",
     description=("Downloads a Floyo run's outputs by id (saved under output/floyo/<run id>/) and returns "
@@ -103,4 +113,4 @@ FETCH_SPEC = NodeSpec(
     outputs=(Out("images", "IMAGE", "Every image output, every frame of animations, as one batch"),
              Out("masks", "MASK", "1 where the image was transparent"),
              Out("files", "STRING", "Saved output files, one path per line")),
-    run=fetch, output_node=True, category=RUNS)
+    run=fetch, output_node=True, category=RUNS, check_run_id=queue_check_run_id)

@@ -31,6 +31,7 @@ from ..floyo_client.workflow import (
     refuse_local_reruns,
 )
 from . import comfy
+from .queue_checks import check_workflow, embedded_nodes, embedded_problem, key_problem
 
 log = logging.getLogger(__name__)
 NODE_ID = "FloyoRemoteRun"
@@ -122,16 +123,36 @@ def _refuse(json_data: dict[str, Any], nodes: list[str], message: str) -> dict[s
     return json_data
 
 
+def _embedded_refusal(json_data: dict[str, Any], prompt: Prompt) -> dict[str, Any] | None:
+    """The prompt cut down to the first embedded Floyo node that fails its queue-time checks
+    (queue_checks.py), or None when all pass."""
+    for node_id in embedded_nodes(prompt):
+        try:
+            problem = embedded_problem(prompt, node_id)
+        except Exception:  # noqa: BLE001 - a bug in a check must not stop a good prompt
+            log.exception("Floyo: could not check node %s at queue time", node_id)
+            continue
+        if problem:
+            return _refuse(json_data, [node_id], problem)
+    return None
+
+
 def rewrite(json_data: dict[str, Any]) -> dict[str, Any]:
     """Return the /prompt body with the remote part moved, sealed, into the Floyo node."""
     prompt = json_data.get("prompt")
     if not isinstance(prompt, dict):
         return json_data
+    refused = _embedded_refusal(json_data, prompt)
+    if refused is not None:
+        return refused
     nodes = current_graph_nodes(prompt)
     if not nodes:
         return json_data
     try:
         part = split_for_node(prompt, nodes[0])
+        check_workflow(prompt, nodes[0], part.remote)  # the queue-time checks, on the split
+        if (missing := key_problem()) is not None:
+            raise WorkflowError(missing)
     except WorkflowError as e:
         return _refuse(json_data, nodes, str(e))
     except Exception as e:  # noqa: BLE001 - ComfyUI would swallow it and run the graph unsplit

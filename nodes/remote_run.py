@@ -13,6 +13,8 @@ from typing import Any
 
 from ..floyo_client import DownloadLimits, Interrupted, Limits, RunHandle, load_config, open_client
 from ..floyo_client.config import outage_limit_s
+from ..floyo_client.cost import partner_cost_usd, spent_text
+from ..floyo_client.credentials import refuse_secrets
 from ..floyo_client.models import Run
 from ..floyo_client.tracked import RunMeta, run_tracked
 from ..floyo_client.workflow import Prompt, WorkflowError, parse_embedded
@@ -24,6 +26,7 @@ from .outputs import Collected, collect
 from .overrides import OVERRIDES, resolve
 from .progress import announce, downloading, node_hooks
 from .prompt_hook import queue_check, sealed_workflow
+from .reuse import REUSE, reuse_saved, reused_status
 from .spec import Ctx, In, NodeSpec, Out
 
 log = logging.getLogger(__name__)
@@ -70,12 +73,17 @@ def results(collected: Collected, run_id: str) -> tuple:
 
 
 async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, run_name: str = "",
-                  timeout: int = 3600, size_policy: str = SIZE_POLICIES[0]) -> tuple:
+                  timeout: int = 3600, size_policy: str = SIZE_POLICIES[0], reuse: str = REUSE[0],
+                  allow_secrets: bool = False) -> tuple:
     config = load_config(comfy.key_file())
     remote = workflow_for(ctx, source, workflow)
     journal = comfy.journal()
 
+    spent: dict[str, Any] = {}
+
     async def finish(handle: RunHandle, run: Run, active: ActiveRun) -> tuple:
+        # the final cost, shown with "saved"
+        spent.update(flotime_ms=run.flotime_ms, partner_cost_usd=partner_cost_usd(run.raw))
         collected = await collect(handle, run, size_policy, on_saved=lambda p: journal.saved(run.id, p),
                                   on_file=downloading(active))
         return results(collected, run.id)
@@ -88,10 +96,17 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
         async with open_client(config) as client:
             final = await resolve(client, remote, overrides, hooks.should_stop)
             final = await upload_local_inputs(client, final, hooks.should_stop)
+            if not allow_secrets:
+                refuse_secrets(final)
+            if reuse != REUSE[1] and (found := await reuse_saved(client, journal, final, size_policy, hooks)):
+                announce(active, "reused", reused_status(found[0]), run_id=found[0]["run_id"])
+                return results(found[1], found[0]["run_id"])
             out = await run_tracked(client, final, journal=journal, meta=meta, hooks=hooks,
                                     limits=limits_for(timeout), finish=lambda h, r: finish(h, r, active),
                                     on_created=lambda h: setattr(active, "run_id", h.run_id))
-        announce(active, "saved", f"{len(out[3].splitlines())} output file(s) saved for {out[2]}")
+        cost = spent_text(spent.get("flotime_ms"), spent.get("partner_cost_usd"))
+        files = len(out[3].splitlines())
+        announce(active, "saved", f"{files} output file(s) saved for {out[2]}; spent {cost}", **spent)
         return out
 
     return await run_guarded(ctx, body)
@@ -99,7 +114,8 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
 
 SPEC = NodeSpec(
     node_id="FloyoRemoteRun", display_name="Floyo Remote Run",
-    description=("Runs a workflow on Floyo's cloud GPUs and returns its images. 'embedded': paste an "
+    description=("Runs a workflow on Floyo's cloud GPUs and returns its images; each run spends FloTime "
+                 "(an identical earlier run is reused for free). 'embedded': paste an "
                  "API-format workflow. 'current graph': everything in this graph that is not this node "
                  "or downstream of it runs on Floyo. The API key comes from FLOYO_API_KEY or the Floyo "
                  "settings, never from a widget."),
@@ -117,5 +133,10 @@ SPEC = NodeSpec(
         In("size_policy", "COMBO", optional=True,
            options={"choices": SIZE_POLICIES, "default": SIZE_POLICIES[0]},
            tooltip="What to do when outputs have different sizes (never stretched)"),
+        In("reuse", "COMBO", optional=True, options={"choices": REUSE, "default": REUSE[0]},
+           tooltip="identical results: an identical workflow returns the saved outputs of its earlier run, "
+                   "no FloTime spent; always run: pay for a new run every time"),
+        In("allow_secrets", "BOOLEAN", optional=True, options={"default": False},
+           tooltip="Send the workflow even if it holds what looks like an API key, token or password"),
     ),
     outputs=OUTPUTS, run=execute, output_node=True, check_workflow=queue_check)

@@ -60,7 +60,9 @@ async def cancel_run(request: web.Request) -> web.Response:
 
 async def list_runs(request: web.Request) -> web.Response:
     """The journal, newest first: every run this ComfyUI started, and what became of it."""
-    return web.json_response({"runs": comfy.journal().list(), "active": REGISTRY.snapshot()})
+    journal = comfy.journal()  # totals: FloTime and partner-API cost, today and the last 7 days
+    return web.json_response({"runs": journal.list(), "active": REGISTRY.snapshot(),
+                              "totals": journal.totals()})
 
 
 async def get_run(request: web.Request) -> web.Response:

@@ -55,7 +55,21 @@ class NodeSpec:
     # ComfyUI's queue-time check of the ``workflow`` input: True, or the message that refuses the
     # prompt before anything runs (the current-graph refusals of prompt_hook.py)
     check_workflow: Callable[[object], bool | str] | None = None
+    # The same queue-time check of a ``run_id`` input (malformed id, missing key: lookup.py)
+    check_run_id: Callable[[object], bool | str] | None = None
     output_is_list: bool = False  # every output is a ComfyUI list: the next node runs once per element
+
+
+def _queue_checks(spec: NodeSpec) -> Callable[..., bool | str] | None:
+    """ComfyUI's queue-time check: it passes the constant inputs named in the signature (a
+    linked run_id is absent, hence its default: checked when the node runs)."""
+    if spec.check_workflow is not None:
+        check = spec.check_workflow
+        return lambda cls, workflow: check(workflow)
+    if spec.check_run_id is not None:
+        check_id = spec.check_run_id
+        return lambda cls, run_id=None: True if run_id is None else check_id(run_id)
+    return None
 
 
 def _v3_input(io: Any, spec: In) -> Any:
@@ -105,9 +119,8 @@ def v3_class(spec: NodeSpec) -> type:
              "__doc__": spec.description}
     if spec.always_run:  # NaN != NaN, so ComfyUI never finds a cached result
         attrs["fingerprint_inputs"] = classmethod(lambda cls, **kw: float("nan"))
-    if spec.check_workflow is not None:  # ComfyUI passes the inputs named in the signature
-        check = spec.check_workflow
-        attrs["validate_inputs"] = classmethod(lambda cls, workflow: check(workflow))
+    if (validate := _queue_checks(spec)) is not None:
+        attrs["validate_inputs"] = classmethod(validate)
     node = type(spec.node_id, (io.ComfyNode,), attrs)
     if not native_aliases:  # a ComfyUI older than search_aliases: still list them in /object_info
         base_info = node.GET_NODE_INFO_V1.__func__
@@ -149,7 +162,6 @@ def v1_class(spec: NodeSpec) -> type:
              "OUTPUT_IS_LIST": tuple(spec.output_is_list for _ in spec.outputs)}
     if spec.always_run:
         attrs["IS_CHANGED"] = classmethod(lambda cls, **kw: float("nan"))
-    if spec.check_workflow is not None:
-        check = spec.check_workflow
-        attrs["VALIDATE_INPUTS"] = classmethod(lambda cls, workflow: check(workflow))
+    if (validate := _queue_checks(spec)) is not None:
+        attrs["VALIDATE_INPUTS"] = classmethod(validate)
     return type(spec.node_id, (), attrs)

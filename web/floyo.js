@@ -9,7 +9,7 @@ import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
 const RUN_NODES = new Set(["FloyoRemoteRun", "FloyoFetchOutputs"]);
-const ENDED = new Set(["cancelled", "canceled", "saved", "failed", "error"]);
+const ENDED = new Set(["reused", "cancelled", "canceled", "saved", "failed", "error"]);
 const CANCEL = "Cancel Floyo run";
 const runs = new Map(); // execution id -> {status, run_id, prompt_id, elapsed_s, flotime_ms, at, live, ...}
 const ourPrompts = new Set(); // execution_start reaches only the tab that queued the prompt
@@ -52,7 +52,9 @@ function statusText(s) {
   const outage = s.reconnecting_s != null && s.live ? `reconnecting… (${Math.round(s.reconnecting_s + since(s))}s)` : null;
   const done = s.list_total != null ? `${s.list_done}/${s.list_total} done · ` : "";
   const parts = [`Floyo: ${done}${s.status}${count}`, outage, secs != null && `${Math.round(secs)}s`,
-    flo != null && `FloTime ${(flo / 1000).toFixed(1)}s`, s.run_id];
+    flo != null && `FloTime ${(flo / 1000).toFixed(1)}s`,
+    s.partner_cost_usd != null && `$${Number(s.partner_cost_usd).toFixed(2)} partner API`,
+    s.status === "reused" ? s.note : s.run_id];
   return parts.filter(Boolean).join(" · ") + (s.live ? "" : " (ended)");
 }
 
@@ -101,6 +103,8 @@ function onRunEvent({ detail: d }) {
   // a node fed a list: one run per element, one line for all; live until every element is done
   if (d.list_total != null) Object.assign(fields, { list_done: d.list_done, list_total: d.list_total,
     live: fields.live || d.list_done < d.list_total });
+  if (d.partner_cost_usd != null) fields.partner_cost_usd = d.partner_cost_usd; // final, when Floyo reports it
+  if (status === "reused") fields.note = message; // "reused run_… from <date>, no FloTime spent"
   update(String(d.node_id), fields);
   const severity = SEVERITY[d.cancel] ?? (d.cancel ? "warn" : "info");
   if (status === "cancelled") notify(severity, message || "Floyo run cancelled.");

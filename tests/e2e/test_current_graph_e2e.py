@@ -17,7 +17,8 @@ REMOTE = {
 
 
 def floyo_node(**inputs) -> dict:
-    return {"class_type": "FloyoRemoteRun", "inputs": {"source": "current graph", "workflow": "", **inputs}}
+    return {"class_type": "FloyoRemoteRun", "inputs": {"source": "current graph", "workflow": "",
+                                                       "reuse": "always run", **inputs}}
 
 
 def refused(comfy, floyo_server, graph: dict) -> str:

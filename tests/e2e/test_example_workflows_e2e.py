@@ -86,6 +86,8 @@ def test_example_workflow_loads_and_runs_in_comfyui(comfy, floyo, path):
     for node in prompt.values():
         if node["class_type"] == "FloyoFetchOutputs":  # the user pastes a run id: here, one from Floyo
             node["inputs"]["run_id"] = start_run_elsewhere(floyo)
+        if node["class_type"] == "FloyoRemoteRun":  # a paid run here; reuse is test_reuse_e2e.py's
+            node["inputs"]["reuse"] = "always run"
     before = len(floyo.requests.creates())
     entry = comfy.run(prompt)
     assert entry["status"]["status_str"] == "success", entry["status"]

@@ -168,7 +168,12 @@ def test_example_workflows_open_in_the_ui_and_queue_what_they_show(comfy, floyo)
         assert creates + classes.count("FloyoFetchOutputs") == 1, path.name
         if creates:  # the seed override comes up on randomize in the UI, as saved
             assert seen["controls"].get("FloyoOverrideInt") == "randomize", (path.name, seen["controls"])
+        assert all(n["inputs"].get("reuse") == "identical results" for n in seen["output"].values()
+                   if n["class_type"] == "FloyoRemoteRun"), "the UI sends the reuse default"
+        for node in seen["output"].values():  # the examples test ran the same workflow: pay again here
+            if node["class_type"] == "FloyoRemoteRun":
+                node["inputs"]["reuse"] = "always run"
         before = len(floyo.requests.creates())
-        entry = comfy.run(seen["output"])  # exactly what the UI's Run button sends
+        entry = comfy.run(seen["output"])  # what the UI's Run button sends (but 'always run')
         assert entry["status"]["status_str"] == "success", (path.name, entry["status"])
         assert len(floyo.requests.creates()) == before + creates

@@ -70,7 +70,7 @@ def stack(tmp_path_factory):
 def remote_run(workflow: dict, **inputs) -> dict:
     return {"class_type": "FloyoRemoteRun", "inputs": {
         "source": "embedded", "workflow": json.dumps(workflow), "run_name": f"gw {uuid.uuid4().hex[:6]}",
-        **inputs}}
+        "reuse": "always run", **inputs}}
 
 
 def save(src: str, prefix: str = "local") -> dict:

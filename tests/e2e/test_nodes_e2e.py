@@ -21,8 +21,10 @@ REMOTE = {"1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64
 
 
 def remote_run(**inputs) -> dict:
-    """A FloyoRemoteRun node; a unique run name keeps ComfyUI's cache from answering for it."""
-    base = {"source": "embedded", "workflow": json.dumps(REMOTE), "run_name": f"e2e {uuid.uuid4().hex[:6]}"}
+    """A FloyoRemoteRun node; a unique run name keeps ComfyUI's cache from answering for it, and
+    'always run' the journal (reuse of identical results is proven in test_reuse_e2e.py)."""
+    base = {"source": "embedded", "workflow": json.dumps(REMOTE), "run_name": f"e2e {uuid.uuid4().hex[:6]}",
+            "reuse": "always run"}
     return {"class_type": "FloyoRemoteRun", "inputs": {**base, **inputs}}
 
 
@@ -96,7 +98,8 @@ def test_current_graph_sends_only_the_remote_part_even_with_a_locally_missing_ch
             "denoise": 1.0}},
         "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
         "9": save("8", prefix="remote"),
-        "10": {"class_type": "FloyoRemoteRun", "inputs": {"source": "current graph", "workflow": ""}},
+        "10": {"class_type": "FloyoRemoteRun", "inputs": {"source": "current graph", "workflow": "",
+                                                          "reuse": "always run"}},
         "11": {"class_type": "ImageInvert", "inputs": {"image": ["10", 0]}},
         "12": save("11"),
     }
@@ -140,8 +143,10 @@ def test_unknown_override_target_is_an_error_listing_the_valid_titles(comfy, flo
     graph = {"21": {"class_type": "FloyoOverrideText", "inputs": {"target": "Promt", "input": "text",
                                                                   "value": "y"}},
              "1": remote_run(workflow=json.dumps(remote), overrides=["21", 0])}
-    error = node_error(comfy.run(graph))
-    assert "'Promt'" in error["exception_message"] and "'Prompt'" in error["exception_message"]
+    status, body = comfy.post("/prompt", {"prompt": graph})
+    assert status == 400, "refused when queued, before anything runs"
+    details = " ".join(e["details"] for e in body["node_errors"]["1"]["errors"])
+    assert "'Promt'" in details and "'Prompt'" in details
     assert floyo.requests.creates() == [], "nothing is sent when an override cannot apply"
 
 
@@ -238,7 +243,8 @@ def test_local_input_files_named_by_remote_loaders_are_uploaded_once(comfy, floy
         "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
         "3": save("2", prefix="remote"),
         "4": {"class_type": "FloyoRemoteRun", "inputs": {"source": "current graph", "workflow": "",
-                                                         "run_name": f"upload {uuid.uuid4().hex[:6]}"}},
+                                                         "run_name": f"upload {uuid.uuid4().hex[:6]}",
+                                                         "reuse": "always run"}},
         "5": save("4"),
     }
     entry = comfy.run(graph)

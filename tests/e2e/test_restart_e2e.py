@@ -41,8 +41,10 @@ def live_env(floyo) -> dict[str, str]:
 
 
 def test_missing_key_then_unreachable_api_give_errors_that_say_what_to_do(aux, floyo):
-    error = node_error(aux.run({"1": remote_run(), "2": save("1")}))
-    assert "FLOYO_API_KEY" in error["exception_message"] and "settings" in error["exception_message"]
+    status, body = aux.post("/prompt", {"prompt": {"1": remote_run(), "2": save("1")}})
+    assert status == 400, "a missing key is refused when the prompt is queued"
+    details = " ".join(e["details"] for e in body["node_errors"]["1"]["errors"])
+    assert "FLOYO_API_KEY" in details and "settings" in details
     assert aux.post("/floyo/key", {"key": FLOYO_KEY})[0] == 200  # the write-only key route
     assert aux.get("/floyo/key")[1] == {"configured": True, "source": "key file"}
     entry = aux.run({"1": remote_run(), "2": save("1")})

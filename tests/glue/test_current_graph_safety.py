@@ -26,8 +26,10 @@ def floyo(source: str = "current graph", workflow: str = "", **inputs) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def _outputs(monkeypatch):
+def _outputs(monkeypatch, tmp_path):
     monkeypatch.setattr(prompt_hook.comfy, "is_output_node", lambda class_type: class_type in OUTPUTS)
+    monkeypatch.setattr(prompt_hook.comfy, "key_file", lambda: tmp_path / "no_key_file")
+    monkeypatch.setenv("FLOYO_API_KEY", "flo_test_key_for_queue_checks")  # a key is configured
 
 
 def queued(prompt: dict) -> dict:
@@ -86,7 +88,7 @@ def test_a_shared_input_file_is_fine_on_both_sides():
     graph = {"5": {"class_type": "LoadImage", "inputs": {"image": "photo.png"}},
              "6": {"class_type": "SaveImage", "inputs": {"images": ["5", 0]}},
              "10": floyo(overrides=["12", 0]),
-             "12": {"class_type": "FloyoOverrideImage", "inputs": {"target": "t", "input": "image",
+             "12": {"class_type": "FloyoOverrideImage", "inputs": {"target": "5", "input": "image",
                                                                    "image": ["5", 0]}}}
     local = queued(graph)
     assert prompt_hook.queue_check(local["10"]["inputs"]["workflow"]) is True

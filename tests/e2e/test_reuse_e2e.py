@@ -1,0 +1,117 @@
+"""Identical work is not paid for again: the journal remembers the hash of every workflow it sent
+and where the outputs were saved, so A, B, A and the same prompt after a restart make no new run;
+files deleted from disk are fetched again by run id, a run Floyo no longer has is made again, and
+'always run' pays every time. Each run's FloTime and partner-API cost are kept and totalled.
+This module's own ComfyUI (its own journal), restarted in the middle."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from floyo_scripted import OutputSpec
+from PIL import Image
+
+from .test_nodes_e2e import save, saved_images
+
+pytestmark = pytest.mark.e2e
+
+
+def workflow(color: int) -> str:
+    image = {"width": 64, "height": 64, "batch_size": 1, "color": color}
+    return json.dumps({"1": {"class_type": "EmptyImage", "inputs": image},
+                       "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0],
+                                                                   "filename_prefix": "r"}}})
+
+
+def prompt(color: int, **inputs) -> dict:
+    """A unique run name each time: ComfyUI's own cache never answers, only the journal can."""
+    name = f"reuse {uuid.uuid4().hex[:6]}"
+    node = {"class_type": "FloyoRemoteRun",
+            "inputs": {"source": "embedded", "workflow": workflow(color), "run_name": name, **inputs}}
+    return {"1": node, "2": save("1", prefix=f"reuse_{uuid.uuid4().hex[:6]}")}
+
+
+@pytest.fixture(scope="module")
+def own(comfy_factory, comfy_env):
+    return comfy_factory(env=comfy_env, name="comfy-reuse")
+
+
+def _ok(comfy, graph: dict) -> list[bytes]:
+    entry = comfy.run(graph)
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    return [Image.open(p).tobytes() for p in saved_images(comfy, entry, "2")]  # pixels (not metadata)
+
+
+def _saved_paths(comfy, run_id: str) -> list[Path]:
+    return [Path(p) for p in comfy.get(f"/floyo/runs/{run_id}")[1]["paths"]]
+
+
+def test_a_b_a_pays_twice_and_the_third_returns_the_first_runs_outputs(own, floyo):
+    floyo.update(outputs=[OutputSpec(seed=11)])
+    first = _ok(own, prompt(101))
+    floyo.update(outputs=[OutputSpec(seed=22)])
+    second = _ok(own, prompt(102))
+    assert len(floyo.requests.creates()) == 2 and first != second
+    third = _ok(own, prompt(101))
+    assert len(floyo.requests.creates()) == 2, "A again: the saved outputs, no new run"
+    assert third == first
+    assert len(own.get("/floyo/runs")[1]["runs"]) == 2
+
+
+def test_after_a_restart_the_same_prompt_makes_no_new_run(own, floyo):
+    graph = prompt(103)
+    before = _ok(own, graph)
+    assert len(floyo.requests.creates()) == 1
+    own.restart()
+    floyo.requests.clear()
+    assert _ok(own, graph) == before
+    assert floyo.requests.creates() == [] and floyo.requests.downloads() == [], "served from disk"
+
+
+def test_files_gone_from_disk_are_fetched_again_by_run_id_without_a_new_run(own, floyo):
+    _ok(own, prompt(104))
+    run_id = own.get("/floyo/runs")[1]["runs"][0]["run_id"]
+    for path in _saved_paths(own, run_id):
+        path.unlink()
+    floyo.requests.clear()
+    _ok(own, prompt(104))
+    assert floyo.requests.creates() == [] and floyo.requests.downloads(), "fetched again, not run again"
+    assert all(p.is_file() for p in _saved_paths(own, run_id))
+
+
+def test_a_run_floyo_no_longer_has_is_made_again(own, floyo):
+    _ok(own, prompt(105))
+    run_id = own.get("/floyo/runs")[1]["runs"][0]["run_id"]
+    for path in _saved_paths(own, run_id):
+        path.unlink()
+    with floyo.server._store.lock:  # Floyo forgot the run (and its outputs)
+        del floyo.server._store.runs[run_id]
+    floyo.requests.clear()
+    _ok(own, prompt(105))
+    assert len(floyo.requests.creates()) == 1
+    _ok(own, prompt(105))
+    assert len(floyo.requests.creates()) == 1, "the new run is the one reused from now on"
+
+
+def test_always_run_pays_for_an_identical_workflow_again(own, floyo):
+    _ok(own, prompt(106))
+    _ok(own, prompt(106, reuse="always run"))
+    assert len(floyo.requests.creates()) == 2
+    _ok(own, prompt(106))
+    assert len(floyo.requests.creates()) == 2, "the default reuses again"
+
+
+def test_flotime_and_partner_cost_are_kept_per_run_and_totalled_for_today_and_7_days(own, floyo):
+    before = own.get("/floyo/runs")[1]["totals"]
+    floyo.update(flotime_ms=4200, partner_nodes_cost_usd=0.12)
+    _ok(own, prompt(107))
+    body = own.get("/floyo/runs")[1]
+    row = body["runs"][0]
+    assert (row["flotime_ms"], row["partner_cost_usd"]) == (4200, 0.12)
+    for period in ("today", "last_7_days"):
+        now, then = body["totals"][period], before[period]
+        assert now["runs"] == then["runs"] + 1 and now["flotime_ms"] == then["flotime_ms"] + 4200
+        assert round(now["partner_cost_usd"] - (then["partner_cost_usd"] or 0), 6) == 0.12
