@@ -70,6 +70,11 @@ SPECS = (
 )
 
 
+def upload_name(png: bytes) -> str:
+    """The file name an IMAGE override is uploaded as (the same pixels, the same name)."""
+    return f"comfyui_{hashlib.sha256(png).hexdigest()[:12]}.png"
+
+
 async def resolve(client: FloyoClient, workflow: Prompt, overrides: Sequence[Override] | None,
                   stop: StopCheck) -> Prompt:
     """Apply the overrides, uploading images first (checked before anything is uploaded)."""
@@ -81,7 +86,7 @@ async def resolve(client: FloyoClient, workflow: Prompt, overrides: Sequence[Ove
         value = o.value
         if isinstance(value, ImageUpload):
             png = encode_png(value.image)
-            name = f"comfyui_{hashlib.sha256(png).hexdigest()[:12]}.png"
+            name = upload_name(png)
             uploaded = await client.upload(png, name, stop=stop)
             value = uploaded.input_path
         resolved.append(Override(o.target, o.input, value))

@@ -35,6 +35,7 @@ from .queue_checks import check_workflow, embedded_nodes, embedded_problem, key_
 
 log = logging.getLogger(__name__)
 NODE_ID = "FloyoRemoteRun"
+SPLIT_NODES = (NODE_ID, "FloyoPreflight")  # Preflight shows the split Remote Run would send
 CURRENT_GRAPH = "current graph"
 SEALED = "floyo_current_graph"
 _KEY = secrets.token_bytes(32)  # per process: a seal from another ComfyUI or a pasted one fails
@@ -49,7 +50,7 @@ def is_floyo(class_type: str) -> bool:
 
 
 def current_graph_nodes(prompt: Prompt) -> list[str]:
-    return [i for i, n in prompt.items() if isinstance(n, dict) and n.get("class_type") == NODE_ID
+    return [i for i, n in prompt.items() if isinstance(n, dict) and n.get("class_type") in SPLIT_NODES
             and n.get("inputs", {}).get("source") == CURRENT_GRAPH]
 
 
@@ -150,9 +151,10 @@ def rewrite(json_data: dict[str, Any]) -> dict[str, Any]:
         return json_data
     try:
         part = split_for_node(prompt, nodes[0])
-        check_workflow(prompt, nodes[0], part.remote)  # the queue-time checks, on the split
-        if (missing := key_problem()) is not None:
-            raise WorkflowError(missing)
+        if prompt[nodes[0]]["class_type"] == NODE_ID:  # Preflight reports instead of refusing
+            check_workflow(prompt, nodes[0], part.remote)  # the queue-time checks, on the split
+            if (missing := key_problem()) is not None:
+                raise WorkflowError(missing)
     except WorkflowError as e:
         return _refuse(json_data, nodes, str(e))
     except Exception as e:  # noqa: BLE001 - ComfyUI would swallow it and run the graph unsplit

@@ -8,11 +8,13 @@ from . import comfy, prompt_hook, resume, routes, shutdown
 from .lists import SPECS as LIST_SPECS
 from .lookup import FETCH_SPEC, STATUS_SPEC
 from .overrides import SPECS as OVERRIDE_SPECS
+from .preflight import SPEC as PREFLIGHT_SPEC
 from .remote_run import SPEC as REMOTE_RUN_SPEC
 from .spec import NodeSpec, v1_class, v3_class
 
 log = logging.getLogger(__name__)
-SPECS: tuple[NodeSpec, ...] = (REMOTE_RUN_SPEC, STATUS_SPEC, FETCH_SPEC, *OVERRIDE_SPECS, *LIST_SPECS)
+SPECS: tuple[NodeSpec, ...] = (REMOTE_RUN_SPEC, PREFLIGHT_SPEC, STATUS_SPEC, FETCH_SPEC, *OVERRIDE_SPECS,
+                               *LIST_SPECS)
 _hooked = False
 
 

@@ -11,7 +11,8 @@ from .test_frontend_e2e import run_script
 
 pytestmark = pytest.mark.e2e
 OVERRIDES = ("Text", "Int", "Float", "Boolean", "Image")
-FLOYO_NODES = {"FloyoRemoteRun": "Floyo", "FloyoRunStatus": "Floyo/runs", "FloyoFetchOutputs": "Floyo/runs",
+FLOYO_NODES = {"FloyoRemoteRun": "Floyo", "FloyoPreflight": "Floyo", "FloyoRunStatus": "Floyo/runs",
+               "FloyoFetchOutputs": "Floyo/runs",
                **{f"FloyoOverride{k}": "Floyo/overrides" for k in OVERRIDES}}
 
 

@@ -11,7 +11,8 @@ from floyo_pack.nodes.registration import SPECS
 from floyo_pack.nodes.spec import v1_class
 
 ROOT = Path(__file__).resolve().parents[2]
-CATEGORIES = {"FloyoRemoteRun": "Floyo", "FloyoRunStatus": "Floyo/runs", "FloyoFetchOutputs": "Floyo/runs"}
+CATEGORIES = {"FloyoRemoteRun": "Floyo", "FloyoPreflight": "Floyo", "FloyoRunStatus": "Floyo/runs",
+              "FloyoFetchOutputs": "Floyo/runs"}
 
 
 def test_every_input_and_output_has_a_tooltip_and_every_node_a_help_page_with_an_example():
