@@ -18,6 +18,7 @@ from typing import Any
 from .client import CancelOutcome, CancelResult, FloyoClient, new_marker
 from .download import DownloadLimits
 from .errors import BillingError, FloyoError, Interrupted, OutageTooLong, RunFailed, RunTimedOut
+from .list_poll import ListPoller, poller_for, usable
 from .models import Phase, Run
 from .outage import DEFAULT_OUTAGE_LIMIT_S, Outage, is_transient
 from .policy import PollSchedule
@@ -94,6 +95,8 @@ class RunHandle:
         self._unknown_logged: set[str] = set()
         self.outage = Outage(limit_s=self.limits.outage_limit_s)
         self._retry_delay = 0.0
+        self._shared: ListPoller | None = None  # the key's run list poll, while wait() runs
+        self._looked = self._started  # when this handle last looked at its run
 
     @property
     def terminal(self) -> bool:
@@ -119,6 +122,14 @@ class RunHandle:
     async def wait(self) -> Run:
         """Poll until terminal. Returns the run on success; raises RunFailed, BillingError,
         RunTimedOut, Interrupted, or OutageTooLong (the run left running)."""
+        self._shared = poller_for(self.client, self.hooks.clock)
+        self._shared.watched.add(self.run_id)
+        try:
+            return await self._wait()
+        finally:
+            self._shared.watched.discard(self.run_id)
+
+    async def _wait(self) -> Run:
         last, counting = self.hooks.clock(), False
         while True:
             run = await self._poll()
@@ -154,7 +165,7 @@ class RunHandle:
         """One poll, retried by the wait loop: None while Floyo is unreachable. Transient
         failures never end the wait before the outage limit, and never cancel the run."""
         try:
-            run = await self.refresh(urls=True, attempts=1)
+            run = await self._look()
         except FloyoError as e:
             if not is_transient(e):
                 raise
@@ -164,6 +175,19 @@ class RunHandle:
             return None
         self.outage.recovered(self.hooks.clock(), self.run_id)
         return run
+
+    async def _look(self) -> Run:
+        """This poll: the key's shared run list while several runs are watched (list_poll.py);
+        the run's own GET when not listed, or ended without all it needs (list_poll.usable)."""
+        since, shared = self._looked, self._shared
+        self._looked = self.hooks.clock()
+        if shared is not None and shared.active():
+            listed = await shared.look(self.client, self.run_id, since, self.hooks.should_stop,
+                                       self.limits.url_ttl_s)
+            if listed is not None and usable(listed):
+                self.run = listed
+                return listed
+        return await self.refresh(urls=True, attempts=1)
 
     async def _sleep(self, seconds: float) -> None:
         end = self.hooks.clock() + seconds

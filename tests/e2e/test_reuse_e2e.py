@@ -7,6 +7,8 @@ This module's own ComfyUI (its own journal), restarted in the middle."""
 from __future__ import annotations
 
 import json
+import re
+import time
 import uuid
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from floyo_scripted import OutputSpec
 from PIL import Image
 
 from .test_nodes_e2e import save, saved_images
+from .test_nodes_more_e2e import Socket
 
 pytestmark = pytest.mark.e2e
 
@@ -115,3 +118,23 @@ def test_flotime_and_partner_cost_are_kept_per_run_and_totalled_for_today_and_7_
         now, then = body["totals"][period], before[period]
         assert now["runs"] == then["runs"] + 1 and now["flotime_ms"] == then["flotime_ms"] + 4200
         assert round(now["partner_cost_usd"] - (then["partner_cost_usd"] or 0), 6) == 0.12
+
+
+def _events(comfy, graph: dict) -> list[dict]:
+    with Socket(comfy.url) as ws:
+        entry = comfy.wait(comfy.queue(graph, client_id=ws.client_id), timeout=60)
+        time.sleep(0.3)
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    return [e["data"] for e in ws.events if e["type"] == "floyo.run"]
+
+
+def test_the_status_ends_with_the_final_flotime_and_partner_cost_and_a_reuse_says_so(own, floyo):
+    floyo.update(flotime_ms=4200, partner_nodes_cost_usd=0.12)
+    paid = _events(own, prompt(108))
+    saved = paid[-1]
+    assert saved["status"] == "saved" and (saved["flotime_ms"], saved["partner_cost_usd"]) == (4200, 0.12)
+    assert "spent 4.2 s FloTime, $0.12 partner API" in saved["message"]
+    (reused,) = _events(own, prompt(108))
+    assert reused["status"] == "reused" and reused["run_id"] == saved["run_id"]
+    assert re.fullmatch(rf"reused {saved['run_id']} from \d{{4}}-\d\d-\d\d \d\d:\d\d, no FloTime spent",
+                        reused["message"]), reused["message"]

@@ -66,3 +66,10 @@ def test_preflight_takes_the_same_inputs_as_remote_run():
 
     assert preflight.SPEC.inputs == SPEC.inputs and preflight.SPEC.display_name == "Floyo Preflight"
     assert "sends nothing" in preflight.SPEC.description.lower()
+
+
+def test_the_paying_node_says_it_spends_flotime_and_preflight_that_it_spends_none():
+    from floyo_pack.nodes.remote_run import SPEC
+
+    assert "spends FloTime" in SPEC.description
+    assert "no FloTime" in preflight.SPEC.description

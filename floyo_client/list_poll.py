@@ -1,0 +1,171 @@
+"""One ``GET /runs?ids=…`` for all of a key's runs being waited on, instead of one poll per run.
+
+Floyo allows a key about 100 requests a minute. With 20 runs polled one by one that budget, not
+the schedule, decides how soon each finish is noticed; listed together, every run is seen at the
+pace of the fastest schedule. There is no background task: each ``RunHandle.wait`` still polls
+on its own schedule, but when its turn comes it takes the newest round that began after its own
+previous look, joins the round in flight, or sends a new round for every subscribed run.
+
+Floyo's run list is unconfirmed (docs/floyo-api.md, "Run list"): a 400/404/405/422 answer marks
+the key's list unusable for good and every handle polls its run alone, as before; a run missing
+from an answer is polled alone for that turn. Transient failures reach every waiter of the round
+as their own poll's failure, so the outage riding in ``runner.py`` is unchanged. Used only while
+two or more runs of one key are waited on. Must not create, cancel or download anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import clamp
+from .errors import FloyoError, Interrupted
+from .models import EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S, Phase, Run, listed_items
+from .transport import StopCheck
+
+log = logging.getLogger(__name__)
+UNSUPPORTED = (400, 404, 405, 422)  # no run list, or one that does not take ``ids``
+PAGE = 100  # the list's largest page
+SLICE_S = 1.0
+
+
+@dataclass
+class Round:
+    started: float
+    ids: frozenset[str]
+    answer: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    task: asyncio.Future | None = None  # the request, held so it is not collected mid-flight
+
+
+class ListPoller:
+    """The shared poll of one key's runs, on one event loop and one clock."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.watched: set[str] = set()
+        self.unsupported = False  # remembered: a key's run list does not come back mid-session
+        self.rounds = 0  # requests sent (what tests and benches count)
+        self._last: Round | None = None
+
+    def active(self) -> bool:
+        return not self.unsupported and len(self.watched) >= 2
+
+    async def look(self, client: Any, run_id: str, since: float, stop: StopCheck,
+                   url_ttl_s: float) -> Run | None:
+        """The run as listed by a round that began at or after ``since``; None: poll it alone."""
+        while True:
+            current = self._last
+            if current is not None and not current.answer.done() and run_id not in current.ids:
+                await _settled(current.answer, stop)  # one round at a time: a 404 is learnt once
+                continue
+            if self.unsupported:
+                return None
+            if current is None or current.started <= since or run_id not in current.ids:
+                current = self._start(client, stop, url_ttl_s)
+            try:
+                listed = await _wait(current.answer, stop)
+            except Interrupted:
+                if stop():
+                    raise
+                continue  # the round's sender was stopped, not this run: send another
+            if self.unsupported:
+                return None
+            return listed.get(run_id)
+
+    def _start(self, client: Any, stop: StopCheck, url_ttl_s: float) -> Round:
+        current = Round(started=self.clock(), ids=frozenset(self.watched))
+        self._last = current
+        self.rounds += 1
+        current.task = asyncio.ensure_future(self._send(client, current, stop, url_ttl_s))
+        return current
+
+    async def _send(self, client: Any, current: Round, stop: StopCheck, url_ttl_s: float) -> None:
+        try:
+            found: dict[str, Run] = {}
+            ids = sorted(current.ids)
+            for i in range(0, len(ids), PAGE):
+                found.update(await _list(client, ids[i:i + PAGE], stop, url_ttl_s))
+        except FloyoError as e:
+            if e.status in UNSUPPORTED:
+                log.info("Floyo: no usable run list (HTTP %s); polling each run alone", e.status)
+                self.unsupported = True
+                found = {}
+            else:
+                self._failed(current, e)
+                return
+        except asyncio.CancelledError:  # the loop is closing: the waiters go with it
+            self._failed(current, Interrupted("The run list poll was stopped."))
+            raise
+        except Exception as e:  # noqa: BLE001 (any other failure must still answer the waiters)
+            self._failed(current, e)
+            return
+        current.answer.set_result(found)
+
+    def _failed(self, current: Round, error: BaseException) -> None:
+        current.answer.set_exception(error)
+        current.answer.exception()  # read, so asyncio does not log it as never retrieved
+        if self._last is current:
+            self._last = None  # a failed round is no answer: the next look sends a new one
+
+
+async def _settled(answer: asyncio.Future, stop: StopCheck) -> None:
+    """Wait out another run's round, whatever its outcome."""
+    try:
+        await _wait(answer, stop)
+    except Interrupted:
+        if stop():
+            raise
+    except FloyoError:
+        pass
+
+
+async def _wait(answer: asyncio.Future, stop: StopCheck) -> dict[str, Run]:
+    while not answer.done():
+        if stop():
+            raise Interrupted("Stopped while waiting for the run list.")
+        await asyncio.wait({answer}, timeout=SLICE_S)
+    return answer.result()
+
+
+def usable(run: Run) -> bool:
+    """A listed run the handle can take as is: still going, or succeeded with every output's URL.
+    Anything else (a failure's details, outputs without URLs) comes from the run's own GET."""
+    if not run.phase.terminal:
+        return True
+    return run.phase is Phase.SUCCEEDED and bool(run.outputs) and all(o.presigned_url for o in run.outputs)
+
+
+async def _list(client: Any, ids: list[str], stop: StopCheck, url_ttl_s: float) -> dict[str, Run]:
+    # output URLs as the run's own GET asks for them: a run seen done here needs no second request
+    params = {"ids": ",".join(ids), "limit": str(PAGE), "expand": EXPAND_RUN_OUTPUT_URLS,
+              "presigned_url_expires_in": str(clamp(url_ttl_s, RUN_URL_EXPIRY_RANGE_S))}
+    reply = await client.transport.call("GET", client.api + "/runs", stop=stop, attempts=1, params=params)
+    found = {}
+    for item in listed_items(reply.body):
+        try:
+            run = Run.from_json(item)
+        except ValueError:
+            continue
+        if run.id in ids:
+            found[run.id] = run
+    return found
+
+
+_pollers: dict[tuple[str, str, int, Callable[[], float]], ListPoller] = {}
+_lock = threading.Lock()
+
+
+def poller_for(client: Any, clock: Callable[[], float]) -> ListPoller:
+    """The shared poller of this client's key on the running loop and this clock."""
+    config = client.transport.config
+    digest = hashlib.sha256(config.api_key.encode()).hexdigest()
+    key = (digest, config.api_url, id(asyncio.get_running_loop()), clock)
+    with _lock:
+        for stale in [k for k, p in _pollers.items() if not p.watched and k != key]:
+            del _pollers[stale]  # loops come and go (benches, the resume thread)
+        return _pollers.setdefault(key, ListPoller(clock))

@@ -1,0 +1,90 @@
+"""List poll: while several runs of one key are waited on, one ``GET /runs?ids=…`` answers for
+all of them, and each run's own ``GET /runs/{id}`` is left for its end (output URLs). Without a
+run list the pack polls each run alone, and remembers that per key. Outages are ridden out and a
+stop is honoured within a second, as with per-run polls.
+
+Real HTTP to the scripted server on loopback, real time (runs last a few seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from floyo_pack.floyo_client import Hooks, Interrupted, Limits, start_run
+from floyo_pack.floyo_client.list_poll import poller_for
+from floyo_scripted import Step
+
+from .conftest import make_client
+from .test_create_at_most_once import WORKFLOW
+
+RUNS = 4
+
+
+def _list_polls(floyo):
+    return [r for r in floyo.requests.filter("GET", r"/runs/?", "api") if "ids" in r.query]
+
+
+async def _start(client, floyo, seconds: float, hooks: Hooks | None = None):
+    handles = []
+    for i in range(RUNS):
+        handle = await start_run(client, WORKFLOW, label=f"list {i}", hooks=hooks, limits=Limits())
+        floyo.set_steps(handle.run_id, [Step("processing", seconds=seconds), Step("done")])
+        handles.append(handle)
+    return handles
+
+
+async def test_runs_of_one_key_are_watched_with_one_list_request_per_round(floyo):
+    async with make_client(floyo) as client:
+        handles = await _start(client, floyo, 3.5)
+        runs = await asyncio.wait_for(asyncio.gather(*(h.wait() for h in handles)), 30)
+    assert [r.id for r in runs] == [h.run_id for h in handles]  # each its own, in order
+    assert all(r.phase.terminal for r in runs)
+    listed = _list_polls(floyo)
+    assert len(listed) >= 2 and all(r.status == 200 for r in listed)
+    assert set(listed[-1].query["ids"].split(",")) <= {h.run_id for h in handles}
+    # alone, each run would be polled about once a second for 3.5 s; listed, it is polled alone
+    # at most once before the others joined and once at its end
+    assert all(len(floyo.requests.polls(h.run_id)) <= 2 for h in handles)
+
+
+async def test_without_a_run_list_each_run_is_polled_alone_and_that_is_remembered(floyo):
+    floyo.scenario.run_list = False  # GET /runs answers 404, as on a Floyo without the list
+    async with make_client(floyo) as client:
+        handles = await _start(client, floyo, 2.5)
+        runs = await asyncio.wait_for(asyncio.gather(*(h.wait() for h in handles)), 30)
+        assert poller_for(client, time.monotonic).unsupported
+        asked = len(_list_polls(floyo))
+        more = await _start(client, floyo, 2.5)  # the key's next runs do not ask again
+        runs += await asyncio.wait_for(asyncio.gather(*(h.wait() for h in more)), 30)
+    assert all(r.phase.terminal for r in runs)
+    assert {r.status for r in _list_polls(floyo)} == {404} and len(_list_polls(floyo)) == asked
+    assert all(len(floyo.requests.polls(h.run_id)) >= 2 for h in handles + more)
+
+
+async def test_an_outage_during_list_polls_is_ridden_out_with_reconnecting_shown(floyo):
+    seen = []
+    hooks = Hooks(on_status=lambda u: seen.append(u.reconnecting_s))
+    async with make_client(floyo) as client:
+        handles = await _start(client, floyo, 4.0, hooks)
+        await asyncio.sleep(1.2)
+        floyo.start_outage(2.0, path=r"/runs/?", method="GET")
+        runs = await asyncio.wait_for(asyncio.gather(*(h.wait() for h in handles)), 60)
+    assert all(r.phase.terminal for r in runs)
+    assert any(s is not None for s in seen)  # the list poll's failure was each run's outage
+    assert any(r.status == 200 for r in _list_polls(floyo)[-2:])
+
+
+async def test_a_stop_while_list_polling_ends_every_wait_within_a_second(floyo):
+    stop = [False]
+    hooks = Hooks(should_stop=lambda: stop[0])
+    async with make_client(floyo) as client:
+        handles = await _start(client, floyo, 60.0, hooks)
+        waits = [asyncio.ensure_future(h.wait()) for h in handles]
+        await asyncio.sleep(2.5)
+        assert _list_polls(floyo), "the runs were being list-polled"
+        stop[0] = True
+        stopped = time.monotonic()
+        results = await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), 10)
+        assert time.monotonic() - stopped < 1.5  # within a second, plus one answer in flight
+    assert all(isinstance(r, Interrupted) for r in results)
