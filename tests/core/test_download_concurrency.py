@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from floyo_pack.floyo_client import Hooks, Limits, download_outputs, start_run
+from floyo_pack.floyo_client.models import RunOutput
 from floyo_pack.floyo_client.run_files import FEW, Window
 from floyo_scripted import OutputSpec, Realism
 
@@ -69,3 +70,9 @@ async def test_a_bound_of_one_downloads_one_file_at_a_time_whatever_the_window()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def test_a_file_of_unknown_size_counts_as_a_quarter_of_the_window():
+    window = Window(most=16, window_bytes=8 * 1024 * 1024)
+    assert window.cost(RunOutput(id="f", file_name="a.png")) == 2 * 1024 * 1024
+    assert window.cost(RunOutput(id="f", file_name="a.png", size_bytes=5)) == 5
