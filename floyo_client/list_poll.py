@@ -50,21 +50,27 @@ class ListPoller:
         self.watched: set[str] = set()
         self.unsupported = False  # remembered: a key's run list does not come back mid-session
         self.rounds = 0  # requests sent (what tests and benches count)
+        self.ended: set[str] = set()  # watched runs a round saw ended: their handles look at once
         self._last: Round | None = None
 
     def active(self) -> bool:
         return not self.unsupported and len(self.watched) >= 2
 
+    def unwatch(self, run_id: str) -> None:
+        self.watched.discard(run_id)
+        self.ended.discard(run_id)
+
     async def look(self, client: Any, run_id: str, since: float, stop: StopCheck,
-                   url_ttl_s: float) -> Run | None:
-        """The run as listed by a round that began at or after ``since``; None: poll it alone."""
+                   url_ttl_s: float) -> tuple[Run | None, float]:
+        """The run as listed by a round that began after ``since`` (the start of the round this
+        run last saw: never the same round twice), and that round's start; None: poll it alone."""
         while True:
             current = self._last
             if current is not None and not current.answer.done() and run_id not in current.ids:
                 await _settled(current.answer, stop)  # one round at a time: a 404 is learnt once
                 continue
             if self.unsupported:
-                return None
+                return None, since
             if current is None or current.started <= since or run_id not in current.ids:
                 current = self._start(client, stop, url_ttl_s)
             try:
@@ -74,8 +80,8 @@ class ListPoller:
                     raise
                 continue  # the round's sender was stopped, not this run: send another
             if self.unsupported:
-                return None
-            return listed.get(run_id)
+                return None, current.started
+            return listed.get(run_id), current.started
 
     def _start(self, client: Any, stop: StopCheck, url_ttl_s: float) -> Round:
         current = Round(started=self.clock(), ids=frozenset(self.watched))
@@ -104,6 +110,7 @@ class ListPoller:
         except Exception as e:  # noqa: BLE001 (any other failure must still answer the waiters)
             self._failed(current, e)
             return
+        self.ended.update(i for i, run in found.items() if run.phase.terminal and i in self.watched)
         current.answer.set_result(found)
 
     def _failed(self, current: Round, error: BaseException) -> None:

@@ -26,6 +26,7 @@ from .transport import StopCheck, never_stop
 
 log = logging.getLogger(__name__)
 SLICE_S = 1.0  # stop checks and status ticks at least once a second
+LISTED_SLICE_S = 0.1  # while list-polled: how soon a round that saw this run end is taken up
 OUTAGE_CANCEL_S = 2.0
 
 
@@ -96,7 +97,7 @@ class RunHandle:
         self.outage = Outage(limit_s=self.limits.outage_limit_s)
         self._retry_delay = 0.0
         self._shared: ListPoller | None = None  # the key's run list poll, while wait() runs
-        self._looked = self._started  # when this handle last looked at its run
+        self._looked = self._started  # when its last look (or the list round it took) began
 
     @property
     def terminal(self) -> bool:
@@ -127,7 +128,7 @@ class RunHandle:
         try:
             return await self._wait()
         finally:
-            self._shared.watched.discard(self.run_id)
+            self._shared.unwatch(self.run_id)
 
     async def _wait(self) -> Run:
         last, counting = self.hooks.clock(), False
@@ -182,20 +183,29 @@ class RunHandle:
         since, shared = self._looked, self._shared
         self._looked = self.hooks.clock()
         if shared is not None and shared.active():
-            listed = await shared.look(self.client, self.run_id, since, self.hooks.should_stop,
-                                       self.limits.url_ttl_s)
+            if self.run is not None and self._looked - self._started < self.limits.schedule.fast_s:
+                return self.run  # just created: its create's answer is news enough, and a fan-out's
+                # creates need the key's first requests (the limiter's burst) more than a look
+            listed, self._looked = await shared.look(self.client, self.run_id, since, self.hooks.should_stop,
+                                                     self.limits.url_ttl_s)
             if listed is not None and usable(listed):
                 self.run = listed
                 return listed
         return await self.refresh(urls=True, attempts=1)
 
     async def _sleep(self, seconds: float) -> None:
-        end = self.hooks.clock() + seconds
+        end = ticked = self.hooks.clock()
+        end += seconds
         while (left := end - self.hooks.clock()) > 0:
             if self.hooks.should_stop():
                 raise Interrupted(f"Floyo run {self.run_id} was stopped by the user.", run_id=self.run_id)
-            await self.hooks.sleep(min(left, SLICE_S))
-            self.hooks.on_status(self._update(self.hooks.clock()))
+            if self._shared is not None and self.run_id in self._shared.ended:
+                return  # another run's list round saw this one end: take it now, not a second later
+            listed = self._shared is not None and self._shared.active()
+            await self.hooks.sleep(min(left, LISTED_SLICE_S if listed else SLICE_S))
+            if (now := self.hooks.clock()) - ticked >= SLICE_S or now >= end:  # a tick a second
+                ticked = now
+                self.hooks.on_status(self._update(now))
         if self.hooks.should_stop():
             raise Interrupted(f"Floyo run {self.run_id} was stopped by the user.", run_id=self.run_id)
 

@@ -88,3 +88,26 @@ async def test_a_stop_while_list_polling_ends_every_wait_within_a_second(floyo):
         results = await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), 10)
         assert time.monotonic() - stopped < 1.5  # within a second, plus one answer in flight
     assert all(isinstance(r, Interrupted) for r in results)
+
+
+async def test_a_fan_outs_creates_go_first_new_runs_are_not_looked_at_in_their_first_second(floyo, tmp_path):
+    # The key's limiter lets 10 requests through at once, then one per 0.61 s: looks at runs
+    # created a moment ago would take that burst from the fan-out's last creates (6 s later).
+    from floyo_pack.floyo_client.journal import Journal
+    from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
+
+    floyo.scenario.steps = [Step("processing", seconds=2.0), Step("done")]
+    journal = Journal(tmp_path / "runs.jsonl")
+
+    async def finish(handle, run):
+        return run.id
+
+    async with make_client(floyo) as client:
+        done = await asyncio.wait_for(asyncio.gather(*(
+            run_tracked(client, WORKFLOW, journal=journal, meta=RunMeta(label=f"f{i}"), hooks=Hooks(),
+                        limits=None, finish=finish) for i in range(8))), 30)
+    assert len(set(done)) == 8
+    sent = [r for r in floyo.requests.all() if r.origin == "api"]
+    last_create = max(i for i, r in enumerate(sent) if r.method == "POST")
+    looks = [r for r in sent[:last_create] if r.method == "GET"]
+    assert len(looks) <= 1, [(r.method, r.path, r.query) for r in sent[:last_create + 1]]
