@@ -13,6 +13,7 @@ import pytest
 from floyo_scripted import Step
 
 from .test_nodes_e2e import REMOTE
+from .test_nodes_more_e2e import Socket
 
 pytestmark = pytest.mark.e2e
 SEEDS = [100, 101, 102]
@@ -49,16 +50,23 @@ def new_runs(floyo, known: set[str]) -> list:
 def test_a_seed_list_makes_one_run_per_seed_bounded_and_in_list_order(bounded, floyo):
     floyo.server.scenario.steps = [Step("processing")]  # until the test finishes each run
     known = set(floyo.runs)
-    prompt_id = bounded.queue(fan_prompt())
-    until(lambda: len(new_runs(floyo, known)) == 2, "two runs created", bounded)
-    time.sleep(1.5)  # the third element waits in ComfyUI: no create while two runs are live
-    assert len(new_runs(floyo, known)) == 2
-    for run in new_runs(floyo, known):
-        floyo.server.finish(run.id)
-    until(lambda: len(new_runs(floyo, known)) == 3, "the third run created once a slot freed", bounded)
-    floyo.server.finish(new_runs(floyo, known)[-1].id)
-    entry = bounded.wait(prompt_id, timeout=90)
+    with Socket(bounded.url) as socket:
+        prompt_id = bounded.queue(fan_prompt(), client_id=socket.client_id)
+        until(lambda: len(new_runs(floyo, known)) == 2, "two runs created", bounded)
+        time.sleep(1.5)  # the third element waits in ComfyUI: no create while two runs are live
+        assert len(new_runs(floyo, known)) == 2
+        for run in new_runs(floyo, known):
+            floyo.server.finish(run.id)
+        until(lambda: len(new_runs(floyo, known)) == 3, "the third run created once a slot freed", bounded)
+        floyo.server.finish(new_runs(floyo, known)[-1].id)
+        entry = bounded.wait(prompt_id, timeout=90)
+        time.sleep(0.3)  # the last events
     assert entry["status"]["status_str"] == "success", entry["status"]
+    # one status line for the node: every event of node 3 says how many of the 3 are done
+    counts = [(e["data"]["list_done"], e["data"]["list_total"]) for e in socket.events
+              if e["type"] == "floyo.run" and e["data"]["node_id"] == "3"]
+    assert counts and all(total == 3 for _, total in counts) and counts[-1] == (3, 3)
+    assert [done for done, _ in counts] == sorted(done for done, _ in counts)
     run_ids = entry["outputs"]["4"]["text"]  # FloyoRemoteRun's run_id output, element by element
     seeds = [floyo.runs[i].workflow["1"]["inputs"]["color"] for i in run_ids]
     assert seeds == SEEDS  # each element its own run, results in list order
