@@ -29,6 +29,13 @@ REMOTE = {"1": {"class_type": "EmptyImage",
 SLOW_RUN = [Step("queued", seconds=3), Step("processing", seconds=60), Step("done")]
 
 
+def fresh_remote() -> str:
+    """REMOTE as JSON with a prefix never sent before: the UI's default 'identical results' finds
+    no saved run to reuse, so the browser's prompt makes a real run."""
+    return json.dumps({**REMOTE, "2": {**REMOTE["2"], "inputs": {**REMOTE["2"]["inputs"],
+                                                                 "filename_prefix": f"ui_{time.time_ns()}"}}})
+
+
 def browser_missing() -> str | None:
     if not os.path.exists(CHROMIUM):
         return f"no Chromium at {CHROMIUM}"
@@ -70,7 +77,7 @@ def last_prompt_id(comfy) -> str:
 def cancel_in_browser(comfy, floyo, renderer: str, shot: pathlib.Path | None = None) -> tuple[dict, dict]:
     floyo.server.scenario.steps = list(SLOW_RUN)
     known = set(floyo.runs)
-    env = {"WORKFLOW": json.dumps(REMOTE), "RENDERER": renderer}
+    env = {"WORKFLOW": fresh_remote(), "RENDERER": renderer}
     if shot:
         env["SHOT"] = str(shot)
     res = run_script("cancel_run.mjs", comfy, **env)

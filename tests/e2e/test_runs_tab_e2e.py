@@ -5,14 +5,13 @@ ComfyUI started reaches Floyo. The Fetch route is a write route: it refuses a cr
 
 from __future__ import annotations
 
-import json
 import shutil
 import urllib.error
 import urllib.request
 
 import pytest
 
-from .test_frontend_e2e import REMOTE, SLOW_RUN, run_script
+from .test_frontend_e2e import SLOW_RUN, fresh_remote, run_script
 from .test_nodes_e2e import remote_run, save
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +28,7 @@ def test_runs_tab_lists_copies_fetches_and_cancels(comfy, floyo):
     floyo.server.scenario.steps = list(SLOW_RUN)
     known = set(floyo.runs)
 
-    res = run_script("runs_tab.mjs", comfy, timeout=150, SAVED_RUN=saved.id, WORKFLOW=json.dumps(REMOTE))
+    res = run_script("runs_tab.mjs", comfy, timeout=150, SAVED_RUN=saved.id, WORKFLOW=fresh_remote())
 
     assert res["tabButton"] == 1, "the tab has its own button in ComfyUI's sidebar"
     card = res["savedCard"]

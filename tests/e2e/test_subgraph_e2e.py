@@ -4,11 +4,9 @@ button reaches Floyo (the cancel route gets the execution id, not the node's loc
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from .test_frontend_e2e import REMOTE, SLOW_RUN, run_script
+from .test_frontend_e2e import SLOW_RUN, fresh_remote, run_script
 
 pytestmark = pytest.mark.e2e
 
@@ -17,7 +15,7 @@ pytestmark = pytest.mark.e2e
 def test_status_and_cancel_work_for_a_floyo_node_in_a_nested_subgraph(comfy, floyo):
     floyo.server.scenario.steps = list(SLOW_RUN)
     known = set(floyo.runs)
-    res = run_script("subgraph_run.mjs", comfy, WORKFLOW=json.dumps(REMOTE))
+    res = run_script("subgraph_run.mjs", comfy, WORKFLOW=fresh_remote())
     execution_id = ":".join(res["path"])
     assert res["promptIds"] == [execution_id], res  # ComfyUI runs the node under its execution id
     (run,) = [r for r in floyo.runs.values() if r.id not in known]
