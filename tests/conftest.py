@@ -10,6 +10,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -41,3 +43,41 @@ def _load_scripted() -> None:
 
 
 _load_scripted()
+
+
+# The fault suite's money tally (tests/e2e/test_fault_suite_e2e.py keeps FAULT_SUITE_STATS). Under
+# pytest-xdist each worker counts its own cases: a worker hands its tally to the controller in
+# ``workeroutput`` and the controller adds them up, so the summary line is the whole suite's.
+_FAULT_KEYS = ("scenarios", "duplicate_creates", "uncancelled_abandoned", "key_leaks")
+_fault_totals = dict.fromkeys(_FAULT_KEYS, 0)
+
+
+def _local_fault_stats() -> dict[str, int]:
+    for module in list(sys.modules.values()):
+        stats = getattr(module, "FAULT_SUITE_STATS", None)
+        if isinstance(stats, dict):
+            return {k: int(stats.get(k, 0)) for k in _FAULT_KEYS}
+    return dict.fromkeys(_FAULT_KEYS, 0)
+
+
+def pytest_sessionfinish(session):
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:  # an xdist worker
+        output["floyo_fault_suite"] = _local_fault_stats()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    for key, value in getattr(node, "workeroutput", {}).get("floyo_fault_suite", {}).items():
+        _fault_totals[key] += value
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the fault suite's tally when it ran."""
+    local = _local_fault_stats()
+    stats = {k: _fault_totals[k] + local[k] for k in _FAULT_KEYS}
+    if stats["scenarios"]:
+        terminalreporter.write_line(
+            f"fault suite: {stats['scenarios']} scenarios ran; {stats['duplicate_creates']} duplicate "
+            f"creates, {stats['uncancelled_abandoned']} uncancelled abandoned runs, "
+            f"{stats['key_leaks']} key leaks")

@@ -312,6 +312,7 @@ def floyo(floyo_server):
 
     floyo_server.server.scenario = Scenario(realism=e2e_realism())
     floyo_server.requests.clear()
+    floyo_server.reset_rate_limits()  # each test starts with the key's whole 100/minute budget
     floyo_server.server.keys.clear()
     floyo_server.server.keys.add(FLOYO_KEY)
     yield floyo_server
@@ -341,17 +342,3 @@ def comfy_factory(tmp_path_factory):
 def comfy(comfy_factory, comfy_env) -> Comfy:
     """The shared ComfyUI server for the session, started with ``comfy_env``."""
     return comfy_factory(env=comfy_env, name="comfy-base")
-
-
-def pytest_terminal_summary(terminalreporter):
-    """Print the fault suite's tally (tests/e2e/test_fault_suite_e2e.py) when it ran."""
-    import sys
-
-    for module in list(sys.modules.values()):
-        stats = getattr(module, "FAULT_SUITE_STATS", None)
-        if isinstance(stats, dict) and stats.get("scenarios"):
-            terminalreporter.write_line(
-                f"fault suite: {stats['scenarios']} scenarios ran; {stats['duplicate_creates']} duplicate "
-                f"creates, {stats['uncancelled_abandoned']} uncancelled abandoned runs, "
-                f"{stats['key_leaks']} key leaks")
-            return
