@@ -1,4 +1,4 @@
-"""Server side of the "Floyo runs" sidebar tab (web/floyo_runs.js): Fetch a finished run's outputs.
+"""Server side of the "Floyo runs" sidebar tab (in web/floyo.js): Fetch a finished run's outputs.
 
 Fetch saves them into ``output/floyo/<run id>/`` (the same folder and the same safe names as the
 nodes use), on the server's own event loop, and records them in the journal when the run is

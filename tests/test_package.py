@@ -110,7 +110,7 @@ def _published() -> list[str]:
 
 def test_the_published_pack_holds_what_users_run_and_not_the_scripted_test_server():
     published = _published()
-    assert {"__init__.py", "LICENSE", "pyproject.toml", "web/floyo.js", "web/floyo_runs.js",
+    assert {"__init__.py", "LICENSE", "pyproject.toml", "web/floyo.js",
             "floyo_server/gateway_server.py", "floyo_server/worker.py", "floyo_server/__main__.py",
             "web/docs/FloyoRemoteRun.md", "example_workflows/floyo_embedded.json"} <= set(published)
     assert not [f for f in published if f.startswith(("tests/", "bench/", "demo/", "docs/", ".ci/"))]

@@ -55,6 +55,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _terminal_signals() -> None:
+    """In the child before exec: Ctrl-C behaves as in a terminal. A test run started in the
+    background (``cmd &`` in a script, as CI harnesses do) hands SIGINT down as ignored, and a
+    ComfyUI that ignores SIGINT rightly never stops on it (the pack keeps an ignored signal so)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def comfyui_missing_reason() -> str | None:
     """Why ComfyUI can't be started here, or None if it can."""
     if not COMFY_PY.exists():
@@ -136,7 +143,7 @@ class Comfy:
             t0 = time.monotonic()
             self.proc = subprocess.Popen(cmd, cwd=self.base, stdout=logf, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True,
-                                         env=self._process_env())
+                                         env=self._process_env(), preexec_fn=_terminal_signals)
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ComfyUI exited with {self.proc.returncode} during startup; "
