@@ -209,13 +209,6 @@ app.registerExtension({
     app.extensionManager?.toast?.add?.({ severity, summary: "Floyo", detail, life: 6000 });
   }
 
-  async function call(method, path, body) {
-    const res = await api.fetchApi(path, { method, headers: { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body) });
-    const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(data.error || `HTTP ${res.status}`);
-    return data;
-  }
 
   function el(tag, props = {}, ...children) {
     const node = Object.assign(document.createElement(tag), props);
