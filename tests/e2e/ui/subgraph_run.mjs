@@ -38,7 +38,9 @@ await withComfy(async (page, res) => {
     app.canvas.setDirty(true, true);
   });
   res.processing = await waitText(page, ".floyo-status", "^Floyo: processing", 30000);
-  await page.waitForTimeout(1200); // the elapsed time counts between events
+  // the elapsed time counts between events (waited for, not slept on: a loaded CI box is slow)
+  await page.waitForFunction((first) => window.__floyoShown().floyoStatus.textContent !== first,
+    res.processing, { timeout: 10000 }).catch(() => {});
   res.later = await page.evaluate(() => window.__floyoShown().floyoStatus.textContent);
   const [x, y] = await page.evaluate((name) => {
     const { app } = window, node = window.__floyoShown();
