@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import os
 import pathlib
+import re
 import subprocess
 import sys
 from urllib.parse import urlsplit
@@ -117,3 +118,25 @@ def test_the_published_pack_holds_what_users_run_and_not_the_scripted_test_serve
     shipped = "\n".join((ROOT / f).read_text(errors="replace") for f in published if f.endswith(".py"))
     for test_only in ("class ScriptedServer", "class Realism", "class TestCA", "def generate(", "trustme"):
         assert test_only not in shipped, f"{test_only!r} is shipped"
+
+
+# What ComfyUI itself provides to a custom node (its own modules, and torch, which must never be
+# declared: a bare "torch" requirement pulls a multi-GB CUDA build).
+_FROM_COMFYUI = {"comfy", "comfy_api", "comfy_execution", "folder_paths", "nodes", "server", "torch"}
+_DISTRIBUTION = {"PIL": "pillow"}
+
+
+def test_every_third_party_module_the_shipped_code_imports_is_declared():
+    imported = set()
+    for path in [ROOT / "__init__.py", *(p for d in SHIPPED for p in (ROOT / d).rglob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {_DISTRIBUTION.get(m, m) for m in imported - set(sys.stdlib_module_names) - _FROM_COMFYUI}
+    declared = {re.split(r"[<>=!~ ]", d)[0].lower() for d in PROJECT["project"]["dependencies"]}
+    listed = {re.split(r"[<>=!~ ]", line.strip())[0].lower()
+              for line in (ROOT / "requirements.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    assert third_party == declared == listed, (third_party, declared, listed)
