@@ -13,6 +13,8 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from .gateway_server import GatewayServer
 from .origin import check_loopback
@@ -39,16 +41,26 @@ async def serve(args: argparse.Namespace) -> None:
     """Run the gateway until SIGINT/SIGTERM."""
     gateway = GatewayServer(args.gateway, keys=args.keys or ["flo_test_key"], host=args.host,
                             api_port=args.api_port, cdn_port=args.cdn_port, rate_limit=args.rate_limit)
+    await serve_until_stopped(gateway, announce_urls)
+    log.info("Floyo gateway stopped")
+
+
+def announce_urls(server: Any) -> None:
+    """The base URLs on stdout, as lines a script can read."""
+    sys.stdout.write(f"FLOYO_API_URL={server.api_url}\nFLOYO_CDN_URL={server.cdn_url}\n")
+    sys.stdout.flush()
+
+
+async def serve_until_stopped(server: Any, announce: Callable[[Any], None]) -> None:
+    """Start ``server`` (an async context manager), ``announce`` it, and run until SIGINT/SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with gateway:
-        sys.stdout.write(f"FLOYO_API_URL={gateway.api_url}\nFLOYO_CDN_URL={gateway.cdn_url}\n")
-        sys.stdout.flush()
+    async with server:
+        announce(server)
         await stop.wait()
-    log.info("Floyo gateway stopped")
 
 
 def main(argv: list[str] | None = None) -> int:

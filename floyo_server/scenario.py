@@ -86,6 +86,18 @@ class RunError:
         return body
 
 
+def rule_matches(rule: Any, method: str, path: str, origin: str) -> bool:
+    """Whether a scripted rule (``count``, ``method``, ``path`` regex, ``origin``; None = any)
+    applies to a request; a spent rule (``count`` 0) never does."""
+    if rule.count == 0:
+        return False
+    if rule.method is not None and rule.method.upper() != method.upper():
+        return False
+    if rule.origin is not None and rule.origin != origin:
+        return False
+    return re.search(rule.path, path) is not None
+
+
 @dataclass
 class Fault:
     """Answer the next ``count`` requests matching method + path regex with a canned response.
@@ -106,13 +118,7 @@ class Fault:
     delay_s: float = 0.0
 
     def matches(self, method: str, path: str, origin: str) -> bool:
-        if self.count == 0:
-            return False
-        if self.method is not None and self.method.upper() != method.upper():
-            return False
-        if self.origin is not None and self.origin != origin:
-            return False
-        return re.search(self.path, path) is not None
+        return rule_matches(self, method, path, origin)
 
 
 @dataclass

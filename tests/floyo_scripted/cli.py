@@ -12,9 +12,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 
+from floyo_pack.floyo_server.cli import announce_urls, serve_until_stopped
 from floyo_pack.floyo_server.gateway_server import GatewayServer
 from floyo_pack.floyo_server.origin import check_loopback
 from floyo_pack.floyo_server.scenario import Scenario, parse_steps
@@ -52,13 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _emit_urls(server: ScriptedServer | GatewayServer) -> None:
-    lines = f"FLOYO_API_URL={server.api_url}\nFLOYO_CDN_URL={server.cdn_url}\n"
+    announce_urls(server)
     if isinstance(server, ScriptedServer):
-        lines += f"FLOYO_OTHER_URL={server.other_url}\n"
+        lines = f"FLOYO_OTHER_URL={server.other_url}\n"
         if server.ca_file:
             lines += f"FLOYO_CA_BUNDLE={server.ca_file}\n"
-    sys.stdout.write(lines)
-    sys.stdout.flush()
+        sys.stdout.write(lines)
+        sys.stdout.flush()
 
 
 def _server(args: argparse.Namespace) -> ScriptedServer | GatewayServer:
@@ -77,15 +77,7 @@ def _server(args: argparse.Namespace) -> ScriptedServer | GatewayServer:
 
 async def serve(args: argparse.Namespace) -> None:
     """Run the scripted server, or the gateway with ``--gateway``, until SIGINT/SIGTERM."""
-    server = _server(args)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    async with server:
-        _emit_urls(server)
-        await stop.wait()
+    await serve_until_stopped(_server(args), _emit_urls)
     log.info("local Floyo server stopped")
 
 

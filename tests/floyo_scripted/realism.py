@@ -57,6 +57,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from floyo_pack.floyo_server.scenario import rule_matches
+
 ORIGINS = frozenset({"api", "cdn", "other"})
 
 _CF_TITLES = {500: "Internal server error", 502: "Bad gateway", 503: "Service unavailable",
@@ -75,13 +77,7 @@ class _Rule:
     method: str | None = None
 
     def matches(self, method: str, path: str, origin: str) -> bool:
-        if self.count == 0:
-            return False
-        if self.method is not None and self.method.upper() != method.upper():
-            return False
-        if self.origin is not None and self.origin != origin:
-            return False
-        return re.search(self.path, path) is not None
+        return rule_matches(self, method, path, origin)
 
 
 @dataclass
