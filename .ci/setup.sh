@@ -40,7 +40,11 @@ else
   "${PIP[@]}" torch==2.13.0                        # CPU wheel from /opt/wheels (pip find-links)
   log "torch installed"
   "${PIP[@]}" -r "$REQ_CI"
-  # torchaudio skipped on purpose: only ComfyUI's audio nodes need it (see the doc to add it).
+  # torchaudio for ComfyUI's audio nodes (SaveAudio, LoadAudio…, which the e2e worker runs). PyPI
+  # has no release for torch 2.13 and its newest (2.11.1) is CUDA-linked: installed without deps
+  # and with its C++ libraries removed it imports as pure Python, and the audio nodes load and run.
+  "${PIP[@]}" --no-deps torchaudio==2.11.1
+  rm -f "$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"/torchaudio/lib/*.so
   "$PY" "$PATCH"
   log "CI requirements installed"
   # The pack's own requirements, with the CI pins in force so torch/torchvision can't move.
