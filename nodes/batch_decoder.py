@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 import torch
 
@@ -33,6 +34,7 @@ from .image_headers import (
 from .images import SIZE_POLICIES, _allocate, _decode_file, _Plan, _plan, empty_batch
 
 Decoded = tuple[torch.Tensor, torch.Tensor, list[str]]  # IMAGE [B,H,W,3], MASK [B,H,W], warnings
+_T = TypeVar("_T")
 NO_IMAGES_WARNING = "no image outputs; the files are listed in 'files'"
 
 
@@ -110,25 +112,29 @@ class BatchDecoder:
             raise ValueError(f"{len(sources)} sources and {len(names)} names for {self._count} files")
         if not sources:
             raise NoImages("No image outputs to decode")
-        count = max(1, min(self._workers or os.cpu_count() or 1, len(sources)))
-        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="floyo-images") as pool:
-            # Executor.map re-raises the first failure in input order and cancels the calls not yet started.
-            probes = list(pool.map(self._probe_once, range(len(sources)), sources, names))
-            plan = _plan(probes, self._policy)
-            kept = self._speculative(plan)
-            if kept is not None:
-                return kept[0], kept[1], plan.warnings
-            batch = sum(len(s) for s in plan.slots)
-            check_batch_pixels(batch, plan.height, plan.width, self._max_batch, self._policy)
-            images, masks = _allocate(batch, plan.height, plan.width)
-            place = partial(_decode_file, images=images.numpy(), masks=masks.numpy())
-            list(pool.map(place, sources, probes, plan.slots))
+        with self._lock:
+            known = [self._probes.get(index) for index in range(self._count)]
+        probes = known if None not in known else self._in_threads(self._probe_once, known, sources, names)
+        plan = _plan(probes, self._policy)
+        kept = self._speculative(plan)
+        if kept is not None:  # every file is already in place: no thread, no second read
+            return kept[0], kept[1], plan.warnings
+        batch = sum(len(s) for s in plan.slots)
+        check_batch_pixels(batch, plan.height, plan.width, self._max_batch, self._policy)
+        images, masks = _allocate(batch, plan.height, plan.width)
+        place = partial(_decode_file, images=images.numpy(), masks=masks.numpy())
+        self._in_threads(place, sources, probes, plan.slots)
         return images, masks, plan.warnings
 
-    def _probe_once(self, index: int, source: Source, name: str) -> _Probe:
-        with self._lock:
-            known = self._probes.get(index)
+    def _probe_once(self, known: _Probe | None, source: Source, name: str) -> _Probe:
         return known if known is not None else _probe(source, name, self._max_pixels)
+
+    def _in_threads(self, work: Callable[..., _T], *args: Sequence[Any]) -> list[_T]:
+        """``work`` over ``args`` on a thread per core; the first failure in input order is raised
+        (Executor.map re-raises it and cancels the calls not yet started)."""
+        count = max(1, min(self._workers or os.cpu_count() or 1, len(args[0])))
+        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="floyo-images") as pool:
+            return list(pool.map(work, *args))
 
     def _speculative(self, plan: _Plan) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The batch ``add`` filled, if the plan lays the files out exactly as it did; else None
