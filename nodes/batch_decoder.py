@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 
@@ -34,7 +34,6 @@ from .image_headers import (
 from .images import SIZE_POLICIES, _allocate, _decode_file, _Plan, _plan, empty_batch
 
 Decoded = tuple[torch.Tensor, torch.Tensor, list[str]]  # IMAGE [B,H,W,3], MASK [B,H,W], warnings
-_T = TypeVar("_T")
 NO_IMAGES_WARNING = "no image outputs; the files are listed in 'files'"
 
 
@@ -129,7 +128,7 @@ class BatchDecoder:
     def _probe_once(self, known: _Probe | None, source: Source, name: str) -> _Probe:
         return known if known is not None else _probe(source, name, self._max_pixels)
 
-    def _in_threads(self, work: Callable[..., _T], *args: Sequence[Any]) -> list[_T]:
+    def _in_threads(self, work: Callable[..., Any], *args: Sequence[Any]) -> list[Any]:
         """``work`` over ``args`` on a thread per core; the first failure in input order is raised
         (Executor.map re-raises it and cancels the calls not yet started)."""
         count = max(1, min(self._workers or os.cpu_count() or 1, len(args[0])))
