@@ -214,7 +214,7 @@ class RunHandle:
         try:
             bound = self.limits.cancel_timeout_s  # in an outage, a stop must not wait out the dead link
             bound = bound if self.outage.since is None else min(bound, OUTAGE_CANCEL_S)
-            outcome = await asyncio.wait_for(self.client.cancel_run(self.run_id), bound)
+            outcome = await asyncio.wait_for(self.client.cancel_run(self.run_id, timeout_s=bound), bound)
         except (FloyoError, asyncio.TimeoutError, OSError) as e:
             outcome = CancelOutcome(CancelResult.UNCONFIRMED, detail=self.client.transport.safe(str(e))[:200]
                                     or "no answer in time")
