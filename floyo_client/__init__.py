@@ -6,7 +6,7 @@ Never imports ComfyUI, torch, PIL or numpy (tests/test_boundaries.py enforces it
 
 __version__ = "0.1.0"
 
-from .client import CancelOutcome, CancelResult, FloyoClient, new_marker
+from .client import FloyoClient, new_marker
 from .config import Config, key_status, load_config, write_key_file
 from .download import DownloadLimits, download_file
 from .errors import (
@@ -29,6 +29,7 @@ from .errors import (
     redact,
 )
 from .models import Phase, Run, RunOutput, classify_status
+from .outcome import CancelOutcome, CancelResult
 from .policy import PollSchedule, RetryPolicy
 from .ratelimit import RateLimiter, limiter_for
 from .run_files import download_outputs

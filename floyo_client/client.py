@@ -8,11 +8,9 @@ Must not sleep between polls or decide what a status means for the user (see run
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import secrets
 import threading
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -38,29 +36,10 @@ from .models import (
     RunOutput,
     listed_items,
 )
+from .outcome import CancelOutcome, CancelResult
 from .transport import Request, SentNetworkError, StopCheck, Transport, never_stop
 
 DEFAULT_URL_TTL_S = 3600
-
-
-class CancelResult(enum.Enum):
-    CANCELLED = "cancelled"
-    ALREADY_FINISHED = "already finished"
-    NOT_FOUND = "not found"
-    UNCONFIRMED = "could not be confirmed"
-
-
-@dataclass(frozen=True)
-class CancelOutcome:
-    result: CancelResult
-    status: str | None = None  # the run's status when it had already finished
-    detail: str | None = None
-
-    def describe(self) -> str:
-        if self.result is CancelResult.ALREADY_FINISHED:
-            return f"already finished ({self.status or 'unknown status'})"
-        text = self.result.value
-        return f"{text}: {self.detail}" if self.detail else text
 
 
 def new_marker() -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .journal_store import SCHEMA_V0, JournalUnavailable, open_store
+from .outcome import CancelOutcome
 from .owner import Owner
 
 log = logging.getLogger(__name__)
@@ -129,10 +130,14 @@ class Journal:
     def status(self, run_id: str, status: str, flotime_ms: int | None) -> None:
         self._update("run_id", run_id, status=status, flotime_ms=flotime_ms)
 
-    def finished(self, run_id: str, state: str, detail: str | None = None) -> None:
-        """Set a final state, unless the outputs were already saved (saved is final)."""
-        self._write("UPDATE runs SET state = ?, detail = ?, updated_at = ? WHERE run_id = ? "
-                    "AND state != 'saved'", (state, (detail or "")[:1000] or None, time.time(), run_id))
+    def finished(self, run_id: str, state: str, detail: str | None = None,
+                 cancel: CancelOutcome | None = None) -> None:
+        """Set a final state, unless the outputs were already saved (saved is final), with the
+        outcome of the remote cancel that ended the watch, if one was sent."""
+        result = cancel.result.value if cancel is not None else None
+        self._write("UPDATE runs SET state = ?, detail = ?, cancel_result = ?, updated_at = ? WHERE "
+                    "run_id = ? AND state != 'saved'",
+                    (state, (detail or "")[:1000] or None, result, time.time(), run_id))
 
     def saved(self, run_id: str, paths: list[str]) -> None:
         self._update("run_id", run_id, state="saved", paths=json.dumps(paths))

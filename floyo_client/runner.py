@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import CancelOutcome, CancelResult, FloyoClient, new_marker
+from .client import FloyoClient, new_marker
 from .download import DownloadLimits
 from .errors import BillingError, FloyoError, Interrupted, OutageTooLong, RunFailed, RunTimedOut
 from .list_poll import ListPoller, poller_for, usable
 from .models import Phase, Run
 from .outage import DEFAULT_OUTAGE_LIMIT_S, Outage, is_transient
+from .outcome import CancelOutcome, CancelResult
 from .policy import PollSchedule
 from .transport import StopCheck, never_stop
 
@@ -231,13 +232,16 @@ class RunHandle:
             return
         if self.terminal:  # nothing to cancel; a user stop now only leaves outputs to fetch later
             if isinstance(exc, Interrupted) and self.run is not None:
-                exc.args = (f"{exc.message} Floyo run {self.run_id} had already finished "
-                            f"({self.run.status}); Floyo Fetch Outputs can still get its outputs.",)
+                raise Interrupted(f"{exc.message} Floyo run {self.run_id} had already finished "
+                                  f"({self.run.status}); Floyo Fetch Outputs can still get its outputs.",
+                                  run_id=exc.run_id) from None
             return
         outcome = await self.cancel()
+        if isinstance(exc, Interrupted):  # a new error: the outcome is part of it from the start
+            raise Interrupted(f"{exc.message} Remote run cancel: {outcome.describe()}.", run_id=exc.run_id,
+                              outcome=outcome) from None
         if isinstance(exc, FloyoError):
             exc.args = (f"{exc.message} Remote run cancel: {outcome.describe()}.",)
-            exc.cancel_outcome = outcome
 
 
 def run_name(label: str | None, marker: str) -> str:

@@ -18,13 +18,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .client import CancelResult, FloyoClient, new_marker
+from .client import FloyoClient, new_marker
 from .cost import partner_cost_usd
 from .credentials import workflow_hash
 from .detached import detached
 from .errors import FloyoError, Interrupted, RunListUnavailable, RunMayExist, ServerError
 from .journal import GAVE_UP, Journal
 from .models import Phase, Run, classify_status
+from .outcome import CancelResult
 from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name
 from .slots import run_slot
 from .transport import StopCheck, Transport
@@ -72,7 +73,7 @@ def journal_left(journal: Journal, handle: RunHandle, detail: str) -> None:
     """Journal the state a run was left in. If its cancel could not get through, it is marked as
     given up, so the next start cancels it instead of watching it."""
     state = left_state(handle)
-    journal.finished(handle.run_id, state, detail)
+    journal.finished(handle.run_id, state, detail, handle.cancel_outcome)
     if state == "running" and handle.cancel_outcome is not None:
         journal.status(handle.run_id, GAVE_UP, None)
 

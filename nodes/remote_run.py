@@ -53,7 +53,7 @@ async def run_guarded(ctx: Ctx, body: Callable[[ActiveRun], Awaitable[Any]]) -> 
     try:
         return await body(active)
     except Interrupted as e:
-        outcome = e.cancel_outcome  # None when nothing needed cancelling (the run had finished)
+        outcome = e.outcome  # typed, fixed when raised; None when nothing needed cancelling
         announce(active, "cancelled", str(e), cancel=outcome.result.value if outcome else None)
         raise comfy.interrupt_exception() from None
     finally:

@@ -91,7 +91,12 @@ function cancel(node) {
   }
 }
 
-const SEVERITY = { cancelled: "success", "already finished": "info", "not found": "warn" }; // by d.cancel
+// The toast of each remote-cancel outcome, by the event's `cancel`: CancelResult's values
+// (floyo_client/outcome.py; tests/glue/test_cancel_toasts.py keeps the two lists equal).
+const CANCEL_TOASTS = { cancelled: ["success", "Floyo run cancelled."],
+  "already finished": ["info", "The Floyo run had already finished; nothing to cancel."],
+  "not found": ["warn", "Floyo no longer has this run; nothing to cancel."],
+  "could not be confirmed": ["warn", "Floyo did not confirm the cancel; the next start cancels the run."] };
 
 function onRunEvent({ detail: d }) {
   if (d.prompt_id && !ourPrompts.has(d.prompt_id)) return; // another tab's prompt
@@ -106,8 +111,8 @@ function onRunEvent({ detail: d }) {
   if (d.partner_cost_usd != null) fields.partner_cost_usd = d.partner_cost_usd; // final, when Floyo reports it
   if (status === "reused") fields.note = message; // "reused run_… from <date>, no FloTime spent"
   update(String(d.node_id), fields);
-  const severity = SEVERITY[d.cancel] ?? (d.cancel ? "warn" : "info");
-  if (status === "cancelled") notify(severity, message || "Floyo run cancelled.");
+  const [severity, text] = d.cancel == null ? ["info", "Floyo run stopped."] : CANCEL_TOASTS[d.cancel];
+  if (status === "cancelled") notify(severity, message || text);
 }
 
 function onExecuting({ detail }) {
