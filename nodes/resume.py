@@ -35,7 +35,6 @@ from .outputs import run_folder
 from .remote_run import limits_for
 
 log = logging.getLogger(__name__)
-_started = False
 
 
 async def resume_one(client: Any, journal: Journal, row: dict[str, Any]) -> None:
@@ -111,14 +110,10 @@ async def resume_all(journal: Journal, rows: list[dict[str, Any]],
 
 
 def start() -> threading.Thread | None:
-    """Recover the journal and resume what needs it, in the background (once per process)."""
-    global _started
-    if _started:
-        return None
-    _started = True
+    """Take over the journal rows of processes that are gone and resume them in the background.
+    Calling it again starts nothing: the journal hands each row over once (``take_over``)."""
     journal = comfy.journal()
-    rows = journal.recover()
-    unknown = journal.unknown_runs()
+    rows, unknown = journal.take_over()
     if not rows and not unknown:
         return None
     log.info("Floyo: resuming %d run(s) left in flight; looking for %d unknown create(s)",
