@@ -2,7 +2,7 @@
 
 How many at once (``Window``): a far CDN costs a round trip per file, so small files need many
 downloads in flight to keep the link full, while a few large ones fill it alone. Downloads
-start in list order while fewer than ``Limits.download_concurrency`` (16) run and the bytes
+start in list order while fewer than ``DownloadLimits.concurrency`` (16) run and the bytes
 those still owe stay under ``DownloadLimits.window_bytes`` (4 MiB: a 100 ms x 335 Mbit/s link);
 ``FEW`` may always run, whatever their size. Each download streams to disk (memory stays flat),
 holds one pooled keep-alive connection and one ``.part`` file, and retries on its own.
@@ -219,7 +219,7 @@ async def download_outputs(handle: RunHandle, outputs: Sequence[RunOutput], fold
 async def _download_all(handle: RunHandle, outputs: Sequence[RunOutput], paths: list[Path],
                         taken: set[int], on_ready: Callable[[int, Path], None] | None) -> None:
     limits = handle.limits.download
-    window = Window(handle.limits.download_concurrency, limits.window_bytes)
+    window = Window(limits.concurrency, limits.window_bytes)
     tally, refresh = RunBytes(handle.run_id, limits.max_run_bytes), fresh_link(handle)
 
     async def one(index: int, output: RunOutput) -> None:

@@ -25,7 +25,7 @@ from .detached import detached
 from .errors import FloyoError, Interrupted, RunListUnavailable, RunMayExist, ServerError
 from .journal import GAVE_UP, Journal
 from .models import Phase, Run, classify_status
-from .outcome import CancelResult
+from .outcome import CancelOutcome, CancelResult
 from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name
 from .slots import run_slot
 from .transport import StopCheck, Transport
@@ -197,11 +197,20 @@ async def abandon_create(answer: asyncio.Future, client: FloyoClient, journal: J
         journal.created(marker, run.id)
     except FloyoError:
         return  # journaled as not created
-    handle = _handle(client, run)
-    outcome = await handle.cancel()
-    journal_left(journal, handle, f"{why}; remote cancel: {outcome.describe()}.")
+    outcome = await cancel_given_up(client, journal, run.id, why, run=run)
     log.info("Floyo: run %s was created as ComfyUI cancelled its node; remote cancel: %s",
              run.id, outcome.describe())
+
+
+async def cancel_given_up(client: FloyoClient, journal: Journal, run_id: str, why: str, *,
+                          run: Run | None = None) -> CancelOutcome:
+    """The one way to cancel a run nobody watches (its node gave up on it): the handle's bounded
+    cancel, then the state it is left in journaled (given up again if the cancel failed)."""
+    handle = RunHandle(client, run_id)
+    handle.run = run
+    outcome = await handle.cancel()
+    journal_left(journal, handle, f"{why}; remote cancel: {outcome.describe()}.")
+    return outcome
 
 
 async def _outlast(task: asyncio.Future, seconds: float) -> None:

@@ -66,14 +66,14 @@ async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
     async def body(active: ActiveRun) -> tuple:
         active.run_id = run_id
         hooks: Hooks = node_hooks(active)
-        async with open_client(config) as client:
-            handle = RunHandle(client, run_id, hooks, limits_for(timeout))
-            try:
-                run = await handle.wait() if wait else await handle.refresh(urls=True)
-            except Interrupted:
-                if active.cancel.is_set():  # the Cancel button on this node: the user means the run
-                    await handle.cancel()
-                raise
+        # Only the Cancel button on this node means the run itself (the user pointed it at this
+        # run); ComfyUI's interrupt or the timeout just stop the waiting.
+        def cancels(exc: BaseException) -> bool:
+            return isinstance(exc, Interrupted) and active.cancel.is_set()
+
+        async with open_client(config) as client, RunHandle(client, run_id, hooks, limits_for(timeout),
+                                                            cancels=cancels) as handle:
+            run = await handle.wait() if wait else await handle.refresh(urls=True)
             if not run.phase.terminal:
                 raise FloyoError(f"Floyo run {run_id} is still {run.status}. Set 'wait' to true, or "
                                  "try again later.", run_id=run_id)
