@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .media import is_image
+
 RUN_ID_RE = re.compile(r"^run_[A-Za-z0-9]+$")
 FILE_ID_RE = re.compile(r"^file_[A-Za-z0-9]+$")
 
@@ -147,9 +149,8 @@ class RunOutput:
 
     @property
     def is_image(self) -> bool:
-        mime = (self.mime_type or "").lower()
-        ext = self.file_name.lower().rsplit(".", 1)[-1]
-        return mime.startswith("image/") or ext in {"png", "jpg", "jpeg", "webp", "gif", "bmp"}
+        """Whether the node decodes this output into its IMAGE batch (``media.is_image``)."""
+        return is_image(self.file_name, self.mime_type)
 
 
 @dataclass(frozen=True)

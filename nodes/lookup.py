@@ -16,6 +16,7 @@ from ..floyo_client.models import RUN_ID_RE, Phase
 from ..floyo_client.runner import failure_of
 from . import comfy
 from .active_runs import ActiveRun
+from .contract import FETCH_OUTPUTS, RUN_STATUS
 from .images import SIZE_POLICIES
 from .outputs import collect, collect_saved
 from .progress import downloading, node_hooks
@@ -91,7 +92,7 @@ RUN_ID = In("run_id", "STRING", options={"default": ""},
             tooltip=("A Floyo run id (run_…): Floyo Remote Run's run_id output, the Floyo runs tab, or "
                      "Floyo's run history"))
 STATUS_SPEC = NodeSpec(
-    node_id="FloyoRunStatus", display_name="Floyo Run Status",
+    node_id=RUN_STATUS, display_name="Floyo Run Status",
     description="The current status, FloTime and full record of a Floyo run, by id.",
     inputs=(RUN_ID,),
     outputs=(Out("status", "STRING", "queued, processing, done, failed or cancelled"),
@@ -99,7 +100,7 @@ STATUS_SPEC = NodeSpec(
              Out("run_json", "STRING", "Floyo's full record of the run, as JSON")),
     run=status, always_run=True, category=RUNS, check_run_id=queue_check_run_id)
 FETCH_SPEC = NodeSpec(
-    node_id="FloyoFetchOutputs", display_name="Floyo Fetch Outputs",
+    node_id=FETCH_OUTPUTS, display_name="Floyo Fetch Outputs",
     description=("Downloads a Floyo run's outputs by id (saved under output/floyo/<run id>/) and returns "
                  "its images. Waits for the run to finish unless 'wait' is off."),
     inputs=(RUN_ID,

@@ -15,6 +15,7 @@ from typing import Any
 from ..floyo_client.credentials import find_secrets, workflow_hash
 from ..floyo_client.workflow import Override, Prompt, apply_overrides
 from . import comfy
+from .contract import PREFLIGHT
 from .images import encode_png
 from .local_inputs import local_files
 from .overrides import ImageUpload, upload_name
@@ -95,7 +96,7 @@ async def preflight(ctx: Ctx, source: str, workflow: str, overrides: Any = None,
 
 
 SPEC = NodeSpec(
-    node_id="FloyoPreflight", display_name="Floyo Preflight",
+    node_id=PREFLIGHT, display_name="Floyo Preflight",
     description=("Shows exactly what Floyo Remote Run would send (the current-graph split, overrides "
                  "applied, uploads as pending paths) and a report of uploads, secrets and warnings. "
                  "Sends nothing and spends no FloTime."),

@@ -20,6 +20,7 @@ from ..floyo_client.tracked import RunMeta, run_tracked
 from ..floyo_client.workflow import Prompt, WorkflowError, parse_embedded
 from . import comfy
 from .active_runs import REGISTRY, ActiveRun
+from .contract import CURRENT_GRAPH, EMBEDDED, REMOTE_RUN, SOURCES
 from .images import SIZE_POLICIES
 from .local_inputs import upload_local_inputs
 from .outputs import Collected, collect
@@ -30,7 +31,6 @@ from .reuse import REUSE, reuse_saved, reused_status
 from .spec import Ctx, In, NodeSpec, Out
 
 log = logging.getLogger(__name__)
-SOURCES = ("embedded", "current graph")
 OUTPUTS = (Out("images", "IMAGE", "Every image output, every frame of animations, as one batch"),
            Out("masks", "MASK", "1 where the image was transparent"),
            Out("run_id", "STRING", "The Floyo run id: Floyo Fetch Outputs gets its outputs again later"),
@@ -40,9 +40,9 @@ OUTPUTS = (Out("images", "IMAGE", "Every image output, every frame of animations
 def workflow_for(ctx: Ctx, source: str, text: str) -> Prompt:
     """The workflow to send. In current-graph mode only what the prompt hook sealed into ``text``
     for this prompt: never stale widget text (prompt_hook.py)."""
-    if source == "embedded":
+    if source == EMBEDDED:
         return parse_embedded(text)
-    if source != "current graph":
+    if source != CURRENT_GRAPH:
         raise WorkflowError(f"Unknown source {source!r}; use one of {', '.join(SOURCES)}.")
     return sealed_workflow(text)
 
@@ -113,7 +113,7 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
 
 
 SPEC = NodeSpec(
-    node_id="FloyoRemoteRun", display_name="Floyo Remote Run",
+    node_id=REMOTE_RUN, display_name="Floyo Remote Run",
     description=("Runs a workflow on Floyo's cloud GPUs and returns its images; each run spends FloTime "
                  "(an identical earlier run is reused for free). 'embedded': paste an "
                  "API-format workflow. 'current graph': everything in this graph that is not this node "

@@ -8,7 +8,9 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
-const RUN_NODES = new Set(["FloyoRemoteRun", "FloyoFetchOutputs"]);
+// Node ids, copied from nodes/contract.py (JS_NODE_IDS, RUN_NODES); tests/test_contract.py fails if they drift.
+const NODE = { REMOTE_RUN: "FloyoRemoteRun", FETCH_OUTPUTS: "FloyoFetchOutputs" };
+const RUN_NODES = new Set([NODE.REMOTE_RUN, NODE.FETCH_OUTPUTS]);
 const ENDED = new Set(["reused", "cancelled", "canceled", "saved", "failed", "error"]);
 const CANCEL = "Cancel Floyo run";
 const runs = new Map(); // execution id -> {status, run_id, prompt_id, elapsed_s, flotime_ms, at, live, ...}
