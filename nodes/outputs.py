@@ -36,6 +36,7 @@ class Collected:
     masks: torch.Tensor
     paths: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    outputs: list[RunOutput] = field(default_factory=list)  # what Floyo called each saved file
 
 
 def run_folder(run_id: str) -> Path:
@@ -79,7 +80,7 @@ async def collect(handle: RunHandle, run: Run, size_policy: str,
     on_saved(saved)
     batch = decoder.result()
     if batch is not None:  # every image decoded as it arrived
-        return Collected(batch[0], batch[1], saved, [])
+        return Collected(batch[0], batch[1], saved, [], outputs)
     return await decode_saved(outputs, saved, size_policy, budget)
 
 
@@ -112,11 +113,11 @@ async def decode_saved(outputs: list[RunOutput], paths: list[str], size_policy: 
     picks = [i for i, o in enumerate(outputs) if o.is_image]
     if not picks:
         images, masks = empty_batch()
-        return Collected(images, masks, paths, ["no image outputs; the files are listed in 'files'"])
+        return Collected(images, masks, paths, [], outputs)
     images, masks, warnings = await asyncio.to_thread(
         decode_outputs, [paths[i] for i in picks], [outputs[i].file_name for i in picks],
         size_policy=size_policy, max_batch_pixels=budget or max_batch_pixels())
-    return Collected(images, masks, paths, list(warnings))
+    return Collected(images, masks, paths, list(warnings), outputs)
 
 
 async def collect_saved(paths: list[str], size_policy: str) -> Collected:
