@@ -90,7 +90,7 @@ async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
                                       on_file=downloading(active))
         out, warnings = await shown(collected, run_id, size_policy)
         announce(active, "saved", with_warnings(f"{len(collected.paths)} output file(s) saved for {run_id}",
-                                                warnings))
+                                                warnings), warnings=warnings)
         return out
 
     return await run_guarded(ctx, body)

@@ -121,7 +121,7 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
             if reuse != REUSE[1] and (found := await reuse_saved(client, journal, final, size_policy, hooks)):
                 shown, warnings = await results(found[1], found[0]["run_id"], sent, size_policy)
                 announce(active, "reused", with_warnings(reused_status(found[0]), warnings),
-                         run_id=found[0]["run_id"])
+                         run_id=found[0]["run_id"], warnings=warnings)
                 return shown
             shown, warnings = await run_tracked(
                 client, final, journal=journal, meta=meta, hooks=hooks, limits=limits_for(timeout),
@@ -130,7 +130,7 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
         cost = spent_text(spent.get("flotime_ms"), spent.get("partner_cost_usd"))
         files, run_id = len(shown.values[3].splitlines()), shown.values[2]
         announce(active, "saved", with_warnings(f"{files} output file(s) saved for {run_id}; spent {cost}",
-                                                warnings), **spent)
+                                                warnings), warnings=warnings, **spent)
         return shown
 
     return await run_guarded(ctx, body)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote
 
 import pytest
 from floyo_scripted import GatewayServer, ServerThread
@@ -109,3 +110,17 @@ def test_video_audio_and_two_selectors_come_back_from_one_run_and_feed_core_node
         "class_type": "SaveAudio", "inputs": {"audio": ["6", 3], "filename_prefix": "x"}}}))
     assert "saved no audio file" in no_audio["exception_message"]
     assert list(stack.gateway.runs) == [run.id], "selectors never pay for another run"
+
+
+@pytest.mark.timeout(200)
+def test_the_node_previews_the_saved_video_and_audio_in_the_browser(stack):
+    from .test_frontend_e2e import browser_missing, run_script
+
+    if (reason := browser_missing()) is not None:
+        pytest.skip(reason)
+    res = run_script("previews.mjs", stack.client, timeout=150, WORKFLOW=RUN["inputs"]["workflow"])
+    assert res["pageErrors"] == [], res["pageErrors"]  # the audio extension found its player widget
+    [video], [audio] = (unquote(u) for u in res["videos"]), (unquote(u) for u in res["audios"])
+    assert "subfolder=floyo/run_" in video and "type=output" in video and ".mp4" in video
+    assert "subfolder=floyo/run_" in audio and ".flac" in audio and res["isVideoNode"]
+    assert [s["status"] for s in res["served"]] == [200, 200] and all(s["bytes"] > 0 for s in res["served"])
