@@ -87,6 +87,26 @@ def with_warnings(text: str, warnings: list[str]) -> str:
     return "; ".join([text, *(f"warning: {w}" for w in warnings)])
 
 
+async def reused(client: Any, journal: Any, final: Prompt, sent: dict[str, OutputNode], size_policy: str,
+                 active: ActiveRun, hooks: Any) -> Shown | None:
+    """The outputs of an identical earlier run, announced as reused; None when there is none."""
+    found = await reuse_saved(client, journal, final, size_policy, hooks)
+    if found is None:
+        return None
+    record, collected = found
+    shown, warnings = await results(collected, record["run_id"], sent, size_policy)
+    announce(active, "reused", with_warnings(reused_status(record), warnings), run_id=record["run_id"],
+             warnings=warnings)
+    return shown
+
+
+def announce_saved(active: ActiveRun, shown: Shown, warnings: list[str], spent: dict[str, Any]) -> None:
+    cost = spent_text(spent.get("flotime_ms"), spent.get("partner_cost_usd"))
+    files, run_id = len(shown.values[3].splitlines()), shown.values[2]
+    text = f"{files} output file(s) saved for {run_id}; spent {cost}"
+    announce(active, "saved", with_warnings(text, warnings), warnings=warnings, **spent)
+
+
 async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, run_name: str = "",
                   timeout: int = 3600, size_policy: str = SIZE_POLICIES[0], reuse: str = REUSE[0],
                   allow_secrets: bool = False) -> Shown:
@@ -118,19 +138,14 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
             # the same way, and a reused run's files carry the tags Floyo Select Output needs
             final, tagged = tag(final)
             sent.update(tagged)
-            if reuse != REUSE[1] and (found := await reuse_saved(client, journal, final, size_policy, hooks)):
-                shown, warnings = await results(found[1], found[0]["run_id"], sent, size_policy)
-                announce(active, "reused", with_warnings(reused_status(found[0]), warnings),
-                         run_id=found[0]["run_id"], warnings=warnings)
+            if reuse != REUSE[1] and (shown := await reused(client, journal, final, sent, size_policy,
+                                                            active, hooks)) is not None:
                 return shown
             shown, warnings = await run_tracked(
                 client, final, journal=journal, meta=meta, hooks=hooks, limits=limits_for(timeout),
                 finish=lambda h, r: finish(h, r, active),
                 on_created=lambda h: setattr(active, "run_id", h.run_id))
-        cost = spent_text(spent.get("flotime_ms"), spent.get("partner_cost_usd"))
-        files, run_id = len(shown.values[3].splitlines()), shown.values[2]
-        announce(active, "saved", with_warnings(f"{files} output file(s) saved for {run_id}; spent {cost}",
-                                                warnings), warnings=warnings, **spent)
+        announce_saved(active, shown, warnings, spent)
         return shown
 
     return await run_guarded(ctx, body)
