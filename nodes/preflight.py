@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from ..floyo_client.credentials import find_secrets, workflow_hash
+from ..floyo_client.routing import tag
 from ..floyo_client.workflow import Override, Prompt, apply_overrides
 from . import comfy
 from .contract import PREFLIGHT
@@ -91,7 +92,7 @@ async def preflight(ctx: Ctx, source: str, workflow: str, overrides: Any = None,
     uploads: list[str] = []
     resolved = pending_overrides(overrides, uploads)
     final = apply_overrides(remote, resolved) if resolved else remote
-    final = pending_files(final, uploads)
+    final = tag(pending_files(final, uploads))[0]  # the routing tags, exactly as Remote Run sends them
     return (json.dumps(final, indent=2, sort_keys=True), report(final, uploads, allow_secrets))
 
 

@@ -56,7 +56,7 @@ function statusText(s) {
   const parts = [`Floyo: ${done}${s.status}${count}`, outage, secs != null && `${Math.round(secs)}s`,
     flo != null && `FloTime ${(flo / 1000).toFixed(1)}s`,
     s.partner_cost_usd != null && `$${Number(s.partner_cost_usd).toFixed(2)} partner API`,
-    s.status === "reused" ? s.note : s.run_id];
+    s.status === "reused" ? s.note : s.run_id, s.warnings?.length && `⚠ ${s.warnings.length} warning(s)`];
   return parts.filter(Boolean).join(" · ") + (s.live ? "" : " (ended)");
 }
 
@@ -65,6 +65,7 @@ function render(id) {
   if (!node?.floyoStatus) return;
   const s = runs.get(String(id));
   node.floyoStatus.textContent = statusText(s);
+  node.floyoStatus.title = s?.warnings?.join("\n") ?? ""; // the warnings in full, on hover
   node.floyoStatus.classList.toggle("floyo-stale", !!s && !s.live);
   // Greyed out on the canvas. Vue nodes keep a snapshot of widget options once any widget value
   // changes (frontend 1.32), so there the button stays enabled and cancel() is inert instead.
@@ -112,6 +113,10 @@ function onRunEvent({ detail: d }) {
     live: fields.live || d.list_done < d.list_total });
   if (d.partner_cost_usd != null) fields.partner_cost_usd = d.partner_cost_usd; // final, when Floyo reports it
   if (status === "reused") fields.note = message; // "reused run_… from <date>, no FloTime spent"
+  if (d.warnings?.length) { // what the run's outputs lack (dropped frames, nodes that made no files)
+    fields.warnings = d.warnings;
+    notify("warn", d.warnings.join("\n"));
+  }
   update(String(d.node_id), fields);
   const [severity, text] = d.cancel == null ? ["info", "Floyo run stopped."] : CANCEL_TOASTS[d.cancel];
   if (status === "cancelled") notify(severity, message || text);
