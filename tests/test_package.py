@@ -120,10 +120,10 @@ def test_the_published_pack_holds_what_users_run_and_not_the_scripted_test_serve
         assert test_only not in shipped, f"{test_only!r} is shipped"
 
 
-# What ComfyUI itself provides to a custom node (its own modules, torch, which must never be
-# declared: a bare "torch" requirement pulls a multi-GB CUDA build, and PyAV, which ComfyUI
-# requires for its own video and audio nodes).
-_FROM_COMFYUI = {"av", "comfy", "comfy_api", "comfy_execution", "folder_paths", "nodes", "server", "torch"}
+# What ComfyUI itself provides to a custom node (its own modules, and torch, which must never be
+# declared: a bare "torch" requirement pulls a multi-GB CUDA build).
+_FROM_COMFYUI = {"comfy", "comfy_api", "comfy_execution", "folder_paths", "nodes", "server", "torch",
+                 "av"}  # PyAV: ComfyUI's own video/audio decoder (a requirement of ComfyUI)
 _DISTRIBUTION = {"PIL": "pillow"}
 
 
