@@ -17,9 +17,8 @@ from ..floyo_client.routing import tag
 from ..floyo_client.workflow import Override, Prompt, apply_overrides
 from . import comfy
 from .contract import PREFLIGHT
-from .images import encode_png
 from .local_inputs import local_files
-from .overrides import ImageUpload, upload_name
+from .overrides import Upload
 from .prompt_hook import queue_check
 from .queue_checks import key_problem
 from .remote_run import SPEC as REMOTE_RUN
@@ -30,13 +29,13 @@ PENDING = "<pending upload: {}>"
 
 
 def pending_overrides(overrides: Any, uploads: list[str]) -> list[Override]:
-    """The overrides with every IMAGE replaced by its pending upload name."""
+    """The overrides with every IMAGE, VIDEO and AUDIO replaced by its pending upload name."""
     resolved = []
     for o in overrides or ():
         value = o.value
-        if isinstance(value, ImageUpload):
-            name = upload_name(encode_png(value.image))
-            uploads.append(f"{name} (IMAGE override of {o.target}.{o.input})")
+        if isinstance(value, Upload):
+            name = value.pending_name()
+            uploads.append(f"{name} ({value.kind} override of {o.target}.{o.input})")
             value = PENDING.format(name)
         resolved.append(Override(o.target, o.input, value))
     return resolved

@@ -60,7 +60,8 @@ def test_pack_loads_with_every_node_and_no_import_problems(comfy):
     assert node["output_name"][:3] == ["images", "masks", "run_id"] and node["output_node"] is True
     assert {"source", "workflow"} <= set(node["input"]["required"])
     for other in ("FloyoRunStatus", "FloyoFetchOutputs", "FloyoOverrideText", "FloyoOverrideInt",
-                  "FloyoOverrideFloat", "FloyoOverrideBoolean", "FloyoOverrideImage"):
+                  "FloyoOverrideFloat", "FloyoOverrideBoolean", "FloyoOverrideImage", "FloyoOverrideVideo",
+                  "FloyoOverrideAudio"):
         assert other in comfy.get(f"/object_info/{other}")[1]
     startup = comfy.log_text().split("Starting server")[0]
     ours = [line for line in startup.splitlines()
