@@ -2,11 +2,11 @@
 
 The frontend cannot give a node it does not know a ``class_type``: in the /prompt body such a node
 has only its resolved links (and junk ``UNKNOWN`` keys for its widget values). The same body
-carries the UI workflow (``extra_data.extra_pnginfo.workflow``), where a modern frontend saved
-the node's type, its widget values in order, and every widget input's name. Where those
-determine the API node unambiguously, this builds it: ``class_type`` is the UI type, widget values
-are mapped by name, control-after-generate values are skipped. Anything else is reported as
-ambiguous, never guessed.
+carries the UI workflow (``extra_data.extra_pnginfo.workflow``) with the node's type and widget
+values in order, and the widget input names the loaded workflow had (on the prompt entry, from
+the pack's frontend, or in the UI node's inputs). Where those determine the API node
+unambiguously, this builds it: ``class_type`` is the UI type, widget values are mapped by name,
+control-after-generate values are skipped. Anything else is reported as ambiguous, never guessed.
 
 Pure functions over plain dicts: never asks ComfyUI which types exist (the caller says), never
 sends or logs workflow contents.
@@ -22,6 +22,7 @@ from .workflow import Prompt, WorkflowError, is_link
 
 CONTROL_WORDS = frozenset({"fixed", "increment", "decrement", "randomize"})  # control after generate
 PLACEHOLDER = "UNKNOWN"  # the input name the frontend gives a missing node's widget values
+WIDGET_NAMES = "floyo_widget_inputs"  # set on such a node's prompt entry by web/floyo.js
 WAYS_OUT = ("Either install these nodes in this ComfyUI (then they are sent like any other node), or "
             "switch the Floyo node to 'embedded' and paste the API workflow exported from Floyo "
             "(\"Copy Floyo API Code\" > \"Workflow JSON only\"). Nothing was queued.")
@@ -73,14 +74,19 @@ def find_ui_node(workflow: dict[str, Any], execution_id: str) -> dict[str, Any] 
     return found
 
 
-def _named_widgets(ui_node: dict[str, Any]) -> list[tuple[str, Any]]:
-    """(widget name, link id or None) for every input the UI saved as a widget, in order."""
-    named = []
+def _widget_names(api_node: dict[str, Any], ui_node: dict[str, Any]) -> list[str]:
+    """Every widget input's name, in order. The saved workflow the frontend sends names only the
+    linked ones (1.32.9 drops unlinked widget slots when it serializes for a prompt), so the pack's
+    frontend adds the names the loaded node still has as ``floyo_widget_inputs``."""
+    names = api_node.get(WIDGET_NAMES)
+    if isinstance(names, list) and all(isinstance(n, str) for n in names):
+        return list(names)
+    found = []
     for slot in ui_node.get("inputs") or ():
         widget = slot.get("widget") if isinstance(slot, dict) else None
         if isinstance(widget, dict) and isinstance(widget.get("name"), str):
-            named.append((widget["name"], slot.get("link")))
-    return named
+            found.append(widget["name"])
+    return found
 
 
 def _align(names: list[str], values: list[Any]) -> dict[str, Any]:
@@ -122,13 +128,12 @@ def build_node(api_node: dict[str, Any], ui_node: dict[str, Any]) -> dict[str, A
     class_type = ui_node.get("type")
     if not isinstance(class_type, str) or not class_type:
         raise Ambiguous("the UI workflow gives it no type")
-    named = _named_widgets(ui_node)
-    names = [n for n, _ in named]
+    names = _widget_names(api_node, ui_node)
     values = _widget_values(ui_node, names)
     sent = api_node.get("inputs") if isinstance(api_node.get("inputs"), dict) else {}
     inputs = {k: v for k, v in sent.items() if is_link(v) and k != PLACEHOLDER}
-    for name, link in named:
-        if link is None or name not in inputs:  # a linked widget takes the link's value
+    for name in names:
+        if name not in inputs:  # a linked widget takes the link's value, as the frontend resolved it
             inputs[name] = values[name]
     meta = {"title": ui_node["title"]} if isinstance(ui_node.get("title"), str) else {"title": class_type}
     return {"class_type": class_type, "inputs": inputs, "_meta": meta}

@@ -39,6 +39,18 @@ def test_a_node_saved_with_named_widget_inputs_is_built_from_its_type_widgets_an
     assert built["4"] is prompt["4"] and "class_type" not in prompt["9"]  # the input is not changed
 
 
+def test_widget_names_the_frontend_dropped_from_the_saved_workflow_come_from_the_prompt_entry():
+    # frontend 1.32.9 serializes a prompt's workflow without unlinked widget slots; the pack's
+    # frontend puts the names the loaded node still has on its prompt entry
+    compressed = {**TINT, "inputs": [TINT["inputs"][0], TINT["inputs"][2]]}
+    with pytest.raises(WorkflowError, match="RemoteOnlyTint"):
+        build_missing({"9": SENT}, body(compressed))
+    entry = {**SENT, "floyo_widget_inputs": ["seed", "strength", "style"]}
+    built, _ = build_missing({"9": entry}, body(compressed))
+    assert built["9"]["inputs"] == {"image": ["4", 0], "seed": 1234, "strength": ["7", 0], "style": "bright"}
+    assert "floyo_widget_inputs" not in built["9"]
+
+
 def test_a_node_inside_nested_subgraphs_is_found_by_its_execution_id():
     inner = {"id": "sg-inner", "nodes": [TINT]}
     outer = {"id": "sg-outer", "nodes": [{"id": 3, "type": "sg-inner"}]}
