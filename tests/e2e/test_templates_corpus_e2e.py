@@ -14,9 +14,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,7 @@ from PIL import Image
 
 from .conftest import Comfy, require_comfyui
 from .test_frontend_e2e import _browser, run_script  # noqa: F401 - _browser: skip without a browser
-from .test_gateway_e2e import KEY, Stack
+from .test_gateway_e2e import KEY
 
 pytestmark = pytest.mark.e2e
 log = logging.getLogger("floyo.e2e")
@@ -33,6 +35,16 @@ BUNDLES = ("comfyui_workflow_templates_media_image", "comfyui_workflow_templates
 WORKER_NODES = Path(__file__).parent / "worker_nodes"
 SEALED = "floyo_current_graph"  # nodes/prompt_hook.py: the envelope of the sealed remote part
 DEADLINE_S = 180.0  # for every queued template to end: none may hang
+# Each run makes at least two requests (create, status) and the pack paces one key's requests to
+# Floyo's 100/minute, so one client needs ~95 s for 77 runs; two clients, two keys, half that.
+CLIENT_KEYS = (KEY, "flo_gateway_e2e_second")
+
+
+@dataclass
+class Corpus:
+    worker: Comfy
+    gateway: ServerThread
+    clients: list[Comfy]
 
 
 def templates() -> list[tuple[str, str]]:
@@ -47,20 +59,21 @@ def templates() -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    """Worker ComfyUI (with the remote-only test node, without the pack), gateway, client."""
+    """Worker ComfyUI (with the remote-only test node, without the pack), gateway, two clients."""
     require_comfyui()
     worker = Comfy(tmp_path_factory.mktemp("corpus-worker"), pack=False)
     (worker.custom_nodes_dir / "remote_only").symlink_to(WORKER_NODES / "remote_only")
-    gateway = ServerThread(server=GatewayServer(worker.url, keys=[KEY])).start()
-    client = Comfy(tmp_path_factory.mktemp("corpus-client"), env={
-        "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": KEY})
+    gateway = ServerThread(server=GatewayServer(worker.url, keys=list(CLIENT_KEYS))).start()
+    clients = [Comfy(tmp_path_factory.mktemp("corpus-client"), env={
+        "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": key})
+        for key in CLIENT_KEYS]
     try:
-        with ThreadPoolExecutor(2) as pool:
-            for started in [pool.submit(worker.start), pool.submit(client.start)]:
+        with ThreadPoolExecutor(3) as pool:
+            for started in [pool.submit(c.start) for c in (worker, *clients)]:
                 started.result()
-        yield Stack(worker, gateway, client)
+        yield Corpus(worker, gateway, clients)
     finally:
-        for comfy in (client, worker):
+        for comfy in (*clients, worker):
             comfy.stop()
         gateway.stop()
 
@@ -96,8 +109,8 @@ def floyo_error(entry: dict) -> str | None:
     return errors[0]["exception_message"]
 
 
-def check_accepted(stack: Stack, t: dict, entry: dict, outputs: set[str]) -> str:
-    """Sent whole, then success or a clear Floyo error; returns the outcome's name."""
+def check_accepted(stack: Corpus, t: dict, entry: dict, outputs: set[str]) -> tuple[str, str]:
+    """Sent whole, then success or a clear Floyo error; returns the outcome and its message."""
     remote, local = sealed_remote(entry, t["floyo"]), entry["prompt"][2]
     assert all(isinstance(n.get("class_type"), str) for n in remote.values()), t["name"]
     assert set(t["nodes"]) <= set(remote) | set(local), f"{t['name']}: nodes neither sent nor kept"
@@ -107,37 +120,44 @@ def check_accepted(stack: Stack, t: dict, entry: dict, outputs: set[str]) -> str
         made = stack.worker.history(run.prompt_id)["outputs"]
         missing = [i for i, n in remote.items() if n["class_type"] in outputs and i not in made]
         assert not missing, f"{t['name']}: silently partial, outputs {missing} made nothing"
-        return "succeeded"
+        return "succeeded", ""
     assert message.startswith("Floyo run run_") and "failed" in message, f"{t['name']}: {message}"
-    return "partly valid: failed" if "failed validation on the ComfyUI worker" in message else "failed"
+    partly = "failed validation on the ComfyUI worker" in message
+    return ("sent, failed: partly valid" if partly else "sent, failed"), message
 
 
 @pytest.mark.timeout(420)
 def test_every_template_is_sent_whole_or_refused_at_queue_time_and_none_hangs_or_is_partial(stack, capsys):
     corpus = templates()
     assert len(corpus) == 77, [n for n, _ in corpus]  # never a template skipped
-    res = run_script("templates_corpus.mjs", stack.client, timeout=300, TEMPLATES=json.dumps(corpus))
-    assert [t["name"] for t in res["templates"]] == [n for n, _ in corpus]
-    accepted = {t["answer"]["prompt_id"]: t for t in res["templates"] if t.get("answer")}
-    entries = wait_all(stack.client, list(accepted))
-    hung = [accepted[p]["name"] for p in set(accepted) - set(entries)]
+    shared = [[name, path, i % len(stack.clients)] for i, (name, path) in enumerate(corpus)]
+    res = run_script("templates_corpus.mjs", stack.clients[0], timeout=300, TEMPLATES=json.dumps(shared),
+                     CLIENT_URLS=json.dumps([c.url for c in stack.clients]))
+    assert sorted(t["name"] for t in res["templates"]) == sorted(n for n, _ in corpus)
+    accepted, entries = [t for t in res["templates"] if t.get("answer")], {}
+    for index, client in enumerate(stack.clients):
+        queued = [t["answer"]["prompt_id"] for t in accepted if t["client"] == index]
+        entries |= wait_all(client, queued)
+    hung = [t["name"] for t in accepted if t["answer"]["prompt_id"] not in entries]
     assert not hung, f"not ended within {DEADLINE_S:.0f}s: {hung}"
     info = stack.worker.get("/object_info")[1]
     outputs = {name for name, spec in info.items() if spec.get("output_node")}
-    outcomes: dict[str, str] = {}
+    outcomes: dict[str, tuple[str, str]] = {}
     for t in res["templates"]:
         assert t.get("answer") or t.get("refused"), f"{t['name']}: never reached /prompt: {t.get('queued')}"
         if t.get("refused"):
             text = refusal_text(t["refused"])
             assert "Floyo" in text and "class_type" not in text, f"{t['name']}: {text}"
-            outcomes[t["name"]] = "refused at queue time"
+            outcomes[t["name"]] = ("refused at queue time", text)
         else:
             outcomes[t["name"]] = check_accepted(stack, t, entries[t["answer"]["prompt_id"]], outputs)
-    for comfy in (stack.client, stack.worker):  # neither server crashed
+    for comfy in (*stack.clients, stack.worker):  # no server crashed
         assert comfy.running and comfy.get("/system_stats")[0] == 200
-    counts = Counter(outcomes.values())
+    counts = Counter(outcome for outcome, _ in outcomes.values())
     summary = f"{len(corpus)} templates: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    log.info("%s\n%s", summary, json.dumps(outcomes, indent=1))
+    log.info("%s\n%s", summary, json.dumps(outcomes, indent=1, sort_keys=True))
+    if os.environ.get("FLOYO_TEMPLATES_REPORT"):  # for docs/templates.md
+        Path(os.environ["FLOYO_TEMPLATES_REPORT"]).write_text(json.dumps(outcomes, indent=1, sort_keys=True))
     with capsys.disabled():
         print(f"\n{summary}")  # noqa: T201 - the counts docs/templates.md records
 
@@ -145,11 +165,11 @@ def test_every_template_is_sent_whole_or_refused_at_queue_time_and_none_hangs_or
 @pytest.mark.timeout(180)
 def test_a_node_only_the_worker_has_runs_there_and_its_ambiguous_save_is_refused(stack):
     known = set(stack.gateway.runs)
-    res = run_script("remote_only_node.mjs", stack.client, timeout=150, WORKER_URL=stack.worker.url)
+    res = run_script("remote_only_node.mjs", stack.clients[0], timeout=150, WORKER_URL=stack.worker.url)
     named, older = res["runs"]
     assert named.get("answer") and older.get("refused"), json.dumps(res)[:4000]
     assert named["nodes"][str(res["savedTint"]["id"])] is None  # the frontend gave it no class_type
-    entry = stack.client.wait(named["answer"]["prompt_id"], timeout=60)
+    entry = stack.clients[0].wait(named["answer"]["prompt_id"], timeout=60)
     assert entry["status"]["status_str"] == "success", entry["status"]
     (run,) = [r for r in stack.gateway.runs.values() if r.id not in known]
     sent = stack.worker.history(run.prompt_id)["prompt"][2]
@@ -157,7 +177,7 @@ def test_a_node_only_the_worker_has_runs_there_and_its_ambiguous_save_is_refused
     widgets = {k: v for k, v in tint["inputs"].items() if k != "image"}
     assert widgets == {"seed": 5, "amount": 200, "mode": "add"}  # by name; "randomize" left out
     [image] = entry["outputs"][named["preview"]]["images"]
-    with Image.open(stack.client.temp_dir / image["subfolder"] / image["filename"]) as im:
+    with Image.open(stack.clients[0].temp_dir / image["subfolder"] / image["filename"]) as im:
         assert im.convert("RGB").getpixel((16, 16)) == (0x20 + 200, 0x20, 0x20)  # tinted on the worker
 
     message = refusal_text(older["refused"])
