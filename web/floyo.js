@@ -166,6 +166,19 @@ function keyPanel() {
   return root;
 }
 
+// A node type this ComfyUI lacks leaves graphToPrompt without a class_type, and the workflow sent
+// with the prompt drops its unlinked widget slots; the prompt hook builds such a node for Floyo
+// from its widget input names (floyo_client/ui_nodes.py), which the loaded node still has.
+function addWidgetNames(output) {
+  for (const [id, entry] of Object.entries(output)) {
+    if (entry.class_type) continue;
+    let graph = app.graph, node = null;
+    for (const part of id.split(":")) { node = graph?.getNodeById(Number(part)); graph = node?.subgraph; }
+    const names = node?.inputs?.filter((i) => i.widget?.name).map((i) => i.widget.name);
+    if (names?.length) entry.floyo_widget_inputs = names;
+  }
+}
+
 app.registerExtension({
   name: "floyo.RunControls",
   settings: [{
@@ -189,6 +202,8 @@ app.registerExtension({
     const ends = ["execution_success", "execution_error", "execution_interrupted"];
     for (const e of ends) api.addEventListener(e, onPromptEnd);
     setInterval(() => { for (const [id, s] of runs) if (s.live) render(id); }, 1000);
+    const toPrompt = app.graphToPrompt.bind(app);
+    app.graphToPrompt = async (...args) => { const p = await toPrompt(...args); addWidgetNames(p.output); return p; };
   },
 });
 
