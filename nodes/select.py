@@ -13,6 +13,7 @@ from typing import Any
 from ..floyo_client.errors import FloyoError
 from ..floyo_client.routing import describe
 from ..floyo_client.workflow import WorkflowError, find_node
+from .contract import SELECT_OUTPUT
 from .images import empty_batch
 from .outputs import collect_saved
 from .routed import FLOYO_RESULT, RunResult, SavedFile, media
@@ -61,7 +62,7 @@ async def select(ctx: Ctx, result: Any, node: str) -> tuple:
 
 
 SPEC = NodeSpec(
-    node_id="FloyoSelectOutput", display_name="Floyo Select Output",
+    node_id=SELECT_OUTPUT, display_name="Floyo Select Output",
     description=("The outputs of one remote output node (found by its title or id) from a Floyo run's "
                  "'result': several of these split one run's outputs by node, without running it again."),
     inputs=(In("result", FLOYO_RESULT,
