@@ -121,6 +121,10 @@ def listed_items(body: object) -> list[Any]:
     return []
 
 
+VIDEO_EXTENSIONS = frozenset({"mp4", "webm", "mov", "mkv", "avi", "m4v", "mpg", "mpeg"})
+AUDIO_EXTENSIONS = frozenset({"flac", "mp3", "opus", "ogg", "wav", "m4a", "aac"})
+
+
 @dataclass(frozen=True)
 class RunOutput:
     """One output file of a run (a Floyo file object)."""
@@ -146,6 +150,20 @@ class RunOutput:
                    size_bytes=_int_or_none(body.get("size_bytes")),
                    presigned_url=_str_or_none(body.get("presigned_url")),
                    input_path=_str_or_none(body.get("input_path")))
+
+    @property
+    def kind(self) -> str:
+        """``image``, ``video``, ``audio`` or ``file``, from the MIME type or else the extension.
+        Animated WebP/GIF/APNG are images (decoded to frames)."""
+        if self.is_image:
+            return "image"
+        mime = (self.mime_type or "").lower().split(";")[0]
+        ext = self.file_name.lower().rsplit(".", 1)[-1]
+        if ext in VIDEO_EXTENSIONS or (mime.startswith("video/") and ext not in AUDIO_EXTENSIONS):
+            return "video"
+        if ext in AUDIO_EXTENSIONS or mime.startswith("audio/"):
+            return "audio"
+        return "file"
 
     @property
     def is_image(self) -> bool:

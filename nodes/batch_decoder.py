@@ -34,7 +34,6 @@ from .image_headers import (
 from .images import SIZE_POLICIES, _allocate, _decode_file, _Plan, _plan, empty_batch
 
 Decoded = tuple[torch.Tensor, torch.Tensor, list[str]]  # IMAGE [B,H,W,3], MASK [B,H,W], warnings
-NO_IMAGES_WARNING = "no image outputs; the files are listed in 'files'"
 
 
 class BatchDecoder:
@@ -165,7 +164,7 @@ class OutputImages:
     def finish(self, paths: Sequence[str]) -> Decoded:
         """The batch of every image output, from the saved ``paths`` (one per output)."""
         if not self.picks:
-            images, masks = empty_batch()
-            return images, masks, [NO_IMAGES_WARNING]
+            images, masks = empty_batch()  # which other kinds came back: routed.extra_warnings says
+            return images, masks, []
         chosen = [paths[i] for i in self.picks]
         return self._decoder.finish(chosen, [Path(p).name for p in chosen])

@@ -13,6 +13,7 @@ REMOTE_RUN = "FloyoRemoteRun"
 PREFLIGHT = "FloyoPreflight"
 RUN_STATUS = "FloyoRunStatus"
 FETCH_OUTPUTS = "FloyoFetchOutputs"
+SELECT_OUTPUT = "FloyoSelectOutput"
 SEED_LIST = "FloyoSeedList"
 TEXT_LIST = "FloyoTextList"
 OVERRIDE_PREFIX = "FloyoOverride"  # FloyoOverrideText, ...Int, ...Float, ...Boolean, ...Image

@@ -18,11 +18,12 @@ from . import comfy
 from .active_runs import ActiveRun
 from .contract import FETCH_OUTPUTS, RUN_STATUS
 from .images import SIZE_POLICIES
-from .outputs import collect, collect_saved
-from .progress import downloading, node_hooks
+from .outputs import Collected, collect, collect_saved
+from .progress import announce, downloading, node_hooks
 from .queue_checks import key_problem
-from .remote_run import limits_for, run_guarded
-from .spec import CATEGORY, Ctx, In, NodeSpec, Out
+from .remote_run import OUTPUTS, limits_for, run_guarded, with_warnings
+from .routed import node_outputs
+from .spec import CATEGORY, Ctx, In, NodeSpec, Out, Shown
 
 
 def checked_run_id(run_id: str) -> str:
@@ -49,32 +50,38 @@ async def status(ctx: Ctx, run_id: str) -> tuple:
     return (run.status, run.flotime_ms or 0, json.dumps(run.raw, indent=2, sort_keys=True))
 
 
+async def shown(collected: Collected, run_id: str, size_policy: str) -> tuple[Shown, list[str]]:
+    """The node's outputs; the workflow sent is unknown here, so files are routed by their tags."""
+    more, ui, warnings = await node_outputs(collected, run_id, None, size_policy)
+    return Shown((collected.images, collected.masks, "\n".join(collected.paths), *more), ui), warnings
+
+
 async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
-                size_policy: str = SIZE_POLICIES[0]) -> tuple:
+                size_policy: str = SIZE_POLICIES[0]) -> Shown:
     run_id = checked_run_id(run_id)
     journal = comfy.journal()
     record = journal.get(run_id)
     if record and record["state"] == "saved" and record["paths"] and all(
             Path(p).is_file() for p in record["paths"]):
         collected = await collect_saved(record["paths"], size_policy)  # paid once, fetched once
-        return (collected.images, collected.masks, "\n".join(collected.paths))
+        return (await shown(collected, run_id, size_policy))[0]
     config = load_config(comfy.key_file())
 
     def on_saved(paths: list[str]) -> None:
         if record is not None:
             journal.saved(run_id, paths)
 
-    async def body(active: ActiveRun) -> tuple:
+    async def body(active: ActiveRun) -> Shown:
         active.run_id = run_id
         hooks: Hooks = node_hooks(active)
-        async with open_client(config) as client:
-            handle = RunHandle(client, run_id, hooks, limits_for(timeout))
-            try:
-                run = await handle.wait() if wait else await handle.refresh(urls=True)
-            except Interrupted:
-                if active.cancel.is_set():  # the Cancel button on this node: the user means the run
-                    await handle.cancel()
-                raise
+        # Only the Cancel button on this node means the run itself (the user pointed it at this
+        # run); ComfyUI's interrupt or the timeout just stop the waiting.
+        def cancels(exc: BaseException) -> bool:
+            return isinstance(exc, Interrupted) and active.cancel.is_set()
+
+        async with open_client(config) as client, RunHandle(client, run_id, hooks, limits_for(timeout),
+                                                            cancels=cancels) as handle:
+            run = await handle.wait() if wait else await handle.refresh(urls=True)
             if not run.phase.terminal:
                 raise FloyoError(f"Floyo run {run_id} is still {run.status}. Set 'wait' to true, or "
                                  "try again later.", run_id=run_id)
@@ -82,7 +89,10 @@ async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
                 raise failure_of(run)
             collected = await collect(handle, run, size_policy, on_saved=on_saved,
                                       on_file=downloading(active))
-        return (collected.images, collected.masks, "\n".join(collected.paths))
+        out, warnings = await shown(collected, run_id, size_policy)
+        announce(active, "saved", with_warnings(f"{len(collected.paths)} output file(s) saved for {run_id}",
+                                                warnings), warnings=warnings)
+        return out
 
     return await run_guarded(ctx, body)
 
@@ -111,7 +121,5 @@ FETCH_SPEC = NodeSpec(
             In("size_policy", "COMBO", optional=True,
                options={"choices": SIZE_POLICIES, "default": SIZE_POLICIES[0]},
                tooltip="What to do when outputs have different sizes (never stretched)")),
-    outputs=(Out("images", "IMAGE", "Every image output, every frame of animations, as one batch"),
-             Out("masks", "MASK", "1 where the image was transparent"),
-             Out("files", "STRING", "Saved output files, one path per line")),
-    run=fetch, output_node=True, category=RUNS, check_run_id=queue_check_run_id)
+    outputs=tuple(o for o in OUTPUTS if o.name != "run_id"),
+    run=fetch, output_node=True, category=RUNS, check_run_id=queue_check_run_id, audio_player=True)

@@ -35,6 +35,7 @@ class Collected:
     masks: torch.Tensor
     paths: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    outputs: list[RunOutput] = field(default_factory=list)  # what Floyo called each saved file
 
 
 def run_folder(run_id: str) -> Path:
@@ -65,7 +66,7 @@ async def collect(handle: RunHandle, run: Run, size_policy: str,
     saved = [str(p) for p in paths]
     log.info("Saved %d output(s) of Floyo run %s to %s", len(saved), run.id, paths[0].parent)
     on_saved(saved)
-    return await _finish(images, saved)
+    return await _finish(images, saved, outputs)
 
 
 async def _pipeline(handle: RunHandle, outputs: list[RunOutput], folder: Path,
@@ -92,12 +93,12 @@ async def _pipeline(handle: RunHandle, outputs: list[RunOutput], folder: Path,
     return paths
 
 
-async def _finish(images: OutputImages, paths: list[str]) -> Collected:
+async def _finish(images: OutputImages, paths: list[str], outputs: list[RunOutput]) -> Collected:
     batch, masks, warnings = await asyncio.to_thread(images.finish, paths)
-    return Collected(batch, masks, paths, warnings)
+    return Collected(batch, masks, paths, warnings, outputs)
 
 
 async def collect_saved(paths: list[str], size_policy: str) -> Collected:
     """Decode outputs saved earlier (journal), without downloading them again."""
     outputs = [RunOutput(id="", file_name=Path(p).name) for p in paths]
-    return await _finish(OutputImages(outputs, size_policy, max_batch_pixels()), paths)
+    return await _finish(OutputImages(outputs, size_policy, max_batch_pixels()), paths, outputs)

@@ -28,7 +28,7 @@ from ..floyo_client.workflow import (
     partition,
     refuse_local_reruns,
 )
-from . import comfy
+from . import comfy, ui_graph
 from .contract import CURRENT_GRAPH, REMOTE_RUN, SPLIT_NODES, is_floyo
 from .queue_checks import check_workflow, embedded_nodes, embedded_problem, key_problem
 from .sealed import Refusal, Split, seal, unseal
@@ -68,7 +68,7 @@ def split_for_node(prompt: Prompt, node_id: str) -> Partition:
     if len(nodes) > 1:
         raise WorkflowError(f"Only one FloyoRemoteRun per graph can use 'current graph' (found nodes "
                             f"{', '.join(nodes)}). Nothing was queued. Switch the others to 'embedded'.")
-    part = partition(prompt, node_id, comfy.is_output_node, is_floyo)
+    part = partition(prompt, node_id, ui_graph.is_output(prompt, comfy.is_output_node), is_floyo)
     refuse_local_reruns(prompt, part, node_id)
     return part
 
@@ -114,6 +114,7 @@ def rewrite(json_data: dict[str, Any]) -> dict[str, Any]:
     if not nodes:
         return json_data
     try:
+        prompt = ui_graph.complete(json_data, prompt, nodes[0])  # types not installed here
         part = split_for_node(prompt, nodes[0])
         if prompt[nodes[0]]["class_type"] == REMOTE_RUN:  # Preflight reports instead of refusing
             check_workflow(prompt, nodes[0], part.remote)  # the queue-time checks, on the split

@@ -13,7 +13,7 @@ from floyo_pack.nodes.spec import v1_class
 
 ROOT = Path(__file__).resolve().parents[2]
 CATEGORIES = {"FloyoRemoteRun": "Floyo", "FloyoPreflight": "Floyo", "FloyoRunStatus": "Floyo/runs",
-              "FloyoFetchOutputs": "Floyo/runs"}
+              "FloyoFetchOutputs": "Floyo/runs", "FloyoSelectOutput": "Floyo"}
 
 
 def test_every_input_and_output_has_a_tooltip_and_every_node_a_help_page_with_an_example():
