@@ -1,13 +1,27 @@
 """ComfyUI-free core of the Floyo pack: configuration, HTTP client, runner, transforms.
 
 Never imports ComfyUI, torch, PIL or numpy (tests/test_boundaries.py enforces it): the glue in
-``nodes/`` passes plain callbacks for stopping, reporting status and sleeping.
+``nodes/`` passes plain callbacks for stopping, reporting status and sleeping. This module is the
+glue's only way in: ``nodes/`` imports what ``__all__`` lists from here, never from a submodule
+(tests/test_boundaries.py), so the core can move code between its modules freely.
 """
 
 __version__ = "0.1.0"
 
 from .client import FloyoClient, new_marker
-from .config import Config, key_status, load_config, write_key_file
+from .config import (
+    ENV_MAX_UPLOAD_MB,
+    Config,
+    is_loopback_host,
+    key_status,
+    load_config,
+    max_batch_pixels,
+    max_upload_bytes,
+    outage_limit_s,
+    write_key_file,
+)
+from .cost import partner_cost_usd, spent_text
+from .credentials import find_secrets, refuse_secrets, workflow_hash
 from .download import DownloadLimits, download_file
 from .errors import (
     AuthError,
@@ -28,10 +42,12 @@ from .errors import (
     error_from_response,
     redact,
 )
-from .models import Phase, Run, RunOutput, classify_status
+from .journal import GAVE_UP, Journal
+from .models import RUN_ID_RE, Phase, Run, RunOutput, classify_status
 from .outcome import CancelOutcome, CancelResult
 from .policy import PollSchedule, RetryPolicy
 from .ratelimit import RateLimiter, limiter_for
+from .routing import OutputNode, describe, node_of, route, silent, subfolder_of, tag
 from .run_files import download_outputs
 from .runner import (
     Hooks,
@@ -40,11 +56,29 @@ from .runner import (
     RunUpdate,
     cancel_on_failure,
     cancel_on_stop,
+    failure_of,
     never_cancel,
     run_name,
     start_run,
 )
-from .transport import Transport
+from .tracked import RunMeta, cancel_given_up, journal_left, journaled_hooks, run_tracked
+from .transport import StopCheck, Transport
+from .ui_nodes import WAYS_OUT, build_missing, uninstalled_sinks
+from .workflow import (
+    Override,
+    Partition,
+    Prompt,
+    WorkflowError,
+    ancestors,
+    apply_overrides,
+    check_api_format,
+    descendants,
+    find_node,
+    is_link,
+    parse_embedded,
+    partition,
+    refuse_local_reruns,
+)
 
 
 def open_client(config: Config, **transport_options: object) -> FloyoClient:
@@ -54,11 +88,17 @@ def open_client(config: Config, **transport_options: object) -> FloyoClient:
 
 __all__ = [
     "AuthError", "BillingError", "CancelOutcome", "CancelResult", "Config", "ConfigError", "Conflict",
-    "DownloadError", "DownloadLimits", "FloyoClient", "FloyoError", "Hooks", "Interrupted", "Limits",
-    "NetworkError", "NotFound", "Phase", "PollSchedule", "ProtocolError", "RateLimited", "RateLimiter",
-    "RetryPolicy", "Run", "RunFailed", "RunHandle", "RunMayExist", "RunOutput", "RunTimedOut",
-    "RunUpdate", "ServerError", "Transport", "__version__", "cancel_on_failure", "cancel_on_stop",
-    "classify_status", "download_file",
-    "download_outputs", "error_from_response", "key_status", "limiter_for", "load_config", "never_cancel",
-    "new_marker", "open_client", "redact", "run_name", "start_run", "write_key_file",
+    "DownloadError", "DownloadLimits", "ENV_MAX_UPLOAD_MB", "FloyoClient", "FloyoError", "GAVE_UP",
+    "Hooks", "Interrupted", "Journal", "Limits", "NetworkError", "NotFound", "OutputNode", "Override",
+    "Partition", "Phase", "PollSchedule", "Prompt", "ProtocolError", "RUN_ID_RE", "RateLimited",
+    "RateLimiter", "RetryPolicy", "Run", "RunFailed", "RunHandle", "RunMayExist", "RunMeta", "RunOutput",
+    "RunTimedOut", "RunUpdate", "ServerError", "StopCheck", "Transport", "WAYS_OUT", "WorkflowError",
+    "__version__", "ancestors", "apply_overrides", "build_missing", "cancel_given_up", "cancel_on_failure",
+    "cancel_on_stop", "check_api_format", "classify_status", "descendants", "describe", "download_file",
+    "download_outputs", "error_from_response", "failure_of", "find_node", "find_secrets", "is_link",
+    "is_loopback_host", "journal_left", "journaled_hooks", "key_status", "limiter_for", "load_config",
+    "max_batch_pixels", "max_upload_bytes", "never_cancel", "new_marker", "node_of", "open_client",
+    "outage_limit_s", "parse_embedded", "partition", "partner_cost_usd", "redact", "refuse_local_reruns",
+    "refuse_secrets", "route", "run_name", "run_tracked", "silent", "spent_text", "start_run",
+    "subfolder_of", "tag", "uninstalled_sinks", "workflow_hash", "write_key_file",
 ]

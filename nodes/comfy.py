@@ -29,7 +29,7 @@ _journals: dict[Path, Any] = {}
 
 def journal() -> Any:
     """The run journal in ``<user dir>/floyo/runs.sqlite3`` (docs/architecture.md, "Public contract")."""
-    from ..floyo_client.journal import Journal
+    from ..floyo_client import Journal
 
     path = user_dir() / "floyo" / "runs.sqlite3"
     if path not in _journals:

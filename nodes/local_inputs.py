@@ -13,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..floyo_client import FloyoClient
-from ..floyo_client.transport import StopCheck
-from ..floyo_client.workflow import Override, Prompt, apply_overrides
+from ..floyo_client import FloyoClient, Override, Prompt, StopCheck, apply_overrides
 from . import comfy
 from .media_uploads import prepare_off_loop, read_checked
 

@@ -10,10 +10,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..floyo_client import Hooks, RunHandle, load_config, open_client
-from ..floyo_client.errors import FloyoError, Interrupted, NotFound
-from ..floyo_client.models import RUN_ID_RE, Phase
-from ..floyo_client.runner import failure_of
+from ..floyo_client import (
+    RUN_ID_RE,
+    FloyoError,
+    Hooks,
+    Interrupted,
+    NotFound,
+    Phase,
+    RunHandle,
+    failure_of,
+    load_config,
+    open_client,
+)
 from . import comfy
 from .active_runs import ActiveRun
 from .contract import FETCH_OUTPUTS, RUN_STATUS

@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..floyo_client import Interrupted
-from ..floyo_client.config import ENV_MAX_UPLOAD_MB, max_upload_bytes
-from ..floyo_client.transport import StopCheck
+from ..floyo_client import ENV_MAX_UPLOAD_MB, Interrupted, StopCheck, max_upload_bytes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -20,9 +20,7 @@ from pathlib import Path
 
 import torch
 
-from ..floyo_client import RunFailed, RunHandle, download_outputs
-from ..floyo_client.config import max_batch_pixels
-from ..floyo_client.models import RUN_ID_RE, Run, RunOutput
+from ..floyo_client import RUN_ID_RE, Run, RunFailed, RunHandle, RunOutput, download_outputs, max_batch_pixels
 from . import comfy
 from .batch_decoder import OutputImages
 

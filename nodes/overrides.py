@@ -15,9 +15,7 @@ from typing import Any
 
 import torch
 
-from ..floyo_client import FloyoClient
-from ..floyo_client.transport import StopCheck
-from ..floyo_client.workflow import Override, Prompt, apply_overrides
+from ..floyo_client import FloyoClient, Override, Prompt, StopCheck, apply_overrides
 from .contract import override_node
 from .images import encode_png
 from .media_uploads import Payload, audio_payload, prepare_off_loop, video_payload

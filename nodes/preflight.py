@@ -13,9 +13,7 @@ import json
 import time
 from typing import Any
 
-from ..floyo_client.credentials import find_secrets, workflow_hash
-from ..floyo_client.routing import tag
-from ..floyo_client.workflow import Override, Prompt, apply_overrides
+from ..floyo_client import Override, Prompt, apply_overrides, find_secrets, tag, workflow_hash
 from . import comfy
 from .contract import CURRENT_GRAPH, PREFLIGHT
 from .local_inputs import local_files
@@ -66,7 +64,7 @@ def reuse_line(workflow: Prompt, uploads: list[str]) -> str:
 
 
 def _api_url() -> str:
-    from ..floyo_client.config import load_config
+    from ..floyo_client import load_config
 
     return load_config(comfy.key_file()).api_url
 

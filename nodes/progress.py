@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..floyo_client import Hooks, RunUpdate
-from ..floyo_client.models import Phase
+from ..floyo_client import Hooks, Phase, RunUpdate
 from . import comfy, fanout
 from .active_runs import ActiveRun
 

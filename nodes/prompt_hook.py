@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..floyo_client.workflow import (
+from ..floyo_client import (
     Partition,
     Prompt,
     WorkflowError,

@@ -12,10 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..floyo_client.config import load_config
-from ..floyo_client.credentials import refuse_secrets
-from ..floyo_client.errors import ConfigError
-from ..floyo_client.workflow import Override, Prompt, WorkflowError, apply_overrides, is_link, parse_embedded
+from ..floyo_client import (
+    ConfigError,
+    Override,
+    Prompt,
+    WorkflowError,
+    apply_overrides,
+    is_link,
+    load_config,
+    parse_embedded,
+    refuse_secrets,
+)
 from . import comfy
 from .contract import EMBEDDED, PAYING_NODES, is_override
 

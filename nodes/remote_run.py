@@ -11,14 +11,26 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..floyo_client import DownloadLimits, Interrupted, Limits, RunHandle, load_config, open_client
-from ..floyo_client.config import outage_limit_s
-from ..floyo_client.cost import partner_cost_usd, spent_text
-from ..floyo_client.credentials import refuse_secrets
-from ..floyo_client.models import Run
-from ..floyo_client.routing import OutputNode, tag
-from ..floyo_client.tracked import RunMeta, run_tracked
-from ..floyo_client.workflow import Prompt, WorkflowError, parse_embedded
+from ..floyo_client import (
+    DownloadLimits,
+    Interrupted,
+    Limits,
+    OutputNode,
+    Prompt,
+    Run,
+    RunHandle,
+    RunMeta,
+    WorkflowError,
+    load_config,
+    open_client,
+    outage_limit_s,
+    parse_embedded,
+    partner_cost_usd,
+    refuse_secrets,
+    run_tracked,
+    spent_text,
+    tag,
+)
 from . import comfy
 from .active_runs import REGISTRY, ActiveRun
 from .contract import CURRENT_GRAPH, EMBEDDED, REMOTE_RUN, SOURCES

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from ..floyo_client.config import is_loopback_host
+from ..floyo_client import is_loopback_host
 
 ENV_ALLOW_REMOTE_KEY_SETUP = "FLOYO_ALLOW_REMOTE_KEY_SETUP"
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -16,20 +16,23 @@ import threading
 from typing import Any
 
 from ..floyo_client import (
+    GAVE_UP,
+    BillingError,
     ConfigError,
     FloyoError,
     Hooks,
     Interrupted,
+    Journal,
     RunFailed,
     RunHandle,
+    cancel_given_up,
     cancel_on_stop,
     download_outputs,
+    journal_left,
+    journaled_hooks,
     load_config,
     open_client,
 )
-from ..floyo_client.errors import BillingError
-from ..floyo_client.journal import GAVE_UP, Journal
-from ..floyo_client.tracked import cancel_given_up, journal_left, journaled_hooks
 from . import comfy
 from .active_runs import REGISTRY
 from .outputs import run_folder

@@ -13,11 +13,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..floyo_client import FloyoClient, Hooks, RunHandle, never_cancel
-from ..floyo_client.credentials import workflow_hash
-from ..floyo_client.errors import DownloadError, NotFound
-from ..floyo_client.models import Phase
-from ..floyo_client.workflow import Prompt
+from ..floyo_client import (
+    DownloadError,
+    FloyoClient,
+    Hooks,
+    NotFound,
+    Phase,
+    Prompt,
+    RunHandle,
+    never_cancel,
+    workflow_hash,
+)
 from .outputs import Collected, collect, collect_saved
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..floyo_client.config import max_batch_pixels
-from ..floyo_client.models import RunOutput
-from ..floyo_client.routing import OutputNode, describe, node_of, route, silent, subfolder_of
+from ..floyo_client import (
+    OutputNode,
+    RunOutput,
+    describe,
+    max_batch_pixels,
+    node_of,
+    route,
+    silent,
+    subfolder_of,
+)
 from . import comfy
 from .media import MediaError, MissingAudio, MissingVideo, decode_audio, video_from, video_problem
 from .outputs import Collected

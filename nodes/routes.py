@@ -15,9 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..floyo_client import ConfigError, key_status, write_key_file
-from ..floyo_client.errors import FloyoError, NotFound
-from ..floyo_client.models import RUN_ID_RE
+from ..floyo_client import RUN_ID_RE, ConfigError, FloyoError, NotFound, key_status, write_key_file
 from . import comfy
 from .active_runs import REGISTRY
 from .request_guard import key_refusal, write_refusal

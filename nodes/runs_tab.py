@@ -12,10 +12,16 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..floyo_client import RunHandle, download_outputs, load_config, never_cancel, open_client
-from ..floyo_client.errors import FloyoError
-from ..floyo_client.models import Phase
-from ..floyo_client.runner import failure_of
+from ..floyo_client import (
+    FloyoError,
+    Phase,
+    RunHandle,
+    download_outputs,
+    failure_of,
+    load_config,
+    never_cancel,
+    open_client,
+)
 from . import comfy
 from .outputs import run_folder
 

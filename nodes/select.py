@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..floyo_client.errors import FloyoError
-from ..floyo_client.routing import describe
-from ..floyo_client.workflow import WorkflowError, find_node
+from ..floyo_client import FloyoError, WorkflowError, describe, find_node
 from .contract import SELECT_OUTPUT
 from .images import empty_batch
 from .outputs import collect_saved

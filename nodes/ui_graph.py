@@ -13,8 +13,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..floyo_client.ui_nodes import WAYS_OUT, build_missing, uninstalled_sinks
-from ..floyo_client.workflow import Prompt, WorkflowError, ancestors, descendants
+from ..floyo_client import (
+    WAYS_OUT,
+    Prompt,
+    WorkflowError,
+    ancestors,
+    build_missing,
+    descendants,
+    uninstalled_sinks,
+)
 from . import comfy
 
 log = logging.getLogger(__name__)

@@ -55,3 +55,55 @@ def test_the_version_the_user_agent_names_is_the_packages_version():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["version"] == __version__ and f"floyo-comfyui/{__version__}" in USER_AGENT
     assert not any(d.startswith("torch") for d in project["dependencies"])
+
+
+def test_glue_imports_the_core_only_through_its_facade():
+    """nodes/ sees floyo_client only as its package: ``from ..floyo_client import X`` with X in
+    ``__all__``, never ``from ..floyo_client.<module> import X``, so the core can move code
+    between its modules without breaking the glue."""
+    from floyo_pack import floyo_client
+
+    offenders = []
+    for path in sorted([ROOT / "__init__.py", *(ROOT / "nodes").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom) or node.level != 2 or not node.module:
+                continue
+            where = f"{path.relative_to(ROOT)}:{node.lineno}"
+            if node.module.startswith("floyo_client."):
+                offenders.append(f"{where} imports ..{node.module}")
+            elif node.module == "floyo_client":
+                offenders += [f"{where} imports {a.name}, which the facade does not export"
+                              for a in node.names if a.name not in floyo_client.__all__]
+    assert offenders == []
+
+
+def _imported_test_modules(path: Path) -> list[str]:
+    """The test modules (``test_*``) a file imports, however it spells the import."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):  # only the suite's own modules: aiohttp.test_utils is fine
+            found += [a.name for a in node.names
+                      if a.name.startswith("tests.") and a.name.rsplit(".", 1)[-1].startswith("test_")]
+        elif isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("tests")):
+            module = node.module or ""
+            if module.rsplit(".", 1)[-1].startswith("test_"):
+                found.append(module)
+            else:
+                found += [a.name for a in node.names if a.name.startswith("test_")]
+    return found
+
+
+def test_no_test_module_imports_another_shared_data_lives_in_conftest():
+    offenders = [f"{path.relative_to(ROOT)} imports {', '.join(found)}"
+                 for path in sorted((ROOT / "tests").rglob("*.py"))
+                 if (found := _imported_test_modules(path))]
+    assert offenders == []
+
+
+def test_the_test_import_check_catches_each_spelling(tmp_path):
+    bad = tmp_path / "test_x.py"
+    bad.write_text("from .test_nodes_e2e import save\nfrom . import test_fault_suite_e2e as suite\n"
+                   "import tests.core.test_runner\nfrom tests.core.test_journal import W\n"
+                   "from .conftest import K\nfrom aiohttp.test_utils import TestServer\n")
+    assert _imported_test_modules(bad) == ["test_nodes_e2e", "test_fault_suite_e2e", "tests.core.test_runner",
+                                           "tests.core.test_journal"]

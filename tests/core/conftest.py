@@ -13,6 +13,9 @@ from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, RetryPolic
 from floyo_scripted import ScriptedServer
 
 KEY = "flo_test_key"
+# The smallest workflow a run is created with (shared by the core and glue tests).
+WORKFLOW = {"9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "x", "images": ["8", 0]}},
+            "8": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64}}}
 
 
 class FakeTime:

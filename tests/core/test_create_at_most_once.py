@@ -7,10 +7,7 @@ import pytest
 from floyo_pack.floyo_client import NetworkError, RunMayExist, ServerError, new_marker
 from floyo_scripted import Fault
 
-from .conftest import make_client
-
-WORKFLOW = {"9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "x", "images": ["8", 0]}},
-            "8": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64}}}
+from .conftest import WORKFLOW, make_client
 
 
 async def test_dropped_connection_after_send_creates_exactly_one_run_and_says_it_may_exist(floyo, client):

@@ -16,7 +16,7 @@ from floyo_pack.floyo_client.models import RunOutput
 from floyo_pack.floyo_client.run_files import FEW, Window
 from floyo_scripted import OutputSpec, Realism
 
-from .test_create_at_most_once import WORKFLOW
+from .conftest import WORKFLOW
 
 
 async def _download(floyo, client, fake_time, tmp_path, limits):

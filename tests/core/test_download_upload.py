@@ -20,7 +20,7 @@ from floyo_pack.floyo_client import (
 )
 from floyo_scripted import DownloadFault, OutputSpec
 
-from .test_create_at_most_once import WORKFLOW
+from .conftest import WORKFLOW
 
 DEADLINE_S = 60  # "does not hang": far above what any of these takes
 

@@ -16,8 +16,7 @@ from floyo_pack.floyo_client.slots import max_concurrent_runs, slots_for
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
 from floyo_scripted import Step
 
-from .conftest import KEY, make_client
-from .test_create_at_most_once import WORKFLOW
+from .conftest import KEY, WORKFLOW, make_client
 
 
 async def _until(check, deadline_s: float = 15.0) -> None:

@@ -17,7 +17,7 @@ from floyo_pack.floyo_client.owner import Owner
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
 from floyo_scripted import Fault, Step
 
-from .test_create_at_most_once import WORKFLOW
+from .conftest import WORKFLOW
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from floyo_pack.floyo_client.owner import Owner
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
 from floyo_scripted import Step
 
-from .test_create_at_most_once import WORKFLOW
+from .conftest import WORKFLOW
 
 # The schema before versioning, verbatim (user_version 0): what existing users have on disk.
 OLD_SCHEMA = """

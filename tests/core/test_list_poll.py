@@ -15,8 +15,7 @@ from floyo_pack.floyo_client import Hooks, Interrupted, Limits, start_run
 from floyo_pack.floyo_client.list_poll import poller_for
 from floyo_scripted import Step
 
-from .conftest import make_client
-from .test_create_at_most_once import WORKFLOW
+from .conftest import WORKFLOW, make_client
 
 RUNS = 4
 

@@ -12,8 +12,7 @@ from floyo_pack.floyo_client import Hooks, Interrupted, RunHandle, download_outp
 from floyo_pack.floyo_client.run_files import one_writer
 from floyo_scripted import DownloadFault, OutputSpec
 
-from .conftest import make_client
-from .test_create_at_most_once import WORKFLOW
+from .conftest import WORKFLOW, make_client
 
 
 async def _finished_run(floyo, client):

@@ -21,8 +21,7 @@ from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
 from floyo_scripted import ScriptedServer, Step
 from floyo_scripted.realism import Outage, Realism
 
-from .conftest import FakeTime, make_client
-from .test_create_at_most_once import WORKFLOW
+from .conftest import WORKFLOW, FakeTime, make_client
 
 POLL = r"^/runs/run_"
 

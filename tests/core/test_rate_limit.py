@@ -10,8 +10,7 @@ from floyo_pack.floyo_client import CancelResult, Hooks, Interrupted, RateLimite
 from floyo_pack.floyo_client.policy import RetryPolicy, parse_retry_after, rate_limited_delay
 from floyo_scripted import Fault, Scenario, ScriptedServer, Step
 
-from .conftest import FakeTime, make_client
-from .test_create_at_most_once import WORKFLOW
+from .conftest import WORKFLOW, FakeTime, make_client
 
 
 async def test_twenty_concurrent_waits_share_the_100_per_minute_limit_with_no_429():

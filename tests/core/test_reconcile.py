@@ -19,8 +19,7 @@ from floyo_pack.floyo_client.journal import GAVE_UP, Journal
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
 from floyo_scripted import Fault, Step
 
-from .conftest import make_client
-from .test_create_at_most_once import WORKFLOW
+from .conftest import WORKFLOW, make_client
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from floyo_pack.floyo_client import DownloadError, DownloadLimits, Hooks, Limits
 from floyo_pack.floyo_client.config import ConfigError, max_batch_pixels, max_outputs, max_run_bytes
 from floyo_scripted import OutputSpec
 
-from .test_create_at_most_once import WORKFLOW
+from .conftest import WORKFLOW
 
 
 async def _finished(client, t, limits=None):

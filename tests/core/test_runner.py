@@ -24,7 +24,7 @@ from floyo_pack.floyo_client import (
 )
 from floyo_scripted import Fault, RunError, Step
 
-from .test_create_at_most_once import WORKFLOW
+from .conftest import WORKFLOW
 
 
 def hooks(t, **kw) -> Hooks:

@@ -22,8 +22,7 @@ from floyo_pack.floyo_client import (
 )
 from floyo_scripted import OutputSpec, RunError, Step
 
-from .conftest import KEY, make_client
-from .test_create_at_most_once import WORKFLOW
+from .conftest import KEY, WORKFLOW, make_client
 
 
 async def _full_run(client, fake_time) -> list[bytes]:

@@ -15,7 +15,7 @@ from floyo_pack.floyo_client.transport import MAX_JSON_BYTES
 from floyo_scripted import Fault, OutputSpec, Step
 from floyo_scripted.realism import Realism, Reset
 
-from .test_create_at_most_once import WORKFLOW
+from .conftest import WORKFLOW
 
 FRAMINGS = [pytest.param(dict(chunked=False, gzip=False), id="content-length"),
             pytest.param(dict(chunked=True, gzip=False), id="chunked"),

@@ -16,12 +16,18 @@ Fixtures:
   separate server with its own base dir (``pack=False``: without this pack); all are stopped at
   the end of the session.
 
+Shared test data and helpers (graph builders such as ``remote_run``/``save``, ``saved_images``,
+``node_error``, ``wait_until``, the websocket ``Socket``, the gateway ``Stack``, the browser's
+``run_script`` and ``needs_browser``) live at the end of this file: test modules import them from
+here, never from each other.
+
 If ComfyUI is not installed the fixtures skip, or fail when ``FLOYO_TEST_REQUIRE_COMFYUI=1``
 (as ``.ci/run`` sets).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -29,14 +35,23 @@ import pathlib
 import shutil
 import signal
 import socket
+import ssl
+import struct
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from floyo_scripted import ServerThread, Step
+from PIL import Image
 
 log = logging.getLogger("floyo.e2e")
 
@@ -349,3 +364,187 @@ def comfy_factory(tmp_path_factory):
 def comfy(comfy_factory, comfy_env) -> Comfy:
     """The shared ComfyUI server for the session, started with ``comfy_env``."""
     return comfy_factory(env=comfy_env, name="comfy-base")
+
+
+# ---- Shared test data and helpers of the e2e tests: test modules import them from here, never
+# from each other (tests/test_boundaries.py) ----
+
+REMOTE = {"1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1,
+                                                         "color": 0}},
+          "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "remote"}}}
+
+
+def remote_run(**inputs) -> dict:
+    """A FloyoRemoteRun node; a unique run name keeps ComfyUI's cache from answering for it, and
+    'always run' the journal (reuse of identical results is proven in test_reuse_e2e.py)."""
+    base = {"source": "embedded", "workflow": json.dumps(REMOTE), "run_name": f"e2e {uuid.uuid4().hex[:6]}",
+            "reuse": "always run"}
+    return {"class_type": "FloyoRemoteRun", "inputs": {**base, **inputs}}
+
+
+def save(src: str, index: int = 0, prefix: str = "local") -> dict:
+    return {"class_type": "SaveImage", "inputs": {"images": [src, index], "filename_prefix": prefix}}
+
+
+def saved_images(comfy, entry: dict, node: str) -> list[Path]:
+    return [comfy.base / "output" / i["subfolder"] / i["filename"] for i in entry["outputs"][node]["images"]]
+
+
+def node_error(entry: dict) -> dict:
+    errors = [m[1] for m in entry["status"]["messages"] if m[0] == "execution_error"]
+    assert errors, f"expected an execution error, got {entry['status']}"
+    return errors[0]
+
+
+def succeeded(entry: dict) -> bool:
+    errors = [m[1].get("exception_message") for m in entry["status"]["messages"] if m[0] == "execution_error"]
+    assert entry["status"]["status_str"] == "success", errors or entry["status"]
+    return True
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if value := check():
+            return value
+        time.sleep(0.05)
+    raise TimeoutError("condition not met")
+
+
+def wait_for_new_run(floyo, known: set[str], timeout: float = 30.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        fresh = [r for r in floyo.runs.values() if r.id not in known]
+        if fresh:
+            return fresh[0]
+        time.sleep(0.05)
+    raise TimeoutError("no run reached the Floyo server")
+
+FAULT_SUITE_STATS = {"scenarios": 0, "duplicate_creates": 0, "uncancelled_abandoned": 0, "key_leaks": 0}
+
+
+class Socket:
+    """Collects a ComfyUI websocket's JSON events and progress-text frames in a thread."""
+
+    def __init__(self, url: str):
+        self.client_id = "pytest-" + uuid.uuid4().hex[:8]
+        self.url = f"{url.replace('http', 'ws', 1)}/ws?clientId={self.client_id}"
+        self.events: list[dict] = []
+        self.texts: list[tuple[float, str, str]] = []
+        self._ready = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    async def _main(self) -> None:
+        async with aiohttp.ClientSession() as session, session.ws_connect(self.url) as ws:
+            self._ready.set()
+            while not self._stop:
+                try:
+                    msg = await ws.receive(timeout=0.2)
+                except asyncio.TimeoutError:
+                    continue
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    self.events.append(json.loads(msg.data))
+                elif msg.type == aiohttp.WSMsgType.BINARY and struct.unpack(">I", msg.data[:4])[0] == 3:
+                    (n,) = struct.unpack(">I", msg.data[4:8])
+                    node, text = msg.data[8:8 + n].decode(), msg.data[8 + n:].decode()
+                    self.texts.append((time.monotonic(), node, text))
+                elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                    return
+
+    def __enter__(self) -> Socket:
+        self._thread.start()
+        assert self._ready.wait(10), "websocket did not connect"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop = True
+        self._thread.join(5)
+
+
+def start_run_elsewhere(floyo) -> str:
+    """A run created straight on Floyo (the web app, another machine): only its id is known here."""
+    body = json.dumps({"workflow": REMOTE, "name": "started elsewhere"}).encode()
+    req = urllib.request.Request(floyo.api_url + "/runs", data=body, method="POST", headers={
+        "Authorization": "Bearer flo_test_key", "Content-Type": "application/json"})
+    trust = ssl.create_default_context(cafile=floyo.ca_file)  # the e2e server speaks https
+    with urllib.request.urlopen(req, timeout=10, context=trust) as r:
+        return json.loads(r.read())["id"]
+
+GATEWAY_KEY = "flo_gateway_e2e"
+
+
+@dataclass
+class Stack:
+    worker: Comfy
+    gateway: ServerThread
+    client: Comfy
+
+    def new_run(self, known: set[str], timeout: float = 30.0):
+        """The first gateway run not in ``known`` that has reached the worker."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            fresh = [r for r in self.gateway.runs.values() if r.id not in known]
+            if fresh:
+                return fresh[0]
+            time.sleep(0.05)
+        raise TimeoutError("no run reached the gateway")
+
+    def api(self, path: str) -> dict:
+        req = urllib.request.Request(self.gateway.api_url + path,
+                                     headers={"Authorization": f"Bearer {GATEWAY_KEY}"})
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return json.loads(response.read())
+
+
+def center_is(path: Path, rgb: tuple[int, int, int]) -> bool:
+    """The middle pixel is ``rgb``, give or take float rounding on the way."""
+    with Image.open(path) as im:
+        got = im.convert("RGB").getpixel((im.width // 2, im.height // 2))
+    return all(abs(a - b) <= 2 for a, b in zip(got, rgb, strict=True))
+
+UI = pathlib.Path(__file__).parent / "ui"
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+SLOW_RUN = [Step("queued", seconds=3), Step("processing", seconds=60), Step("done")]
+
+
+def fresh_remote() -> str:
+    """REMOTE as JSON with a prefix never sent before: the UI's default 'identical results' finds
+    no saved run to reuse, so the browser's prompt makes a real run."""
+    return json.dumps({**REMOTE, "2": {**REMOTE["2"], "inputs": {**REMOTE["2"]["inputs"],
+                                                                 "filename_prefix": f"ui_{time.time_ns()}"}}})
+
+
+def browser_missing() -> str | None:
+    if not os.path.exists(CHROMIUM):
+        return f"no Chromium at {CHROMIUM}"
+    if not shutil.which("node"):
+        return "no node on PATH"
+    if not (UI / "node_modules" / "playwright-core").exists():
+        return "no tests/e2e/ui/node_modules (npm ci)"
+    return None
+
+
+@pytest.fixture
+def needs_browser():
+    """Skips a test that drives the headless browser when it is missing (fails in CI)."""
+    reason = browser_missing()
+    if reason is None:
+        return
+    reason += ": run `bash .ci/setup.sh`"
+    if os.environ.get("FLOYO_TEST_REQUIRE_COMFYUI") == "1":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def run_script(name: str, comfy, timeout: float = 100, **env: str) -> dict:
+    """Run ``ui/<name>`` against ``comfy``; returns its RESULT dict (asserts it ran cleanly)."""
+    proc = subprocess.run(["node", str(UI / name)], cwd=UI, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "COMFY_URL": comfy.url, "CHROMIUM": CHROMIUM, **env})
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert "error" not in result, f"{name}: {result['error']}\n{json.dumps(result, indent=1)[:3000]}"
+    return result

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_nodes_e2e import save
+from .conftest import save
 
 pytestmark = pytest.mark.e2e
 REMOTE = {

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from floyo_scripted import OutputSpec, Realism, Reset
 
-from .test_nodes_e2e import node_error, remote_run, save, saved_images
+from .conftest import node_error, remote_run, save, saved_images
 
 pytestmark = pytest.mark.e2e
 

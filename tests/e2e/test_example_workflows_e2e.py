@@ -7,14 +7,12 @@ up, the graph runs to saved images, and each example has a .jpg thumbnail beside
 from __future__ import annotations
 
 import json
-import ssl
-import urllib.request
 from pathlib import Path
 
 import pytest
 from floyo_scripted.ui_format import ui_to_api, widget_names
 
-from .test_nodes_e2e import REMOTE, saved_images
+from .conftest import saved_images, start_run_elsewhere
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "example_workflows").glob("*.json"))
@@ -33,16 +31,6 @@ def _modes() -> dict[str, list[Path]]:
             elif node["type"] == "FloyoFetchOutputs":
                 by_mode["fetch"].append(path)
     return by_mode
-
-
-def start_run_elsewhere(floyo) -> str:
-    """A run created straight on Floyo (the web app, another machine): only its id is known here."""
-    body = json.dumps({"workflow": REMOTE, "name": "started elsewhere"}).encode()
-    req = urllib.request.Request(floyo.api_url + "/runs", data=body, method="POST", headers={
-        "Authorization": "Bearer flo_test_key", "Content-Type": "application/json"})
-    trust = ssl.create_default_context(cafile=floyo.ca_file)  # the e2e server speaks https
-    with urllib.request.urlopen(req, timeout=10, context=trust) as r:
-        return json.loads(r.read())["id"]
 
 
 def test_there_are_embedded_current_graph_and_fetch_by_run_id_examples():

@@ -12,8 +12,7 @@ import uuid
 import pytest
 from floyo_scripted import Step
 
-from .test_nodes_e2e import REMOTE
-from .test_nodes_more_e2e import Socket
+from .conftest import REMOTE, Socket
 
 pytestmark = pytest.mark.e2e
 SEEDS = [100, 101, 102]

@@ -16,20 +16,9 @@ import pytest
 from floyo_scripted import DownloadFault, Fault, Outage, OutputSpec, Realism, Reset, RunError, Step
 from PIL import Image
 
-from .conftest import FLOYO_KEY
-from .test_nodes_e2e import remote_run, save, saved_images
+from .conftest import FAULT_SUITE_STATS, FLOYO_KEY, remote_run, save, saved_images, wait_until
 
 pytestmark = pytest.mark.e2e
-FAULT_SUITE_STATS = {"scenarios": 0, "duplicate_creates": 0, "uncancelled_abandoned": 0, "key_leaks": 0}
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise TimeoutError("condition not met")
 
 
 def first_poll(comfy, floyo, prompt_id) -> None:

@@ -12,60 +12,18 @@ import json
 import os
 import pathlib
 import shutil
-import subprocess
 import time
 
 import pytest
-from floyo_scripted import Step
 
-pytestmark = pytest.mark.e2e
+from .conftest import SLOW_RUN, fresh_remote, run_script
 
-UI = pathlib.Path(__file__).parent / "ui"
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("needs_browser")]
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 REMOTE = {"1": {"class_type": "EmptyImage",
                 "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
           "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "remote"}}}
-SLOW_RUN = [Step("queued", seconds=3), Step("processing", seconds=60), Step("done")]
-
-
-def fresh_remote() -> str:
-    """REMOTE as JSON with a prefix never sent before: the UI's default 'identical results' finds
-    no saved run to reuse, so the browser's prompt makes a real run."""
-    return json.dumps({**REMOTE, "2": {**REMOTE["2"], "inputs": {**REMOTE["2"]["inputs"],
-                                                                 "filename_prefix": f"ui_{time.time_ns()}"}}})
-
-
-def browser_missing() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"no Chromium at {CHROMIUM}"
-    if not shutil.which("node"):
-        return "no node on PATH"
-    if not (UI / "node_modules" / "playwright-core").exists():
-        return "no tests/e2e/ui/node_modules (npm ci)"
-    return None
-
-
-@pytest.fixture(autouse=True)
-def _browser():
-    reason = browser_missing()
-    if reason is None:
-        return
-    reason += ": run `bash .ci/setup.sh`"
-    if os.environ.get("FLOYO_TEST_REQUIRE_COMFYUI") == "1":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
-
-
-def run_script(name: str, comfy, timeout: float = 100, **env: str) -> dict:
-    """Run ``ui/<name>`` against ``comfy``; returns its RESULT dict (asserts it ran cleanly)."""
-    proc = subprocess.run(["node", str(UI / name)], cwd=UI, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "COMFY_URL": comfy.url, "CHROMIUM": CHROMIUM, **env})
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    result = json.loads(lines[-1][len("RESULT "):])
-    assert "error" not in result, f"{name}: {result['error']}\n{json.dumps(result, indent=1)[:3000]}"
-    return result
 
 
 def last_prompt_id(comfy) -> str:
@@ -161,7 +119,7 @@ def test_key_set_in_the_settings_panel_goes_to_the_key_file_not_to_settings(comf
 
 @pytest.mark.timeout(150)
 def test_example_workflows_open_in_the_ui_and_queue_what_they_show(comfy, floyo):
-    from .test_example_workflows_e2e import start_run_elsewhere
+    from .conftest import start_run_elsewhere
 
     paths = sorted((REPO / "example_workflows").glob("*.json"))
     examples = [json.loads(p.read_text()) for p in paths]

@@ -11,7 +11,6 @@ import urllib.request
 import uuid
 import wave
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,34 +19,11 @@ from floyo_scripted import GatewayServer, ServerThread
 from floyo_scripted.ui_format import ui_to_api
 from PIL import Image
 
-from .conftest import Comfy, require_comfyui
+from .conftest import GATEWAY_KEY, Comfy, Stack, center_is, node_error, require_comfyui, succeeded
 
 pytestmark = pytest.mark.e2e
 
-KEY = "flo_gateway_e2e"
 EXAMPLES = Path(__file__).resolve().parents[2] / "demo" / "workflows"  # the demo: runs on a CPU worker
-
-
-@dataclass
-class Stack:
-    worker: Comfy
-    gateway: ServerThread
-    client: Comfy
-
-    def new_run(self, known: set[str], timeout: float = 30.0):
-        """The first gateway run not in ``known`` that has reached the worker."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            fresh = [r for r in self.gateway.runs.values() if r.id not in known]
-            if fresh:
-                return fresh[0]
-            time.sleep(0.05)
-        raise TimeoutError("no run reached the gateway")
-
-    def api(self, path: str) -> dict:
-        req = urllib.request.Request(self.gateway.api_url + path, headers={"Authorization": f"Bearer {KEY}"})
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return json.loads(response.read())
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +31,9 @@ def stack(tmp_path_factory):
     """Worker and client ComfyUI (started in parallel, ~12 s) with the gateway between them."""
     require_comfyui()
     worker = Comfy(tmp_path_factory.mktemp("gw-worker"), pack=False)
-    gateway = ServerThread(server=GatewayServer(worker.url, keys=[KEY])).start()
+    gateway = ServerThread(server=GatewayServer(worker.url, keys=[GATEWAY_KEY])).start()
     client = Comfy(tmp_path_factory.mktemp("gw-client"), env={
-        "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": KEY})
+        "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": GATEWAY_KEY})
     try:
         with ThreadPoolExecutor(2) as pool:
             for started in [pool.submit(worker.start), pool.submit(client.start)]:
@@ -81,25 +57,6 @@ def save(src: str, prefix: str = "local") -> dict:
 
 def saved(comfy: Comfy, entry: dict, node: str) -> list[Path]:
     return [comfy.output_dir / i["subfolder"] / i["filename"] for i in entry["outputs"][node]["images"]]
-
-
-def succeeded(entry: dict) -> bool:
-    errors = [m[1].get("exception_message") for m in entry["status"]["messages"] if m[0] == "execution_error"]
-    assert entry["status"]["status_str"] == "success", errors or entry["status"]
-    return True
-
-
-def node_error(entry: dict) -> dict:
-    errors = [m[1] for m in entry["status"]["messages"] if m[0] == "execution_error"]
-    assert errors, f"expected an execution error, got {entry['status']}"
-    return errors[0]
-
-
-def center_is(path: Path, rgb: tuple[int, int, int]) -> bool:
-    """The middle pixel is ``rgb``, give or take float rounding on the way."""
-    with Image.open(path) as im:
-        got = im.convert("RGB").getpixel((im.width // 2, im.height // 2))
-    return all(abs(a - b) <= 2 for a, b in zip(got, rgb, strict=True))
 
 
 @pytest.mark.parametrize(("example", "local_saver", "pixel"), [

@@ -18,8 +18,7 @@ import pytest
 from floyo_scripted import Fault, Step
 from floyo_scripted.realism import Outage
 
-from .conftest import e2e_realism
-from .test_nodes_e2e import node_error, remote_run, save, wait_for_new_run
+from .conftest import e2e_realism, node_error, remote_run, save, wait_for_new_run
 
 pytestmark = pytest.mark.e2e
 

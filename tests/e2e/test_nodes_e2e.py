@@ -7,50 +7,15 @@ import json
 import re
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from floyo_pack.floyo_client.routing import tag
 from floyo_scripted import OutputSpec, RunError, Step
 from PIL import Image
 
+from .conftest import REMOTE, node_error, remote_run, save, saved_images, wait_for_new_run
+
 pytestmark = pytest.mark.e2e
-
-REMOTE = {"1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1,
-                                                         "color": 0}},
-          "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "remote"}}}
-
-
-def remote_run(**inputs) -> dict:
-    """A FloyoRemoteRun node; a unique run name keeps ComfyUI's cache from answering for it, and
-    'always run' the journal (reuse of identical results is proven in test_reuse_e2e.py)."""
-    base = {"source": "embedded", "workflow": json.dumps(REMOTE), "run_name": f"e2e {uuid.uuid4().hex[:6]}",
-            "reuse": "always run"}
-    return {"class_type": "FloyoRemoteRun", "inputs": {**base, **inputs}}
-
-
-def save(src: str, index: int = 0, prefix: str = "local") -> dict:
-    return {"class_type": "SaveImage", "inputs": {"images": [src, index], "filename_prefix": prefix}}
-
-
-def saved_images(comfy, entry: dict, node: str) -> list[Path]:
-    return [comfy.base / "output" / i["subfolder"] / i["filename"] for i in entry["outputs"][node]["images"]]
-
-
-def node_error(entry: dict) -> dict:
-    errors = [m[1] for m in entry["status"]["messages"] if m[0] == "execution_error"]
-    assert errors, f"expected an execution error, got {entry['status']}"
-    return errors[0]
-
-
-def wait_for_new_run(floyo, known: set[str], timeout: float = 30.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        fresh = [r for r in floyo.runs.values() if r.id not in known]
-        if fresh:
-            return fresh[0]
-        time.sleep(0.05)
-    raise TimeoutError("no run reached the Floyo server")
 
 
 def test_pack_loads_with_every_node_and_no_import_problems(comfy):

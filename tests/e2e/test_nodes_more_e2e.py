@@ -3,61 +3,16 @@ errors for a missing key and an unreachable API, size policies, non-image and em
 
 from __future__ import annotations
 
-import asyncio
 import json
-import struct
-import threading
 import time
-import uuid
 
-import aiohttp
 import pytest
 from floyo_scripted import OutputSpec, Step
 from PIL import Image
 
-from .conftest import FLOYO_KEY
-from .test_nodes_e2e import node_error, remote_run, save, saved_images
+from .conftest import FLOYO_KEY, Socket, node_error, remote_run, save, saved_images
 
 pytestmark = pytest.mark.e2e
-
-
-class Socket:
-    """Collects a ComfyUI websocket's JSON events and progress-text frames in a thread."""
-
-    def __init__(self, url: str):
-        self.client_id = "pytest-" + uuid.uuid4().hex[:8]
-        self.url = f"{url.replace('http', 'ws', 1)}/ws?clientId={self.client_id}"
-        self.events: list[dict] = []
-        self.texts: list[tuple[float, str, str]] = []
-        self._ready = threading.Event()
-        self._stop = False
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-
-    async def _main(self) -> None:
-        async with aiohttp.ClientSession() as session, session.ws_connect(self.url) as ws:
-            self._ready.set()
-            while not self._stop:
-                try:
-                    msg = await ws.receive(timeout=0.2)
-                except asyncio.TimeoutError:
-                    continue
-                if msg.type == aiohttp.WSMsgType.TEXT:
-                    self.events.append(json.loads(msg.data))
-                elif msg.type == aiohttp.WSMsgType.BINARY and struct.unpack(">I", msg.data[:4])[0] == 3:
-                    (n,) = struct.unpack(">I", msg.data[4:8])
-                    node, text = msg.data[8:8 + n].decode(), msg.data[8 + n:].decode()
-                    self.texts.append((time.monotonic(), node, text))
-                elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
-                    return
-
-    def __enter__(self) -> Socket:
-        self._thread.start()
-        assert self._ready.wait(10), "websocket did not connect"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop = True
-        self._thread.join(5)
 
 
 def test_node_status_comes_once_from_floyo_events_and_the_progress_bar_means_something(comfy, floyo):

@@ -11,8 +11,7 @@ import uuid
 import pytest
 from floyo_scripted import OutputSpec
 
-from .test_nodes_e2e import node_error
-from .test_nodes_more_e2e import Socket
+from .conftest import Socket, node_error
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,16 @@ import pytest
 from floyo_scripted import GatewayServer, ServerThread
 from PIL import Image
 
-from .conftest import Comfy, e2e_realism, require_comfyui
-from .test_gateway_e2e import KEY, Stack, center_is, node_error, succeeded
+from .conftest import (
+    GATEWAY_KEY,
+    Comfy,
+    Stack,
+    center_is,
+    e2e_realism,
+    node_error,
+    require_comfyui,
+    succeeded,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -45,10 +53,10 @@ def stack(tmp_path_factory):
     """Worker and client ComfyUI with the gateway between them, its answers shaped like the internet's."""
     require_comfyui()
     worker = Comfy(tmp_path_factory.mktemp("out-worker"), pack=False)
-    gateway = ServerThread(server=GatewayServer(worker.url, keys=[KEY])).start()
+    gateway = ServerThread(server=GatewayServer(worker.url, keys=[GATEWAY_KEY])).start()
     gateway.server.store.scenario.realism = e2e_realism()
     client = Comfy(tmp_path_factory.mktemp("out-client"), env={
-        "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": KEY})
+        "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": GATEWAY_KEY})
     try:
         with ThreadPoolExecutor(2) as pool:
             for started in [pool.submit(worker.start), pool.submit(client.start)]:
@@ -114,7 +122,7 @@ def test_video_audio_and_two_selectors_come_back_from_one_run_and_feed_core_node
 
 @pytest.mark.timeout(200)
 def test_the_node_previews_the_saved_video_and_audio_in_the_browser(stack):
-    from .test_frontend_e2e import browser_missing, run_script
+    from .conftest import browser_missing, run_script
 
     if (reason := browser_missing()) is not None:
         pytest.skip(reason)

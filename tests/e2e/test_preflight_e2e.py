@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from .test_nodes_e2e import save
+from .conftest import save
 
 pytestmark = pytest.mark.e2e
 KEY_SHAPED = "xoxb-" + "1234567890-abcdefghij"

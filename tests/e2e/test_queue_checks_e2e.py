@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from .test_nodes_e2e import REMOTE, node_error, remote_run, save
+from .conftest import REMOTE, node_error, remote_run, save
 
 pytestmark = pytest.mark.e2e
 KEY_SHAPED = "hf_" + "abcdefghijklmnopqrstuvwxyz12"

@@ -8,8 +8,7 @@ import pytest
 from floyo_scripted import OutputSpec, Step
 from PIL import Image
 
-from .conftest import e2e_realism
-from .test_nodes_e2e import remote_run, save, saved_images
+from .conftest import e2e_realism, remote_run, save, saved_images
 
 pytestmark = pytest.mark.e2e
 

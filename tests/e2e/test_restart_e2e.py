@@ -16,9 +16,16 @@ import urllib.request
 import pytest
 from floyo_scripted import Step
 
-from . import test_fault_suite_e2e as suite
-from .conftest import FLOYO_KEY
-from .test_nodes_e2e import REMOTE, node_error, remote_run, save, saved_images
+from .conftest import (
+    FAULT_SUITE_STATS,
+    FLOYO_KEY,
+    REMOTE,
+    node_error,
+    remote_run,
+    save,
+    saved_images,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +55,7 @@ def test_missing_key_then_unreachable_api_give_errors_that_say_what_to_do(aux, f
     assert aux.post("/floyo/key", {"key": FLOYO_KEY})[0] == 200  # the write-only key route
     assert aux.get("/floyo/key")[1] == {"configured": True, "source": "key file"}
     entry = aux.run({"1": remote_run(), "2": save("1")})
-    suite.FAULT_SUITE_STATS["scenarios"] += 1  # "API unreachable" belongs to the fault suite's tally
+    FAULT_SUITE_STATS["scenarios"] += 1  # "API unreachable" belongs to the fault suite's tally
     error = node_error(entry)
     assert "Could not reach 127.0.0.1" in error["exception_message"]
     assert "internet connection" in error["exception_message"]
@@ -63,15 +70,15 @@ def test_kill_9_mid_run_then_restart_saves_the_outputs_and_fetch_serves_them(aux
     floyo.update(steps=[Step("queued", polls=1), Step("processing", seconds=4), Step("done")])
     known = set(floyo.runs)
     aux.queue({"1": remote_run(), "2": save("1")})
-    run = suite.wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0]
-    suite.wait_until(lambda: len(floyo.requests.polls(run.id)) >= 2)
+    run = wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0]
+    wait_until(lambda: len(floyo.requests.polls(run.id)) >= 2)
     aux.restart(kill=True)  # kill -9 while the run is processing on Floyo
 
     def saved_record():
         record = aux.get(f"/floyo/runs/{run.id}")[1]
         return record if record.get("state") == "saved" else None
 
-    record = suite.wait_until(saved_record, timeout=60)
+    record = wait_until(saved_record, timeout=60)
     served = floyo.run(run.id).outputs
     assert [open(p, "rb").read() for p in record["paths"]] == [f.data for f in served]
     assert len(floyo.requests.creates()) == 1, "never resubmitted after the restart"
@@ -90,8 +97,8 @@ def test_sigterm_while_waiting_cancels_the_floyo_run(aux, floyo):
     floyo.update(steps=[Step("queued", polls=1), Step("processing")])
     known = set(floyo.runs)
     aux.queue({"1": remote_run(), "2": save("1")})
-    run = suite.wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0]
-    suite.wait_until(lambda: floyo.requests.polls(run.id))
+    run = wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0]
+    wait_until(lambda: floyo.requests.polls(run.id))
     aux.stop()  # SIGTERM, as a service manager or Ctrl-C-less shutdown would
     assert len(floyo.requests.cancel_requests(run.id)) == 1
     aux.start()
@@ -118,13 +125,13 @@ def test_ctrl_c_cancels_the_run_a_node_created_but_not_a_run_a_fetch_node_watche
     aux.queue({"1": remote_run(), "2": save("1"),
                "3": {"class_type": "FloyoFetchOutputs", "inputs": {"run_id": watched}},
                "4": save("3", prefix="watched")})
-    created = suite.wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0].id
+    created = wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0].id
 
     def looked(run_id: str) -> bool:  # two runs watched at once share one list poll (GET /runs?ids=)
         return bool(floyo.requests.polls(run_id)) or any(
             run_id in r.query.get("ids", "") for r in floyo.requests.filter("GET", r"/runs/?", "api"))
 
-    suite.wait_until(lambda: looked(created) and looked(watched), timeout=60)
+    wait_until(lambda: looked(created) and looked(watched), timeout=60)
     os.killpg(aux.proc.pid, signal.SIGINT)  # Ctrl-C in a terminal signals the whole process group
     assert aux.proc.wait(60) is not None, "Ctrl-C still stops ComfyUI"
     assert len(floyo.requests.cancel_requests(created)) == 1

@@ -16,8 +16,7 @@ import pytest
 from floyo_scripted import OutputSpec
 from PIL import Image
 
-from .test_nodes_e2e import save, saved_images
-from .test_nodes_more_e2e import Socket
+from .conftest import Socket, save, saved_images
 
 pytestmark = pytest.mark.e2e
 

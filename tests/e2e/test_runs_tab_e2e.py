@@ -11,8 +11,7 @@ import urllib.request
 
 import pytest
 
-from .test_frontend_e2e import SLOW_RUN, fresh_remote, run_script
-from .test_nodes_e2e import remote_run, save
+from .conftest import SLOW_RUN, fresh_remote, remote_run, run_script, save
 
 pytestmark = pytest.mark.e2e
 

@@ -12,9 +12,7 @@ import urllib.request
 import pytest
 from floyo_scripted import Step
 
-from . import test_fault_suite_e2e as suite
-from .conftest import FLOYO_KEY, Comfy
-from .test_nodes_e2e import remote_run, save
+from .conftest import FLOYO_KEY, Comfy, remote_run, save, wait_until
 
 pytestmark = pytest.mark.e2e
 EVIL = "https://evil.example"
@@ -62,8 +60,8 @@ def test_a_cross_site_page_cannot_cancel_a_run_but_the_panel_can(comfy, floyo):
     floyo.update(steps=[Step("queued", polls=1), Step("processing")])
     known = set(floyo.runs)
     prompt_id = comfy.queue({"1": remote_run(), "2": save("1")})
-    run = suite.wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0]
-    suite.wait_until(lambda: floyo.requests.polls(run.id))
+    run = wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0]
+    wait_until(lambda: floyo.requests.polls(run.id))
     body = json.dumps({"run_id": run.id}).encode()
     for host in (f"127.0.0.1:{comfy.port}", _lan_host(comfy)):
         for ctype in ("text/plain", "application/x-www-form-urlencoded", "application/json"):
@@ -85,8 +83,8 @@ def test_a_second_comfyui_sharing_the_user_folder_neither_takes_over_nor_cancels
     floyo.update(steps=[Step("queued", polls=1), Step("processing")])
     known = set(floyo.runs)
     prompt_id = first.queue({"1": remote_run(), "2": save("1")})
-    run = suite.wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0]
-    suite.wait_until(lambda: floyo.requests.polls(run.id))
+    run = wait_until(lambda: [r for r in floyo.runs.values() if r.id not in known])[0]
+    wait_until(lambda: floyo.requests.polls(run.id))
     second = Comfy(first.base, env=comfy_env)  # same user folder, same journal, another port
     second.start()
     try:

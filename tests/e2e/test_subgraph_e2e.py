@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_frontend_e2e import SLOW_RUN, fresh_remote, run_script
+from .conftest import SLOW_RUN, fresh_remote, run_script
 
 pytestmark = pytest.mark.e2e
 

@@ -25,11 +25,9 @@ import pytest
 from floyo_scripted import GatewayServer, ServerThread
 from PIL import Image
 
-from .conftest import Comfy, require_comfyui
-from .test_frontend_e2e import _browser, run_script  # noqa: F401 - _browser: skip without a browser
-from .test_gateway_e2e import KEY
+from .conftest import GATEWAY_KEY, Comfy, require_comfyui, run_script
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("needs_browser")]
 log = logging.getLogger("floyo.e2e")
 BUNDLES = ("comfyui_workflow_templates_media_image", "comfyui_workflow_templates_media_video")
 WORKER_NODES = Path(__file__).parent / "worker_nodes"
@@ -37,7 +35,7 @@ SEALED = "floyo_current_graph"  # nodes/prompt_hook.py: the envelope of the seal
 DEADLINE_S = 180.0  # for every queued template to end: none may hang
 # Each run makes at least two requests (create, status) and the pack paces one key's requests to
 # Floyo's 100/minute, so one client needs ~95 s for 77 runs; two clients, two keys, half that.
-CLIENT_KEYS = (KEY, "flo_gateway_e2e_second")
+CLIENT_KEYS = (GATEWAY_KEY, "flo_gateway_e2e_second")
 
 
 @dataclass

@@ -17,7 +17,7 @@ from floyo_pack.nodes import comfy, resume
 from floyo_pack.nodes.active_runs import REGISTRY
 from floyo_scripted import Fault, Scenario, ScriptedServer, Step
 
-from ..core.test_create_at_most_once import WORKFLOW
+from ..core.conftest import WORKFLOW
 
 KEY = "flo_test_key"
 
