@@ -10,11 +10,12 @@ from .lookup import FETCH_SPEC, STATUS_SPEC
 from .overrides import SPECS as OVERRIDE_SPECS
 from .preflight import SPEC as PREFLIGHT_SPEC
 from .remote_run import SPEC as REMOTE_RUN_SPEC
+from .select import SPEC as SELECT_SPEC
 from .spec import NodeSpec, v1_class, v3_class
 
 log = logging.getLogger(__name__)
-SPECS: tuple[NodeSpec, ...] = (REMOTE_RUN_SPEC, PREFLIGHT_SPEC, STATUS_SPEC, FETCH_SPEC, *OVERRIDE_SPECS,
-                               *LIST_SPECS)
+SPECS: tuple[NodeSpec, ...] = (REMOTE_RUN_SPEC, PREFLIGHT_SPEC, STATUS_SPEC, FETCH_SPEC, SELECT_SPEC,
+                               *OVERRIDE_SPECS, *LIST_SPECS)
 
 
 def wire_server() -> bool:
