@@ -13,11 +13,19 @@ import mimetypes
 from typing import Any
 
 from ..floyo_client.models import Phase
-from .gateway_runs import FileRef, GatewayRun, execution_ms, from_history, output_refs, rejection_error
+from .gateway_runs import (
+    FileRef,
+    GatewayRun,
+    execution_ms,
+    from_history,
+    output_refs,
+    partial_error,
+    rejection_error,
+)
 from .records import FileRecord, new_id
 from .scenario import RunError
 from .state import Store
-from .worker import WorkerClient
+from .worker import WorkerClient, WorkerUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +47,8 @@ class Gateway:
         self._fetching = asyncio.Lock()
 
     async def create(self, workflow: dict[str, Any], name: str, key: str | None) -> GatewayRun:
-        """Submit the workflow; a prompt the worker rejects becomes a failed run, as on Floyo.
+        """Submit the workflow; a prompt the worker rejects becomes a failed run, as on Floyo, and so
+        does one it accepts only in part (docs/floyo-api.md, "Partly valid workflows").
 
         Raises WorkerUnavailable when the worker cannot be reached (nothing was created).
         """
@@ -47,9 +56,20 @@ class Gateway:
         run = GatewayRun(id=new_id("run_"), name=name, key=key, prompt_id=submitted.prompt_id)
         if submitted.rejection is not None:
             run.finish(Phase.FAILED, rejection_error(submitted.rejection))
+        elif submitted.node_errors:  # accepted in part: never a silently partial run
+            await self._stop(submitted.prompt_id)
+            run.finish(Phase.FAILED, partial_error(submitted.node_errors, workflow))
         self.runs[run.id] = run
         log.info("run %s -> worker prompt %s (%s)", run.id, run.prompt_id or "rejected", name)
         return run
+
+    async def _stop(self, prompt_id: str | None) -> None:
+        """Take a prompt off the worker: out of its queue, or interrupted if it already started."""
+        try:
+            await self.worker.delete_pending(prompt_id)
+            await self.worker.interrupt(prompt_id)  # targeted: ignored unless this prompt is running
+        except WorkerUnavailable as exc:  # the run fails anyway; the worker may finish the valid part
+            log.warning("could not stop partly valid prompt %s: %s", prompt_id, exc)
 
     async def refresh(self, run: GatewayRun) -> GatewayRun:
         """Bring a live run up to date from the worker. Raises WorkerUnavailable."""

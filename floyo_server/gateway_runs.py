@@ -123,6 +123,18 @@ def rejection_error(body: dict[str, Any]) -> RunError:
     return RunError(type="validation", message=message, node_id=first)
 
 
+def partial_error(node_errors: dict[str, Any], workflow: dict[str, Any]) -> RunError:
+    """A RunError for a prompt the worker accepted only in part (``/prompt`` 200 with node errors:
+    ComfyUI runs the outputs that validate and drops the others), naming the dropped outputs."""
+    dropped = sorted({str(o) for info in node_errors.values() if isinstance(info, dict)
+                      for o in info.get("dependent_outputs") or ()}, key=node_order)
+    names = ", ".join(f"{o} ({(workflow.get(o) or {}).get('class_type', '?')})" for o in dropped)
+    head = (f"Output node(s) {names or '?'} failed validation on the ComfyUI worker, so the run was "
+            "stopped instead of returning only the other outputs")
+    found = rejection_error({"error": {"message": head}, "node_errors": node_errors})
+    return RunError(type="validation", message=found.message, node_id=found.node_id)
+
+
 def output_refs(entry: dict[str, Any]) -> list[FileRef]:
     """Every file an output node reported (SaveImage ``images``, animated ``gifs``, ...), by node id."""
     outputs = entry.get("outputs") if isinstance(entry.get("outputs"), dict) else {}

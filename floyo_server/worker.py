@@ -25,10 +25,12 @@ class WorkerUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Submitted:
-    """The worker's answer to ``POST /prompt``: a prompt id, or the validation error body (HTTP 400)."""
+    """The worker's answer to ``POST /prompt``: a prompt id, or the validation error body (HTTP 400).
+    ``node_errors`` on an accepted prompt: the outputs the worker dropped (it runs the valid ones)."""
 
     prompt_id: str | None
     rejection: dict[str, Any] | None = None
+    node_errors: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ class WorkerClient:
         """Queue an API-format prompt. A 400 (validation) is returned, not raised."""
         status, body = await self._call("POST", "/prompt", json={"prompt": prompt, "client_id": CLIENT_ID})
         if status == 200 and isinstance(body, dict) and body.get("prompt_id"):
-            return Submitted(prompt_id=str(body["prompt_id"]))
+            errors = body.get("node_errors") if isinstance(body.get("node_errors"), dict) else None
+            return Submitted(prompt_id=str(body["prompt_id"]), node_errors=errors)
         if status == 400 and isinstance(body, dict):
             return Submitted(prompt_id=None, rejection=body)
         raise WorkerUnavailable(f"ComfyUI worker answered POST /prompt with HTTP {status}")

@@ -18,6 +18,7 @@ import torch
 from ..floyo_client import FloyoClient
 from ..floyo_client.transport import StopCheck
 from ..floyo_client.workflow import Override, Prompt, apply_overrides
+from .contract import override_node
 from .images import encode_png
 from .media_uploads import Payload, audio_payload, prepare_off_loop, video_payload
 from .spec import CATEGORY, Ctx, In, NodeSpec, Out
@@ -81,7 +82,7 @@ def _chain(kind: str, value_input: In, default_input: str = "") -> NodeSpec:
         return (tuple(overrides or ()) + (Override(target=target, input=input.strip(), value=value),),)
 
     return NodeSpec(
-        node_id=f"FloyoOverride{kind}", display_name=f"Floyo Override {kind}",
+        node_id=override_node(kind), display_name=f"Floyo Override {kind}",
         description=(f"Sets one input of a remote node, found by its title (as shown on the node) or "
                      f"its id, to a {kind.lower()} value. Chain several and connect the last to "
                      "FloyoRemoteRun's 'overrides'."),

@@ -2,8 +2,9 @@
 
 Takes the same inputs as ``FloyoRemoteRun`` and returns the exact workflow the run would send
 (the current-graph split, overrides applied, files still to upload shown as pending paths) and a
-report: the uploads, any credentials found, whether an identical saved run would be reused, and
-warnings. Must not open a connection to Floyo: it sends nothing and costs nothing.
+report: the nodes not installed here (built from the UI workflow in current-graph mode), the
+uploads, any credentials found, whether an identical saved run would be reused, and warnings.
+Must not open a connection to Floyo: it sends nothing and costs nothing.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import time
 from typing import Any
 
 from ..floyo_client.credentials import find_secrets, workflow_hash
+from ..floyo_client.routing import tag
 from ..floyo_client.workflow import Override, Prompt, apply_overrides
 from . import comfy
+from .contract import CURRENT_GRAPH, PREFLIGHT
 from .local_inputs import local_files
 from .overrides import Upload
 from .prompt_hook import queue_check
@@ -22,6 +25,7 @@ from .queue_checks import key_problem
 from .remote_run import SPEC as REMOTE_RUN
 from .remote_run import workflow_for
 from .spec import CATEGORY, Ctx, NodeSpec, Out
+from .ui_graph import not_installed
 
 PENDING = "<pending upload: {}>"
 
@@ -67,10 +71,20 @@ def _api_url() -> str:
     return load_config(comfy.key_file()).api_url
 
 
-def report(workflow: Prompt, uploads: list[str], allow_secrets: bool) -> str:
+def built_line(workflow: Prompt, source: str) -> list[str]:
+    """The sent nodes this ComfyUI lacks: in current-graph mode built from the UI workflow."""
+    missing = not_installed(workflow)
+    if not missing:
+        return []
+    how = "built from the saved UI workflow (type, widget values by name)" if source == CURRENT_GRAPH \
+        else "sent as written"
+    return [f"Not installed here, {how}: {len(missing)} ({', '.join(missing)})"]
+
+
+def report(workflow: Prompt, uploads: list[str], allow_secrets: bool, source: str = "") -> str:
     secrets = find_secrets(workflow)
     lines = ["Floyo Preflight: nothing was sent to Floyo.",
-             f"Nodes sent: {len(workflow)} ({', '.join(workflow)})",
+             f"Nodes sent: {len(workflow)} ({', '.join(workflow)})", *built_line(workflow, source),
              f"Uploads: {len(uploads)}", *(f"  - {u}" for u in uploads)]
     if secrets:
         verdict = "sent anyway (allow_secrets is on)" if allow_secrets else "the run would be refused"
@@ -89,12 +103,12 @@ async def preflight(ctx: Ctx, source: str, workflow: str, overrides: Any = None,
     uploads: list[str] = []
     resolved = pending_overrides(overrides, uploads)
     final = apply_overrides(remote, resolved) if resolved else remote
-    final = pending_files(final, uploads)
-    return (json.dumps(final, indent=2, sort_keys=True), report(final, uploads, allow_secrets))
+    final = tag(pending_files(final, uploads))[0]  # the routing tags, exactly as Remote Run sends them
+    return (json.dumps(final, indent=2, sort_keys=True), report(final, uploads, allow_secrets, source))
 
 
 SPEC = NodeSpec(
-    node_id="FloyoPreflight", display_name="Floyo Preflight",
+    node_id=PREFLIGHT, display_name="Floyo Preflight",
     description=("Shows exactly what Floyo Remote Run would send (the current-graph split, overrides "
                  "applied, uploads as pending paths) and a report of uploads, secrets and warnings. "
                  "Sends nothing and spends no FloTime."),

@@ -122,7 +122,8 @@ def test_example_workflow_runs_on_the_worker_and_its_image_comes_back(stack, exa
     body = stack.api(f"/runs/{run.id}?expand=outputs.presigned_url")
     assert body["status"] == "done" and isinstance(body["flotime_ms"], int)  # 0 if the worker cached it
     [output] = body["outputs"]
-    assert output["file_name"] == remote.name and output["input_path"] == f"{remote.name} [output]"
+    assert output["file_name"] == remote.name  # the routing tag's subfolder is in input_path
+    assert output["input_path"] == f"floyo-3/{remote.name} [output]" and "floyo-3" in remote.name
     with urllib.request.urlopen(output["presigned_url"], timeout=30) as response:  # no key: signed link
         assert response.read() == remote.read_bytes()
 

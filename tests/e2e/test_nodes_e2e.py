@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from floyo_pack.floyo_client.routing import tag
 from floyo_scripted import OutputSpec, RunError, Step
 from PIL import Image
 
@@ -80,7 +81,7 @@ def test_embedded_run_sends_the_workflow_once_and_feeds_save_image(comfy, floyo)
     files = saved_images(comfy, entry, "2")
     assert len(files) == 2 and Image.open(files[0]).size == (96, 80)
     run = floyo.last_run
-    assert len(floyo.requests.creates()) == 1 and run.workflow == REMOTE
+    assert len(floyo.requests.creates()) == 1 and run.workflow == tag(REMOTE)[0]  # with routing tags
     assert run.name.startswith("e2e embedded [flyc-")
     kept = sorted(p.name for p in (comfy.base / "output" / "floyo" / run.id).iterdir())
     assert kept == sorted(o.file_name for o in run.outputs), "every paid output is saved locally"

@@ -1,0 +1,187 @@
+"""Workflows nobody on this team wrote, through the real frontend, the pack, the gateway and a CPU
+worker without models: Comfy-Org's 77 workflow templates (the two bundles ComfyUI 0.3.75 ships)
+and a node installed only on the worker.
+
+Each template must end one of two ways: accepted and sent whole (every remote node with its
+class_type), ending in success or a clear Floyo error; or refused at queue time with a clear
+Floyo error. None may hang, crash a server, or come back silently partial. A node only the
+worker has is built from the UI workflow and runs there; the same workflow saved without widget
+input names is refused, naming the node and the ways out. The counts go to docs/templates.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from floyo_scripted import GatewayServer, ServerThread
+from PIL import Image
+
+from .conftest import Comfy, require_comfyui
+from .test_frontend_e2e import _browser, run_script  # noqa: F401 - _browser: skip without a browser
+from .test_gateway_e2e import KEY
+
+pytestmark = pytest.mark.e2e
+log = logging.getLogger("floyo.e2e")
+BUNDLES = ("comfyui_workflow_templates_media_image", "comfyui_workflow_templates_media_video")
+WORKER_NODES = Path(__file__).parent / "worker_nodes"
+SEALED = "floyo_current_graph"  # nodes/prompt_hook.py: the envelope of the sealed remote part
+DEADLINE_S = 180.0  # for every queued template to end: none may hang
+# Each run makes at least two requests (create, status) and the pack paces one key's requests to
+# Floyo's 100/minute, so one client needs ~95 s for 77 runs; two clients, two keys, half that.
+CLIENT_KEYS = (KEY, "flo_gateway_e2e_second")
+
+
+@dataclass
+class Corpus:
+    worker: Comfy
+    gateway: ServerThread
+    clients: list[Comfy]
+
+
+def templates() -> list[tuple[str, str]]:
+    found = []
+    for bundle in BUNDLES:
+        spec = importlib.util.find_spec(bundle)
+        assert spec and spec.origin, f"{bundle} is not installed: run `bash .ci/setup.sh`"
+        found += [(f"{bundle.rsplit('_', 1)[1]}/{p.stem}", str(p))
+                  for p in sorted((Path(spec.origin).parent / "templates").glob("*.json"))]
+    return found
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """Worker ComfyUI (with the remote-only test node, without the pack), gateway, two clients."""
+    require_comfyui()
+    worker = Comfy(tmp_path_factory.mktemp("corpus-worker"), pack=False)
+    (worker.custom_nodes_dir / "remote_only").symlink_to(WORKER_NODES / "remote_only")
+    gateway = ServerThread(server=GatewayServer(worker.url, keys=list(CLIENT_KEYS))).start()
+    clients = [Comfy(tmp_path_factory.mktemp("corpus-client"), env={
+        "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": key})
+        for key in CLIENT_KEYS]
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            for started in [pool.submit(c.start) for c in (worker, *clients)]:
+                started.result()
+        yield Corpus(worker, gateway, clients)
+    finally:
+        for comfy in (*clients, worker):
+            comfy.stop()
+        gateway.stop()
+
+
+def refusal_text(refused: dict) -> str:
+    """The Floyo message in ComfyUI's 400 answer to /prompt (a failed queue-time check)."""
+    errors = [e for info in (refused.get("node_errors") or {}).values() for e in info.get("errors", [])]
+    return " | ".join(str(e.get("details") or e.get("message")) for e in errors) or json.dumps(refused)
+
+
+def wait_all(comfy: Comfy, prompt_ids: list[str], timeout: float = DEADLINE_S) -> dict[str, dict]:
+    end, done = time.monotonic() + timeout, {}
+    while len(done) < len(prompt_ids) and time.monotonic() < end:
+        for prompt_id in prompt_ids:
+            entry = done.get(prompt_id) or comfy.history(prompt_id)
+            if entry and entry.get("status", {}).get("status_str") in ("success", "error"):
+                done[prompt_id] = entry
+        time.sleep(0.5)
+    return done
+
+
+def sealed_remote(entry: dict, floyo_id: str) -> dict:
+    """The remote part the client's prompt hook sealed into the Floyo node (what it sent)."""
+    local = entry["prompt"][2]
+    return json.loads(local[floyo_id]["inputs"]["workflow"])[SEALED]["workflow"]
+
+
+def floyo_error(entry: dict) -> str | None:
+    errors = [m[1] for m in entry["status"]["messages"] if m[0] == "execution_error"]
+    if not errors:
+        return None
+    assert errors[0]["node_type"] == "FloyoRemoteRun", errors[0]  # the error is the Floyo node's
+    return errors[0]["exception_message"]
+
+
+def check_accepted(stack: Corpus, t: dict, entry: dict, outputs: set[str]) -> tuple[str, str]:
+    """Sent whole, then success or a clear Floyo error; returns the outcome and its message."""
+    remote, local = sealed_remote(entry, t["floyo"]), entry["prompt"][2]
+    assert all(isinstance(n.get("class_type"), str) for n in remote.values()), t["name"]
+    assert set(t["nodes"]) <= set(remote) | set(local), f"{t['name']}: nodes neither sent nor kept"
+    message = floyo_error(entry)
+    if message is None:  # success: every remote output node made its outputs on the worker
+        (run,) = [r for r in stack.gateway.runs.values() if r.name.startswith(f"corpus {t['name']} ")]
+        made = stack.worker.history(run.prompt_id)["outputs"]
+        missing = [i for i, n in remote.items() if n["class_type"] in outputs and i not in made]
+        assert not missing, f"{t['name']}: silently partial, outputs {missing} made nothing"
+        return "succeeded", ""
+    assert message.startswith("Floyo run run_") and "failed" in message, f"{t['name']}: {message}"
+    partly = "failed validation on the ComfyUI worker" in message
+    return ("sent, failed: partly valid" if partly else "sent, failed"), message
+
+
+@pytest.mark.timeout(420)
+def test_every_template_is_sent_whole_or_refused_at_queue_time_and_none_hangs_or_is_partial(stack, capsys):
+    corpus = templates()
+    assert len(corpus) == 77, [n for n, _ in corpus]  # never a template skipped
+    shared = [[name, path, i % len(stack.clients)] for i, (name, path) in enumerate(corpus)]
+    res = run_script("templates_corpus.mjs", stack.clients[0], timeout=300, TEMPLATES=json.dumps(shared),
+                     CLIENT_URLS=json.dumps([c.url for c in stack.clients]))
+    assert sorted(t["name"] for t in res["templates"]) == sorted(n for n, _ in corpus)
+    accepted, entries = [t for t in res["templates"] if t.get("answer")], {}
+    for index, client in enumerate(stack.clients):
+        queued = [t["answer"]["prompt_id"] for t in accepted if t["client"] == index]
+        entries |= wait_all(client, queued)
+    hung = [t["name"] for t in accepted if t["answer"]["prompt_id"] not in entries]
+    assert not hung, f"not ended within {DEADLINE_S:.0f}s: {hung}"
+    info = stack.worker.get("/object_info")[1]
+    outputs = {name for name, spec in info.items() if spec.get("output_node")}
+    outcomes: dict[str, tuple[str, str]] = {}
+    for t in res["templates"]:
+        assert t.get("answer") or t.get("refused"), f"{t['name']}: never reached /prompt: {t.get('queued')}"
+        if t.get("refused"):
+            text = refusal_text(t["refused"])
+            assert "Floyo" in text and "class_type" not in text, f"{t['name']}: {text}"
+            outcomes[t["name"]] = ("refused at queue time", text)
+        else:
+            outcomes[t["name"]] = check_accepted(stack, t, entries[t["answer"]["prompt_id"]], outputs)
+    for comfy in (*stack.clients, stack.worker):  # no server crashed
+        assert comfy.running and comfy.get("/system_stats")[0] == 200
+    counts = Counter(outcome for outcome, _ in outcomes.values())
+    summary = f"{len(corpus)} templates: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    log.info("%s\n%s", summary, json.dumps(outcomes, indent=1, sort_keys=True))
+    if os.environ.get("FLOYO_TEMPLATES_REPORT"):  # for docs/templates.md
+        Path(os.environ["FLOYO_TEMPLATES_REPORT"]).write_text(json.dumps(outcomes, indent=1, sort_keys=True))
+    with capsys.disabled():
+        print(f"\n{summary}")  # noqa: T201 - the counts docs/templates.md records
+
+
+@pytest.mark.timeout(180)
+def test_a_node_only_the_worker_has_runs_there_and_its_ambiguous_save_is_refused(stack):
+    known = set(stack.gateway.runs)
+    res = run_script("remote_only_node.mjs", stack.clients[0], timeout=150, WORKER_URL=stack.worker.url)
+    named, older = res["runs"]
+    assert named.get("answer") and older.get("refused"), json.dumps(res)[:4000]
+    assert named["nodes"][str(res["savedTint"]["id"])] is None  # the frontend gave it no class_type
+    entry = stack.clients[0].wait(named["answer"]["prompt_id"], timeout=60)
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    (run,) = [r for r in stack.gateway.runs.values() if r.id not in known]
+    sent = stack.worker.history(run.prompt_id)["prompt"][2]
+    (tint,) = [n for n in sent.values() if n["class_type"] == "RemoteOnlyTint"]
+    widgets = {k: v for k, v in tint["inputs"].items() if k != "image"}
+    assert widgets == {"seed": 5, "amount": 200, "mode": "add"}  # by name; "randomize" left out
+    [image] = entry["outputs"][named["preview"]]["images"]
+    with Image.open(stack.clients[0].temp_dir / image["subfolder"] / image["filename"]) as im:
+        assert im.convert("RGB").getpixel((16, 16)) == (0x20 + 200, 0x20, 0x20)  # tinted on the worker
+
+    message = refusal_text(older["refused"])
+    assert "RemoteOnlyTint" in message and "install" in message and "'embedded'" in message, message
+    assert "exported from Floyo" in message and "class_type" not in message
+    new_runs = [r for r in stack.gateway.runs.values() if r.id not in known]
+    assert len(new_runs) == 1, "the refused workflow must send nothing"

@@ -1,0 +1,81 @@
+// Comfy-Org's workflow templates as a corpus: each is opened in the real frontend the way a user
+// opens a file (loadGraphData), given a FloyoRemoteRun in 'current graph' mode with a PreviewImage
+// after it, and queued the way the Queue button does (app.queuePrompt), back to back in one
+// browser session. The templates are shared between client ComfyUIs (one page each, side by
+// side): each pays its runs' requests from its own per-key budget (100/minute). Records, per
+// template, what the frontend sent to /prompt (node ids and their class_type, null when it had
+// none) and ComfyUI's answer (prompt id, or the refusal body).
+// Env: COMFY_URL, CLIENT_URLS (JSON list, the first is COMFY_URL), CHROMIUM,
+// TEMPLATES (JSON list of [name, path, client index]).
+import fs from "node:fs";
+import { withComfy } from "./comfy_page.mjs";
+
+// dialogs and checks that only inform the user (a missing model is the worker's to report)
+const UI_ONLY = { "Comfy.Workflow.ShowMissingModelsWarning": false, "Comfy.Workflow.ShowMissingNodesWarning": false,
+  "Comfy.EnableWorkflowViewRestore": false };
+
+async function openClient(page, url) {
+  const context = await page.context().browser().newContext({ viewport: { width: 1280, height: 800 } });
+  const other = await context.newPage();
+  await other.addInitScript(() => localStorage.setItem("vueNodesBannerDismissed", "true"));
+  await other.route((u) => !["127.0.0.1", "localhost"].includes(u.hostname), (r) => r.abort());
+  await other.goto(url + "/", { waitUntil: "domcontentloaded" });
+  await other.waitForFunction(() => window.app?.graph && window.app.extensions?.some((e) => e.name === "floyo.RunControls"),
+    null, { timeout: 60000 });
+  for (const [id, value] of Object.entries(UI_ONLY)) {
+    await other.evaluate(([i, v]) => window.app.extensionManager.setting.set(i, v), [id, value]);
+  }
+  return other;
+}
+
+async function prepare(page) {
+  await page.evaluate(() => {
+    window.app.canvas.pause_rendering = true;  // painting 77 graphs is CPU the CI budget lacks
+    const api = window.comfyAPI.api.api, queue = api.queuePrompt.bind(api);
+    api.queuePrompt = async (number, prompt, options) => {  // what the Queue button's path sends
+      const sent = { nodes: Object.fromEntries(Object.entries(prompt.output)
+        .map(([id, node]) => [id, node.class_type ?? null])) };
+      window.__floyoSent = sent;
+      try {
+        sent.answer = await queue(number, prompt, options);
+        return sent.answer;
+      } catch (e) {
+        sent.refused = e?.response ?? String(e);
+        throw e;
+      }
+    };
+  });
+}
+
+async function openAndQueue(page, name, workflow) {
+  return page.evaluate(async ([name, wf]) => {
+    const { app, LiteGraph } = window;
+    await app.loadGraphData(wf, true, false, null, { showMissingNodesDialog: false, showMissingModelsDialog: false });
+    const floyo = LiteGraph.createNode("FloyoRemoteRun");
+    app.graph.add(floyo);
+    floyo.widgets.find((w) => w.name === "source").value = "current graph";
+    floyo.widgets.find((w) => w.name === "run_name").value = `corpus ${name}`;
+    const preview = LiteGraph.createNode("PreviewImage");
+    app.graph.add(preview);
+    floyo.connect(0, preview, 0);
+    window.__floyoSent = null;
+    const queued = await app.queuePrompt(0, 1).catch((e) => String(e));
+    return { name, floyo: String(floyo.id), queued, ...window.__floyoSent };
+  }, [name, workflow]);
+}
+
+await withComfy(async (page, result) => {
+  const urls = JSON.parse(process.env.CLIENT_URLS || "[]");
+  const pages = [page, ...await Promise.all(urls.slice(1).map((url) => openClient(page, url)))];
+  await Promise.all(pages.map(prepare));
+  const templates = JSON.parse(process.env.TEMPLATES || "[]");
+  const done = await Promise.all(pages.map(async (p, index) => {
+    const mine = [];
+    for (const [name, path, client] of templates) {
+      if (client !== index) continue;
+      mine.push({ client, ...await openAndQueue(p, name, JSON.parse(fs.readFileSync(path, "utf8"))) });
+    }
+    return mine;
+  }));
+  result.templates = done.flat();
+}, { settings: UI_ONLY });
