@@ -5,6 +5,7 @@ node errors, and an interrupt that actually stops the worker's prompt."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 import urllib.request
@@ -295,3 +296,45 @@ def test_local_video_and_audio_reach_the_worker_as_files_its_loaders_read(stack,
     assert sent["45"].suffix == ".flac" and media(sent["45"]) == (11025, 22050)  # AUDIO, encoded
     outputs = worker_entry["outputs"]
     assert [len(outputs[f"{n}2"]["images"]) for n in ("10", "20", "25")] == [8, 5, 6]  # the worker read them
+
+
+def load_demo_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"floyo_demo_{name}", EXAMPLES.parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_media_demo_uploads_its_picture_and_sound_and_returns_image_video_and_audio(stack, internet_like):
+    """demo/workflows/demo_media.json as `bash demo/run` runs it: example.png and the chime are
+    uploaded, the worker detects edges and makes a video with sound, and the client gets the IMAGE,
+    VIDEO and AUDIO back (used here by core nodes) and the Edges node routed to its selector."""
+    chime = load_demo_module("chime").write_chime(stack.client.input_dir / "floyo_demo_chime.wav")
+    info = stack.client.get("/object_info")[1]
+    prompt = ui_to_api(json.loads((EXAMPLES / "demo_media.json").read_text()), info)
+    floyo = next(i for i, n in prompt.items() if n["class_type"] == "FloyoRemoteRun")
+    prompt[floyo]["inputs"]["reuse"] = "always run"
+    prompt.update({  # what a user would connect next: the outputs are ordinary core values
+        "90": save(floyo, prefix="demo_images"),
+        "91": {"class_type": "GetVideoComponents", "inputs": {"video": [floyo, 4]}},
+        "92": save("91", prefix="demo_frames"),
+        "93": {"class_type": "SaveAudio", "inputs": {"audio": [floyo, 5], "filename_prefix": "demo_audio"}}})
+    known = set(stack.gateway.runs)
+    entry = stack.client.run(prompt, timeout=240)
+    assert succeeded(entry)
+    worker_entry = stack.worker.history(stack.new_run(known).prompt_id)
+    sent = worker_entry["prompt"][2]
+    by_title = {n["_meta"]["title"]: n for n in sent.values()}
+    assert by_title["Photo"]["inputs"]["image"] != "example.png"  # uploaded: the worker's copy
+    uploaded = stack.worker.input_dir / by_title["Chime"]["inputs"]["audio"]
+    assert uploaded.read_bytes() == chime.read_bytes()
+    [edges] = saved(stack.client, entry, "90")  # IMAGE: the edges, 320x320
+    assert Image.open(edges).size == (320, 320)
+    assert len(saved(stack.client, entry, "92")) == 6  # VIDEO: photo and edges, three times
+    [audio] = [stack.client.output_dir / a["subfolder"] / a["filename"]
+               for a in entry["outputs"]["93"]["audio"]]
+    assert media(audio) == (3 * 22050, 22050)  # AUDIO: the 3 s chime
+    routed = next(i for i, n in prompt.items() if n["_meta"]["title"] == "Edges, routed here")
+    [preview] = entry["outputs"][routed]["images"]
+    with Image.open(stack.client.base / "temp" / preview["subfolder"] / preview["filename"]) as image:
+        assert image.size == (320, 320) and image.getextrema() == Image.open(edges).getextrema()
