@@ -58,14 +58,15 @@ def warm_up() -> None:
     import _variants
     import numpy as np
     from floyo_pack.nodes.batch_decoder import BatchDecoder
-    from floyo_pack.nodes.images import decode_outputs
     from PIL import Image
 
     buffer = io.BytesIO()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(buffer, "PNG")
     blob = buffer.getvalue()
-    decode_outputs([blob], ["w.png"])
-    BatchDecoder(["w.png"]).add(0, blob)
+    BatchDecoder(1).finish([blob], ["w.png"])  # the plain decode (a fallback's path)
+    fast = BatchDecoder(1)
+    fast.add(0, blob, "w.png")
+    fast.finish([blob], ["w.png"])  # the decode-while-downloading path
     _variants.decode_all([blob])
 
 

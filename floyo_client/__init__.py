@@ -6,7 +6,7 @@ Never imports ComfyUI, torch, PIL or numpy (tests/test_boundaries.py enforces it
 
 __version__ = "0.1.0"
 
-from .client import CancelOutcome, CancelResult, FloyoClient, new_marker
+from .client import FloyoClient, new_marker
 from .config import Config, key_status, load_config, write_key_file
 from .download import DownloadLimits, download_file
 from .errors import (
@@ -29,10 +29,21 @@ from .errors import (
     redact,
 )
 from .models import Phase, Run, RunOutput, classify_status
+from .outcome import CancelOutcome, CancelResult
 from .policy import PollSchedule, RetryPolicy
 from .ratelimit import RateLimiter, limiter_for
 from .run_files import download_outputs
-from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name, start_run
+from .runner import (
+    Hooks,
+    Limits,
+    RunHandle,
+    RunUpdate,
+    cancel_on_failure,
+    cancel_on_stop,
+    never_cancel,
+    run_name,
+    start_run,
+)
 from .transport import Transport
 
 
@@ -46,7 +57,8 @@ __all__ = [
     "DownloadError", "DownloadLimits", "FloyoClient", "FloyoError", "Hooks", "Interrupted", "Limits",
     "NetworkError", "NotFound", "Phase", "PollSchedule", "ProtocolError", "RateLimited", "RateLimiter",
     "RetryPolicy", "Run", "RunFailed", "RunHandle", "RunMayExist", "RunOutput", "RunTimedOut",
-    "RunUpdate", "ServerError", "Transport", "__version__", "classify_status", "download_file",
-    "download_outputs", "error_from_response", "key_status", "limiter_for", "load_config", "new_marker",
-    "open_client", "redact", "run_name", "start_run", "write_key_file",
+    "RunUpdate", "ServerError", "Transport", "__version__", "cancel_on_failure", "cancel_on_stop",
+    "classify_status", "download_file",
+    "download_outputs", "error_from_response", "key_status", "limiter_for", "load_config", "never_cancel",
+    "new_marker", "open_client", "redact", "run_name", "start_run", "write_key_file",
 ]

@@ -8,11 +8,9 @@ Must not sleep between polls or decide what a status means for the user (see run
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import secrets
 import threading
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -38,29 +36,10 @@ from .models import (
     RunOutput,
     listed_items,
 )
-from .transport import SentNetworkError, StopCheck, Transport, never_stop
+from .outcome import CancelOutcome, CancelResult
+from .transport import Request, SentNetworkError, StopCheck, Transport, never_stop
 
 DEFAULT_URL_TTL_S = 3600
-
-
-class CancelResult(enum.Enum):
-    CANCELLED = "cancelled"
-    ALREADY_FINISHED = "already finished"
-    NOT_FOUND = "not found"
-    UNCONFIRMED = "could not be confirmed"
-
-
-@dataclass(frozen=True)
-class CancelOutcome:
-    result: CancelResult
-    status: str | None = None  # the run's status when it had already finished
-    detail: str | None = None
-
-    def describe(self) -> str:
-        if self.result is CancelResult.ALREADY_FINISHED:
-            return f"already finished ({self.status or 'unknown status'})"
-        text = self.result.value
-        return f"{text}: {self.detail}" if self.detail else text
 
 
 def new_marker() -> str:
@@ -108,8 +87,9 @@ class FloyoClient:
                    f"resent (that could charge twice). Look in Floyo for a run named {name!r} "
                    f"(marker {marker}).")
         try:
-            reply = await self.transport.call("POST", self.api + "/runs", idempotent=False, stop=stop,
-                                              json={"workflow": workflow, "name": name}, timeout_s=120)
+            reply = await self.transport.call(Request("POST", self.api + "/runs", idempotent=False,
+                                                      json={"workflow": workflow, "name": name},
+                                                      timeout_s=120), stop=stop)
         except (SentNetworkError, ProtocolError) as e:  # sent, but the answer was lost or unreadable
             raise RunMayExist(f"{unknown} Cause: {e}", marker=marker) from None
         except ServerError as e:
@@ -128,8 +108,8 @@ class FloyoClient:
         if urls:  # presigned_url_expires_in is a validation error without expand (docs/floyo-api.md)
             params = {"expand": EXPAND_RUN_OUTPUT_URLS,
                       "presigned_url_expires_in": str(clamp(url_ttl_s, RUN_URL_EXPIRY_RANGE_S))}
-        reply = await self.transport.call("GET", self.api + _run_path(run_id), params=params,
-                                          stop=stop, run_id=run_id, attempts=attempts)
+        reply = await self.transport.call(Request("GET", self.api + _run_path(run_id), params=params,
+                                                  run_id=run_id, attempts=attempts), stop=stop)
         try:
             return Run.from_json(reply.body)
         except ValueError as e:
@@ -141,8 +121,8 @@ class FloyoClient:
         None when no listed run carries it. Raises RunListUnavailable when Floyo has no run list
         (404/405: the list is unconfirmed, docs/floyo-api.md, "Run list")."""
         try:
-            reply = await self.transport.call("GET", self.api + "/runs", stop=stop,
-                                              params={"search": marker, "limit": "20"})
+            reply = await self.transport.call(Request("GET", self.api + "/runs",
+                                                      params={"search": marker, "limit": "20"}), stop=stop)
         except FloyoError as e:
             if e.status in (404, 405):
                 raise RunListUnavailable(f"Floyo has no run list to look for marker {marker} in "
@@ -158,10 +138,13 @@ class FloyoClient:
 
     async def cancel_run(self, run_id: str, *, stop: StopCheck = never_stop,
                          timeout_s: float = 10.0) -> CancelOutcome:
-        """POST /runs/{id}/cancel: cancelled, already finished (with its status), or not found."""
+        """POST /runs/{id}/cancel: cancelled, already finished (with its status), or not found.
+        Urgent (never queued behind polls), and done within ``timeout_s`` in all: a 429 whose wait
+        would pass it raises RateLimited at once."""
         try:
-            await self.transport.call("POST", self.api + _run_path(run_id) + "/cancel", stop=stop,
-                                      run_id=run_id, timeout_s=timeout_s, urgent=True)
+            await self.transport.call(Request("POST", self.api + _run_path(run_id) + "/cancel",
+                                              run_id=run_id, timeout_s=timeout_s, urgent=True,
+                                              deadline_s=timeout_s), stop=stop)
         except Conflict as e:
             return CancelOutcome(CancelResult.ALREADY_FINISHED, status=e.current_status)
         except NotFound:
@@ -178,8 +161,8 @@ class FloyoClient:
         if url:
             params = {"expand": EXPAND_FILE_URL,
                       "presigned_url_expires_in": str(clamp(url_ttl_s, FILE_URL_EXPIRY_RANGE_S))}
-        reply = await self.transport.call("GET", f"{self.api}/files/{quote(file_id, safe='')}",
-                                          params=params, stop=stop)
+        reply = await self.transport.call(Request("GET", f"{self.api}/files/{quote(file_id, safe='')}",
+                                                  params=params), stop=stop)
         output = RunOutput.from_json(reply.body)
         if output is None:
             raise ProtocolError(f"Floyo's answer for file {file_id} could not be read.")
@@ -201,7 +184,8 @@ class FloyoClient:
             fields.add_field("on_conflict", "rename")  # a name clash never fails (docs/floyo-api.md)
             return fields
 
-        reply = await self.transport.call("POST", self.cdn + "/upload", data=form, stop=stop, timeout_s=300)
+        reply = await self.transport.call(Request("POST", self.cdn + "/upload", form=form, timeout_s=300),
+                                          stop=stop)
         uploaded = RunOutput.from_json(reply.body)
         if uploaded is None or not uploaded.input_path:
             raise ProtocolError("Floyo's CDN accepted the upload but returned no input_path.")

@@ -24,11 +24,13 @@ ENV_KEY, ENV_API_URL, ENV_CDN_URL = "FLOYO_API_KEY", "FLOYO_API_URL", "FLOYO_CDN
 ENV_MAX_OUTPUT_MB = "FLOYO_MAX_OUTPUT_MB"
 ENV_MAX_OUTPUTS, ENV_MAX_RUN_MB = "FLOYO_MAX_OUTPUTS", "FLOYO_MAX_RUN_MB"  # per-run budgets
 ENV_MAX_MEGAPIXELS = "FLOYO_MAX_MEGAPIXELS"
+ENV_MAX_UPLOAD_MB = "FLOYO_MAX_UPLOAD_MB"
 ENV_CA_BUNDLE = "FLOYO_CA_BUNDLE"
 ENV_OUTAGE_LIMIT_MIN = "FLOYO_OUTAGE_LIMIT_MIN"
 DEFAULT_OUTAGE_LIMIT_MIN = 30
 DEFAULT_MAX_OUTPUT_MB = 1024
 DEFAULT_MAX_OUTPUTS, DEFAULT_MAX_RUN_MB, DEFAULT_MAX_MEGAPIXELS = 1000, 4096, 512
+DEFAULT_MAX_UPLOAD_MB = 1024
 MISSING_KEY_HELP = (
     "No Floyo API key is configured: set the FLOYO_API_KEY environment variable, or enter the key "
     "in ComfyUI's settings (Floyo > API key). Keys are created under Team Settings > Floyo API."
@@ -184,6 +186,12 @@ def max_outputs(env: Mapping[str, str] | None = None) -> int:
 def max_run_bytes(env: Mapping[str, str] | None = None) -> int:
     """The total download size of one run (``FLOYO_MAX_RUN_MB``, default 4096 MB)."""
     return int(_positive(env, ENV_MAX_RUN_MB, DEFAULT_MAX_RUN_MB, "megabytes") * 1024 * 1024)
+
+
+def max_upload_bytes(env: Mapping[str, str] | None = None) -> int:
+    """The largest input file the pack uploads (``FLOYO_MAX_UPLOAD_MB``, default 1024 MB): an upload
+    is read whole before it is sent, so this bounds the memory one upload takes."""
+    return int(_positive(env, ENV_MAX_UPLOAD_MB, DEFAULT_MAX_UPLOAD_MB, "megabytes") * 1024 * 1024)
 
 
 def max_batch_pixels(env: Mapping[str, str] | None = None) -> int:

@@ -47,6 +47,7 @@ class DownloadLimits:
     max_redirects: int = 3
     chunk_bytes: int = 1024 * 1024
     window_bytes: int = 4 * 1024 * 1024  # bytes still to come of running downloads (run_files.Window)
+    concurrency: int = 16  # most downloads of one run at once (small files; run_files.Window)
 
     @classmethod
     def from_env(cls) -> DownloadLimits:

@@ -8,9 +8,9 @@ does I/O or logging.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from .models import Run, error_text
+from .outcome import CancelOutcome
 
 _KEY_RE = re.compile(r"flo_[A-Za-z0-9_\-]+")
 _BEARER_RE = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=\-]+")
@@ -44,7 +44,6 @@ class FloyoError(Exception):
         super().__init__(redact(message))
         self.status = status
         self.run_id = run_id
-        self.cancel_outcome: Any = None  # set when giving up on a run sent its remote cancel
 
     @property
     def message(self) -> str:
@@ -129,7 +128,16 @@ class RunTimedOut(FloyoError):
 
 
 class Interrupted(FloyoError):
-    """The user stopped the run (ComfyUI interrupt or the node's Cancel button)."""
+    """The user stopped the run (ComfyUI interrupt or the node's Cancel button). ``outcome``: the
+    remote cancel it led to, fixed at construction (None: nothing needed cancelling)."""
+
+    def __init__(self, message: str, *, outcome: CancelOutcome | None = None, **kw):
+        super().__init__(message, **kw)
+        self._outcome = outcome
+
+    @property
+    def outcome(self) -> CancelOutcome | None:
+        return self._outcome
 
 
 class DownloadError(FloyoError):

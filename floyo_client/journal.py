@@ -9,7 +9,8 @@ process so one ComfyUI never resumes or reconciles another live one's runs.
 
 A journal problem (a bad file at start, a full disk, a lock held too long) never stops the pack
 nor a healthy run: opening sets a bad file aside (journal_store.py); a failed write is logged
-(at most once a minute) and the run carries on. Must not store the API key or presigned URLs.
+(at most once a minute) and the run carries on. A row's state changes only along the moves of
+journal_states.py. Must not store the API key or presigned URLs.
 """
 
 from __future__ import annotations
@@ -23,19 +24,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .journal_states import FIRST, RESUMABLE, sources
 from .journal_store import SCHEMA_V0, JournalUnavailable, open_store
+from .outcome import CancelOutcome
 from .owner import Owner
 
 log = logging.getLogger(__name__)
 SCHEMA = SCHEMA_V0  # the base table; journal_store.MIGRATIONS add to it
-# creating: row written, create not answered yet (a crash here leaves it 'unknown' at next start)
-# unknown: the create may have reached Floyo; look for the marker by hand — never resubmitted
-# not_created: Floyo provably has no such run
-# running: Floyo has the run; we are (or were) watching it
-# succeeded: finished successfully, outputs not saved yet
-# saved: outputs saved locally (paths); failed / cancelled: terminal, nothing to save
-STATES = ("creating", "unknown", "not_created", "running", "succeeded", "saved", "failed", "cancelled")
-RESUMABLE = ("running", "succeeded")
 GAVE_UP = "gave_up"  # the status of an unknown row whose node gave up: cancel it if it turns up
 OPEN_TIMEOUT_S = 5.0  # a lock held longer than this at start: the file is set aside
 WRITE_TIMEOUT_S = 5.0  # how long a write waits for another writer's lock
@@ -97,9 +92,36 @@ class Journal:
             return []
 
     def _update(self, where: str, key: str, **fields: Any) -> None:
+        """Change a row's details, not its state."""
         fields["updated_at"] = time.time()
         sets = ", ".join(f"{name} = ?" for name in fields)
         self._write(f"UPDATE runs SET {sets} WHERE {where} = ?", [*fields.values(), key])  # noqa: S608
+
+    def _move(self, where: str, key: str, state: str, **fields: Any) -> None:
+        """Move a row to ``state`` if journal_states allows it from the state it is in, checked in
+        the same statement as the write; a refused move is logged and writes nothing."""
+        fields.update(state=state, updated_at=time.time())
+        sets = ", ".join(f"{name} = ?" for name in fields)
+        froms = sources(state)
+        sql = (f"UPDATE runs SET {sets} WHERE {where} = ? "  # noqa: S608 (names are ours)
+               f"AND state IN ({', '.join('?' * len(froms))})")
+        try:
+            with self._db() as db:
+                if db.execute(sql, [*fields.values(), key, *froms]).rowcount:
+                    current = None
+                else:
+                    row = db.execute(f"SELECT state FROM runs WHERE {where} = ?", (key,)).fetchone()  # noqa: S608
+                    current = row["state"] if row else None
+        except (sqlite3.Error, OSError) as e:
+            self._failed("write", e)
+            return
+        self._failing = False
+        if current == "saved":  # saved is final; a failure after saving (decoding) leaves it so
+            log.debug("Floyo journal: run %s stays saved (not %s)", key, state)
+        elif current is not None:
+            log.warning("Floyo journal: refused to move run %s from %s to %s (not a step of a run's "
+                        "lifecycle, floyo_client/journal_states.py); the row is left as it was.",
+                        key, current, state)
 
     def begin(self, marker: str, *, name: str, prompt_id: str | None, node_id: str | None,
               api_url: str, resolved_hash: str | None = None) -> None:
@@ -108,34 +130,36 @@ class Journal:
         now, o = time.time(), self.owner
         self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url,"
                     " owner_host, owner_pid, owner_started, created_at, updated_at, resolved_hash)"
-                    " VALUES (?, 'creating', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (marker, name, prompt_id, node_id, api_url, o.host, o.pid, o.started, now, now,
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (marker, FIRST, name, prompt_id, node_id, api_url, o.host, o.pid, o.started, now, now,
                      resolved_hash))
 
     def created(self, marker: str, run_id: str) -> None:
-        self._update("marker", marker, run_id=run_id, state="running", status="queued")
+        self._move("marker", marker, "running", run_id=run_id, status="queued")
 
     def create_unknown(self, marker: str, detail: str) -> None:
-        self._update("marker", marker, state="unknown", detail=detail[:1000])
+        self._move("marker", marker, "unknown", detail=detail[:1000])
 
     def gave_up(self, marker: str, detail: str) -> None:
         """A create that may have reached Floyo, whose node gave up on it: if the run turns up
         (by its marker), it is cancelled, never watched."""
-        self._update("marker", marker, state="unknown", status=GAVE_UP, detail=detail[:1000])
+        self._move("marker", marker, "unknown", status=GAVE_UP, detail=detail[:1000])
 
     def not_created(self, marker: str, detail: str) -> None:
-        self._update("marker", marker, state="not_created", detail=detail[:1000])
+        self._move("marker", marker, "not_created", detail=detail[:1000])
 
     def status(self, run_id: str, status: str, flotime_ms: int | None) -> None:
         self._update("run_id", run_id, status=status, flotime_ms=flotime_ms)
 
-    def finished(self, run_id: str, state: str, detail: str | None = None) -> None:
-        """Set a final state, unless the outputs were already saved (saved is final)."""
-        self._write("UPDATE runs SET state = ?, detail = ?, updated_at = ? WHERE run_id = ? "
-                    "AND state != 'saved'", (state, (detail or "")[:1000] or None, time.time(), run_id))
+    def finished(self, run_id: str, state: str, detail: str | None = None,
+                 cancel: CancelOutcome | None = None) -> None:
+        """Set a final state, unless the outputs were already saved (saved is final), with the
+        outcome of the remote cancel that ended the watch, if one was sent."""
+        self._move("run_id", run_id, state, detail=(detail or "")[:1000] or None,
+                   cancel_result=cancel.result.value if cancel is not None else None)
 
     def saved(self, run_id: str, paths: list[str]) -> None:
-        self._update("run_id", run_id, state="saved", paths=json.dumps(paths))
+        self._move("run_id", run_id, "saved", paths=json.dumps(paths))
 
     def cost(self, run_id: str, flotime_ms: int | None, partner_cost_usd: float | None) -> None:
         """The finished run's FloTime and partner-API cost, as Floyo reported them."""
@@ -173,8 +197,13 @@ class Journal:
         return [_as_dict(r) for r in rows]
 
     def recover(self) -> list[dict[str, Any]]:
-        """At start: take over the rows of owners that are gone (another live ComfyUI's rows are
-        left alone). Their unanswered creates become 'unknown'; returns their runs to resume."""
+        """``take_over``'s runs to resume."""
+        return self.take_over()[0]
+
+    def take_over(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """At start: take over the rows of owners that are gone (another live ComfyUI's rows, and
+        rows this process already took, are left alone). Their unanswered creates become
+        'unknown'. Returns the runs taken over now: (to resume, unknown creates to reconcile)."""
         try:
             with self._db() as db:
                 db.execute("BEGIN IMMEDIATE")  # two ComfyUIs starting together claim each row once
@@ -182,15 +211,15 @@ class Journal:
                                   "WHERE state IN ('creating', 'unknown', 'running', 'succeeded')").fetchall()
                 orphans = {r["marker"] for r in rows if self._orphaned(r)}
                 self._claim(db, orphans)
-                resumable = [r for r in db.execute("SELECT * FROM runs WHERE state IN (?, ?) AND run_id "
-                                                   "IS NOT NULL", RESUMABLE) if r["marker"] in orphans]
+                taken = [r for r in db.execute("SELECT * FROM runs") if r["marker"] in orphans]
         except (sqlite3.Error, OSError) as e:
             self._failed("recover runs from", e)
-            return []
+            return [], []
         if len(orphans) < len(rows):
             log.info("Floyo: %d run(s) in the journal belong to another running ComfyUI sharing this "
                      "folder; leaving them to it.", len(rows) - len(orphans))
-        return [_as_dict(r) for r in resumable]
+        resume = [_as_dict(r) for r in taken if r["state"] in RESUMABLE and r["run_id"] is not None]
+        return resume, [_as_dict(r) for r in taken if r["state"] == "unknown"]
 
     def unknown_runs(self) -> list[dict[str, Any]]:
         """Runs whose create may have reached Floyo, owned by this process (after ``recover``,

@@ -61,6 +61,8 @@ MIGRATIONS = (
     ("ALTER TABLE runs ADD COLUMN resolved_hash TEXT",
      "ALTER TABLE runs ADD COLUMN partner_cost_usd REAL",
      "CREATE INDEX IF NOT EXISTS runs_resolved_hash ON runs(resolved_hash)"),
+    # 4: the remote cancel's outcome when the pack gave up on the run (outcome.CancelResult's value)
+    ("ALTER TABLE runs ADD COLUMN cancel_result TEXT",),
 )
 VERSION = len(MIGRATIONS)
 SIDECARS = ("-wal", "-shm", "-journal")

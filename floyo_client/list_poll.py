@@ -26,7 +26,7 @@ from typing import Any
 from .client import clamp
 from .errors import FloyoError, Interrupted
 from .models import EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S, Phase, Run, listed_items
-from .transport import StopCheck
+from .transport import Request, StopCheck
 
 log = logging.getLogger(__name__)
 UNSUPPORTED = (400, 404, 405, 422)  # no run list, or one that does not take ``ids``
@@ -151,7 +151,8 @@ async def _list(client: Any, ids: list[str], stop: StopCheck, url_ttl_s: float) 
     # output URLs as the run's own GET asks for them: a run seen done here needs no second request
     params = {"ids": ",".join(ids), "limit": str(PAGE), "expand": EXPAND_RUN_OUTPUT_URLS,
               "presigned_url_expires_in": str(clamp(url_ttl_s, RUN_URL_EXPIRY_RANGE_S))}
-    reply = await client.transport.call("GET", client.api + "/runs", stop=stop, attempts=1, params=params)
+    reply = await client.transport.call(Request("GET", client.api + "/runs", attempts=1, params=params),
+                                        stop=stop)
     found = {}
     for item in listed_items(reply.body):
         try:

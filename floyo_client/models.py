@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .media import is_image
+
 RUN_ID_RE = re.compile(r"^run_[A-Za-z0-9]+$")
 FILE_ID_RE = re.compile(r"^file_[A-Za-z0-9]+$")
 
@@ -119,6 +121,10 @@ def listed_items(body: object) -> list[Any]:
     return []
 
 
+VIDEO_EXTENSIONS = frozenset({"mp4", "webm", "mov", "mkv", "avi", "m4v", "mpg", "mpeg"})
+AUDIO_EXTENSIONS = frozenset({"flac", "mp3", "opus", "ogg", "wav", "m4a", "aac"})
+
+
 @dataclass(frozen=True)
 class RunOutput:
     """One output file of a run (a Floyo file object)."""
@@ -146,10 +152,23 @@ class RunOutput:
                    input_path=_str_or_none(body.get("input_path")))
 
     @property
-    def is_image(self) -> bool:
-        mime = (self.mime_type or "").lower()
+    def kind(self) -> str:
+        """``image``, ``video``, ``audio`` or ``file``, from the MIME type or else the extension.
+        Animated WebP/GIF/APNG are images (decoded to frames)."""
+        if self.is_image:
+            return "image"
+        mime = (self.mime_type or "").lower().split(";")[0]
         ext = self.file_name.lower().rsplit(".", 1)[-1]
-        return mime.startswith("image/") or ext in {"png", "jpg", "jpeg", "webp", "gif", "bmp"}
+        if ext in VIDEO_EXTENSIONS or (mime.startswith("video/") and ext not in AUDIO_EXTENSIONS):
+            return "video"
+        if ext in AUDIO_EXTENSIONS or mime.startswith("audio/"):
+            return "audio"
+        return "file"
+
+    @property
+    def is_image(self) -> bool:
+        """Whether the node decodes this output into its IMAGE batch (``media.is_image``)."""
+        return is_image(self.file_name, self.mime_type)
 
 
 @dataclass(frozen=True)

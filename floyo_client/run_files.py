@@ -2,7 +2,7 @@
 
 How many at once (``Window``): a far CDN costs a round trip per file, so small files need many
 downloads in flight to keep the link full, while a few large ones fill it alone. Downloads
-start in list order while fewer than ``Limits.download_concurrency`` (16) run and the bytes
+start in list order while fewer than ``DownloadLimits.concurrency`` (16) run and the bytes
 those still owe stay under ``DownloadLimits.window_bytes`` (4 MiB: a 100 ms x 335 Mbit/s link);
 ``FEW`` may always run, whatever their size. Each download streams to disk (memory stays flat),
 holds one pooled keep-alive connection and one ``.part`` file, and retries on its own.
@@ -10,12 +10,18 @@ holds one pooled keep-alive connection and one ``.part`` file, and retries on it
 Checks the run's budgets before the first request (how many files, how many bytes Floyo says
 they have) and keeps counting bytes while they stream, so a hostile or buggy answer gets a clear
 error instead of filling the disk. Each file is handed over the moment it is on disk under its
-final name. Must not decode files or know about ComfyUI.
+final name. One writer per run folder at a time (``one_writer``): the resume thread, a Fetch node
+and the runs tab may all ask for the same run's outputs at once; the later ones wait, then take
+the files the first saved instead of downloading them again. Must not decode files or know about
+ComfyUI.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -23,9 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .download import DownloadLimits, Refresh, download_file
-from .errors import DownloadError
+from .errors import DownloadError, Interrupted
 from .models import RunOutput
 from .names import output_names, path_inside
+from .transport import StopCheck
 
 if TYPE_CHECKING:
     from .runner import RunHandle
@@ -136,6 +143,50 @@ class Window:
             self.leave(cost, got)
 
 
+_writers: set[str] = set()  # run folders being written, by any thread or event loop
+_writers_lock = threading.Lock()
+CLAIM_CHECK_S = 0.1
+CLAIM_WAIT_S = 3600.0  # the other download has its own deadlines; this one is a last resort
+
+
+def _claim(key: str) -> bool:
+    with _writers_lock:
+        if key in _writers:
+            return False
+        _writers.add(key)
+        return True
+
+
+@asynccontextmanager
+async def one_writer(folder: Path, stop: StopCheck) -> AsyncIterator[bool]:
+    """Hold the right to write into ``folder`` (one run's outputs) in this process; yields True
+    when another download of it had to end first (its files may be on disk already)."""
+    key, waited = os.path.normcase(os.path.abspath(folder)), False
+    deadline = time.monotonic() + CLAIM_WAIT_S
+    while not _claim(key):
+        waited = True
+        if stop():
+            raise Interrupted("Stopped while another download of this run's outputs was finishing.")
+        if time.monotonic() >= deadline:
+            raise DownloadError(f"Another download into {folder} has not ended in {CLAIM_WAIT_S:.0f}s; "
+                                "try Floyo Fetch Outputs again later.")
+        await asyncio.sleep(CLAIM_CHECK_S)
+    try:
+        yield waited
+    finally:
+        with _writers_lock:
+            _writers.discard(key)
+
+
+def _saved_already(path: Path, output: RunOutput) -> bool:
+    """A file under its final name is whole (download.py renames only complete files)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return output.size_bytes is None or size == output.size_bytes
+
+
 def fresh_link(handle: RunHandle) -> Refresh:
     """Asks Floyo for the run again and picks this output's new presigned URL."""
 
@@ -154,23 +205,33 @@ async def download_outputs(handle: RunHandle, outputs: Sequence[RunOutput], fold
     """Save ``outputs`` in ``folder`` and return their paths in order. With ``on_ready``, each file
     is handed over as ``(index, path)`` once it is on disk under its final name. After a failure
     the other downloads are stopped (their ``.part`` files removed) before the error is raised:
-    ``on_ready`` is never called after."""
-    limits = handle.limits.download
-    check_budget(handle.run_id, outputs, limits)
+    ``on_ready`` is never called after. While another download writes ``folder`` this one waits,
+    then takes the files it saved."""
+    check_budget(handle.run_id, outputs, handle.limits.download)
     paths = [path_inside(folder, name) for name in output_names([o.file_name for o in outputs])]
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    window = Window(handle.limits.download_concurrency, limits.window_bytes)
+    async with one_writer(folder, handle.hooks.should_stop) as waited:
+        taken = {i for i, o in enumerate(outputs) if waited and _saved_already(paths[i], o)}
+        await _download_all(handle, outputs, paths, taken, on_ready)
+    return paths
+
+
+async def _download_all(handle: RunHandle, outputs: Sequence[RunOutput], paths: list[Path],
+                        taken: set[int], on_ready: Callable[[int, Path], None] | None) -> None:
+    limits = handle.limits.download
+    window = Window(limits.concurrency, limits.window_bytes)
     tally, refresh = RunBytes(handle.run_id, limits.max_run_bytes), fresh_link(handle)
 
     async def one(index: int, output: RunOutput) -> None:
-        async with window.slot(output) as arrived:
+        if index not in taken:
+            async with window.slot(output) as arrived:
 
-            def counted(n: int) -> None:
-                arrived(n)
-                tally(n)  # raises past the run's byte budget
+                def counted(n: int) -> None:
+                    arrived(n)
+                    tally(n)  # raises past the run's byte budget
 
-            await download_file(handle.client.transport, output, refresh, paths[index],
-                                stop=handle.hooks.should_stop, limits=limits, on_bytes=counted)
+                await download_file(handle.client.transport, output, refresh, paths[index],
+                                    stop=handle.hooks.should_stop, limits=limits, on_bytes=counted)
         if on_ready is not None:
             on_ready(index, paths[index])
 
@@ -182,4 +243,3 @@ async def download_outputs(handle: RunHandle, outputs: Sequence[RunOutput], fold
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-    return paths

@@ -1,9 +1,12 @@
-"""Watching a created run to its end: polling, timeout, user stop, and cancelling what we abandon.
+"""Watching a run to its end and cancelling what we abandon: ``RunHandle`` does these two things only.
 
 A ``RunHandle`` polls fast at first and then backs off; queued time does not count against the
-timeout; an unknown status word means "still running". Used as an async context manager it sends
-a best-effort, time-bounded remote cancel when anything fails before the run reached a terminal
-state, and a failed cancel never replaces the original error. Time and sleep come from ``Hooks``.
+timeout; an unknown status word means "still running". Every caller uses it the same way, as an
+async context manager: leaving it on an error before the run reached a terminal state sends a
+best-effort, time-bounded remote cancel when the handle's ``cancels`` rule says the error means
+it (a run the pack created: any failure; a run watched for the user: their stop; a finished run
+looked at: never), and a failed cancel never replaces the original error. Downloading the run's
+files is run_files.py's; time and sleep come from ``Hooks``. Must not download nor journal.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import CancelOutcome, CancelResult, FloyoClient, new_marker
+from .client import FloyoClient, new_marker
 from .download import DownloadLimits
 from .errors import BillingError, FloyoError, Interrupted, OutageTooLong, RunFailed, RunTimedOut
 from .list_poll import ListPoller, poller_for, usable
 from .models import Phase, Run
 from .outage import DEFAULT_OUTAGE_LIMIT_S, Outage, is_transient
+from .outcome import CancelOutcome, CancelResult
 from .policy import PollSchedule
 from .transport import StopCheck, never_stop
 
@@ -63,8 +67,7 @@ class Limits:
     schedule: PollSchedule = field(default_factory=PollSchedule)
     cancel_timeout_s: float = 10.0
     url_ttl_s: float = 3600.0
-    download: DownloadLimits = field(default_factory=DownloadLimits)
-    download_concurrency: int = 16  # most downloads at once (small files; run_files.Window)
+    download: DownloadLimits = field(default_factory=DownloadLimits)  # read by run_files only
     outage_limit_s: float = DEFAULT_OUTAGE_LIMIT_S  # then stop waiting, leave the run running
 
 
@@ -82,12 +85,31 @@ def failure_of(run: Run) -> FloyoError:
     return RunFailed(f"Floyo run {run.id} failed{where}: {detail}", run=run, run_id=run.id)
 
 
+CancelRule = Callable[[BaseException], bool]  # does leaving the handle on this error cancel the run?
+
+
+def cancel_on_failure(exc: BaseException) -> bool:
+    """A run the pack created: any failure cancels it, except an outage (a cancel cannot cross a
+    dead network; the run stays journaled and is resumed)."""
+    return not isinstance(exc, OutageTooLong)
+
+
+def cancel_on_stop(exc: BaseException) -> bool:
+    """A run watched for the user (resumed after a restart): only their stop cancels it."""
+    return isinstance(exc, Interrupted)
+
+
+def never_cancel(exc: BaseException) -> bool:
+    """A run looked at for its outputs (reuse, the runs tab): leaving it never cancels it."""
+    return False
+
+
 class RunHandle:
-    """One remote run: wait for it, fetch its outputs, cancel it if we give up on it."""
+    """One remote run: wait for it, and cancel it if we give up on it (``cancels`` says when)."""
 
     def __init__(self, client: FloyoClient, run_id: str, hooks: Hooks | None = None,
-                 limits: Limits | None = None):
-        self.client, self.run_id = client, run_id
+                 limits: Limits | None = None, *, cancels: CancelRule = cancel_on_failure):
+        self.client, self.run_id, self.cancels = client, run_id, cancels
         self.hooks, self.limits = hooks or Hooks(), limits or Limits()
         self.run: Run | None = None
         self.cancel_outcome: CancelOutcome | None = None
@@ -214,7 +236,7 @@ class RunHandle:
         try:
             bound = self.limits.cancel_timeout_s  # in an outage, a stop must not wait out the dead link
             bound = bound if self.outage.since is None else min(bound, OUTAGE_CANCEL_S)
-            outcome = await asyncio.wait_for(self.client.cancel_run(self.run_id), bound)
+            outcome = await asyncio.wait_for(self.client.cancel_run(self.run_id, timeout_s=bound), bound)
         except (FloyoError, asyncio.TimeoutError, OSError) as e:
             outcome = CancelOutcome(CancelResult.UNCONFIRMED, detail=self.client.transport.safe(str(e))[:200]
                                     or "no answer in time")
@@ -227,17 +249,20 @@ class RunHandle:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: object) -> None:
-        if exc is None or isinstance(exc, OutageTooLong):  # a cancel cannot cross a dead network
+        if exc is None or not self.cancels(exc):
             return
         if self.terminal:  # nothing to cancel; a user stop now only leaves outputs to fetch later
             if isinstance(exc, Interrupted) and self.run is not None:
-                exc.args = (f"{exc.message} Floyo run {self.run_id} had already finished "
-                            f"({self.run.status}); Floyo Fetch Outputs can still get its outputs.",)
+                raise Interrupted(f"{exc.message} Floyo run {self.run_id} had already finished "
+                                  f"({self.run.status}); Floyo Fetch Outputs can still get its outputs.",
+                                  run_id=exc.run_id) from None
             return
         outcome = await self.cancel()
+        if isinstance(exc, Interrupted):  # a new error: the outcome is part of it from the start
+            raise Interrupted(f"{exc.message} Remote run cancel: {outcome.describe()}.", run_id=exc.run_id,
+                              outcome=outcome) from None
         if isinstance(exc, FloyoError):
             exc.args = (f"{exc.message} Remote run cancel: {outcome.describe()}.",)
-            exc.cancel_outcome = outcome
 
 
 def run_name(label: str | None, marker: str) -> str:

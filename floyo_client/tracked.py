@@ -18,13 +18,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .client import CancelResult, FloyoClient, new_marker
+from .client import FloyoClient, new_marker
 from .cost import partner_cost_usd
 from .credentials import workflow_hash
 from .detached import detached
 from .errors import FloyoError, Interrupted, RunListUnavailable, RunMayExist, ServerError
 from .journal import GAVE_UP, Journal
 from .models import Phase, Run, classify_status
+from .outcome import CancelOutcome, CancelResult
 from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name
 from .slots import run_slot
 from .transport import StopCheck, Transport
@@ -72,7 +73,7 @@ def journal_left(journal: Journal, handle: RunHandle, detail: str) -> None:
     """Journal the state a run was left in. If its cancel could not get through, it is marked as
     given up, so the next start cancels it instead of watching it."""
     state = left_state(handle)
-    journal.finished(handle.run_id, state, detail)
+    journal.finished(handle.run_id, state, detail, handle.cancel_outcome)
     if state == "running" and handle.cancel_outcome is not None:
         journal.status(handle.run_id, GAVE_UP, None)
 
@@ -196,11 +197,20 @@ async def abandon_create(answer: asyncio.Future, client: FloyoClient, journal: J
         journal.created(marker, run.id)
     except FloyoError:
         return  # journaled as not created
-    handle = _handle(client, run)
-    outcome = await handle.cancel()
-    journal_left(journal, handle, f"{why}; remote cancel: {outcome.describe()}.")
+    outcome = await cancel_given_up(client, journal, run.id, why, run=run)
     log.info("Floyo: run %s was created as ComfyUI cancelled its node; remote cancel: %s",
              run.id, outcome.describe())
+
+
+async def cancel_given_up(client: FloyoClient, journal: Journal, run_id: str, why: str, *,
+                          run: Run | None = None) -> CancelOutcome:
+    """The one way to cancel a run nobody watches (its node gave up on it): the handle's bounded
+    cancel, then the state it is left in journaled (given up again if the cancel failed)."""
+    handle = RunHandle(client, run_id)
+    handle.run = run
+    outcome = await handle.cancel()
+    journal_left(journal, handle, f"{why}; remote cancel: {outcome.describe()}.")
+    return outcome
 
 
 async def _outlast(task: asyncio.Future, seconds: float) -> None:

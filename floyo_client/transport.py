@@ -3,6 +3,8 @@
 Sets the User-Agent, attaches the bearer token only when asked *and* only to the configured API
 and CDN origins, spends the per-key rate budget, applies timeouts, races each request against
 the stop check, retries by ``policy`` and turns every answer or failure into a typed error.
+After a 429 the transport itself waits once before resending, a cancel included (the limiter
+alone lets an urgent request straight through). Each API request is one typed ``Request``.
 Must not follow redirects on its own (callers decide) or put a key or URL query into a message.
 """
 
@@ -13,7 +15,7 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +50,27 @@ StopCheck = Callable[[], bool]
 
 def never_stop() -> bool:
     return False
+
+
+@dataclass(frozen=True)
+class Request:
+    """One Floyo API request, as the client describes it to the transport.
+
+    ``idempotent`` False: a create, sent at most once on a fresh connection. ``urgent``: a rate
+    slot without queueing (a cancel saves money). ``deadline_s``: the whole call, waits included;
+    a wait that would pass it is not started. ``form`` builds a multipart body per attempt."""
+
+    method: str
+    url: str
+    json: Any = None
+    params: Mapping[str, str] | None = None
+    form: Callable[[], aiohttp.FormData] | None = None
+    idempotent: bool = True
+    urgent: bool = False
+    run_id: str | None = None
+    timeout_s: float = 30.0
+    attempts: int | None = None
+    deadline_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -135,7 +158,9 @@ class Transport:
     @asynccontextmanager
     async def open(self, method: str, url: str | URL, *, auth: bool, timeout_s: float = 30.0,
                    stop: StopCheck = never_stop, once: bool = False, urgent: bool = False,
-                   **kw: Any) -> AsyncIterator[aiohttp.ClientResponse]:
+                   headers: Mapping[str, str] | None = None, json: Any = None,
+                   params: Mapping[str, str] | None = None,
+                   data: Any = None) -> AsyncIterator[aiohttp.ClientResponse]:
         """Send one request (no retries) and yield the response; the single exit to the network."""
         target = url if isinstance(url, URL) else URL(url, encoded=True)  # keep presigned bytes as-is
         if auth and urgent:  # a cancel saves money: it takes a slot but never queues behind polls
@@ -144,10 +169,11 @@ class Transport:
             await self.limiter.acquire(stop, self.sleep)
         if stop():
             raise Interrupted("Stopped before the request was sent.")
-        headers = {**kw.pop("headers", {}), **self.headers_for(target, auth)}
+        sent = {**(headers or {}), **self.headers_for(target, auth)}
         timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, 15.0))
-        request = self._session_for(once).request(method, target, headers=headers, timeout=timeout,
-                                                   allow_redirects=False, **kw)
+        body = {k: v for k, v in (("json", json), ("params", params), ("data", data)) if v is not None}
+        request = self._session_for(once).request(method, target, headers=sent, timeout=timeout,
+                                                   allow_redirects=False, **body)
         # A request that must not be resent (create) is never abandoned in flight: once its body
         # may have left, we wait for the answer so the run id is known and can be cancelled.
         resp = await self._race(request, stop if not once else never_stop, target)
@@ -180,55 +206,67 @@ class Transport:
         return (f"Could not reach {target.host} ({type(e).__name__}: {reason}). Check the internet "
                 "connection, or FLOYO_API_URL / FLOYO_CDN_URL if you changed them.")
 
-    async def pause(self, seconds: float, stop: StopCheck) -> None:
-        """Sleep in short slices; raise Interrupted as soon as ``stop()`` is true."""
-        deadline = self.clock() + seconds
-        while (left := deadline - self.clock()) > 0:
+    async def pause(self, seconds: float, stop: StopCheck, deadline: float | None = None) -> bool:
+        """Sleep in short slices; raise Interrupted as soon as ``stop()`` is true. A wait that
+        would end past ``deadline`` (this clock) is not started: returns False."""
+        end = self.clock() + seconds
+        if deadline is not None and end > deadline:
+            return False
+        while (left := end - self.clock()) > 0:
             if stop():
                 raise Interrupted("Stopped while waiting to retry.")
             await self.sleep(min(left, STOP_CHECK_S))
+        return True
 
-    async def _exchange(self, method: str, url: str, *, stop: StopCheck, once: bool,
-                        timeout_s: float, urgent: bool = False, **kw: Any) -> Reply:
-        if callable(kw.get("data")):  # a multipart body can be sent once: build one per attempt
-            kw["data"] = kw["data"]()
-        async with self.open(method, url, auth=True, stop=stop, once=once, timeout_s=timeout_s,
-                             urgent=urgent, **kw) as resp:
+    async def _exchange(self, request: Request, stop: StopCheck) -> Reply:
+        once = not request.idempotent
+        async with self.open(request.method, request.url, auth=True, stop=stop, once=once,
+                             timeout_s=request.timeout_s, urgent=request.urgent, json=request.json,
+                             params=request.params, data=request.form() if request.form else None) as resp:
             raw = await self._race(read_whole(resp), stop if not once else never_stop, resp.url)
             return Reply(resp.status, _decode(raw), dict(resp.headers))
 
-    async def call(self, method: str, url: str, *, stop: StopCheck = never_stop, idempotent: bool = True,
-                   run_id: str | None = None, timeout_s: float = 30.0, attempts: int | None = None,
-                   **kw: Any) -> Reply:
-        """A JSON request with retries: transient failures only when ``idempotent`` (``attempts``
-        tries in all, default the policy's), 429 always."""
+    async def call(self, request: Request, *, stop: StopCheck = never_stop) -> Reply:
+        """A JSON request with retries: transient failures only when ``request.idempotent``
+        (``attempts`` tries in all, default the policy's), 429 always, each after one wait here."""
         failures = limited = 0
-        attempts = attempts or self.policy.max_attempts
+        attempts = request.attempts or self.policy.max_attempts
+        deadline = None if request.deadline_s is None else self.clock() + request.deadline_s
         while True:
             try:
-                reply = await self._exchange(method, url, stop=stop, once=not idempotent,
-                                             timeout_s=timeout_s, **kw)
+                reply = await self._exchange(request, stop)
             except NetworkError as e:
                 failures += 1
                 maybe_sent = isinstance(e, SentNetworkError)
-                if (maybe_sent and not idempotent) or failures >= attempts:
+                if (maybe_sent and not request.idempotent) or failures >= attempts:
                     raise
-                await self.pause(backoff_delay(failures, self.policy), stop)
+                if not await self.pause(backoff_delay(failures, self.policy), stop, deadline):
+                    raise
                 continue
             if 200 <= reply.status < 300:
                 return reply
             retry_after = parse_retry_after(reply.headers.get("Retry-After"), time.time())
             if reply.status == 429 and limited + 1 < self.policy.max_rate_limited:
                 limited += 1
-                delay = rate_limited_delay(retry_after, limited, self.policy)
-                log.info("Floyo rate limit hit; waiting %.1fs before retrying", delay)
-                self.limiter.block_for(delay)
-                continue
-            if idempotent and is_retryable_status(reply.status) and failures + 1 < attempts:
+                if await self._rate_limited(rate_limited_delay(retry_after, limited, self.policy),
+                                            stop, deadline):
+                    continue
+            elif request.idempotent and is_retryable_status(reply.status) and failures + 1 < attempts:
                 failures += 1
-                await self.pause(backoff_delay(failures, self.policy), stop)
-                continue
-            raise error_from_response(reply.status, reply.body, retry_after=retry_after, run_id=run_id)
+                if await self.pause(backoff_delay(failures, self.policy), stop, deadline):
+                    continue
+            raise error_from_response(reply.status, reply.body, retry_after=retry_after,
+                                      run_id=request.run_id)
+
+    async def _rate_limited(self, delay: float, stop: StopCheck, deadline: float | None) -> bool:
+        """The one wait after a 429: every request of the key holds back (the limiter), and this
+        one sleeps it out here, urgent or not. False when it would pass the request's deadline."""
+        if deadline is not None and self.clock() + delay > deadline:
+            log.info("Floyo rate limit hit; a %.1fs wait would pass this request's deadline", delay)
+            return False
+        log.info("Floyo rate limit hit; waiting %.1fs before retrying", delay)
+        self.limiter.block_for(delay)
+        return await self.pause(delay, stop)
 
 
 async def read_whole(resp: aiohttp.ClientResponse, cap: int | None = None) -> bytes:

@@ -44,7 +44,7 @@ class Step:
 class OutputSpec:
     """One generated output file. Equal specs give identical bytes (cached per process).
 
-    ``format``: png, jpeg, webp, gif (images) or txt, bin. ``size`` defaults to 64x64, or to
+    ``format``: png, jpeg, webp, gif, tiff, avif (images) or txt, bin. ``size`` defaults to 64x64, or to
     30000x30000 with ``bomb`` (a tiny PNG whose header declares that size). ``frames`` > 1 makes
     an animated png/webp/gif. ``exif_orientation`` (3, 6, 8) writes an EXIF Orientation tag.
     ``corrupt`` keeps a valid signature but damages the data. ``nbytes`` sizes txt/bin files.

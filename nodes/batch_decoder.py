@@ -1,75 +1,165 @@
-"""Decoding output files into one preallocated batch while the rest are still downloading.
+"""The one decoder of output images: files -> one IMAGE/MASK batch, with the size policy's warnings.
 
-The fast path of ``nodes/outputs.py``: it shares ``images.py``'s probing and pixel placement, so
-both paths give the same tensors. Must not apply size policies or build error messages: anything
-unusual is handed back to ``images.decode_outputs``.
+Both ways a node gets its images go through ``OutputImages`` here: a fresh run decodes each file
+the moment it is saved, while the rest still download (``outputs.collect``), and files saved
+earlier are decoded from the journal's paths (``outputs.collect_saved``). The same code picks
+the image outputs (``RunOutput.is_image``), plans the batch (``images._plan``: size policy and
+warnings), budgets it and places the pixels, so the two ways cannot disagree. Must not download,
+write files or change PIL's process-wide settings.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
 
 import torch
 
-from .image_headers import MAX_BATCH_PIXELS, ImageDecodeError, Source, _Probe, _probe, check_batch_pixels
-from .images import _allocate, _decode_file
+from ..floyo_client import RunOutput
+from .image_headers import (
+    MAX_BATCH_PIXELS,
+    MAX_FILE_PIXELS,
+    ImageDecodeError,
+    NoImages,
+    Source,
+    _Probe,
+    _probe,
+    check_batch_pixels,
+)
+from .images import SIZE_POLICIES, _allocate, _decode_file, _Plan, _plan, empty_batch
+
+Decoded = tuple[torch.Tensor, torch.Tensor, list[str]]  # IMAGE [B,H,W,3], MASK [B,H,W], warnings
 
 
 class BatchDecoder:
-    """Decode image files into one preallocated batch as each arrives, from several threads at once.
+    """Decode ``count`` image files into one batch; ``add`` may start on each file as it arrives.
 
-    Bets on what a remote SaveImage produces: every file is one frame of the size of the first file
-    to arrive. ``add`` then probes the saved file (refusing bombs before any pixel, and a batch over
-    the pixel budget before allocating it) and decodes it straight into its slot, so decoding
-    overlaps the downloads still running and no per-file float copy is made. A file that breaks
-    the bet (animated, another size, unreadable, a batch over budget) ends it: ``result`` is then
-    None and the caller decodes all files with ``decode_outputs``, which applies the size policy
-    and raises the precise error, so both paths give the same tensors, warnings and errors.
+    ``add`` is a bet on what a remote SaveImage makes: every file one frame of the size of the
+    first to arrive. It probes the file (refusing bombs before any pixel, and a batch over the
+    budget before allocating it) and decodes it straight into its slot, from any thread. A file
+    that breaks the bet frees the speculative batch and is left to ``finish``. ``finish`` probes
+    whatever ``add`` did not, lets ``_plan`` decide the layout, and keeps the speculative batch
+    only when the plan is exactly its layout; otherwise it decodes every file per the plan. So a
+    file always gives the same tensors, warnings and errors whether or not ``add`` saw it.
     """
 
-    def __init__(self, names: list[str], *, max_pixels: int = 64_000_000,
-                 max_batch_pixels: int = MAX_BATCH_PIXELS):
-        self._names, self._max_pixels, self._max_batch = names, max_pixels, max_batch_pixels
+    def __init__(self, count: int, *, size_policy: str = SIZE_POLICIES[0], max_pixels: int = MAX_FILE_PIXELS,
+                 max_batch_pixels: int = MAX_BATCH_PIXELS, workers: int | None = None):
+        if size_policy not in SIZE_POLICIES:
+            raise ValueError(f"size_policy must be one of {SIZE_POLICIES}, not {size_policy!r}")
+        self._count, self._policy, self._workers = count, size_policy, workers
+        self._max_pixels, self._max_batch = max_pixels, max_batch_pixels
         self._lock = threading.Lock()
+        self._probes: dict[int, _Probe] = {}
         self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
         self._size: tuple[int, int] | None = None
         self._done: set[int] = set()
         self._broken = False
 
-    def add(self, index: int, blob: Source) -> bool:
-        """Decode file ``index`` into its slot; False once the bet is off (nothing is raised)."""
+    def add(self, index: int, source: Source, name: str) -> bool:
+        """Decode file ``index`` into its slot now; False once the bet is off (nothing is raised)."""
         if self._broken:
             return False
         try:
-            probe = _probe(blob, self._names[index], self._max_pixels)
-            batch = self._slots(probe)
+            probe = _probe(source, name, self._max_pixels)
+            with self._lock:
+                self._probes[index] = probe
+            batch = self._slot_for(probe)
             if batch is None:
                 return self._give_up()
-            _decode_file(blob, probe, [(0, index)], batch[0].numpy(), batch[1].numpy())
-        except ImageDecodeError:
+            _decode_file(source, probe, [(0, index)], batch[0].numpy(), batch[1].numpy())
+        except ImageDecodeError:  # finish() meets the same file again and raises the precise error
             return self._give_up()
         with self._lock:
             self._done.add(index)
         return not self._broken
 
-    def _slots(self, probe: _Probe) -> tuple[torch.Tensor, torch.Tensor] | None:
+    def _slot_for(self, probe: _Probe) -> tuple[torch.Tensor, torch.Tensor] | None:
         with self._lock:
             if self._broken or len(probe.sizes) != 1:
                 return None
             if self._batch is None:
                 self._size = probe.sizes[0]
-                check_batch_pixels(len(self._names), *self._size, self._max_batch, "first only")
-                self._batch = _allocate(len(self._names), *self._size)
+                check_batch_pixels(self._count, *self._size, self._max_batch, self._policy)
+                self._batch = _allocate(self._count, *self._size)
             return self._batch if probe.sizes[0] == self._size else None
 
     def _give_up(self) -> bool:
         with self._lock:
-            self._broken, self._batch = True, None  # free the batch now; the fallback makes its own
+            self._broken, self._batch = True, None  # free the batch now; finish() makes its own
         return False
 
-    def result(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(IMAGE, MASK) when every file was decoded on the fast path, else None."""
+    def finish(self, sources: Sequence[Source], names: Sequence[str]) -> Decoded:
+        """(IMAGE float32 [B,H,W,3] 0..1, MASK float32 [B,H,W], warnings) of all ``count`` files.
+
+        Every frame of an animated file is a batch entry; EXIF orientation is applied; mask = 1 -
+        alpha. Sizes that differ follow the size policy (``images._plan``); nothing is resized.
+
+        Raises:
+            NoImages: there are no files.
+            ImageDecodeError: a file is corrupt, not an image, over ``max_pixels``, the batch over
+                ``max_batch_pixels`` (padding included, checked before allocating), or sizes
+                differ under the "error" policy. The first failing file in order is named.
+        """
+        if not len(sources) == len(names) == self._count:
+            raise ValueError(f"{len(sources)} sources and {len(names)} names for {self._count} files")
+        if not sources:
+            raise NoImages("No image outputs to decode")
+        count = max(1, min(self._workers or os.cpu_count() or 1, len(sources)))
+        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="floyo-images") as pool:
+            # Executor.map re-raises the first failure in input order and cancels the calls not yet started.
+            probes = list(pool.map(self._probe_once, range(len(sources)), sources, names))
+            plan = _plan(probes, self._policy)
+            kept = self._speculative(plan)
+            if kept is not None:
+                return kept[0], kept[1], plan.warnings
+            batch = sum(len(s) for s in plan.slots)
+            check_batch_pixels(batch, plan.height, plan.width, self._max_batch, self._policy)
+            images, masks = _allocate(batch, plan.height, plan.width)
+            place = partial(_decode_file, images=images.numpy(), masks=masks.numpy())
+            list(pool.map(place, sources, probes, plan.slots))
+        return images, masks, plan.warnings
+
+    def _probe_once(self, index: int, source: Source, name: str) -> _Probe:
         with self._lock:
-            if self._broken or self._batch is None or len(self._done) != len(self._names):
-                return None
-            return self._batch
+            known = self._probes.get(index)
+        return known if known is not None else _probe(source, name, self._max_pixels)
+
+    def _speculative(self, plan: _Plan) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The batch ``add`` filled, if the plan lays the files out exactly as it did; else None
+        (and the batch is freed before the plan's own is allocated)."""
+        with self._lock:
+            batch, self._batch = self._batch, None
+            whole = not self._broken and len(self._done) == self._count
+        same = whole and (plan.height, plan.width) == self._size and plan.slots == [
+            [(0, i)] for i in range(self._count)]
+        return batch if same else None
+
+
+class OutputImages:
+    """A run's outputs -> its IMAGE batch: picks the image outputs and decodes them with one
+    ``BatchDecoder``, the same for a fresh run (``add`` as each file is saved, then ``finish``)
+    and for files saved earlier (``finish`` alone)."""
+
+    def __init__(self, outputs: Sequence[RunOutput], size_policy: str, max_batch_pixels: int):
+        self.picks = [i for i, output in enumerate(outputs) if output.is_image]
+        self._slots = {output: slot for slot, output in enumerate(self.picks)}
+        self._decoder = BatchDecoder(len(self.picks), size_policy=size_policy,
+                                     max_batch_pixels=max_batch_pixels)
+
+    def add(self, index: int, path: Path) -> None:
+        """Output ``index`` is complete on disk (any thread): decode it now if it is an image."""
+        if index in self._slots:
+            self._decoder.add(self._slots[index], path, path.name)
+
+    def finish(self, paths: Sequence[str]) -> Decoded:
+        """The batch of every image output, from the saved ``paths`` (one per output)."""
+        if not self.picks:
+            images, masks = empty_batch()  # which other kinds came back: routed.extra_warnings says
+            return images, masks, []
+        chosen = [paths[i] for i in self.picks]
+        return self._decoder.finish(chosen, [Path(p).name for p in chosen])

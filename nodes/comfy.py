@@ -121,8 +121,11 @@ def is_output_node(class_type: str) -> bool:
 
 
 def add_prompt_handler(handler: Any) -> bool:
+    """Add ``handler`` to the server's /prompt handlers unless it is there already; True when added."""
     srv = _server()
     if srv is None or not hasattr(srv, "add_on_prompt_handler"):
+        return False
+    if handler in getattr(srv, "on_prompt_handlers", ()):
         return False
     srv.add_on_prompt_handler(handler)
     return True

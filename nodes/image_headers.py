@@ -1,8 +1,9 @@
 """Reading output images' headers: sizes, frames and orientation, without decoding a pixel.
 
-Shared by ``images`` (decode_outputs) and ``batch_decoder``. Refuses decompression bombs per file
-and a batch over the pixel budget (padding included) before anything is allocated. Opens saved
-files (or bytes) lazily; never writes, never changes PIL's process-wide settings.
+Used by ``batch_decoder`` (the one decoder) before any pixel is placed. Refuses decompression
+bombs per file and a batch over the pixel budget (padding included) before anything is
+allocated. Opens saved files (or bytes) lazily; never writes, never changes PIL's process-wide
+settings.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import IO, Union
 from PIL import Image
 
 MAX_BATCH_PIXELS = 512_000_000  # float32 IMAGE + MASK: 16 bytes a pixel, about 8 GB
+MAX_FILE_PIXELS = 64_000_000  # one file, all its frames: a decompression bomb beyond this
 Source = Union[bytes, str, "os.PathLike[str]"]  # a saved file, or its bytes
 _ORIENTATIONS = range(2, 9)  # EXIF orientations that move pixels (1 is "as stored")
 
@@ -26,7 +28,7 @@ class ImageDecodeError(ValueError):
 
 
 class NoImages(ImageDecodeError):
-    """decode_outputs() was given no files: there is no meaningful empty IMAGE to return."""
+    """The decoder was given no files: there is no meaningful empty IMAGE to return."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,18 @@ def _decode_errors(name: str) -> Iterator[None]:
         raise ImageDecodeError(f"Refused {name!r} as too large to decode safely: {exc}") from exc
     # PIL raises many unrelated types on corrupt data (OSError, SyntaxError, struct.error, IndexError, ...).
     except Exception as exc:
-        raise ImageDecodeError(f"Could not decode {name!r} as an image: {exc}") from exc
+        message = _missing_codec(name) or f"Could not decode {name!r} as an image: {exc}"
+        raise ImageDecodeError(message) from exc
+
+
+def _missing_codec(name: str) -> str | None:
+    """Why a file of an image type (floyo_client.media) fails when this Pillow has no reader for it."""
+    suffix = os.path.splitext(name)[1].lower()
+    if not suffix or suffix in Image.registered_extensions():
+        return None
+    return (f"Could not decode {name!r}: the Pillow in ComfyUI's Python ({Image.__version__}) cannot "
+            f"read {suffix} files. Update Pillow in that environment (AVIF needs Pillow 11.3 or newer); "
+            "the file is saved in ComfyUI's output folder.")
 
 
 def _open(source: Source) -> IO[bytes]:

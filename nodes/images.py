@@ -1,46 +1,30 @@
-"""Downloaded output files (saved paths, or bytes) -> ComfyUI IMAGE [B,H,W,3] and MASK [B,H,W] tensors, read
-like LoadImage.
+"""Pixels of output images, read like LoadImage: the size policy's plan and the placement of each frame
+into a preallocated IMAGE [B,H,W,3] / MASK [B,H,W] slot; and encode_png for inputs sent to Floyo.
 
-Imports only torch, numpy and PIL: no ComfyUI module, no network; it reads files, never writes them. Every
-header is read first (``image_headers``) and the batch's pixels, padding included, are checked against a
-budget before anything is allocated. It never changes process-wide state (``Image.MAX_IMAGE_PIXELS``,
-``LOAD_TRUNCATED_IMAGES``, warning filters), because ComfyUI shares the process. Callers pass image files
-only: ``is_image_name``/``looks_like_image`` let them skip txt/json/mp4 outputs.
+``batch_decoder`` is the one caller that decodes (it owns probing order, budgets and threads); this
+module decides the layout (``_plan``: canvas, slots and the size policy's warnings) and writes pixels.
+Imports only torch, numpy and PIL: no ComfyUI module, no network; it reads files, never writes them. It
+never changes process-wide state (``Image.MAX_IMAGE_PIXELS``, ``LOAD_TRUNCATED_IMAGES``, warning
+filters), because ComfyUI shares the process. Which outputs are images is the core's call
+(``floyo_client.media.is_image``), not this module's.
 """
 
 from __future__ import annotations
 
 import io
-import logging
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
-from pathlib import PurePosixPath
 
 import numpy as np
 import torch
 from PIL import Image
 
-from .image_headers import (  # noqa: F401  (ImageDecodeError, NoImages and Source are this module's API too)
-    MAX_BATCH_PIXELS,
-    ImageDecodeError,
-    NoImages,
-    Source,
-    _decode_errors,
-    _open,
-    _Probe,
-    _probe,
-    check_batch_pixels,
-)
+from .image_headers import ImageDecodeError, NoImages, Source, _decode_errors, _open, _Probe
 
-logger = logging.getLogger(__name__)
+__all__ = ["SIZE_POLICIES", "ImageDecodeError", "NoImages", "empty_batch", "encode_png"]
 
 SIZE_POLICIES = ("pad to largest", "crop to smallest", "error", "first only")
 
-IMAGE_EXTENSIONS = frozenset(".png .apng .jpg .jpeg .jpe .jfif .webp .gif .bmp .tif .tiff .avif".split())
-_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 
 # Orientation tag (EXIF 0x0112) -> the same transform ImageOps.exif_transpose applies, as a numpy view on
 # [H,W(,C)] so no rotated copy is made. tests/glue/test_images.py checks all 8 against exif_transpose.
@@ -61,17 +45,6 @@ class _Plan:
     width: int
     slots: list[list[tuple[int, int]]]  # per file: (frame index, batch index)
     warnings: list[str]
-
-
-def is_image_name(name: str) -> bool:
-    """True if the file name (or URL path) has an image extension this module decodes."""
-    return PurePosixPath(name.split("?", 1)[0]).suffix.lower() in IMAGE_EXTENSIONS
-
-
-def looks_like_image(data: bytes) -> bool:
-    """True if the bytes start with the signature of an image format this module decodes."""
-    is_webp = data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    return data.startswith(_MAGIC) or is_webp or data[4:12] in (b"ftypavif", b"ftypavis")
 
 
 def _assign_slots(probes: list[_Probe], only: tuple[int, int] | None) -> tuple[list, list[str]]:
@@ -192,6 +165,11 @@ def _allocate(batch: int, height: int, width: int) -> tuple[torch.Tensor, torch.
     return images, masks
 
 
+def empty_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    """The IMAGE and MASK of a run with no image outputs (ComfyUI's nodes expect a 4-D batch)."""
+    return torch.zeros((0, 64, 64, 3), dtype=torch.float32), torch.zeros((0, 64, 64), dtype=torch.float32)
+
+
 def _decode_file(
     source: Source, probe: _Probe, slots: list[tuple[int, int]], images: np.ndarray, masks: np.ndarray
 ) -> None:
@@ -201,50 +179,6 @@ def _decode_file(
             if (img.size[::-1] if probe.orientation < 5 else img.size) != probe.sizes[index]:
                 raise ImageDecodeError(f"{probe.name!r} frame {index} changed size while decoding")
             _place(img, probe.orientation, images[batch], masks[batch])
-
-
-def decode_outputs(
-    blobs: list[Source],
-    names: list[str],
-    *,
-    size_policy: str = "pad to largest",
-    max_pixels: int = 64_000_000,
-    max_batch_pixels: int = MAX_BATCH_PIXELS,
-    workers: int | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """Decode image files to (IMAGE float32 [B,H,W,3] 0..1, MASK float32 [B,H,W], warnings) on the CPU.
-
-    Every frame of an animated file is a batch entry; EXIF orientation is applied; mask = 1 - alpha (0 without
-    alpha). Sizes that differ follow ``size_policy`` (one of SIZE_POLICIES): "pad to largest" centers each
-    image on a black canvas of the largest height and width with mask 1 on the padding; "crop to smallest"
-    center-crops; "error" raises; "first only" keeps frames of the first frame's size. Nothing is resized.
-
-    ``blobs`` are saved files (paths) or their bytes.
-
-    Raises:
-        NoImages: ``blobs`` is empty.
-        ImageDecodeError: a file is corrupt, not an image, over ``max_pixels`` (width*height*frames, checked
-            from the header), the batch over ``max_batch_pixels`` (its canvas, padding included, checked from
-            the headers before allocating), or sizes differ under the "error" policy.
-    """
-    if len(blobs) != len(names):
-        raise ValueError(f"{len(blobs)} blobs but {len(names)} names")
-    if size_policy not in SIZE_POLICIES:
-        raise ValueError(f"size_policy must be one of {SIZE_POLICIES}, not {size_policy!r}")
-    if not blobs:
-        raise NoImages("No image outputs to decode")
-    count = max(1, min(workers or os.cpu_count() or 1, len(blobs)))
-    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="floyo-images") as pool:
-        # Executor.map re-raises the first failure in input order and cancels the calls not yet started.
-        probes = list(pool.map(partial(_probe, max_pixels=max_pixels), blobs, names))
-        plan = _plan(probes, size_policy)
-        batch = sum(len(s) for s in plan.slots)
-        check_batch_pixels(batch, plan.height, plan.width, max_batch_pixels, size_policy)
-        images, masks = _allocate(batch, plan.height, plan.width)
-        image_view, mask_view = images.numpy(), masks.numpy()
-        list(pool.map(partial(_decode_file, images=image_view, masks=mask_view), blobs, probes, plan.slots))
-    logger.debug("Decoded %d file(s) into IMAGE %s", len(blobs), tuple(images.shape))
-    return images, masks, plan.warnings
 
 
 def encode_png(image: torch.Tensor) -> bytes:

@@ -8,6 +8,7 @@ Must not talk to Floyo.
 
 from __future__ import annotations
 
+from .contract import SEED_LIST, TEXT_LIST
 from .overrides import SEED_MAX, SEED_MIN
 from .spec import CATEGORY, SEARCH_ALIASES, Ctx, In, NodeSpec, Out
 
@@ -33,7 +34,7 @@ async def text_list(ctx: Ctx, text: str) -> tuple:
 
 SPECS = (
     NodeSpec(
-        node_id="FloyoSeedList", display_name="Floyo Seed List",
+        node_id=SEED_LIST, display_name="Floyo Seed List",
         description=("Makes a list of seeds start, start+1, …: connected to Floyo Override Int, "
                      "Floyo Remote Run makes one run per seed, several at once (each run spends FloTime)."),
         inputs=(In("count", "INT", tooltip="How many seeds, so how many runs",
@@ -44,7 +45,7 @@ SPECS = (
         run=seed_list, category=f"{CATEGORY}/overrides", search_aliases=(*ALIASES, "seeds"),
         output_is_list=True),
     NodeSpec(
-        node_id="FloyoTextList", display_name="Floyo Text List",
+        node_id=TEXT_LIST, display_name="Floyo Text List",
         description=("Makes a list of prompts, one per line (blank lines skipped): connected to Floyo "
                      "Override Text, Floyo Remote Run makes one run per prompt, several at once (each "
                      "run spends FloTime)."),

@@ -1,14 +1,15 @@
 """Local files that remote loader nodes name: uploaded to Floyo once, their names replaced.
 
-A graph built locally has ``LoadImage`` nodes that name files in ComfyUI's ``input/`` folder,
-which do not exist on Floyo. Before the run is created, each such file is uploaded (the same
-bytes once per session) and the loader gets the file's Floyo ``input_path`` instead. Values that
-do not name an existing local file (a Floyo ``#inputs/…`` path, say) are left alone.
+A graph built locally has loader nodes (``LoadImage``, ``LoadVideo``, ``LoadAudio``, and
+VideoHelperSuite's ``VHS_LoadVideo``/``VHS_LoadAudioUpload``) that name files in ComfyUI's
+``input/`` folder, which do not exist on Floyo. Before the run is created, each such file is
+uploaded (the same bytes once per session) and the loader gets the file's Floyo ``input_path``
+instead. Values that do not name an existing local file (a Floyo ``#inputs/…`` path, say) are left
+alone. A file over ``FLOYO_MAX_UPLOAD_MB`` is refused before it is read.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +17,11 @@ from ..floyo_client import FloyoClient
 from ..floyo_client.transport import StopCheck
 from ..floyo_client.workflow import Override, Prompt, apply_overrides
 from . import comfy
+from .media_uploads import prepare_off_loop, read_checked
 
-LOADER_INPUTS = {"LoadImage": "image", "LoadImageMask": "image"}
+# class type -> the input naming a file in input/ (core nodes, and VideoHelperSuite's upload loaders)
+LOADER_INPUTS = {"LoadImage": "image", "LoadImageMask": "image", "LoadVideo": "file", "LoadAudio": "audio",
+                 "VHS_LoadVideo": "video", "VHS_LoadAudioUpload": "audio"}
 
 
 def local_files(workflow: Prompt) -> Iterator[tuple[str, str, Path]]:
@@ -34,7 +38,8 @@ def local_files(workflow: Prompt) -> Iterator[tuple[str, str, Path]]:
 async def upload_local_inputs(client: FloyoClient, workflow: Prompt, stop: StopCheck) -> Prompt:
     overrides = []
     for node_id, key, path in local_files(workflow):
-        data = await asyncio.to_thread(path.read_bytes)
+        what = f"The local file {path.name} (node {node_id} input {key!r})"
+        data = await prepare_off_loop(lambda p=path, w=what: read_checked(p, w), stop)
         uploaded = await client.upload(data, path.name, stop=stop)
         overrides.append(Override(node_id, key, uploaded.input_path))
     return apply_overrides(workflow, overrides) if overrides else workflow

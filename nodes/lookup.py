@@ -16,12 +16,14 @@ from ..floyo_client.models import RUN_ID_RE, Phase
 from ..floyo_client.runner import failure_of
 from . import comfy
 from .active_runs import ActiveRun
+from .contract import FETCH_OUTPUTS, RUN_STATUS
 from .images import SIZE_POLICIES
-from .outputs import collect, collect_saved
-from .progress import downloading, node_hooks
+from .outputs import Collected, collect, collect_saved
+from .progress import announce, downloading, node_hooks
 from .queue_checks import key_problem
-from .remote_run import limits_for, run_guarded
-from .spec import CATEGORY, Ctx, In, NodeSpec, Out
+from .remote_run import OUTPUTS, limits_for, run_guarded, with_warnings
+from .routed import node_outputs
+from .spec import CATEGORY, Ctx, In, NodeSpec, Out, Shown
 
 
 def checked_run_id(run_id: str) -> str:
@@ -48,32 +50,38 @@ async def status(ctx: Ctx, run_id: str) -> tuple:
     return (run.status, run.flotime_ms or 0, json.dumps(run.raw, indent=2, sort_keys=True))
 
 
+async def shown(collected: Collected, run_id: str, size_policy: str) -> tuple[Shown, list[str]]:
+    """The node's outputs; the workflow sent is unknown here, so files are routed by their tags."""
+    more, ui, warnings = await node_outputs(collected, run_id, None, size_policy)
+    return Shown((collected.images, collected.masks, "\n".join(collected.paths), *more), ui), warnings
+
+
 async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
-                size_policy: str = SIZE_POLICIES[0]) -> tuple:
+                size_policy: str = SIZE_POLICIES[0]) -> Shown:
     run_id = checked_run_id(run_id)
     journal = comfy.journal()
     record = journal.get(run_id)
     if record and record["state"] == "saved" and record["paths"] and all(
             Path(p).is_file() for p in record["paths"]):
         collected = await collect_saved(record["paths"], size_policy)  # paid once, fetched once
-        return (collected.images, collected.masks, "\n".join(collected.paths))
+        return (await shown(collected, run_id, size_policy))[0]
     config = load_config(comfy.key_file())
 
     def on_saved(paths: list[str]) -> None:
         if record is not None:
             journal.saved(run_id, paths)
 
-    async def body(active: ActiveRun) -> tuple:
+    async def body(active: ActiveRun) -> Shown:
         active.run_id = run_id
         hooks: Hooks = node_hooks(active)
-        async with open_client(config) as client:
-            handle = RunHandle(client, run_id, hooks, limits_for(timeout))
-            try:
-                run = await handle.wait() if wait else await handle.refresh(urls=True)
-            except Interrupted:
-                if active.cancel.is_set():  # the Cancel button on this node: the user means the run
-                    await handle.cancel()
-                raise
+        # Only the Cancel button on this node means the run itself (the user pointed it at this
+        # run); ComfyUI's interrupt or the timeout just stop the waiting.
+        def cancels(exc: BaseException) -> bool:
+            return isinstance(exc, Interrupted) and active.cancel.is_set()
+
+        async with open_client(config) as client, RunHandle(client, run_id, hooks, limits_for(timeout),
+                                                            cancels=cancels) as handle:
+            run = await handle.wait() if wait else await handle.refresh(urls=True)
             if not run.phase.terminal:
                 raise FloyoError(f"Floyo run {run_id} is still {run.status}. Set 'wait' to true, or "
                                  "try again later.", run_id=run_id)
@@ -81,7 +89,10 @@ async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
                 raise failure_of(run)
             collected = await collect(handle, run, size_policy, on_saved=on_saved,
                                       on_file=downloading(active))
-        return (collected.images, collected.masks, "\n".join(collected.paths))
+        out, warnings = await shown(collected, run_id, size_policy)
+        announce(active, "saved", with_warnings(f"{len(collected.paths)} output file(s) saved for {run_id}",
+                                                warnings), warnings=warnings)
+        return out
 
     return await run_guarded(ctx, body)
 
@@ -91,7 +102,7 @@ RUN_ID = In("run_id", "STRING", options={"default": ""},
             tooltip=("A Floyo run id (run_…): Floyo Remote Run's run_id output, the Floyo runs tab, or "
                      "Floyo's run history"))
 STATUS_SPEC = NodeSpec(
-    node_id="FloyoRunStatus", display_name="Floyo Run Status",
+    node_id=RUN_STATUS, display_name="Floyo Run Status",
     description="The current status, FloTime and full record of a Floyo run, by id.",
     inputs=(RUN_ID,),
     outputs=(Out("status", "STRING", "queued, processing, done, failed or cancelled"),
@@ -99,7 +110,7 @@ STATUS_SPEC = NodeSpec(
              Out("run_json", "STRING", "Floyo's full record of the run, as JSON")),
     run=status, always_run=True, category=RUNS, check_run_id=queue_check_run_id)
 FETCH_SPEC = NodeSpec(
-    node_id="FloyoFetchOutputs", display_name="Floyo Fetch Outputs",
+    node_id=FETCH_OUTPUTS, display_name="Floyo Fetch Outputs",
     description=("Downloads a Floyo run's outputs by id (saved under output/floyo/<run id>/) and returns "
                  "its images. Waits for the run to finish unless 'wait' is off."),
     inputs=(RUN_ID,
@@ -110,7 +121,5 @@ FETCH_SPEC = NodeSpec(
             In("size_policy", "COMBO", optional=True,
                options={"choices": SIZE_POLICIES, "default": SIZE_POLICIES[0]},
                tooltip="What to do when outputs have different sizes (never stretched)")),
-    outputs=(Out("images", "IMAGE", "Every image output, every frame of animations, as one batch"),
-             Out("masks", "MASK", "1 where the image was transparent"),
-             Out("files", "STRING", "Saved output files, one path per line")),
-    run=fetch, output_node=True, category=RUNS, check_run_id=queue_check_run_id)
+    outputs=tuple(o for o in OUTPUTS if o.name != "run_id"),
+    run=fetch, output_node=True, category=RUNS, check_run_id=queue_check_run_id, audio_player=True)

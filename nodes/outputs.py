@@ -24,8 +24,7 @@ from ..floyo_client import RunFailed, RunHandle, download_outputs
 from ..floyo_client.config import max_batch_pixels
 from ..floyo_client.models import RUN_ID_RE, Run, RunOutput
 from . import comfy
-from .batch_decoder import BatchDecoder
-from .images import decode_outputs
+from .batch_decoder import OutputImages
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +35,13 @@ class Collected:
     masks: torch.Tensor
     paths: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    outputs: list[RunOutput] = field(default_factory=list)  # what Floyo called each saved file
 
 
 def run_folder(run_id: str) -> Path:
     if not RUN_ID_RE.match(run_id):  # the id names a folder: it must be one plain component
         raise ValueError(f"not a Floyo run id: {run_id!r}")
     return comfy.output_dir() / "floyo" / run_id
-
-
-def empty_batch() -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.zeros((0, 64, 64, 3), dtype=torch.float32), torch.zeros((0, 64, 64), dtype=torch.float32)
 
 
 def _ignore_paths(paths: list[str]) -> None:
@@ -63,24 +59,14 @@ async def collect(handle: RunHandle, run: Run, size_policy: str,
         raise RunFailed(f"Floyo run {run.id} finished but produced no output files. Make sure the "
                         "remote workflow ends in a SaveImage (or another save) node.", run=run,
                         run_id=run.id)
-    slots = {i: k for k, i in enumerate(i for i, o in enumerate(outputs) if o.is_image)}
-    budget = max_batch_pixels()
-    decoder = BatchDecoder([outputs[i].file_name for i in slots], max_batch_pixels=budget)
-
-    def decode(index: int, path: Path) -> None:  # a worker thread, once the file is complete
-        if index in slots:
-            decoder.add(slots[index], path)
-
+    images = OutputImages(outputs, size_policy, max_batch_pixels())
     if on_file is not None:
         on_file(0, len(outputs))
-    paths = await _pipeline(handle, outputs, run_folder(run.id), decode, on_file)
+    paths = await _pipeline(handle, outputs, run_folder(run.id), images.add, on_file)
     saved = [str(p) for p in paths]
     log.info("Saved %d output(s) of Floyo run %s to %s", len(saved), run.id, paths[0].parent)
     on_saved(saved)
-    batch = decoder.result()
-    if batch is not None:  # every image decoded as it arrived
-        return Collected(batch[0], batch[1], saved, [])
-    return await decode_saved(outputs, saved, size_policy, budget)
+    return await _finish(images, saved, outputs)
 
 
 async def _pipeline(handle: RunHandle, outputs: list[RunOutput], folder: Path,
@@ -107,19 +93,12 @@ async def _pipeline(handle: RunHandle, outputs: list[RunOutput], folder: Path,
     return paths
 
 
-async def decode_saved(outputs: list[RunOutput], paths: list[str], size_policy: str,
-                       budget: int | None = None) -> Collected:
-    picks = [i for i, o in enumerate(outputs) if o.is_image]
-    if not picks:
-        images, masks = empty_batch()
-        return Collected(images, masks, paths, ["no image outputs; the files are listed in 'files'"])
-    images, masks, warnings = await asyncio.to_thread(
-        decode_outputs, [paths[i] for i in picks], [outputs[i].file_name for i in picks],
-        size_policy=size_policy, max_batch_pixels=budget or max_batch_pixels())
-    return Collected(images, masks, paths, list(warnings))
+async def _finish(images: OutputImages, paths: list[str], outputs: list[RunOutput]) -> Collected:
+    batch, masks, warnings = await asyncio.to_thread(images.finish, paths)
+    return Collected(batch, masks, paths, warnings, outputs)
 
 
 async def collect_saved(paths: list[str], size_policy: str) -> Collected:
     """Decode outputs saved earlier (journal), without downloading them again."""
     outputs = [RunOutput(id="", file_name=Path(p).name) for p in paths]
-    return await decode_saved(outputs, paths, size_policy)
+    return await _finish(OutputImages(outputs, size_policy, max_batch_pixels()), paths, outputs)

@@ -1,8 +1,9 @@
 """Override nodes: set a remote node's input, found by its title or id, from the local graph.
 
 Each node adds one ``Override`` to a chain (socket type ``FLOYO_OVERRIDES``) that ends in
-``FloyoRemoteRun``. An IMAGE override is uploaded to Floyo's CDN at run time (once per image)
-and its ``input_path`` goes into the loader node.
+``FloyoRemoteRun``. An IMAGE, VIDEO or AUDIO override is uploaded to Floyo's CDN at run time (once
+per content: PNG; the VIDEO's source file or an mp4; flac) and its ``input_path`` goes into the
+loader node. The nodes only record what to upload; preparing and sending happen in ``resolve``.
 """
 
 from __future__ import annotations
@@ -17,29 +18,71 @@ import torch
 from ..floyo_client import FloyoClient
 from ..floyo_client.transport import StopCheck
 from ..floyo_client.workflow import Override, Prompt, apply_overrides
+from .contract import override_node
 from .images import encode_png
+from .media_uploads import Payload, audio_payload, prepare_off_loop, video_payload
 from .spec import CATEGORY, Ctx, In, NodeSpec, Out
 
 OVERRIDES = "FLOYO_OVERRIDES"
 SEED_MIN, SEED_MAX = -(2**63), 0xFFFFFFFFFFFFFFFF
 
 
-@dataclass(frozen=True)
-class ImageUpload:
-    """An IMAGE to upload before the run; replaced by its Floyo ``input_path``."""
+class Upload:
+    """A local value to upload before the run; replaced by its Floyo ``input_path``."""
 
+    kind = "IMAGE"
+
+    def payload(self) -> Payload:  # blocking (encodes, reads files): run off the event loop
+        raise NotImplementedError
+
+    def pending_name(self) -> str:
+        """What Floyo Preflight shows instead of the upload path (cheap: never encodes a video)."""
+        return f"local {self.kind}"
+
+
+@dataclass(frozen=True)
+class ImageUpload(Upload):
     image: torch.Tensor
+
+    def payload(self) -> Payload:
+        png = encode_png(self.image)
+        return Payload(png, upload_name(png))
+
+    def pending_name(self) -> str:
+        return upload_name(encode_png(self.image))
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: a VIDEO object has no value equality
+class VideoUpload(Upload):
+    video: Any
+    kind = "VIDEO"
+
+    def payload(self) -> Payload:
+        return video_payload(self.video)
+
+
+@dataclass(frozen=True, eq=False)
+class AudioUpload(Upload):
+    audio: Any
+    kind = "AUDIO"
+
+    def payload(self) -> Payload:
+        return audio_payload(self.audio)
+
+
+UPLOADS = {"Image": ("image", ImageUpload), "Video": ("video", VideoUpload), "Audio": ("audio", AudioUpload)}
 
 
 def _chain(kind: str, value_input: In, default_input: str = "") -> NodeSpec:
     async def run(ctx: Ctx, target: str, input: str, value: Any = None, overrides: Any = None,
                   **kw: Any) -> tuple:
-        if kind == "Image":
-            value = ImageUpload(kw["image"])
+        if kind in UPLOADS:
+            name, upload = UPLOADS[kind]
+            value = upload(kw[name])
         return (tuple(overrides or ()) + (Override(target=target, input=input.strip(), value=value),),)
 
     return NodeSpec(
-        node_id=f"FloyoOverride{kind}", display_name=f"Floyo Override {kind}",
+        node_id=override_node(kind), display_name=f"Floyo Override {kind}",
         description=(f"Sets one input of a remote node, found by its title (as shown on the node) or "
                      f"its id, to a {kind.lower()} value. Chain several and connect the last to "
                      "FloyoRemoteRun's 'overrides'."),
@@ -54,6 +97,11 @@ def _chain(kind: str, value_input: In, default_input: str = "") -> NodeSpec:
         run=run, category=f"{CATEGORY}/overrides")
 
 
+VIDEO_TIP = ("Uploaded to Floyo once (its source file if it came from one, else encoded as mp4); the remote "
+             "loader (e.g. LoadVideo.file, VHS_LoadVideo.video) gets its Floyo input path")
+AUDIO_TIP = ("Uploaded to Floyo once, encoded as flac; the remote loader (e.g. LoadAudio.audio) gets its "
+             "Floyo input path")
+
 SPECS = (
     _chain("Text", In("value", "STRING", tooltip="The text to put into the remote input (e.g. a prompt)",
                       options={"multiline": True, "default": ""}), "text"),
@@ -67,6 +115,8 @@ SPECS = (
                          options={"default": False}), ""),
     _chain("Image", In("image", "IMAGE", tooltip="Uploaded to Floyo once; the remote loader (e.g. "
                                                   "LoadImage.image) gets its Floyo input path"), "image"),
+    _chain("Video", In("video", "VIDEO", tooltip=VIDEO_TIP), "file"),
+    _chain("Audio", In("audio", "AUDIO", tooltip=AUDIO_TIP), "audio"),
 )
 
 
@@ -77,17 +127,17 @@ def upload_name(png: bytes) -> str:
 
 async def resolve(client: FloyoClient, workflow: Prompt, overrides: Sequence[Override] | None,
                   stop: StopCheck) -> Prompt:
-    """Apply the overrides, uploading images first (checked before anything is uploaded)."""
+    """Apply the overrides, uploading images, videos and audio first (targets checked before
+    anything is encoded or uploaded)."""
     if not overrides:
         return workflow
     apply_overrides(workflow, [Override(o.target, o.input, None) for o in overrides])  # fail fast
     resolved = []
     for o in overrides:
         value = o.value
-        if isinstance(value, ImageUpload):
-            png = encode_png(value.image)
-            name = upload_name(png)
-            uploaded = await client.upload(png, name, stop=stop)
+        if isinstance(value, Upload):
+            payload = await prepare_off_loop(value.payload, stop)
+            uploaded = await client.upload(payload.data, payload.name, stop=stop)
             value = uploaded.input_path
         resolved.append(Override(o.target, o.input, value))
     return apply_overrides(workflow, resolved)

@@ -14,12 +14,13 @@ import time
 from typing import Any
 
 from ..floyo_client.credentials import find_secrets, workflow_hash
+from ..floyo_client.routing import tag
 from ..floyo_client.workflow import Override, Prompt, apply_overrides
 from . import comfy
-from .images import encode_png
+from .contract import CURRENT_GRAPH, PREFLIGHT
 from .local_inputs import local_files
-from .overrides import ImageUpload, upload_name
-from .prompt_hook import CURRENT_GRAPH, queue_check
+from .overrides import Upload
+from .prompt_hook import queue_check
 from .queue_checks import key_problem
 from .remote_run import SPEC as REMOTE_RUN
 from .remote_run import workflow_for
@@ -30,13 +31,13 @@ PENDING = "<pending upload: {}>"
 
 
 def pending_overrides(overrides: Any, uploads: list[str]) -> list[Override]:
-    """The overrides with every IMAGE replaced by its pending upload name."""
+    """The overrides with every IMAGE, VIDEO and AUDIO replaced by its pending upload name."""
     resolved = []
     for o in overrides or ():
         value = o.value
-        if isinstance(value, ImageUpload):
-            name = upload_name(encode_png(value.image))
-            uploads.append(f"{name} (IMAGE override of {o.target}.{o.input})")
+        if isinstance(value, Upload):
+            name = value.pending_name()
+            uploads.append(f"{name} ({value.kind} override of {o.target}.{o.input})")
             value = PENDING.format(name)
         resolved.append(Override(o.target, o.input, value))
     return resolved
@@ -102,12 +103,12 @@ async def preflight(ctx: Ctx, source: str, workflow: str, overrides: Any = None,
     uploads: list[str] = []
     resolved = pending_overrides(overrides, uploads)
     final = apply_overrides(remote, resolved) if resolved else remote
-    final = pending_files(final, uploads)
+    final = tag(pending_files(final, uploads))[0]  # the routing tags, exactly as Remote Run sends them
     return (json.dumps(final, indent=2, sort_keys=True), report(final, uploads, allow_secrets, source))
 
 
 SPEC = NodeSpec(
-    node_id="FloyoPreflight", display_name="Floyo Preflight",
+    node_id=PREFLIGHT, display_name="Floyo Preflight",
     description=("Shows exactly what Floyo Remote Run would send (the current-graph split, overrides "
                  "applied, uploads as pending paths) and a report of uploads, secrets and warnings. "
                  "Sends nothing and spends no FloTime."),

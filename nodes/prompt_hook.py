@@ -4,21 +4,19 @@ Splits the queued prompt around the ``FloyoRemoteRun`` node in 'current graph' m
 part is written into the node's ``workflow`` input and removed from the local prompt, so ComfyUI
 never validates or runs what only Floyo needs (a checkpoint that exists only remotely, say).
 
-The remote part goes into ``workflow`` sealed with an HMAC under a key that lives only in this
-process, so the node sends only what this hook produced: never stale widget text, never a graph
-the hook did not see. A graph it must not split (two current-graph nodes, nothing remote to run,
-a node both sides would run) is refused at queue time: the prompt is cut down to the Floyo nodes,
-carrying the reason, and their queue-time check fails with it, so nothing runs locally.
-ComfyUI swallows exceptions from this hook, so it never raises. Must not send anything to Floyo.
+What the hook decides reaches the node only as a ``sealed.Split`` or ``sealed.Refusal`` in
+``workflow``, sealed under a key that lives only in this process, so the node sends only what
+this hook produced: never stale widget text, never pasted text that imitates a seal, never a
+graph the hook did not see. A graph it must not split (two current-graph nodes, nothing remote
+to run, a node both sides would run) is refused at queue time: the prompt is cut down to the
+Floyo nodes, carrying the reason, and their queue-time check fails with it, so nothing runs
+locally. ComfyUI swallows exceptions from this hook, so it never raises. Must not send anything
+to Floyo.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
-import secrets
 from typing import Any
 
 from ..floyo_client.workflow import (
@@ -31,22 +29,15 @@ from ..floyo_client.workflow import (
     refuse_local_reruns,
 )
 from . import comfy, ui_graph
+from .contract import CURRENT_GRAPH, REMOTE_RUN, SPLIT_NODES, is_floyo
 from .queue_checks import check_workflow, embedded_nodes, embedded_problem, key_problem
+from .sealed import Refusal, Split, seal, unseal
 
 log = logging.getLogger(__name__)
-NODE_ID = "FloyoRemoteRun"
-SPLIT_NODES = (NODE_ID, "FloyoPreflight")  # Preflight shows the split Remote Run would send
-CURRENT_GRAPH = "current graph"
-SEALED = "floyo_current_graph"
-_KEY = secrets.token_bytes(32)  # per process: a seal from another ComfyUI or a pasted one fails
 NOT_PREPARED = ("In 'current graph' mode the remote part is cut out of the graph when the prompt is "
                 "queued, and that did not happen for this prompt (the node's workflow text was not "
                 "prepared by Floyo when it was queued), so nothing was sent to Floyo. Queue the graph "
                 "again from ComfyUI, or switch the node to 'embedded' and paste an API-format workflow.")
-
-
-def is_floyo(class_type: str) -> bool:
-    return class_type.startswith("Floyo")
 
 
 def current_graph_nodes(prompt: Prompt) -> list[str]:
@@ -54,47 +45,20 @@ def current_graph_nodes(prompt: Prompt) -> list[str]:
             and n.get("inputs", {}).get("source") == CURRENT_GRAPH]
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def _seal(workflow: Prompt) -> str:
-    mac = hmac.new(_KEY, _canonical(workflow).encode(), hashlib.sha256).hexdigest()
-    return _canonical({SEALED: {"workflow": workflow, "seal": mac}})
-
-
-def _refusal(message: str) -> str:
-    return _canonical({SEALED: {"refused": message}})
-
-
-def _envelope(text: object) -> dict[str, Any] | None:
-    try:
-        data = json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
-    inner = data.get(SEALED) if isinstance(data, dict) else None
-    return inner if isinstance(inner, dict) else None
-
-
 def sealed_workflow(text: object) -> Prompt:
     """The remote part this hook produced for this prompt; WorkflowError names why not."""
-    envelope = _envelope(text)
-    if envelope is None:
+    message = unseal(text)
+    if isinstance(message, Refusal):
+        raise WorkflowError(message.message)
+    if not isinstance(message, Split):
         raise WorkflowError(NOT_PREPARED)
-    if isinstance(envelope.get("refused"), str):
-        raise WorkflowError(envelope["refused"])
-    workflow, seal = envelope.get("workflow"), envelope.get("seal")
-    mac = hmac.new(_KEY, _canonical(workflow).encode(), hashlib.sha256).hexdigest()
-    if not isinstance(seal, str) or not hmac.compare_digest(seal, mac):
-        raise WorkflowError(NOT_PREPARED)
-    return check_api_format(workflow)
+    return check_api_format(message.workflow)
 
 
 def queue_check(workflow: object) -> bool | str:
-    """ComfyUI's queue-time check of the node's ``workflow`` input: a refusal the hook wrote."""
-    envelope = _envelope(workflow)
-    refused = envelope.get("refused") if envelope else None
-    return refused if isinstance(refused, str) else True
+    """ComfyUI's queue-time check of the node's ``workflow`` input: a refusal the hook sealed."""
+    message = unseal(workflow)
+    return message.message if isinstance(message, Refusal) else True
 
 
 def split_for_node(prompt: Prompt, node_id: str) -> Partition:
@@ -116,7 +80,7 @@ def _refuse(json_data: dict[str, Any], nodes: list[str], message: str) -> dict[s
     kept = {}
     for node_id in nodes:
         inputs = {k: v for k, v in prompt[node_id].get("inputs", {}).items() if not is_link(v)}
-        kept[node_id] = {**prompt[node_id], "inputs": {**inputs, "workflow": _refusal(message)}}
+        kept[node_id] = {**prompt[node_id], "inputs": {**inputs, "workflow": seal(Refusal(message))}}
     json_data["prompt"] = kept
     if "partial_execution_targets" in json_data:
         json_data["partial_execution_targets"] = list(nodes)
@@ -152,7 +116,7 @@ def rewrite(json_data: dict[str, Any]) -> dict[str, Any]:
     try:
         prompt = ui_graph.complete(json_data, prompt, nodes[0])  # types not installed here
         part = split_for_node(prompt, nodes[0])
-        if prompt[nodes[0]]["class_type"] == NODE_ID:  # Preflight reports instead of refusing
+        if prompt[nodes[0]]["class_type"] == REMOTE_RUN:  # Preflight reports instead of refusing
             check_workflow(prompt, nodes[0], part.remote)  # the queue-time checks, on the split
             if (missing := key_problem()) is not None:
                 raise WorkflowError(missing)
@@ -163,7 +127,7 @@ def rewrite(json_data: dict[str, Any]) -> dict[str, Any]:
         return _refuse(json_data, nodes, f"Floyo could not split the current graph ({e}). Nothing was "
                                          "queued; please report this with the workflow.")
     local = dict(part.local)
-    floyo = {**local[nodes[0]], "inputs": {**local[nodes[0]]["inputs"], "workflow": _seal(part.remote)}}
+    floyo = {**local[nodes[0]], "inputs": {**local[nodes[0]]["inputs"], "workflow": seal(Split(part.remote))}}
     local[nodes[0]] = floyo
     targets = json_data.get("partial_execution_targets")
     if isinstance(targets, list):

@@ -17,9 +17,7 @@ from ..floyo_client.credentials import refuse_secrets
 from ..floyo_client.errors import ConfigError
 from ..floyo_client.workflow import Override, Prompt, WorkflowError, apply_overrides, is_link, parse_embedded
 from . import comfy
-
-PAYING = ("FloyoRemoteRun",)  # nodes that create runs (and need the key)
-OVERRIDE_PREFIX = "FloyoOverride"
+from .contract import EMBEDDED, PAYING_NODES, is_override
 
 
 def key_problem() -> str | None:
@@ -39,7 +37,7 @@ def constant_overrides(prompt: Prompt, link: Any) -> list[Override] | None:
     while is_link(link) and link[0] in prompt and link[0] not in seen:
         seen.add(link[0])
         node = prompt[link[0]]
-        if not str(node.get("class_type", "")).startswith(OVERRIDE_PREFIX):
+        if not is_override(node.get("class_type")):
             return None
         inputs = node.get("inputs", {})
         target, name, value = inputs.get("target"), inputs.get("input"), inputs.get("value")
@@ -74,5 +72,5 @@ def embedded_problem(prompt: Prompt, node_id: str) -> str | None:
 
 
 def embedded_nodes(prompt: Prompt) -> list[str]:
-    return [i for i, n in prompt.items() if isinstance(n, dict) and n.get("class_type") in PAYING
-            and n.get("inputs", {}).get("source", "embedded") == "embedded"]
+    return [i for i, n in prompt.items() if isinstance(n, dict) and n.get("class_type") in PAYING_NODES
+            and n.get("inputs", {}).get("source", EMBEDDED) == EMBEDDED]

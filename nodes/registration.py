@@ -10,24 +10,29 @@ from .lookup import FETCH_SPEC, STATUS_SPEC
 from .overrides import SPECS as OVERRIDE_SPECS
 from .preflight import SPEC as PREFLIGHT_SPEC
 from .remote_run import SPEC as REMOTE_RUN_SPEC
+from .select import SPEC as SELECT_SPEC
 from .spec import NodeSpec, v1_class, v3_class
 
 log = logging.getLogger(__name__)
-SPECS: tuple[NodeSpec, ...] = (REMOTE_RUN_SPEC, PREFLIGHT_SPEC, STATUS_SPEC, FETCH_SPEC, *OVERRIDE_SPECS,
-                               *LIST_SPECS)
-_hooked = False
+SPECS: tuple[NodeSpec, ...] = (REMOTE_RUN_SPEC, PREFLIGHT_SPEC, STATUS_SPEC, FETCH_SPEC, SELECT_SPEC,
+                               *OVERRIDE_SPECS, *LIST_SPECS)
 
 
-def _wire_server() -> None:
-    global _hooked
-    routes.register()
-    shutdown.install()
+def wire_server() -> bool:
+    """Hook the pack into ComfyUI's server: routes, the /prompt hook, the shutdown handler, and the
+    resume of runs left in flight. Safe to call again (V3 calls it from the entrypoint and again
+    from ``on_load`` on a ComfyUI that has it): each step asks the thing it changes (the server's
+    route table and prompt handlers, the signal handlers, the journal's owners) whether it is done
+    already, so there is no run-once flag to keep in step. True, and one log line, when it wired."""
+    wired = [routes.register(), comfy.add_prompt_handler(prompt_hook.rewrite), shutdown.install()]
     try:
         resume.start()
     except (OSError, ImportError) as e:  # no user dir yet (not inside ComfyUI): nothing to resume
         log.warning("Floyo: run journal unavailable: %s", e)
-    if not _hooked:
-        _hooked = comfy.add_prompt_handler(prompt_hook.rewrite)
+    if any(wired):
+        log.info("Floyo: wired into ComfyUI's server (routes %s, prompt hook %s, shutdown handler %s)",
+                 *("added" if w else "unchanged" for w in wired))
+    return any(wired)
 
 
 async def v3_extension():
@@ -37,15 +42,15 @@ async def v3_extension():
 
     class FloyoExtension(ComfyExtension):
         async def on_load(self) -> None:
-            _wire_server()
+            wire_server()
 
         async def get_node_list(self) -> list:
             return classes
 
-    _wire_server()
+    wire_server()  # ComfyUI 0.3.75 never calls on_load; later ones do, and find it done
     return FloyoExtension()
 
 
 def v1_mappings() -> tuple[dict[str, type], dict[str, str]]:
-    _wire_server()
+    wire_server()
     return ({s.node_id: v1_class(s) for s in SPECS}, {s.node_id: s.display_name for s in SPECS})

@@ -16,10 +16,12 @@ from ..floyo_client.config import outage_limit_s
 from ..floyo_client.cost import partner_cost_usd, spent_text
 from ..floyo_client.credentials import refuse_secrets
 from ..floyo_client.models import Run
+from ..floyo_client.routing import OutputNode, tag
 from ..floyo_client.tracked import RunMeta, run_tracked
 from ..floyo_client.workflow import Prompt, WorkflowError, parse_embedded
 from . import comfy
 from .active_runs import REGISTRY, ActiveRun
+from .contract import CURRENT_GRAPH, EMBEDDED, REMOTE_RUN, SOURCES
 from .images import SIZE_POLICIES
 from .local_inputs import upload_local_inputs
 from .outputs import Collected, collect
@@ -27,22 +29,28 @@ from .overrides import OVERRIDES, resolve
 from .progress import announce, downloading, node_hooks
 from .prompt_hook import queue_check, sealed_workflow
 from .reuse import REUSE, reuse_saved, reused_status
-from .spec import Ctx, In, NodeSpec, Out
+from .routed import FLOYO_RESULT, node_outputs
+from .spec import Ctx, In, NodeSpec, Out, Shown
 
 log = logging.getLogger(__name__)
-SOURCES = ("embedded", "current graph")
 OUTPUTS = (Out("images", "IMAGE", "Every image output, every frame of animations, as one batch"),
            Out("masks", "MASK", "1 where the image was transparent"),
            Out("run_id", "STRING", "The Floyo run id: Floyo Fetch Outputs gets its outputs again later"),
-           Out("files", "STRING", "Saved output files, one path per line"))
+           Out("files", "STRING", "Saved output files, one path per line"),
+           Out("video", "VIDEO", "The run's first video file (SaveVideo, VHS Video Combine); using it "
+                                 "fails clearly when the run saved none"),
+           Out("audio", "AUDIO", "The run's first audio file, decoded; using it fails clearly when the "
+                                 "run saved none"),
+           Out("result", FLOYO_RESULT, "The run id and every saved file with the remote output node "
+                                       "that made it: Floyo Select Output splits it by node"))
 
 
 def workflow_for(ctx: Ctx, source: str, text: str) -> Prompt:
     """The workflow to send. In current-graph mode only what the prompt hook sealed into ``text``
     for this prompt: never stale widget text (prompt_hook.py)."""
-    if source == "embedded":
+    if source == EMBEDDED:
         return parse_embedded(text)
-    if source != "current graph":
+    if source != CURRENT_GRAPH:
         raise WorkflowError(f"Unknown source {source!r}; use one of {', '.join(SOURCES)}.")
     return sealed_workflow(text)
 
@@ -53,7 +61,7 @@ async def run_guarded(ctx: Ctx, body: Callable[[ActiveRun], Awaitable[Any]]) -> 
     try:
         return await body(active)
     except Interrupted as e:
-        outcome = e.cancel_outcome  # None when nothing needed cancelling (the run had finished)
+        outcome = e.outcome  # typed, fixed when raised; None when nothing needed cancelling
         announce(active, "cancelled", str(e), cancel=outcome.result.value if outcome else None)
         raise comfy.interrupt_exception() from None
     finally:
@@ -68,27 +76,55 @@ def limits_for(timeout: float | None) -> Limits:
                   outage_limit_s=outage_limit_s())
 
 
-def results(collected: Collected, run_id: str) -> tuple:
-    return (collected.images, collected.masks, run_id, "\n".join(collected.paths))
+async def results(collected: Collected, run_id: str, nodes: dict[str, OutputNode], size_policy: str,
+                  ) -> tuple[Shown, list[str]]:
+    more, ui, warnings = await node_outputs(collected, run_id, nodes, size_policy)
+    return Shown((collected.images, collected.masks, run_id, "\n".join(collected.paths), *more), ui), warnings
+
+
+def with_warnings(text: str, warnings: list[str]) -> str:
+    """The node's final status line, warnings included (they are in the log too)."""
+    return "; ".join([text, *(f"warning: {w}" for w in warnings)])
+
+
+async def reused(client: Any, journal: Any, final: Prompt, sent: dict[str, OutputNode], size_policy: str,
+                 active: ActiveRun, hooks: Any) -> Shown | None:
+    """The outputs of an identical earlier run, announced as reused; None when there is none."""
+    found = await reuse_saved(client, journal, final, size_policy, hooks)
+    if found is None:
+        return None
+    record, collected = found
+    shown, warnings = await results(collected, record["run_id"], sent, size_policy)
+    announce(active, "reused", with_warnings(reused_status(record), warnings), run_id=record["run_id"],
+             warnings=warnings)
+    return shown
+
+
+def announce_saved(active: ActiveRun, shown: Shown, warnings: list[str], spent: dict[str, Any]) -> None:
+    cost = spent_text(spent.get("flotime_ms"), spent.get("partner_cost_usd"))
+    files, run_id = len(shown.values[3].splitlines()), shown.values[2]
+    text = f"{files} output file(s) saved for {run_id}; spent {cost}"
+    announce(active, "saved", with_warnings(text, warnings), warnings=warnings, **spent)
 
 
 async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, run_name: str = "",
                   timeout: int = 3600, size_policy: str = SIZE_POLICIES[0], reuse: str = REUSE[0],
-                  allow_secrets: bool = False) -> tuple:
+                  allow_secrets: bool = False) -> Shown:
     config = load_config(comfy.key_file())
     remote = workflow_for(ctx, source, workflow)
     journal = comfy.journal()
 
     spent: dict[str, Any] = {}
+    sent: dict[str, OutputNode] = {}
 
-    async def finish(handle: RunHandle, run: Run, active: ActiveRun) -> tuple:
+    async def finish(handle: RunHandle, run: Run, active: ActiveRun) -> tuple[Shown, list[str]]:
         # the final cost, shown with "saved"
         spent.update(flotime_ms=run.flotime_ms, partner_cost_usd=partner_cost_usd(run.raw))
         collected = await collect(handle, run, size_policy, on_saved=lambda p: journal.saved(run.id, p),
                                   on_file=downloading(active))
-        return results(collected, run.id)
+        return await results(collected, run.id, sent, size_policy)
 
-    async def body(active: ActiveRun) -> tuple:
+    async def body(active: ActiveRun) -> Shown:
         active.creates = True  # its run is ours to cancel at shutdown (shutdown.py), unlike a fetch's
         hooks = node_hooks(active)
         meta = RunMeta(label=run_name or f"ComfyUI node {ctx.node_id}", prompt_id=active.prompt_id,
@@ -98,22 +134,25 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
             final = await upload_local_inputs(client, final, hooks.should_stop)
             if not allow_secrets:
                 refuse_secrets(final)
-            if reuse != REUSE[1] and (found := await reuse_saved(client, journal, final, size_policy, hooks)):
-                announce(active, "reused", reused_status(found[0]), run_id=found[0]["run_id"])
-                return results(found[1], found[0]["run_id"])
-            out = await run_tracked(client, final, journal=journal, meta=meta, hooks=hooks,
-                                    limits=limits_for(timeout), finish=lambda h, r: finish(h, r, active),
-                                    on_created=lambda h: setattr(active, "run_id", h.run_id))
-        cost = spent_text(spent.get("flotime_ms"), spent.get("partner_cost_usd"))
-        files = len(out[3].splitlines())
-        announce(active, "saved", f"{files} output file(s) saved for {out[2]}; spent {cost}", **spent)
-        return out
+            # tagged after overrides and before the reuse hash: the same workflow is always tagged
+            # the same way, and a reused run's files carry the tags Floyo Select Output needs
+            final, tagged = tag(final)
+            sent.update(tagged)
+            if reuse != REUSE[1] and (shown := await reused(client, journal, final, sent, size_policy,
+                                                            active, hooks)) is not None:
+                return shown
+            shown, warnings = await run_tracked(
+                client, final, journal=journal, meta=meta, hooks=hooks, limits=limits_for(timeout),
+                finish=lambda h, r: finish(h, r, active),
+                on_created=lambda h: setattr(active, "run_id", h.run_id))
+        announce_saved(active, shown, warnings, spent)
+        return shown
 
     return await run_guarded(ctx, body)
 
 
 SPEC = NodeSpec(
-    node_id="FloyoRemoteRun", display_name="Floyo Remote Run",
+    node_id=REMOTE_RUN, display_name="Floyo Remote Run",
     description=("Runs a workflow on Floyo's cloud GPUs and returns its images; each run spends FloTime "
                  "(an identical earlier run is reused for free). 'embedded': paste an "
                  "API-format workflow. 'current graph': everything in this graph that is not this node "
@@ -139,4 +178,4 @@ SPEC = NodeSpec(
         In("allow_secrets", "BOOLEAN", optional=True, options={"default": False},
            tooltip="Send the workflow even if it holds what looks like an API key, token or password"),
     ),
-    outputs=OUTPUTS, run=execute, output_node=True, check_workflow=queue_check)
+    outputs=OUTPUTS, run=execute, output_node=True, check_workflow=queue_check, audio_player=True)

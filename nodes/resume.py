@@ -22,20 +22,20 @@ from ..floyo_client import (
     Interrupted,
     RunFailed,
     RunHandle,
+    cancel_on_stop,
     download_outputs,
     load_config,
     open_client,
 )
 from ..floyo_client.errors import BillingError
 from ..floyo_client.journal import GAVE_UP, Journal
-from ..floyo_client.tracked import journal_left, journaled_hooks
+from ..floyo_client.tracked import cancel_given_up, journal_left, journaled_hooks
 from . import comfy
 from .active_runs import REGISTRY
 from .outputs import run_folder
 from .remote_run import limits_for
 
 log = logging.getLogger(__name__)
-_started = False
 
 
 async def resume_one(client: Any, journal: Journal, row: dict[str, Any]) -> None:
@@ -43,15 +43,16 @@ async def resume_one(client: Any, journal: Journal, row: dict[str, Any]) -> None
     active = REGISTRY.start(row.get("node_id") or "resume", row.get("prompt_id"))
     active.run_id = run_id
     hooks = journaled_hooks(Hooks(should_stop=active.cancel.is_set), journal)
-    handle = RunHandle(client, run_id, hooks, limits_for(None))  # the user's timeout is gone
+    # the user's timeout is gone; only a stop (the runs tab's Cancel) cancels the run
+    handle = RunHandle(client, run_id, hooks, limits_for(None), cancels=cancel_on_stop)
     try:
-        run = await handle.wait()
-        paths = [str(p) for p in await download_outputs(handle, list(run.outputs), run_folder(run_id))]
+        async with handle:
+            run = await handle.wait()
+            paths = [str(p) for p in await download_outputs(handle, list(run.outputs), run_folder(run_id))]
         journal.saved(run_id, paths)
         log.info("Floyo: resumed run %s finished; %d output(s) saved", run_id, len(paths))
-    except Interrupted:
-        outcome = await handle.cancel()
-        journal.finished(run_id, "cancelled", outcome.describe())
+    except Interrupted as e:
+        journal_left(journal, handle, str(e))
     except (RunFailed, BillingError) as e:
         journal.finished(run_id, "failed", str(e))
     except FloyoError as e:  # left as it is: tried again at the next start
@@ -78,19 +79,14 @@ async def reconcile_one(client: Any, journal: Journal, row: dict[str, Any]) -> N
         log.info("Floyo: found run %s by its marker %s; watching it", run.id, marker)
         await resume_one(client, journal, {**row, "run_id": run.id})
         return
-    await cancel_given_up(client, journal, run.id, "found by its marker after its node gave up")
-
-
-async def cancel_given_up(client: Any, journal: Journal, run_id: str, why: str) -> None:
-    """A run its node gave up on (the cancel did not get through then): cancel it now."""
-    handle = RunHandle(client, run_id)
-    outcome = await handle.cancel()
-    journal_left(journal, handle, f"Floyo run {run_id} {why}; remote cancel: {outcome.describe()}.")
+    await cancel_given_up(client, journal, run.id, f"Floyo run {run.id} found by its marker after its "
+                                                   "node gave up")
 
 
 async def _resume_or_cancel(client: Any, journal: Journal, row: dict[str, Any]) -> None:
     if row.get("status") == GAVE_UP:
-        await cancel_given_up(client, journal, row["run_id"], "was given up by its node")
+        await cancel_given_up(client, journal, row["run_id"], f"Floyo run {row['run_id']} was given up "
+                                                              "by its node")
     else:
         await resume_one(client, journal, row)
 
@@ -111,14 +107,10 @@ async def resume_all(journal: Journal, rows: list[dict[str, Any]],
 
 
 def start() -> threading.Thread | None:
-    """Recover the journal and resume what needs it, in the background (once per process)."""
-    global _started
-    if _started:
-        return None
-    _started = True
+    """Take over the journal rows of processes that are gone and resume them in the background.
+    Calling it again starts nothing: the journal hands each row over once (``take_over``)."""
     journal = comfy.journal()
-    rows = journal.recover()
-    unknown = journal.unknown_runs()
+    rows, unknown = journal.take_over()
     if not rows and not unknown:
         return None
     log.info("Floyo: resuming %d run(s) left in flight; looking for %d unknown create(s)",

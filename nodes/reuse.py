@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..floyo_client import FloyoClient, Hooks, RunHandle
+from ..floyo_client import FloyoClient, Hooks, RunHandle, never_cancel
 from ..floyo_client.credentials import workflow_hash
 from ..floyo_client.errors import DownloadError, NotFound
 from ..floyo_client.models import Phase
@@ -41,12 +41,12 @@ async def reuse_saved(client: FloyoClient, journal: Any, workflow: Prompt, size_
     if paths and all(Path(p).is_file() for p in paths):
         return record, await collect_saved(paths, size_policy)
     run_id = record["run_id"]
-    handle = RunHandle(client, run_id, hooks)
     try:
-        run = await handle.refresh(urls=True)
-        if run.phase is not Phase.SUCCEEDED:
-            raise NotFound(f"run {run_id} is {run.status}")
-        collected = await collect(handle, run, size_policy, on_saved=lambda p: journal.saved(run_id, p))
+        async with RunHandle(client, run_id, hooks, cancels=never_cancel) as handle:  # not ours to cancel
+            run = await handle.refresh(urls=True)
+            if run.phase is not Phase.SUCCEEDED:
+                raise NotFound(f"run {run_id} is {run.status}")
+            collected = await collect(handle, run, size_policy, on_saved=lambda p: journal.saved(run_id, p))
     except (NotFound, DownloadError) as e:
         log.info("Floyo: run %s's outputs are gone locally and on Floyo (%s); making a new run", run_id, e)
         journal.forget_reuse(run_id)

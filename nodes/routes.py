@@ -24,7 +24,6 @@ from .request_guard import key_refusal, write_refusal
 from .runs_tab import fetch_outputs
 
 log = logging.getLogger(__name__)
-_registered = False
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -119,11 +118,11 @@ async def clear_key(request: web.Request) -> web.Response:
 
 
 def register() -> bool:
-    """Add the routes once, if a ComfyUI server exists (it does not in unit tests)."""
-    global _registered
+    """Add the routes to ComfyUI's server, if one exists (it does not in unit tests) and does not
+    have them yet (the server's own table says so: no flag here). True when this call added them."""
     table = comfy.routes()
-    if _registered or table is None:
-        return _registered
+    if table is None or any(getattr(route, "path", None) == "/floyo/runs" for route in table):
+        return False
     table.post("/floyo/runs/cancel")(cancel_run)
     table.get("/floyo/runs")(list_runs)
     table.get("/floyo/runs/{run_id}")(get_run)
@@ -131,5 +130,4 @@ def register() -> bool:
     table.get("/floyo/key")(get_key)
     table.post("/floyo/key")(set_key)
     table.delete("/floyo/key")(clear_key)
-    _registered = True
     return True

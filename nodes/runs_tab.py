@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..floyo_client import RunHandle, download_outputs, load_config, open_client
+from ..floyo_client import RunHandle, download_outputs, load_config, never_cancel, open_client
 from ..floyo_client.errors import FloyoError
 from ..floyo_client.models import Phase
 from ..floyo_client.runner import failure_of
@@ -35,8 +35,8 @@ async def fetch_outputs(run_id: str) -> dict[str, Any]:
     record = journal.get(run_id)
     if (paths := _saved(record)) is not None:
         return {"run_id": run_id, "paths": paths, "downloaded": False}
-    async with open_client(load_config(comfy.key_file())) as client:
-        handle = RunHandle(client, run_id)
+    async with open_client(load_config(comfy.key_file())) as client, RunHandle(
+            client, run_id, cancels=never_cancel) as handle:  # the tab's Fetch never cancels a run
         run = await handle.refresh(urls=True)
         if not run.phase.terminal:
             raise FloyoError(f"Floyo run {run_id} is still {run.status}; fetch it once it has finished.",

@@ -88,18 +88,22 @@ def on_signal(signum: int, frame: Any) -> None:
 
 
 def install() -> bool:
-    """Chain our handler in front of the current ones (main thread only, once)."""
+    """Chain our handler in front of the current ones (main thread only). A signal we already
+    chained (it is in ``_previous``) is left alone, so calling this again installs nothing: chaining
+    twice would make the handler call itself. True when this call installed a handler."""
     if threading.current_thread() is not threading.main_thread():
-        return bool(_previous)
+        return False
     if _State.wake_w is None:
         wake_r, _State.wake_w = os.pipe()
         threading.Thread(target=_watch, args=(wake_r,), daemon=True, name="floyo-shutdown").start()
+    installed = False
     for signum in SIGNALS:
         current = signal.getsignal(signum)
         if signum not in _previous and current != signal.SIG_IGN:  # ignored (nohup, &): keep it so
             _previous[signum] = current
             signal.signal(signum, on_signal)
-    return True
+            installed = True
+    return installed
 
 
 def uninstall() -> None:

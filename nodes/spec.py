@@ -33,6 +33,19 @@ class Out:
 
 
 @dataclass(frozen=True)
+class Shown:
+    """A node's outputs together with what ComfyUI shows on the node and in the queue history
+    (``{"images": [...], "animated": [...], "audio": [...]}``)."""
+
+    values: tuple[Any, ...]
+    ui: dict[str, Any] | None = None
+
+
+def _split(result: tuple[Any, ...] | Shown) -> tuple[tuple[Any, ...], dict[str, Any] | None]:
+    return (result.values, result.ui) if isinstance(result, Shown) else (result, None)
+
+
+@dataclass(frozen=True)
 class Ctx:
     """Per-execution facts ComfyUI passes as hidden inputs."""
 
@@ -47,7 +60,7 @@ class NodeSpec:
     description: str
     inputs: tuple[In, ...]
     outputs: tuple[Out, ...]
-    run: Callable[..., Awaitable[tuple[Any, ...]]]  # run(ctx, **inputs) -> outputs
+    run: Callable[..., Awaitable[tuple[Any, ...] | Shown]]  # run(ctx, **inputs) -> outputs
     output_node: bool = False
     always_run: bool = False  # a query whose answer changes (run status): never served from cache
     category: str = CATEGORY
@@ -58,6 +71,16 @@ class NodeSpec:
     # The same queue-time check of a ``run_id`` input (malformed id, missing key: lookup.py)
     check_run_id: Callable[[object], bool | str] | None = None
     output_is_list: bool = False  # every output is a ComfyUI list: the next node runs once per element
+    # The frontend's audio player (an ``AUDIO_UI`` widget, never sent with the prompt): it plays
+    # the ``audio`` preview; without it the frontend's audio extension fails on that preview.
+    audio_player: bool = False
+
+
+AUDIO_PLAYER = In("audioUI", "AUDIO_UI", optional=True, tooltip="Plays the audio the run saved")
+
+
+def _all_inputs(spec: NodeSpec) -> tuple[In, ...]:
+    return (*spec.inputs, AUDIO_PLAYER) if spec.audio_player else spec.inputs
 
 
 def _queue_checks(spec: NodeSpec) -> Callable[..., bool | str] | None:
@@ -93,7 +116,8 @@ def _v3_input(io: Any, spec: In) -> Any:
 
 
 def _v3_output(io: Any, spec: Out, is_list: bool = False) -> Any:
-    types = {"IMAGE": io.Image, "MASK": io.Mask, "STRING": io.String, "INT": io.Int}
+    types = {"IMAGE": io.Image, "MASK": io.Mask, "STRING": io.String, "INT": io.Int, "VIDEO": io.Video,
+             "AUDIO": io.Audio}
     cls = types.get(spec.kind) or io.Custom(spec.kind)
     return cls.Output(display_name=spec.name, tooltip=spec.tooltip, is_output_list=is_list)
 
@@ -106,14 +130,16 @@ def v3_class(spec: NodeSpec) -> type:
     def define_schema(cls: Any) -> Any:
         extra = {"search_aliases": list(spec.search_aliases)} if native_aliases else {}
         return io.Schema(node_id=spec.node_id, display_name=spec.display_name, category=spec.category,
-                         description=spec.description, inputs=[_v3_input(io, i) for i in spec.inputs],
+                         description=spec.description, inputs=[_v3_input(io, i) for i in _all_inputs(spec)],
                          outputs=[_v3_output(io, o, spec.output_is_list) for o in spec.outputs],
                          hidden=[io.Hidden.prompt, io.Hidden.unique_id], is_output_node=spec.output_node,
                          **extra)
 
     async def execute(cls: Any, **inputs: Any) -> Any:
         ctx = Ctx(node_id=str(cls.hidden.unique_id), prompt=cls.hidden.prompt)
-        return io.NodeOutput(*(await spec.run(ctx, **inputs)))
+        inputs.pop(AUDIO_PLAYER.name, None)
+        values, ui = _split(await spec.run(ctx, **inputs))
+        return io.NodeOutput(*values, ui=ui)
 
     attrs = {"define_schema": classmethod(define_schema), "execute": classmethod(execute),
              "__doc__": spec.description}
@@ -146,12 +172,14 @@ def _v1_input(spec: In) -> tuple[Any, ...]:
 def v1_class(spec: NodeSpec) -> type:
     def input_types(cls: Any) -> dict[str, Any]:
         required = {i.name: _v1_input(i) for i in spec.inputs if not i.optional}
-        optional = {i.name: _v1_input(i) for i in spec.inputs if i.optional}
+        optional = {i.name: _v1_input(i) for i in _all_inputs(spec) if i.optional}
         return {"required": required, "optional": optional,
                 "hidden": {"prompt": "PROMPT", "unique_id": "UNIQUE_ID"}}
 
-    async def execute(self: Any, prompt: Any = None, unique_id: Any = None, **inputs: Any) -> tuple:
-        return await spec.run(Ctx(node_id=str(unique_id), prompt=prompt), **inputs)
+    async def execute(self: Any, prompt: Any = None, unique_id: Any = None, **inputs: Any) -> Any:
+        inputs.pop(AUDIO_PLAYER.name, None)
+        values, ui = _split(await spec.run(Ctx(node_id=str(unique_id), prompt=prompt), **inputs))
+        return values if ui is None else {"ui": ui, "result": values}
 
     attrs = {"INPUT_TYPES": classmethod(input_types), "FUNCTION": "execute", "execute": execute,
              "RETURN_TYPES": tuple(o.kind for o in spec.outputs),

@@ -8,7 +8,9 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
-const RUN_NODES = new Set(["FloyoRemoteRun", "FloyoFetchOutputs"]);
+// Node ids, copied from nodes/contract.py (JS_NODE_IDS, RUN_NODES); tests/test_contract.py fails if they drift.
+const NODE = { REMOTE_RUN: "FloyoRemoteRun", FETCH_OUTPUTS: "FloyoFetchOutputs" };
+const RUN_NODES = new Set([NODE.REMOTE_RUN, NODE.FETCH_OUTPUTS]);
 const ENDED = new Set(["reused", "cancelled", "canceled", "saved", "failed", "error"]);
 const CANCEL = "Cancel Floyo run";
 const runs = new Map(); // execution id -> {status, run_id, prompt_id, elapsed_s, flotime_ms, at, live, ...}
@@ -54,7 +56,7 @@ function statusText(s) {
   const parts = [`Floyo: ${done}${s.status}${count}`, outage, secs != null && `${Math.round(secs)}s`,
     flo != null && `FloTime ${(flo / 1000).toFixed(1)}s`,
     s.partner_cost_usd != null && `$${Number(s.partner_cost_usd).toFixed(2)} partner API`,
-    s.status === "reused" ? s.note : s.run_id];
+    s.status === "reused" ? s.note : s.run_id, s.warnings?.length && `⚠ ${s.warnings.length} warning(s)`];
   return parts.filter(Boolean).join(" · ") + (s.live ? "" : " (ended)");
 }
 
@@ -63,6 +65,7 @@ function render(id) {
   if (!node?.floyoStatus) return;
   const s = runs.get(String(id));
   node.floyoStatus.textContent = statusText(s);
+  node.floyoStatus.title = s?.warnings?.join("\n") ?? ""; // the warnings in full, on hover
   node.floyoStatus.classList.toggle("floyo-stale", !!s && !s.live);
   // Greyed out on the canvas. Vue nodes keep a snapshot of widget options once any widget value
   // changes (frontend 1.32), so there the button stays enabled and cancel() is inert instead.
@@ -91,7 +94,12 @@ function cancel(node) {
   }
 }
 
-const SEVERITY = { cancelled: "success", "already finished": "info", "not found": "warn" }; // by d.cancel
+// The toast of each remote-cancel outcome, by the event's `cancel`: CancelResult's values
+// (floyo_client/outcome.py; tests/glue/test_cancel_toasts.py keeps the two lists equal).
+const CANCEL_TOASTS = { cancelled: ["success", "Floyo run cancelled."],
+  "already finished": ["info", "The Floyo run had already finished; nothing to cancel."],
+  "not found": ["warn", "Floyo no longer has this run; nothing to cancel."],
+  "could not be confirmed": ["warn", "Floyo did not confirm the cancel; the next start cancels the run."] };
 
 function onRunEvent({ detail: d }) {
   if (d.prompt_id && !ourPrompts.has(d.prompt_id)) return; // another tab's prompt
@@ -105,9 +113,13 @@ function onRunEvent({ detail: d }) {
     live: fields.live || d.list_done < d.list_total });
   if (d.partner_cost_usd != null) fields.partner_cost_usd = d.partner_cost_usd; // final, when Floyo reports it
   if (status === "reused") fields.note = message; // "reused run_… from <date>, no FloTime spent"
+  if (d.warnings?.length) { // what the run's outputs lack (dropped frames, nodes that made no files)
+    fields.warnings = d.warnings;
+    notify("warn", d.warnings.join("\n"));
+  }
   update(String(d.node_id), fields);
-  const severity = SEVERITY[d.cancel] ?? (d.cancel ? "warn" : "info");
-  if (status === "cancelled") notify(severity, message || "Floyo run cancelled.");
+  const [severity, text] = d.cancel == null ? ["info", "Floyo run stopped."] : CANCEL_TOASTS[d.cancel];
+  if (status === "cancelled") notify(severity, message || text);
 }
 
 function onExecuting({ detail }) {

@@ -1,6 +1,6 @@
 """How many downloads a run keeps in flight (run_files.Window), seen by the server.
 
-Small files: enough at once to hide round trips, never more than ``Limits.download_concurrency``.
+Small files: enough at once to hide round trips, never more than ``DownloadLimits.concurrency``.
 Large files: few at once, bounded by the bytes still to come (``Window``, checked directly).
 The server records the most connections it saw open at once on the CDN
 (``Realism.most_connections``); a round trip of latency holds each answer so the downloads

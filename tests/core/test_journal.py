@@ -4,14 +4,15 @@ create leaves, every outcome lands in it, and concurrent writers never lose an u
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import subprocess
 import sys
 import threading
 
 import pytest
-from floyo_pack.floyo_client import Hooks, Interrupted, Limits, RunMayExist
-from floyo_pack.floyo_client.journal import Journal
+from floyo_pack.floyo_client import CancelOutcome, CancelResult, Hooks, Interrupted, Limits, RunMayExist
+from floyo_pack.floyo_client.journal import GAVE_UP, Journal
 from floyo_pack.floyo_client.owner import Owner
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
 from floyo_scripted import Fault, Step
@@ -138,3 +139,28 @@ def test_concurrent_writers_from_several_threads_lose_no_update(journal):
         t.join()
     rows = journal.list(limit=1000)
     assert len(rows) == 150 and {r["status"] for r in rows} == {"processing"}
+
+
+async def test_a_user_stop_carries_its_typed_cancel_outcome_to_the_error_and_the_journal(
+        floyo, client, journal, fake_time):
+    floyo.scenario.steps = [Step("processing")]
+    polls = floyo.requests.polls
+    with pytest.raises(Interrupted) as caught:
+        await _track(client, journal, fake_time, should_stop=lambda: len(polls()) >= 2)
+    outcome = caught.value.outcome
+    assert outcome == CancelOutcome(CancelResult.CANCELLED)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        outcome.result = CancelResult.NOT_FOUND  # fixed when the error was raised
+    row = journal.get(floyo.last_run.id)
+    assert row["state"] == "cancelled" and row["cancel_result"] == CancelResult.CANCELLED.value
+
+
+async def test_an_unconfirmed_cancel_is_journaled_as_such_and_given_up(floyo, client, journal, fake_time):
+    floyo.scenario.steps = [Step("processing")]
+    floyo.scenario.faults.append(Fault("POST", r"/cancel$", status=500, count=-1))
+    polls = floyo.requests.polls
+    with pytest.raises(Interrupted) as caught:
+        await _track(client, journal, fake_time, should_stop=lambda: len(polls()) >= 2)
+    assert caught.value.outcome.result is CancelResult.UNCONFIRMED
+    row = journal.get(floyo.last_run.id)
+    assert row["cancel_result"] == CancelResult.UNCONFIRMED.value and row["status"] == GAVE_UP

@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+from floyo_pack.floyo_client import RunOutput, media
 from floyo_pack.floyo_client.names import MAX_NAME_BYTES, output_names, path_inside, safe_name
 
 HOSTILE = ["../x.png", "../../../../etc/passwd", "/etc/passwd", "..\\..\\x.png", "C:\\Windows\\x.png",
@@ -77,3 +78,13 @@ def test_random_names_always_give_distinct_safe_components(tmp_path):
 def test_path_inside_refuses_anything_but_one_plain_name(bad, tmp_path):
     with pytest.raises(ValueError):
         path_inside(tmp_path, bad)
+
+
+@pytest.mark.parametrize(("name", "mime", "image"), [
+    ("a.tif", None, True), ("a.TIFF", None, True), ("a.avif", None, True), ("a.jfif", "", True),
+    ("out", "image/png", True), ("x.bin", "Image/WebP", True), ("a.png", "application/octet-stream", True),
+    ("out.mp4", None, False), ("meta.json", "application/json", False), ("png", None, False),
+])
+def test_an_output_is_an_image_by_its_mime_type_or_any_image_extension(name, mime, image):
+    assert RunOutput(id="file_1", file_name=name, mime_type=mime).is_image is image
+    assert media.is_image(name, mime) is image

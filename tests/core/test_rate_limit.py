@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from floyo_pack.floyo_client import Hooks, RateLimiter, limiter_for, start_run
+import pytest
+from floyo_pack.floyo_client import CancelResult, Hooks, Interrupted, RateLimiter, limiter_for, start_run
 from floyo_pack.floyo_client.policy import RetryPolicy, parse_retry_after, rate_limited_delay
 from floyo_scripted import Fault, Scenario, ScriptedServer, Step
 
@@ -82,3 +83,48 @@ async def test_poll_loop_survives_a_5xx_burst(floyo, fake_time):
         handle = await start_run(client, WORKFLOW, hooks=Hooks(sleep=fake_time.sleep, clock=fake_time.clock))
         async with handle:
             assert (await handle.wait()).status == "done"
+
+
+async def test_a_cancel_answered_429_waits_out_retry_after_once_before_resending():
+    # Server and client share one clock, so the server's own request times show the wait.
+    t = FakeTime()
+    async with ScriptedServer(clock=t.clock, wall_clock=t.clock) as floyo:
+        floyo.scenario.faults.append(Fault("POST", r"/cancel$", status=429, count=1, retry_after=3,
+                                           body={"error": "Too Many Requests"}))
+        async with make_client(floyo, time=t) as client:
+            handle = await start_run(client, WORKFLOW)
+            outcome = await handle.cancel()
+        cancels = floyo.requests.cancel_requests(handle.run_id)
+    assert outcome.result is CancelResult.CANCELLED
+    assert [r.status for r in cancels] == [429, 200]
+    assert cancels[1].time - cancels[0].time >= 3.0  # not resent back-to-back
+    assert sum(t.sleeps) < 3.5  # one wait, not the transport's and the limiter's
+
+
+async def test_a_cancel_never_waits_a_retry_after_past_its_deadline():
+    t = FakeTime()
+    async with ScriptedServer(clock=t.clock, wall_clock=t.clock) as floyo:
+        floyo.scenario.faults.append(Fault("POST", r"/cancel$", status=429, count=-1, retry_after=3600,
+                                           body={"error": "Too Many Requests"}))
+        async with make_client(floyo, time=t) as client:
+            handle = await start_run(client, WORKFLOW)
+            before = t.now
+            outcome = await handle.cancel()  # Limits.cancel_timeout_s: 10 s in all
+        cancels = floyo.requests.cancel_requests(handle.run_id)
+    assert outcome.result is CancelResult.UNCONFIRMED and "rate limit" in outcome.describe()
+    assert [r.status for r in cancels] == [429]  # neither resent at once nor after a capped wait
+    assert t.now - before < 10.0
+
+
+async def test_a_stop_ends_the_wait_after_a_429_within_a_second():
+    t = FakeTime()
+    async with ScriptedServer(clock=t.clock, wall_clock=t.clock) as floyo:
+        async with make_client(floyo, time=t) as client:
+            run = await (await start_run(client, WORKFLOW)).refresh()
+            floyo.scenario.faults.append(Fault("GET", r"^/runs/", status=429, count=1, retry_after=60,
+                                               body={"error": "Too Many Requests"}))
+            stop_at = t.now + 5.0
+            with pytest.raises(Interrupted):
+                await client.get_run(run.id, stop=lambda: t.now >= stop_at)
+    assert stop_at <= t.now < stop_at + 1.0
+    assert floyo.requests.count("GET", rf"/runs/{run.id}$") == 2  # the refresh, then the 429

@@ -4,6 +4,8 @@ remote cancel for every run the client gives up on, without ever hiding the orig
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
 import pytest
 from floyo_pack.floyo_client import (
@@ -14,7 +16,10 @@ from floyo_pack.floyo_client import (
     Limits,
     PollSchedule,
     RunFailed,
+    RunHandle,
     RunTimedOut,
+    cancel_on_stop,
+    never_cancel,
     start_run,
 )
 from floyo_scripted import Fault, RunError, Step
@@ -148,3 +153,43 @@ async def test_a_run_queued_forever_still_has_a_deadline_and_is_cancelled(floyo,
         await _wait(client, fake_time, limits=Limits(timeout_s=5, max_wait_s=60))
     assert "still queued" in str(caught.value) and fake_time.now - 1000.0 >= 60
     assert len(floyo.requests.cancel_requests(floyo.last_run.id)) == 1
+
+
+async def test_a_watched_runs_handle_cancels_on_a_user_stop_only(floyo, client, fake_time):
+    floyo.scenario.steps = [Step("processing")]
+    run = await client.create_run(WORKFLOW, name="w", marker="m")
+    with pytest.raises(RunTimedOut):
+        async with RunHandle(client, run.id, hooks(fake_time), Limits(timeout_s=3),
+                             cancels=cancel_on_stop) as h:
+            await h.wait()
+    assert floyo.requests.cancel_requests(run.id) == []
+    with pytest.raises(Interrupted) as caught:
+        async with RunHandle(client, run.id, hooks(fake_time, should_stop=lambda: True),
+                             cancels=cancel_on_stop) as h:
+            await h.wait()
+    assert len(floyo.requests.cancel_requests(run.id)) == 1
+    assert caught.value.outcome.result is CancelResult.CANCELLED
+
+
+async def test_a_looked_at_runs_handle_never_cancels(floyo, client, fake_time):
+    floyo.scenario.steps = [Step("processing")]
+    run = await client.create_run(WORKFLOW, name="w", marker="m")
+    with pytest.raises(Interrupted) as caught:
+        async with RunHandle(client, run.id, hooks(fake_time, should_stop=lambda: True),
+                             cancels=never_cancel) as h:
+            await h.wait()
+    assert floyo.requests.cancel_requests(run.id) == [] and caught.value.outcome is None
+
+
+def test_no_caller_cancels_a_run_beside_its_handle():
+    # A run is cancelled by leaving its handle (runner.RunHandle.__aexit__) or by the one helper
+    # for runs nobody watches (tracked.cancel_given_up): never by a cancel written beside them.
+    root = Path(__file__).resolve().parents[2]
+    calls = re.compile(r"await [\w.]+\.cancel\(|\.cancel_run\(")
+    found = {f"{path.relative_to(root)}:{n}" for folder in ("floyo_client", "nodes")
+             for path in sorted((root / folder).glob("*.py"))
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if calls.search(line)}
+    allowed = {"floyo_client/runner.py", "floyo_client/tracked.py"}
+    assert {f.split(":")[0] for f in found} <= allowed, sorted(found)
+    tracked = (root / "floyo_client" / "tracked.py").read_text(encoding="utf-8")
+    assert tracked.count("await handle.cancel()") == 1 and "async def cancel_given_up" in tracked

@@ -9,10 +9,12 @@ import json
 import time
 import urllib.request
 import uuid
+import wave
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from floyo_scripted import GatewayServer, ServerThread
 from floyo_scripted.ui_format import ui_to_api
@@ -120,7 +122,8 @@ def test_example_workflow_runs_on_the_worker_and_its_image_comes_back(stack, exa
     body = stack.api(f"/runs/{run.id}?expand=outputs.presigned_url")
     assert body["status"] == "done" and isinstance(body["flotime_ms"], int)  # 0 if the worker cached it
     [output] = body["outputs"]
-    assert output["file_name"] == remote.name and output["input_path"] == f"{remote.name} [output]"
+    assert output["file_name"] == remote.name  # the routing tag's subfolder is in input_path
+    assert output["input_path"] == f"floyo-3/{remote.name} [output]" and "floyo-3" in remote.name
     with urllib.request.urlopen(output["presigned_url"], timeout=30) as response:  # no key: signed link
         assert response.read() == remote.read_bytes()
 
@@ -194,3 +197,101 @@ def test_interrupting_the_client_interrupts_the_workers_prompt(stack):
     client_entry = stack.client.wait(prompt_id, timeout=30)
     assert "execution_interrupted" in [m[0] for m in client_entry["status"]["messages"]]
     assert stack.api(f"/runs/{run.id}")["status"] == "cancelled"
+
+
+def write_clip(path: Path, frames: int, size: tuple[int, int]) -> None:
+    """A small H.264 mp4 whose frames get brighter one by one."""
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("h264", rate=8)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        for i in range(frames):
+            pixels = np.full((size[1], size[0], 3), 30 * i, dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        container.mux(stream.encode(None))
+
+
+def write_tone(path: Path, rate: int, samples: int) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        tone = (8000 * np.sin(np.arange(samples) * 2 * np.pi * 440 / rate)).astype("<i2")
+        out.writeframes(tone.tobytes())
+
+
+def media(path: Path) -> tuple[int, tuple[int, int] | int]:
+    """(video frames, (width, height)) or (audio samples, sample rate) of a file, decoded."""
+    import av
+
+    with av.open(str(path)) as container:
+        if container.streams.video:
+            frames = list(container.decode(video=0))
+            return len(frames), (frames[0].width, frames[0].height)
+        stream = container.streams.audio[0]
+        return sum(f.samples for f in container.decode(stream)), stream.rate
+
+
+@pytest.fixture
+def internet_like(stack):
+    """This test's gateway answers travel like the internet's (tests/e2e/conftest.py e2e_realism)."""
+    from .conftest import e2e_realism
+
+    scenario = stack.gateway.server.store.scenario
+    scenario.realism = e2e_realism()
+    yield
+    scenario.realism = None
+
+
+def test_local_video_and_audio_reach_the_worker_as_files_its_loaders_read(stack, internet_like):
+    """Files named by remote LoadVideo/LoadAudio are uploaded as they are; a VIDEO override from a
+    file is uploaded as that file, one made of frames as an mp4, an AUDIO override as flac."""
+    inputs = stack.client.input_dir
+    write_clip(inputs / "gw_clip.mp4", 8, (64, 48))
+    write_clip(inputs / "gw_clip_override.mp4", 5, (48, 32))
+    write_tone(inputs / "gw_tone.wav", 16000, 8000)
+    write_tone(inputs / "gw_voice.wav", 22050, 11025)
+
+    def loader(kind: str, key: str, value: str, title: str | None = None) -> dict:
+        return {"class_type": kind, "inputs": {key: value}, **({"_meta": {"title": title}} if title else {})}
+
+    remote = {"10": loader("LoadVideo", "file", "gw_clip.mp4"),
+              "20": loader("LoadVideo", "file", "placeholder.mp4", "From file"),
+              "25": loader("LoadVideo", "file", "placeholder.mp4", "Made"),
+              "40": loader("LoadAudio", "audio", "gw_tone.wav"),
+              "45": loader("LoadAudio", "audio", "placeholder.wav", "Voice"),
+              "41": {"class_type": "SaveAudio", "inputs": {"audio": ["40", 0], "filename_prefix": "tone"}},
+              "46": {"class_type": "SaveAudio", "inputs": {"audio": ["45", 0], "filename_prefix": "voice"}}}
+    for src in ("10", "20", "25"):
+        remote[f"{src}1"] = {"class_type": "GetVideoComponents", "inputs": {"video": [src, 0]}}
+        remote[f"{src}2"] = save(f"{src}1", prefix=f"frames{src}")
+
+    def override(kind: str, target: str, key: str, value: list, chain: list | None = None) -> dict:
+        return {"class_type": f"FloyoOverride{kind}", "inputs": {
+            "target": target, "input": key, kind.lower(): value, **({"overrides": chain} if chain else {})}}
+
+    graph = {"30": loader("LoadVideo", "file", "gw_clip_override.mp4"),
+             "31": override("Video", "From file", "file", ["30", 0]),
+             "32": {"class_type": "EmptyImage", "inputs": {"width": 32, "height": 24, "batch_size": 6,
+                                                           "color": 0x00FF00}},
+             "33": {"class_type": "CreateVideo", "inputs": {"images": ["32", 0], "fps": 12.0}},
+             "34": override("Video", "Made", "file", ["33", 0], ["31", 0]),
+             "35": loader("LoadAudio", "audio", "gw_voice.wav"),
+             "36": override("Audio", "Voice", "audio", ["35", 0], ["34", 0]),
+             "1": remote_run(remote, overrides=["36", 0]),
+             "2": save("1")}
+    known = set(stack.gateway.runs)
+    assert succeeded(stack.client.run(graph, timeout=180))
+    worker_entry = stack.worker.history(stack.new_run(known).prompt_id)
+    assert succeeded(worker_entry)
+    sent = {node: stack.worker.input_dir / worker_entry["prompt"][2][node]["inputs"][key]
+            for node, key in (("10", "file"), ("20", "file"), ("25", "file"), ("40", "audio"),
+                              ("45", "audio"))}
+    assert sent["10"].read_bytes() == (inputs / "gw_clip.mp4").read_bytes()  # local files, as they are
+    assert sent["40"].read_bytes() == (inputs / "gw_tone.wav").read_bytes()
+    assert sent["20"].read_bytes() == (inputs / "gw_clip_override.mp4").read_bytes()  # VideoFromFile's source
+    assert sent["25"].suffix == ".mp4" and media(sent["25"]) == (6, (32, 24))  # frames, encoded
+    assert sent["45"].suffix == ".flac" and media(sent["45"]) == (11025, 22050)  # AUDIO, encoded
+    outputs = worker_entry["outputs"]
+    assert [len(outputs[f"{n}2"]["images"]) for n in ("10", "20", "25")] == [8, 5, 6]  # the worker read them

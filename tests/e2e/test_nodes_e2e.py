@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from floyo_pack.floyo_client.routing import tag
 from floyo_scripted import OutputSpec, RunError, Step
 from PIL import Image
 
@@ -59,7 +60,8 @@ def test_pack_loads_with_every_node_and_no_import_problems(comfy):
     assert node["output_name"][:3] == ["images", "masks", "run_id"] and node["output_node"] is True
     assert {"source", "workflow"} <= set(node["input"]["required"])
     for other in ("FloyoRunStatus", "FloyoFetchOutputs", "FloyoOverrideText", "FloyoOverrideInt",
-                  "FloyoOverrideFloat", "FloyoOverrideBoolean", "FloyoOverrideImage"):
+                  "FloyoOverrideFloat", "FloyoOverrideBoolean", "FloyoOverrideImage", "FloyoOverrideVideo",
+                  "FloyoOverrideAudio"):
         assert other in comfy.get(f"/object_info/{other}")[1]
     startup = comfy.log_text().split("Starting server")[0]
     ours = [line for line in startup.splitlines()
@@ -79,7 +81,7 @@ def test_embedded_run_sends_the_workflow_once_and_feeds_save_image(comfy, floyo)
     files = saved_images(comfy, entry, "2")
     assert len(files) == 2 and Image.open(files[0]).size == (96, 80)
     run = floyo.last_run
-    assert len(floyo.requests.creates()) == 1 and run.workflow == REMOTE
+    assert len(floyo.requests.creates()) == 1 and run.workflow == tag(REMOTE)[0]  # with routing tags
     assert run.name.startswith("e2e embedded [flyc-")
     kept = sorted(p.name for p in (comfy.base / "output" / "floyo" / run.id).iterdir())
     assert kept == sorted(o.file_name for o in run.outputs), "every paid output is saved locally"

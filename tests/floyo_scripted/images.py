@@ -1,4 +1,4 @@
-"""Real output files for the local server: PNG/JPEG/WebP/GIF images, text and binary blobs.
+"""Real output files for the local server: PNG/JPEG/WebP/GIF/TIFF/AVIF images, text and binary blobs.
 
 Content is smooth gradients plus noise (so it does not compress to nothing), deterministic from
 the spec's seed, and cached per spec for the life of the process. No HTTP and no run state here.
@@ -15,15 +15,19 @@ import numpy as np
 from floyo_pack.floyo_server.scenario import OutputSpec
 from PIL import Image
 
-EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif", "txt": "txt", "bin": "bin"}
+EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif", "tiff": "tif", "avif": "avif",
+              "txt": "txt", "bin": "bin"}
+# TIFF and AVIF outputs come with no MIME type (an empty one): the client must go by the extension.
 MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
-              "txt": "text/plain", "bin": "application/octet-stream"}
-_PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "gif": "GIF"}
+              "tiff": "", "avif": "", "txt": "text/plain", "bin": "application/octet-stream"}
+_PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "gif": "GIF", "tiff": "TIFF", "avif": "AVIF"}
 _MODES_BY_FORMAT = {
     "png": {"RGB", "RGBA", "L", "P", "I;16"},
     "jpeg": {"RGB", "L"},
     "webp": {"RGB", "RGBA"},
     "gif": {"P"},  # PIL reads any GIF back as P
+    "tiff": {"RGB", "RGBA", "L"},
+    "avif": {"RGB", "RGBA"},
 }
 
 

@@ -9,7 +9,8 @@ import json
 
 import pytest
 from floyo_pack.floyo_client.workflow import WorkflowError
-from floyo_pack.nodes import prompt_hook
+from floyo_pack.nodes import prompt_hook, sealed
+from floyo_pack.nodes.contract import CURRENT_GRAPH, EMBEDDED
 from floyo_pack.nodes.remote_run import workflow_for
 from floyo_pack.nodes.spec import Ctx
 
@@ -54,10 +55,10 @@ def test_widget_text_the_hook_did_not_produce_is_never_sent(stale):
 def test_a_tampered_or_foreign_seal_is_refused(monkeypatch):
     text = queued({**REMOTE, "10": floyo()})["10"]["inputs"]["workflow"]
     tampered = json.loads(text)
-    tampered[prompt_hook.SEALED]["workflow"]["2"]["inputs"]["seed"] = 8
+    tampered[sealed.ENVELOPE]["body"]["2"]["inputs"]["seed"] = 8
     with pytest.raises(WorkflowError, match="did not happen for this prompt"):
         prompt_hook.sealed_workflow(json.dumps(tampered))
-    monkeypatch.setattr(prompt_hook, "_KEY", b"another ComfyUI process")
+    monkeypatch.setattr(sealed, "_KEY", b"another ComfyUI process")
     with pytest.raises(WorkflowError, match="did not happen for this prompt"):
         prompt_hook.sealed_workflow(text)
 
@@ -93,3 +94,32 @@ def test_a_shared_input_file_is_fine_on_both_sides():
     local = queued(graph)
     assert prompt_hook.queue_check(local["10"]["inputs"]["workflow"]) is True
     assert sorted(prompt_hook.sealed_workflow(local["10"]["inputs"]["workflow"])) == ["5", "6"]
+
+
+def imitations() -> list[str]:
+    """Texts a user could paste that look like what the hook writes, but that it did not seal."""
+    refusal = json.loads(sealed.seal(sealed.Refusal("Pasted: nothing is wrong, send it anyway")))
+    split = json.loads(sealed.seal(sealed.Split(REMOTE)))
+    unsigned = {sealed.ENVELOPE: {"kind": "refused", "body": "Pasted refusal"}}
+    as_split = {sealed.ENVELOPE: {**refusal[sealed.ENVELOPE], "kind": "split", "body": REMOTE}}
+    as_refusal = {sealed.ENVELOPE: {**split[sealed.ENVELOPE], "kind": "refused"}}
+    old_style = {"floyo_current_graph": {"refused": "Pasted refusal"}}
+    return [json.dumps(t) for t in (unsigned, as_split, as_refusal, old_style)]
+
+
+@pytest.mark.parametrize("pasted", imitations(), ids=["unsealed", "refusal-seal-on-a-split",
+                                                     "split-seal-as-refusal", "old-envelope"])
+def test_pasted_text_that_imitates_the_hooks_envelope_is_never_taken_for_it(pasted):
+    assert prompt_hook.queue_check(pasted) is True, "a pasted 'refusal' must not refuse the prompt"
+    with pytest.raises(WorkflowError, match="did not happen for this prompt"):
+        workflow_for(Ctx("10", {"10": floyo(workflow=pasted)}), CURRENT_GRAPH, pasted)
+    with pytest.raises(WorkflowError) as caught:  # in embedded mode it is just not a workflow
+        workflow_for(Ctx("10", {"10": floyo(EMBEDDED, pasted)}), EMBEDDED, pasted)
+    assert "Pasted" not in str(caught.value)
+
+
+def test_what_the_hook_seals_reaches_the_node_as_a_typed_split_or_refusal():
+    split = sealed.seal(sealed.Split(REMOTE))
+    assert sealed.unseal(split) == sealed.Split(REMOTE) and sealed.seal(sealed.Split(REMOTE)) == split
+    assert sealed.unseal(sealed.seal(sealed.Refusal("why"))) == sealed.Refusal("why")
+    assert sealed.unseal(json.dumps(REMOTE)) is None and sealed.unseal(None) is None

@@ -1,4 +1,4 @@
-"""decode_outputs/encode_png: remote outputs must arrive as the same IMAGE/MASK LoadImage would give.
+"""BatchDecoder/encode_png: remote outputs must arrive as the same IMAGE/MASK LoadImage would give.
 
 Why it matters: a wrong mask sign, a lost EXIF rotation, a 16-bit image cut to 8 bits or a silently stretched
 batch corrupts every downstream node without an error; a decompression bomb from a remote run must not take
@@ -14,15 +14,8 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from floyo_pack.nodes.images import (
-    SIZE_POLICIES,
-    ImageDecodeError,
-    NoImages,
-    decode_outputs,
-    encode_png,
-    is_image_name,
-    looks_like_image,
-)
+from floyo_pack.nodes.batch_decoder import BatchDecoder
+from floyo_pack.nodes.images import SIZE_POLICIES, ImageDecodeError, NoImages, encode_png
 from PIL import Image, ImageFile, ImageOps
 
 
@@ -30,6 +23,11 @@ def encode(img: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
     buffer = io.BytesIO()
     img.save(buffer, fmt, **kwargs)
     return buffer.getvalue()
+
+
+def decode_outputs(blobs: list[bytes], names: list[str], **kwargs):
+    """The one decoder, on files it did not see arrive (as collect_saved uses it)."""
+    return BatchDecoder(len(blobs), **kwargs).finish(blobs, names)
 
 
 def decode_one(blob: bytes, name: str = "out.png", **kwargs):
@@ -345,6 +343,8 @@ def test_bad_arguments_are_rejected():
         decode_outputs([b""], ["a.png"], size_policy="stretch")
     with pytest.raises(ValueError, match="names"):
         decode_outputs([b""], [])
+    with pytest.raises(ValueError, match="2 sources and 2 names for 3 files"):
+        BatchDecoder(3).finish([b"", b""], ["a.png", "b.png"])
 
 
 def test_encode_png_round_trips_8_bit_values_exactly():
@@ -361,11 +361,3 @@ def test_encode_png_clamps_out_of_range_values_and_rejects_bad_shapes():
     assert np.array(Image.open(io.BytesIO(encode_png(image)))).tolist() == [[[0, 128, 255]]]
     with pytest.raises(ValueError, match="IMAGE"):
         encode_png(torch.zeros(4, 4))
-
-
-def test_image_names_and_signatures_are_recognised():
-    assert is_image_name("ComfyUI_00001_.PNG") and is_image_name("a/b/c.webp?X-Amz-Signature=abc")
-    assert not any(is_image_name(n) for n in ("out.mp4", "meta.json", "log.txt", "png"))
-    for fmt in ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"):
-        assert looks_like_image(encode(Image.new("RGB", (2, 2)), fmt)), fmt
-    assert not looks_like_image(b'{"json": true}') and not looks_like_image(b"")

@@ -32,4 +32,4 @@ def test_both_are_registered_and_their_outputs_are_comfyui_lists():
     assert seeds.OUTPUT_IS_LIST == (True,) and seeds.RETURN_TYPES == ("INT",)
     assert seeds.RETURN_NAMES == ("seeds",)
     assert texts.OUTPUT_IS_LIST == (True,) and texts.RETURN_NAMES == ("texts",)
-    assert v1_class(REGISTERED[0]).OUTPUT_IS_LIST == (False,) * 4  # FloyoRemoteRun stays per element
+    assert v1_class(REGISTERED[0]).OUTPUT_IS_LIST == (False,) * 7  # FloyoRemoteRun stays per element

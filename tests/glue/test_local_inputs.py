@@ -42,3 +42,17 @@ def test_paths_that_climb_out_of_the_input_folder_are_refused(input_dir):
     assert comfy.local_input_file("../secret.txt") is None
     assert comfy.local_input_file(str(input_dir.parent / "secret.txt")) is None
     assert comfy.local_input_file("a.png") == (input_dir / "a.png").resolve()
+
+
+def test_video_and_audio_loaders_name_their_local_files_by_their_file_input(input_dir):
+    for name in ("clip.mp4", "song.flac", "vhs.webm", "voice.wav"):
+        (input_dir / name).write_bytes(b"media")
+    workflow = {"1": {"class_type": "LoadVideo", "inputs": {"file": "clip.mp4"}},
+                "2": {"class_type": "LoadAudio", "inputs": {"audio": "song.flac"}},
+                "3": {"class_type": "VHS_LoadVideo", "inputs": {"video": "vhs.webm", "force_rate": 0}},
+                "4": {"class_type": "VHS_LoadAudioUpload", "inputs": {"audio": "voice.wav", "start_time": 0}},
+                "5": {"class_type": "LoadVideo", "inputs": {"file": "#inputs/api/on_floyo.mp4"}},
+                "6": {"class_type": "CreateVideo", "inputs": {"fps": 24.0, "images": ["1", 0]}}}
+    found = [(n, k, p.name) for n, k, p in local_files(workflow)]
+    assert found == [("1", "file", "clip.mp4"), ("2", "audio", "song.flac"), ("3", "video", "vhs.webm"),
+                     ("4", "audio", "voice.wav")]

@@ -8,11 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from floyo_pack.nodes.registration import SPECS
+from floyo_pack.nodes.sealed import Refusal, seal
 from floyo_pack.nodes.spec import v1_class
 
 ROOT = Path(__file__).resolve().parents[2]
 CATEGORIES = {"FloyoRemoteRun": "Floyo", "FloyoPreflight": "Floyo", "FloyoRunStatus": "Floyo/runs",
-              "FloyoFetchOutputs": "Floyo/runs"}
+              "FloyoFetchOutputs": "Floyo/runs", "FloyoSelectOutput": "Floyo"}
 
 
 def test_every_input_and_output_has_a_tooltip_and_every_node_a_help_page_with_an_example():
@@ -39,6 +40,6 @@ def test_the_v1_classes_carry_the_same_help_and_the_int_override_has_control_aft
         for group in ("required", "optional"):
             assert all(options.get("tooltip") for _, options in inputs[group].values()), spec.node_id
     assert classes["FloyoOverrideInt"].INPUT_TYPES()["required"]["value"][1]["control_after_generate"] is True
-    refused = '{"floyo_current_graph": {"refused": "Only one FloyoRemoteRun per graph"}}'
+    refused = seal(Refusal("Only one FloyoRemoteRun per graph"))  # as the prompt hook writes it
     assert classes["FloyoRemoteRun"].VALIDATE_INPUTS(workflow=refused) == "Only one FloyoRemoteRun per graph"
     assert classes["FloyoRemoteRun"].VALIDATE_INPUTS(workflow="") is True

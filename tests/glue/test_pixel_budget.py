@@ -10,13 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from floyo_pack.nodes import batch_decoder, images, outputs
+from floyo_pack.nodes import batch_decoder, outputs
 from floyo_pack.nodes.batch_decoder import BatchDecoder
-from floyo_pack.nodes.images import ImageDecodeError, decode_outputs
+from floyo_pack.nodes.images import ImageDecodeError
 from floyo_scripted import OutputSpec
 from PIL import Image
-
-from .test_outputs_pipeline import finished, server  # noqa: F401  (the fixture)
 
 
 def png(width: int, height: int) -> bytes:
@@ -28,13 +26,12 @@ def png(width: int, height: int) -> bytes:
 @pytest.fixture
 def allocations(monkeypatch) -> list[tuple[int, int, int]]:
     seen: list[tuple[int, int, int]] = []
-    real = images._allocate
+    real = batch_decoder._allocate
 
     def spy(batch: int, height: int, width: int):
         seen.append((batch, height, width))
         return real(batch, height, width)
 
-    monkeypatch.setattr(images, "_allocate", spy)
     monkeypatch.setattr(batch_decoder, "_allocate", spy)
     return seen
 
@@ -44,23 +41,23 @@ def test_the_pad_canvas_counts_against_the_budget_before_anything_is_allocated(a
     files[0].write_bytes(png(1, 8000))
     files[1].write_bytes(png(8000, 1))
     with pytest.raises(ImageDecodeError) as caught:
-        decode_outputs(files, ["tall.png", "wide.png"], max_batch_pixels=100_000_000)
+        BatchDecoder(2, max_batch_pixels=100_000_000).finish(files, ["tall.png", "wide.png"])
     message = str(caught.value)
     assert "2 x 8000x8000 = 128.0 megapixels" in message and "over the 100 megapixel limit" in message
     assert "'crop to smallest' or 'first only'" in message and "FLOYO_MAX_MEGAPIXELS" in message
     assert allocations == []
-    cropped, _, _ = decode_outputs(files, ["tall.png", "wide.png"], size_policy="crop to smallest",
-                                   max_batch_pixels=100_000_000)
+    cropped, _, _ = BatchDecoder(2, size_policy="crop to smallest", max_batch_pixels=100_000_000).finish(
+        files, ["tall.png", "wide.png"])
     assert tuple(cropped.shape) == (2, 1, 1, 3)
 
 
 def test_the_fast_path_never_allocates_a_batch_over_the_budget(allocations):
-    decoder = BatchDecoder(["a.png", "b.png", "c.png"], max_batch_pixels=20_000)
-    assert not decoder.add(0, png(100, 100))  # 3 x 100 x 100 = 30,000 pixels
-    assert decoder.result() is None and allocations == []
+    decoder = BatchDecoder(3, max_batch_pixels=20_000)
+    assert not decoder.add(0, png(100, 100), "a.png")  # 3 x 100 x 100 = 30,000 pixels
+    assert allocations == []
 
 
-async def test_collect_refuses_a_batch_over_the_budget_and_keeps_the_files(server, allocations,  # noqa: F811
+async def test_collect_refuses_a_batch_over_the_budget_and_keeps_the_files(server, finished, allocations,
                                                                            monkeypatch):
     monkeypatch.setenv("FLOYO_MAX_MEGAPIXELS", "1")
     client, handle = await finished(server, [OutputSpec(size=(1, 2000)), OutputSpec(size=(2000, 1), seed=2)])

@@ -48,7 +48,7 @@ def test_the_workflow_is_what_would_be_sent_with_overrides_and_pending_uploads()
     assert sent["6"]["inputs"]["text"] == "a dog"
     assert sent["5"]["inputs"]["image"] == "<pending upload: photo.png>"
     assert sent["7"]["inputs"]["image"].startswith("<pending upload: comfyui_")
-    assert sent["9"] == REMOTE["9"]
+    assert sent["9"]["inputs"]["filename_prefix"] == "floyo-9/r_floyo-9"  # the routing tag, as sent
     assert "Uploads: 2" in report and "photo.png" in report and "nothing was sent" in report
 
 

@@ -11,9 +11,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from floyo_pack.floyo_client import CancelResult
 from floyo_pack.floyo_client.journal import GAVE_UP, Journal
 from floyo_pack.nodes import comfy, resume
-from floyo_scripted import Scenario, ScriptedServer, Step
+from floyo_pack.nodes.active_runs import REGISTRY
+from floyo_scripted import Fault, Scenario, ScriptedServer, Step
 
 from ..core.test_create_at_most_once import WORKFLOW
 
@@ -95,3 +97,35 @@ async def test_a_running_run_its_node_gave_up_on_is_cancelled_not_watched(floyo,
     await resume.resume_all(journal, [journal.get(run_id)])
     assert floyo.run(run_id).cancels == 1 and floyo.requests.polls(run_id) == []
     assert journal.get(run_id)["state"] == "cancelled"
+
+
+async def test_a_resumed_run_stopped_from_the_runs_tab_is_cancelled_and_journaled_with_its_outcome(
+        floyo, tmp_path):
+    floyo.scenario.steps = [Step("processing")]
+    journal = Journal(tmp_path / "runs.sqlite3")
+    unknown_row(journal, floyo, "flyc-00000000ee")
+    run_id = await created_on_floyo(floyo, "flyc-00000000ee")
+    journal.created("flyc-00000000ee", run_id)
+    resuming = asyncio.ensure_future(resume.resume_all(journal, [journal.get(run_id)]))
+    for _ in range(200):  # 10 s at most: until the resume thread watches it
+        if floyo.requests.polls(run_id) and REGISTRY.request_cancel(run_id=run_id):  # the tab's Cancel
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the resumed run was never watched")
+    await asyncio.wait_for(resuming, 30)
+    row = journal.get(run_id)
+    assert floyo.run(run_id).cancels == 1
+    assert row["state"] == "cancelled" and row["cancel_result"] == CancelResult.CANCELLED.value
+
+
+async def test_a_resumed_run_whose_poll_is_refused_is_left_for_the_next_start_not_cancelled(floyo, tmp_path):
+    journal = Journal(tmp_path / "runs.sqlite3")
+    unknown_row(journal, floyo, "flyc-00000000ff")
+    run_id = await created_on_floyo(floyo, "flyc-00000000ff")
+    journal.created("flyc-00000000ff", run_id)
+    floyo.scenario.faults.append(Fault("GET", rf"^/runs/{run_id}$", status=401, count=-1,
+                                       body={"error": "Unauthorized"}))
+    await resume.resume_all(journal, [journal.get(run_id)])
+    assert floyo.run(run_id).cancels == 0  # only a stop cancels a resumed run
+    assert journal.get(run_id)["state"] == "running"
