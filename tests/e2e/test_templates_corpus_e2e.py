@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from floyo_pack.nodes.sealed import ENVELOPE
 from floyo_scripted import GatewayServer, ServerThread
 from PIL import Image
 
@@ -33,7 +34,6 @@ pytestmark = pytest.mark.e2e
 log = logging.getLogger("floyo.e2e")
 BUNDLES = ("comfyui_workflow_templates_media_image", "comfyui_workflow_templates_media_video")
 WORKER_NODES = Path(__file__).parent / "worker_nodes"
-SEALED = "floyo_current_graph"  # nodes/prompt_hook.py: the envelope of the sealed remote part
 DEADLINE_S = 180.0  # for every queued template to end: none may hang
 # Each run makes at least two requests (create, status) and the pack paces one key's requests to
 # Floyo's 100/minute, so one client needs ~95 s for 77 runs; two clients, two keys, half that.
@@ -97,8 +97,9 @@ def wait_all(comfy: Comfy, prompt_ids: list[str], timeout: float = DEADLINE_S) -
 
 def sealed_remote(entry: dict, floyo_id: str) -> dict:
     """The remote part the client's prompt hook sealed into the Floyo node (what it sent)."""
-    local = entry["prompt"][2]
-    return json.loads(local[floyo_id]["inputs"]["workflow"])[SEALED]["workflow"]
+    sealed = json.loads(entry["prompt"][2][floyo_id]["inputs"]["workflow"])[ENVELOPE]
+    assert sealed["kind"] == "split", sealed
+    return sealed["body"]
 
 
 def floyo_error(entry: dict) -> str | None:
