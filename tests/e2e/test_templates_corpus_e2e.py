@@ -6,7 +6,8 @@ Each template must end one of two ways: accepted and sent whole (every remote no
 class_type), ending in success or a clear Floyo error; or refused at queue time with a clear
 Floyo error. None may hang, crash a server, or come back silently partial. A node only the
 worker has is built from the UI workflow and runs there; the same workflow saved without widget
-input names is refused, naming the node and the ways out. The counts go to docs/templates.md.
+input names is refused, naming the node and the ways out. A remote graph the worker can run only
+in part fails, naming the output it dropped. The counts go to docs/templates.md.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from PIL import Image
 
 from .conftest import Comfy, require_comfyui
 from .test_frontend_e2e import _browser, run_script  # noqa: F401 - _browser: skip without a browser
-from .test_gateway_e2e import KEY
+from .test_gateway_e2e import KEY, node_error, remote_run
 
 pytestmark = pytest.mark.e2e
 log = logging.getLogger("floyo.e2e")
@@ -186,3 +187,19 @@ def test_a_node_only_the_worker_has_runs_there_and_its_ambiguous_save_is_refused
     assert "exported from Floyo" in message and "class_type" not in message
     new_runs = [r for r in stack.gateway.runs.values() if r.id not in known]
     assert len(new_runs) == 1, "the refused workflow must send nothing"
+
+
+def test_a_remote_graph_the_worker_can_run_only_in_part_fails_naming_the_output_it_dropped(stack):
+    empty = {"width": 8, "height": 8, "batch_size": 1, "color": 0}
+    remote = {"1": {"class_type": "EmptyImage", "inputs": empty},
+              "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}},  # valid
+              "3": {"class_type": "ImageBlur", "inputs": {"image": ["1", 0], "blur_radius": 99, "sigma": 1}},
+              "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "never"}}}
+    known = set(stack.gateway.runs)
+    client = stack.clients[0]
+    error = node_error(client.run({"1": remote_run(remote), "2": {"class_type": "PreviewImage",
+                                                                  "inputs": {"images": ["1", 0]}}}))
+    message = error["exception_message"]
+    assert "4 (SaveImage) failed validation on the ComfyUI worker" in message and "blur_radius" in message
+    (run,) = [r for r in stack.gateway.runs.values() if r.id not in known]
+    assert run.phase.value == "failed" and not list(stack.worker.output_dir.glob("never*"))
