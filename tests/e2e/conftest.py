@@ -349,3 +349,12 @@ def comfy_factory(tmp_path_factory):
 def comfy(comfy_factory, comfy_env) -> Comfy:
     """The shared ComfyUI server for the session, started with ``comfy_env``."""
     return comfy_factory(env=comfy_env, name="comfy-base")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Lines a test asked to show at the end (``record_property("summary", line)``), also from
+    xdist workers, whose own output is not shown: the templates corpus prints its counts so."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for name, value in getattr(report, "user_properties", ()):
+            if name == "summary":
+                terminalreporter.write_line(str(value))
