@@ -3,10 +3,13 @@
 Starts a worker ComfyUI (no pack), the Floyo-compatible gateway over it and a client ComfyUI with
 the pack, all on loopback; runs every workflow in ``demo/workflows/`` on the client (its
 ``FloyoRemoteRun`` node sends the remote part through the gateway to the worker) and prints where
-the images are. Those run on a CPU worker without model files; ``example_workflows/`` (a real
-text-to-image model) is copied into the client's Workflows panel to open by hand. With
-``--floyo`` the client talks to Floyo itself (``FLOYO_API_KEY``; costs FloTime). Stops everything
-it started on exit unless ``--keep-running`` (then on Ctrl-C).
+every image, video and sound it got back is. ``demo_media.json`` uploads ComfyUI's
+``input/example.png`` and a chime (``chime.py``), detects edges, makes a video with sound and routes
+one remote output node to a Floyo Select Output. Those run on a CPU worker without model files;
+``example_workflows/`` (real text-to-image and text-to-video models) is copied into the client's
+Workflows panel to open by hand. With ``--floyo`` the client talks to Floyo itself
+(``FLOYO_API_KEY``; costs FloTime). Stops everything it started on exit unless ``--keep-running``
+(then on Ctrl-C).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from chime import write_chime
 from procs import ComfyUI, Gateway
 
 log = logging.getLogger("floyo.demo")
@@ -33,6 +37,10 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_WORKFLOWS = REPO / "demo" / "workflows"  # toy graphs a CPU worker runs without model files
 CI_DIR = Path(os.environ.get("FLOYO_CI_DIR") or Path.home() / ".cache" / "floyo-ci")
 KEY = "flo_demo_key"  # the gateway's only key; it exists nowhere else
+CHIME = "floyo_demo_chime.wav"  # demo_media.json's LoadAudio names it
+VIDEO_SUFFIXES = {".mp4", ".webm", ".mov", ".mkv"}
+AUDIO_SUFFIXES = {".flac", ".wav", ".mp3", ".opus", ".ogg", ".m4a"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -70,6 +78,7 @@ def start_servers(args: argparse.Namespace, work: Path, started: list[Any]) -> C
         started.append(gateway)
         env = {"FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": KEY}
     client = ComfyUI("client", comfy_dir, work / "client", pack=REPO, env=env)
+    add_input_files(comfy_dir, client.base / "input")
     for example in sorted([*DEMO_WORKFLOWS.glob("*.json"), *(REPO / "example_workflows").glob("*.json")]):
         shutil.copy(example, client.base / "user" / "default" / "workflows" / example.name)
     client.start()
@@ -81,10 +90,45 @@ def start_servers(args: argparse.Namespace, work: Path, started: list[Any]) -> C
     return client
 
 
-def saved_files(client: ComfyUI, entry: dict[str, Any]) -> list[Path]:
-    return [client.output_dir / item["subfolder"] / item["filename"]
-            for output in entry.get("outputs", {}).values() for item in output.get("images", [])
-            if item.get("type") == "output"]
+def add_input_files(comfy_dir: Path, inputs: Path) -> None:
+    """The local files the demo's remote loaders name, in the client's input folder (uploaded from
+    there): ComfyUI's own example picture and the chime."""
+    if not (inputs / "example.png").exists():
+        shutil.copy(comfy_dir / "input" / "example.png", inputs / "example.png")
+    write_chime(inputs / CHIME)
+
+
+def shown_files(client: ComfyUI, entry: dict[str, Any],
+                prompt: dict[str, Any]) -> list[tuple[str, Path]]:
+    """(node title, path) of every file a node of the client shows: saved outputs and previews."""
+    found = []
+    for node_id, output in entry.get("outputs", {}).items():
+        title = prompt.get(node_id, {}).get("_meta", {}).get("title") or node_id
+        for key in ("images", "audio"):
+            for item in output.get(key) or []:
+                if isinstance(item, dict) and "filename" in item:
+                    folder = client.base / ("temp" if item.get("type") == "temp" else "output")
+                    found.append((title, folder / item.get("subfolder", "") / item["filename"]))
+    return found
+
+
+def kind_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return "video" if suffix in VIDEO_SUFFIXES else "audio" if suffix in AUDIO_SUFFIXES else \
+        "image" if suffix in IMAGE_SUFFIXES else "file"
+
+
+def report(client: ComfyUI, entry: dict[str, Any], prompt: dict[str, Any]) -> None:
+    """Where everything is: each run's folder of saved outputs, then what each node shows."""
+    shown = shown_files(client, entry, prompt)
+    runs = sorted({p.parent for _, p in shown if p.parent.parent == client.output_dir / "floyo"})
+    for run in runs:
+        out(f"      saved by the pack in {run}/")
+        for file in sorted(run.iterdir()):
+            out(f"        {kind_of(file):5}  {file.name}")
+    for title, path in shown:
+        if path.parent not in runs:
+            out(f"      {kind_of(path):5} on {title!r}: {path}")
 
 
 def error_text(entry: dict[str, Any]) -> str:
@@ -95,7 +139,7 @@ def error_text(entry: dict[str, Any]) -> str:
 
 
 def run_examples(client: ComfyUI, ui_format: ModuleType) -> bool:
-    """Run every example on the client; prints each one's images. True if all succeeded."""
+    """Run every example on the client; prints where each one's files are. True if all succeeded."""
     info = client.get("/object_info")
     all_ok = True
     for path in sorted(DEMO_WORKFLOWS.glob("*.json")):
@@ -107,10 +151,8 @@ def run_examples(client: ComfyUI, ui_format: ModuleType) -> bool:
             all_ok = False
             out(f"  {path.name}: FAILED after {seconds:.1f}s: {error_text(entry)}")
             continue
-        files = saved_files(client, entry)
-        out(f"  {path.name}: done in {seconds:.1f}s, {len(files)} image(s)")
-        for file in files:
-            out(f"      {file}")
+        out(f"  {path.name}: done in {seconds:.1f}s")
+        report(client, entry, prompt)
     return all_ok
 
 

@@ -211,7 +211,8 @@ class Journal:
                                   "WHERE state IN ('creating', 'unknown', 'running', 'succeeded')").fetchall()
                 orphans = {r["marker"] for r in rows if self._orphaned(r)}
                 self._claim(db, orphans)
-                taken = [r for r in db.execute("SELECT * FROM runs") if r["marker"] in orphans]
+                taken = [r for r in db.execute("SELECT * FROM runs WHERE state IN ('unknown', 'running', "
+                                               "'succeeded')") if r["marker"] in orphans]
         except (sqlite3.Error, OSError) as e:
             self._failed("recover runs from", e)
             return [], []

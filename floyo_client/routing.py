@@ -34,16 +34,19 @@ def tag_of(node_id: str) -> str | None:
     return f"floyo-{node_id.replace(':', '.')}" if _ID_RE.match(node_id) else None
 
 
-def _untagged(prefix: str) -> str:
-    """``prefix`` without tags an earlier pass added (a workflow exported after a tagged run)."""
-    parts = [p for p in prefix.split("/") if not _IN_FOLDER.match(p)]
-    base = re.sub(rf"_floyo-{_CODE}$", "", parts[-1]) if parts else ""
-    return "/".join([*parts[:-1], base])
+def _untagged(prefix: str, tag: str) -> str:
+    """``prefix`` without this node's tag where an earlier pass put it (a workflow exported after
+    a tagged run); a user's own ``floyo-…`` folder or name stays as it is."""
+    folder, _, base = prefix.rpartition("/")
+    if folder == tag or folder.endswith("/" + tag):
+        folder = folder[:-len(tag)].rstrip("/")
+        base = base[:-len(tag) - 1] if base.endswith("_" + tag) else base
+    return f"{folder}/{base}" if folder else base
 
 
 def tagged_prefix(prefix: str, tag: str) -> str:
     """``"video/ComfyUI"`` -> ``"video/<tag>/ComfyUI_<tag>"``: the tag in the subfolder and the name."""
-    folder, _, base = _untagged(prefix).rpartition("/")
+    folder, _, base = _untagged(prefix, tag).rpartition("/")
     name = f"{base}_{tag}" if base else tag
     return "/".join(p for p in (folder, tag, name) if p)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import logging
 import tempfile
 from collections.abc import Callable
@@ -65,22 +66,26 @@ def file_payload(path: Path, what: str) -> Payload:
     return Payload(data, content_name(data, path.suffix))
 
 
-def video_source_file(video: Any) -> Path | None:
-    """The file a ``VideoFromFile`` reads, if it reads one (not a BytesIO) and it still exists.
-    Only VideoFromFile is asked: the base class would encode the whole video to find out."""
+def video_source(video: Any) -> Path | io.BytesIO | None:
+    """What a ``VideoFromFile`` reads: its file (if it still exists) or its bytes. Only
+    VideoFromFile is asked: the base class would encode the whole video to find out."""
     from comfy_api.latest import InputImpl
 
     if not isinstance(video, InputImpl.VideoFromFile):
         return None
     source = video.get_stream_source()
+    if isinstance(source, io.BytesIO):
+        return source
     return Path(source) if isinstance(source, str) and Path(source).is_file() else None
 
 
 def video_payload(video: Any) -> Payload:
     """The source file of a VIDEO, else the VIDEO encoded as H.264 mp4."""
-    source = video_source_file(video)
-    if source is not None:
+    source = video_source(video)
+    if isinstance(source, Path):
         return file_payload(source, f"The VIDEO's source file {source.name}")
+    if source is not None:  # a video held in memory: its size bounds the mp4 it is remuxed to
+        check_size(source.getbuffer().nbytes, "The VIDEO (held in memory)")
     from comfy_api.latest import Types
 
     with tempfile.TemporaryDirectory(prefix="floyo-upload-") as folder:

@@ -23,14 +23,15 @@ def wire_server() -> bool:
     resume of runs left in flight. Safe to call again (V3 calls it from the entrypoint and again
     from ``on_load`` on a ComfyUI that has it): each step asks the thing it changes (the server's
     route table and prompt handlers, the signal handlers, the journal's owners) whether it is done
-    already, so there is no run-once flag to keep in step. True, and one log line, when it wired."""
+    already, so there is no run-once flag to keep in step. True, and one debug line (startup stays
+    quiet: tests/e2e/test_nodes_e2e.py), when it wired."""
     wired = [routes.register(), comfy.add_prompt_handler(prompt_hook.rewrite), shutdown.install()]
     try:
         resume.start()
     except (OSError, ImportError) as e:  # no user dir yet (not inside ComfyUI): nothing to resume
         log.warning("Floyo: run journal unavailable: %s", e)
     if any(wired):
-        log.info("Floyo: wired into ComfyUI's server (routes %s, prompt hook %s, shutdown handler %s)",
+        log.debug("Floyo: wired into ComfyUI's server (routes %s, prompt hook %s, shutdown handler %s)",
                  *("added" if w else "unchanged" for w in wired))
     return any(wired)
 

@@ -111,7 +111,9 @@ def extra_warnings(result: RunResult, files: Sequence[SavedFile]) -> list[str]:
         warnings.append(f"the run saved a {other} but no image: 'images' is empty, use '{other}'" if other
                         else "no image outputs; the files are listed in 'files'")
     for node in result.silent_nodes():
-        warnings.append(f"{describe(node)} made no files")
+        # a preview's temp files may not be kept by Floyo at all: say so rather than blame the node
+        why = "" if node.tagged else " (Floyo may not return preview files: use a Save node to be sure)"
+        warnings.append(f"{describe(node)} made no files{why}")
     return warnings
 
 

@@ -33,12 +33,13 @@ def _pick(result: RunResult, node: str) -> tuple[str, list[SavedFile]]:
         return node_id, files
     chosen = result.nodes[node_id]
     if not chosen.tagged and any(f.node_id is None for f in result.files):
-        raise WorkflowError(f"Remote {describe(chosen)} has no filename prefix to tag, and the run has "
-                            "several such nodes, so its files can't be told apart. Use a SaveImage (or "
-                            "another Save node) there, or the run's own outputs.")
-    raise FloyoError(f"Remote {describe(chosen)} made no files in Floyo run {result.run_id}: the remote "
-                     "ComfyUI skipped it (its inputs failed validation, e.g. a missing model) or it "
-                     "failed. Check the run in Floyo's run history.", run_id=result.run_id)
+        raise WorkflowError(f"Remote {describe(chosen)} can't be tagged (no filename prefix, or one fed by "
+                            "a link), and the run has several such nodes, so their files can't be told "
+                            "apart. Use a Save node with a typed prefix there, or the run's own outputs.")
+    why = ("the remote ComfyUI skipped it (its inputs failed validation, e.g. a missing model) or it failed"
+           if chosen.tagged else "Floyo may not return preview files; use a Save node to be sure")
+    raise FloyoError(f"Remote {describe(chosen)} made no files in Floyo run {result.run_id}: {why}. Check "
+                     "the run in Floyo's run history.", run_id=result.run_id)
 
 
 async def select(ctx: Ctx, result: Any, node: str) -> tuple:

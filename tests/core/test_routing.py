@@ -98,6 +98,9 @@ def test_the_prefix_stays_readable_for_floyo_run_history():
     assert tagged_prefix("ComfyUI", "floyo-9") == "floyo-9/ComfyUI_floyo-9"
     assert tagged_prefix("%date:yyyy-MM-dd%/shot", "floyo-2") == "%date:yyyy-MM-dd%/floyo-2/shot_floyo-2"
     assert tagged_prefix("", "floyo-2") == "floyo-2/floyo-2"
+    # a user's own floyo-… names are theirs: only this node's tag, where tagging put it, is replaced
+    assert tagged_prefix("floyo-test/run_floyo-x", "floyo-2") == "floyo-test/floyo-2/run_floyo-x_floyo-2"
+    assert tagged_prefix("a/floyo-2/b_floyo-2", "floyo-2") == "a/floyo-2/b_floyo-2"
 
 
 def test_subfolder_comes_from_input_path_in_both_spellings_and_kinds_from_name_or_mime():

@@ -366,6 +366,15 @@ def comfy(comfy_factory, comfy_env) -> Comfy:
     return comfy_factory(env=comfy_env, name="comfy-base")
 
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Lines a test asked to show at the end (``record_property("summary", line)``), also from
+    xdist workers, whose own output is not shown: the templates corpus prints its counts so."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for name, value in getattr(report, "user_properties", ()):
+            if name == "summary":
+                terminalreporter.write_line(str(value))
+
+
 # ---- Shared test data and helpers of the e2e tests: test modules import them from here, never
 # from each other (tests/test_boundaries.py) ----
 
@@ -471,7 +480,20 @@ def start_run_elsewhere(floyo) -> str:
     with urllib.request.urlopen(req, timeout=10, context=trust) as r:
         return json.loads(r.read())["id"]
 
+
+def two_outputs(floyo) -> None:
+    """Two output files for every run: one per remote save node (a base + upscale pair's two)."""
+    from floyo_scripted import OutputSpec
+
+    floyo.server.scenario.outputs = [OutputSpec(size=(96, 80)), OutputSpec(size=(96, 80), seed=1)]
+
 GATEWAY_KEY = "flo_gateway_e2e"
+
+
+def remote_run_of(workflow: dict, **inputs) -> dict:
+    return {"class_type": "FloyoRemoteRun", "inputs": {
+        "source": "embedded", "workflow": json.dumps(workflow), "run_name": f"gw {uuid.uuid4().hex[:6]}",
+        "reuse": "always run", **inputs}}
 
 
 @dataclass

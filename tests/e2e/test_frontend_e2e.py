@@ -119,8 +119,9 @@ def test_key_set_in_the_settings_panel_goes_to_the_key_file_not_to_settings(comf
 
 @pytest.mark.timeout(150)
 def test_example_workflows_open_in_the_ui_and_queue_what_they_show(comfy, floyo):
-    from .conftest import start_run_elsewhere
+    from .conftest import start_run_elsewhere, two_outputs
 
+    two_outputs(floyo)  # the base + upscale examples' two selectors each find their node's file
     paths = sorted((REPO / "example_workflows").glob("*.json"))
     examples = [json.loads(p.read_text()) for p in paths]
     run_id = start_run_elsewhere(floyo)  # what a user pastes into the fetch example

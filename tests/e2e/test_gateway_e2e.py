@@ -5,10 +5,10 @@ node errors, and an interrupt that actually stops the worker's prompt."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 import urllib.request
-import uuid
 import wave
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,7 +19,16 @@ from floyo_scripted import GatewayServer, ServerThread
 from floyo_scripted.ui_format import ui_to_api
 from PIL import Image
 
-from .conftest import GATEWAY_KEY, Comfy, Stack, center_is, node_error, require_comfyui, succeeded
+from .conftest import (
+    GATEWAY_KEY,
+    Comfy,
+    Stack,
+    center_is,
+    node_error,
+    remote_run_of,
+    require_comfyui,
+    succeeded,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -43,12 +52,6 @@ def stack(tmp_path_factory):
         for comfy in (client, worker):
             comfy.stop()
         gateway.stop()
-
-
-def remote_run(workflow: dict, **inputs) -> dict:
-    return {"class_type": "FloyoRemoteRun", "inputs": {
-        "source": "embedded", "workflow": json.dumps(workflow), "run_name": f"gw {uuid.uuid4().hex[:6]}",
-        "reuse": "always run", **inputs}}
 
 
 def save(src: str, prefix: str = "local") -> dict:
@@ -94,7 +97,7 @@ def test_image_override_is_uploaded_into_the_workers_input_and_read_by_its_load_
                                                            "color": 0xFF0000}},
              "21": {"class_type": "FloyoOverrideImage", "inputs": {"target": "Photo", "input": "image",
                                                                    "image": ["20", 0]}},
-             "1": remote_run(remote, overrides=["21", 0]),
+             "1": remote_run_of(remote, overrides=["21", 0]),
              "2": save("1")}
     known = set(stack.gateway.runs)
     entry = stack.client.run(graph)
@@ -113,7 +116,7 @@ def test_a_failing_node_on_the_worker_reaches_the_clients_node_error(stack):
     escape = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1,
                                                            "color": 0}},
               "2": save("1", prefix="../outside")}  # SaveImage refuses this while executing
-    error = node_error(stack.client.run({"1": remote_run(escape), "2": save("1")}))
+    error = node_error(stack.client.run({"1": remote_run_of(escape), "2": save("1")}))
     assert error["node_id"] == "1" and error["node_type"] == "FloyoRemoteRun"
     message = error["exception_message"]
     assert "remote node 2" in message and "Saving image outside the output folder is not allowed" in message
@@ -121,7 +124,7 @@ def test_a_failing_node_on_the_worker_reaches_the_clients_node_error(stack):
     invalid = {**escape, "2": {"class_type": "ImageBlur", "inputs": {"image": ["1", 0], "blur_radius": 99,
                                                                      "sigma": 1.0}},
                "3": save("2", prefix="never")}  # the worker's /prompt rejects it (HTTP 400)
-    message = node_error(stack.client.run({"1": remote_run(invalid), "2": save("1")}))["exception_message"]
+    message = node_error(stack.client.run({"1": remote_run_of(invalid), "2": save("1")}))["exception_message"]
     assert "remote node 2" in message and "bigger than max" in message and "blur_radius" in message
 
 
@@ -139,7 +142,7 @@ def slow_graph(nodes: int = 30) -> dict:
 @pytest.mark.timeout(120)
 def test_interrupting_the_client_interrupts_the_workers_prompt(stack):
     known = set(stack.gateway.runs)
-    prompt_id = stack.client.queue({"1": remote_run(slow_graph()), "2": save("1")})
+    prompt_id = stack.client.queue({"1": remote_run_of(slow_graph()), "2": save("1")})
     run = stack.new_run(known)
     stack.worker.wait_running(run.prompt_id)
     time.sleep(1.0)
@@ -236,7 +239,7 @@ def test_local_video_and_audio_reach_the_worker_as_files_its_loaders_read(stack,
              "34": override("Video", "Made", "file", ["33", 0], ["31", 0]),
              "35": loader("LoadAudio", "audio", "gw_voice.wav"),
              "36": override("Audio", "Voice", "audio", ["35", 0], ["34", 0]),
-             "1": remote_run(remote, overrides=["36", 0]),
+             "1": remote_run_of(remote, overrides=["36", 0]),
              "2": save("1")}
     known = set(stack.gateway.runs)
     assert succeeded(stack.client.run(graph, timeout=180))
@@ -252,3 +255,45 @@ def test_local_video_and_audio_reach_the_worker_as_files_its_loaders_read(stack,
     assert sent["45"].suffix == ".flac" and media(sent["45"]) == (11025, 22050)  # AUDIO, encoded
     outputs = worker_entry["outputs"]
     assert [len(outputs[f"{n}2"]["images"]) for n in ("10", "20", "25")] == [8, 5, 6]  # the worker read them
+
+
+def load_demo_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"floyo_demo_{name}", EXAMPLES.parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_media_demo_uploads_its_picture_and_sound_and_returns_image_video_and_audio(stack, internet_like):
+    """demo/workflows/demo_media.json as `bash demo/run` runs it: example.png and the chime are
+    uploaded, the worker detects edges and makes a video with sound, and the client gets the IMAGE,
+    VIDEO and AUDIO back (used here by core nodes) and the Edges node routed to its selector."""
+    chime = load_demo_module("chime").write_chime(stack.client.input_dir / "floyo_demo_chime.wav")
+    info = stack.client.get("/object_info")[1]
+    prompt = ui_to_api(json.loads((EXAMPLES / "demo_media.json").read_text()), info)
+    floyo = next(i for i, n in prompt.items() if n["class_type"] == "FloyoRemoteRun")
+    prompt[floyo]["inputs"]["reuse"] = "always run"
+    prompt.update({  # what a user would connect next: the outputs are ordinary core values
+        "90": save(floyo, prefix="demo_images"),
+        "91": {"class_type": "GetVideoComponents", "inputs": {"video": [floyo, 4]}},
+        "92": save("91", prefix="demo_frames"),
+        "93": {"class_type": "SaveAudio", "inputs": {"audio": [floyo, 5], "filename_prefix": "demo_audio"}}})
+    known = set(stack.gateway.runs)
+    entry = stack.client.run(prompt, timeout=240)
+    assert succeeded(entry)
+    worker_entry = stack.worker.history(stack.new_run(known).prompt_id)
+    sent = worker_entry["prompt"][2]
+    by_title = {n["_meta"]["title"]: n for n in sent.values()}
+    assert by_title["Photo"]["inputs"]["image"] != "example.png"  # uploaded: the worker's copy
+    uploaded = stack.worker.input_dir / by_title["Chime"]["inputs"]["audio"]
+    assert uploaded.read_bytes() == chime.read_bytes()
+    [edges] = saved(stack.client, entry, "90")  # IMAGE: the edges, 320x320
+    assert Image.open(edges).size == (320, 320)
+    assert len(saved(stack.client, entry, "92")) == 6  # VIDEO: photo and edges, three times
+    [audio] = [stack.client.output_dir / a["subfolder"] / a["filename"]
+               for a in entry["outputs"]["93"]["audio"]]
+    assert media(audio) == (3 * 22050, 22050)  # AUDIO: the 3 s chime
+    routed = next(i for i, n in prompt.items() if n["_meta"]["title"] == "Edges, routed here")
+    [preview] = entry["outputs"][routed]["images"]
+    with Image.open(stack.client.base / "temp" / preview["subfolder"] / preview["filename"]) as image:
+        assert image.size == (320, 320) and image.getextrema() == Image.open(edges).getextrema()

@@ -8,6 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 WIDGET_TYPES = {"STRING", "INT", "FLOAT", "BOOLEAN", "COMBO"}
+# Widgets the frontend adds and saves after a loader's own (LoadImage's upload button, LoadAudio's
+# player and upload button): never sent with the prompt.
+UI_ONLY_WIDGETS = {"upload", "audioUI"}
 
 
 def _is_widget(spec: list[Any]) -> bool:
@@ -33,12 +36,20 @@ def widget_names(info: dict[str, Any]) -> list[str]:
     return names
 
 
+def _sent_values(node: dict[str, Any], info: dict[str, Any]) -> list[Any]:
+    """The node's saved widget values without those of UI-only widgets (saved last)."""
+    values = list(node.get("widgets_values", []))
+    extra = sum(1 for s in node.get("inputs", []) if s.get("name") in UI_ONLY_WIDGETS and "widget" in s)
+    return values[:len(widget_names(info))] if extra and len(values) == len(widget_names(info)) + extra \
+        else values
+
+
 def ui_to_api(ui: dict[str, Any], object_info: dict[str, Any]) -> dict[str, Any]:
     links = {link[0]: (str(link[1]), link[2]) for link in ui["links"]}
     prompt = {}
     for node in ui["nodes"]:
         info = object_info[node["type"]]
-        values = dict(zip(widget_names(info), node.get("widgets_values", []), strict=True))
+        values = dict(zip(widget_names(info), _sent_values(node, info), strict=True))
         inputs = {k: v for k, v in values.items() if ":" not in k}
         for socket in node.get("inputs", []):
             if socket.get("link") is not None:

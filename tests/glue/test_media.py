@@ -93,3 +93,17 @@ def test_previews_point_at_the_saved_files_videos_over_stills_never_outside_outp
                   "audio": [{"filename": "s.flac", **entry}]}
     assert routed.previews(made[:1]) == {"images": [{"filename": "a.png", **entry}]}
     assert routed.previews([routed.SavedFile("/elsewhere/a.png", "a.png", "image", None)]) is None
+
+
+def test_a_run_with_a_video_but_no_image_says_so_and_names_output_nodes_that_made_nothing():
+    from floyo_pack.floyo_client.routing import OutputNode
+
+    nodes = {"6": OutputNode("6", "SaveVideo", None, True), "7": OutputNode("7", "SaveImage", "Poster", True),
+             "8": OutputNode("8", "PreviewImage", None, False)}
+    clip = routed.SavedFile("/o/clip_floyo-6_00001_.mp4", "clip_floyo-6_00001_.mp4", "video", "6")
+    result = routed.RunResult("run_abc", (clip,), nodes)
+    assert routed.extra_warnings(result, result.files) == [
+        "the run saved a video but no image: 'images' is empty, use 'video'",
+        'node 7 "Poster" (SaveImage) made no files',
+        "node 8 (PreviewImage) made no files (Floyo may not return preview files: use a Save node to be "
+        "sure)"]

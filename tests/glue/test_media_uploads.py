@@ -82,7 +82,9 @@ def test_videos_over_the_upload_limit_are_refused_before_they_are_read(fake_comf
     clip = tmp_path / "big.mp4"
     clip.write_bytes(b"\0" * (2 * 2**20))
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self.name} was read"))
-    for video in (FakeVideoFromFile(str(clip)), FakeVideoFromFrames(size=2 * 2**20)):
+    in_memory = FakeVideoFromFile(io.BytesIO(b"\0" * (2 * 2**20)))
+    in_memory.save_to = lambda *a, **kw: pytest.fail("remuxed before its size was checked")
+    for video in (FakeVideoFromFile(str(clip)), FakeVideoFromFrames(size=2 * 2**20), in_memory):
         with pytest.raises(UploadTooLarge, match=r"2\.0 MB, over the 1 MB upload limit.*FLOYO_MAX_UPLOAD_MB"):
             VideoUpload(video).payload()
 

@@ -74,7 +74,7 @@ def test_a_node_that_made_no_files_is_an_error_that_says_so(tmp_path):
 def test_two_preview_images_cannot_be_told_apart_and_a_run_without_tags_cannot_be_split(tmp_path):
     prompt = {**PROMPT, "9": {"class_type": "PreviewImage", "inputs": {}}}
     result = result_of(tmp_path, {"ComfyUI_temp_abcde_00001_.png": (4, 4)}, prompt)
-    with pytest.raises(WorkflowError, match="no filename prefix to tag"):
+    with pytest.raises(WorkflowError, match="can't be tagged"):
         pick(result, "8")
     untagged = run_result("run_old", [RunOutput("f", "ComfyUI_00001_.png")], [str(tmp_path / "x.png")],
                           None, "")

@@ -56,7 +56,7 @@ def _routes(server: FakePromptServer) -> list[tuple[str, str]]:
 
 
 def test_wiring_twice_adds_routes_the_prompt_hook_and_signal_handlers_once(comfyui, caplog):
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG):
         assert registration.wire_server() is True
         assert registration.wire_server() is False  # as on_load after the V3 entrypoint
     server = comfyui.instance
