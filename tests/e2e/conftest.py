@@ -28,6 +28,7 @@ If ComfyUI is not installed the fixtures skip, or fail when ``FLOYO_TEST_REQUIRE
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -44,6 +45,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -518,6 +520,28 @@ class Stack:
         with urllib.request.urlopen(req, timeout=30) as response:
             return json.loads(response.read())
 
+
+@contextlib.contextmanager
+def gateway_stack(tmp_path_factory, name: str, realism: Any = None):
+    """A worker ComfyUI (no pack) and a client ComfyUI (the pack, keyed for the gateway) with the
+    Floyo-compatible gateway between them; both ComfyUIs start in parallel (~12 s)."""
+    from floyo_scripted import GatewayServer
+
+    require_comfyui()
+    worker = Comfy(tmp_path_factory.mktemp(f"{name}-worker"), pack=False)
+    gateway = ServerThread(server=GatewayServer(worker.url, keys=[GATEWAY_KEY])).start()
+    gateway.server.store.scenario.realism = realism
+    client = Comfy(tmp_path_factory.mktemp(f"{name}-client"), env={
+        "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": GATEWAY_KEY})
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            for started in [pool.submit(worker.start), pool.submit(client.start)]:
+                started.result()
+        yield Stack(worker, gateway, client)
+    finally:
+        for comfy in (client, worker):
+            comfy.stop()
+        gateway.stop()
 
 def center_is(path: Path, rgb: tuple[int, int, int]) -> bool:
     """The middle pixel is ``rgb``, give or take float rounding on the way."""

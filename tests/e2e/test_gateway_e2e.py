@@ -10,23 +10,19 @@ import json
 import time
 import urllib.request
 import wave
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
-from floyo_scripted import GatewayServer, ServerThread
 from floyo_scripted.ui_format import ui_to_api
 from PIL import Image
 
 from .conftest import (
-    GATEWAY_KEY,
     Comfy,
-    Stack,
     center_is,
+    gateway_stack,
     node_error,
     remote_run_of,
-    require_comfyui,
     succeeded,
 )
 
@@ -38,20 +34,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "demo" / "workflows"  # the dem
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """Worker and client ComfyUI (started in parallel, ~12 s) with the gateway between them."""
-    require_comfyui()
-    worker = Comfy(tmp_path_factory.mktemp("gw-worker"), pack=False)
-    gateway = ServerThread(server=GatewayServer(worker.url, keys=[GATEWAY_KEY])).start()
-    client = Comfy(tmp_path_factory.mktemp("gw-client"), env={
-        "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": GATEWAY_KEY})
-    try:
-        with ThreadPoolExecutor(2) as pool:
-            for started in [pool.submit(worker.start), pool.submit(client.start)]:
-                started.result()
-        yield Stack(worker, gateway, client)
-    finally:
-        for comfy in (client, worker):
-            comfy.stop()
-        gateway.stop()
+    with gateway_stack(tmp_path_factory, "gw") as built:
+        yield built
 
 
 def save(src: str, prefix: str = "local") -> dict:

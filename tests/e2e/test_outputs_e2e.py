@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote
 
 import pytest
-from floyo_scripted import GatewayServer, ServerThread
 from PIL import Image
 
 from .conftest import (
-    GATEWAY_KEY,
     Comfy,
-    Stack,
     center_is,
     e2e_realism,
+    gateway_stack,
     node_error,
-    require_comfyui,
     succeeded,
 )
 
@@ -51,21 +47,8 @@ RUN = {"class_type": "FloyoRemoteRun", "inputs": {"source": "embedded", "workflo
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """Worker and client ComfyUI with the gateway between them, its answers shaped like the internet's."""
-    require_comfyui()
-    worker = Comfy(tmp_path_factory.mktemp("out-worker"), pack=False)
-    gateway = ServerThread(server=GatewayServer(worker.url, keys=[GATEWAY_KEY])).start()
-    gateway.server.store.scenario.realism = e2e_realism()
-    client = Comfy(tmp_path_factory.mktemp("out-client"), env={
-        "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": GATEWAY_KEY})
-    try:
-        with ThreadPoolExecutor(2) as pool:
-            for started in [pool.submit(worker.start), pool.submit(client.start)]:
-                started.result()
-        yield Stack(worker, gateway, client)
-    finally:
-        for comfy in (client, worker):
-            comfy.stop()
-        gateway.stop()
+    with gateway_stack(tmp_path_factory, "out", realism=e2e_realism()) as built:
+        yield built
 
 
 def save(src: str) -> dict:
