@@ -1,4 +1,4 @@
-"""What kind of file a run output is, from its name and MIME type: the one list of image types.
+"""What kind of file a run output is (image, video, audio, file), from its name and MIME type.
 
 The glue decodes exactly the outputs ``is_image`` accepts (``nodes/batch_decoder.py``), whether
 they were just downloaded or are read back from the journal, so this list and the decoder never
@@ -22,3 +22,22 @@ def is_image(file_name: str, mime_type: str | None = None) -> bool:
     if (mime_type or "").strip().lower().startswith(IMAGE_MIME_PREFIX):
         return True
     return PurePosixPath(file_name.replace("\\", "/")).suffix.lower() in IMAGE_EXTENSIONS
+
+
+VIDEO_EXTENSIONS = frozenset(".mp4 .webm .mov .mkv .avi .m4v .mpg .mpeg".split())
+AUDIO_EXTENSIONS = frozenset(".flac .mp3 .opus .ogg .wav .m4a .aac".split())
+
+
+def kind_of(file_name: str, mime_type: str | None = None) -> str:
+    """``image``, ``video``, ``audio`` or ``file``, from the MIME type or else the extension.
+    Animated WebP/GIF/APNG are images (decoded to frames); an audio extension wins over a
+    ``video/*`` type (``.ogg``/``.m4a`` are often served as video)."""
+    if is_image(file_name, mime_type):
+        return "image"
+    mime = (mime_type or "").strip().lower().split(";")[0]
+    ext = PurePosixPath(file_name.replace("\\", "/")).suffix.lower()
+    if ext in VIDEO_EXTENSIONS or (mime.startswith("video/") and ext not in AUDIO_EXTENSIONS):
+        return "video"
+    if ext in AUDIO_EXTENSIONS or mime.startswith("audio/"):
+        return "audio"
+    return "file"

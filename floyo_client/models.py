@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .media import is_image
+from .media import is_image, kind_of
 
 RUN_ID_RE = re.compile(r"^run_[A-Za-z0-9]+$")
 FILE_ID_RE = re.compile(r"^file_[A-Za-z0-9]+$")
@@ -121,10 +121,6 @@ def listed_items(body: object) -> list[Any]:
     return []
 
 
-VIDEO_EXTENSIONS = frozenset({"mp4", "webm", "mov", "mkv", "avi", "m4v", "mpg", "mpeg"})
-AUDIO_EXTENSIONS = frozenset({"flac", "mp3", "opus", "ogg", "wav", "m4a", "aac"})
-
-
 @dataclass(frozen=True)
 class RunOutput:
     """One output file of a run (a Floyo file object)."""
@@ -153,17 +149,8 @@ class RunOutput:
 
     @property
     def kind(self) -> str:
-        """``image``, ``video``, ``audio`` or ``file``, from the MIME type or else the extension.
-        Animated WebP/GIF/APNG are images (decoded to frames)."""
-        if self.is_image:
-            return "image"
-        mime = (self.mime_type or "").lower().split(";")[0]
-        ext = self.file_name.lower().rsplit(".", 1)[-1]
-        if ext in VIDEO_EXTENSIONS or (mime.startswith("video/") and ext not in AUDIO_EXTENSIONS):
-            return "video"
-        if ext in AUDIO_EXTENSIONS or mime.startswith("audio/"):
-            return "audio"
-        return "file"
+        """``image``, ``video``, ``audio`` or ``file`` (``media.kind_of``)."""
+        return kind_of(self.file_name, self.mime_type)
 
     @property
     def is_image(self) -> bool:

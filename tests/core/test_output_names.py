@@ -88,3 +88,12 @@ def test_path_inside_refuses_anything_but_one_plain_name(bad, tmp_path):
 def test_an_output_is_an_image_by_its_mime_type_or_any_image_extension(name, mime, image):
     assert RunOutput(id="file_1", file_name=name, mime_type=mime).is_image is image
     assert media.is_image(name, mime) is image
+
+
+@pytest.mark.parametrize(("name", "mime", "kind"), [
+    ("clip_floyo-9_00001_.mp4", None, "video"), ("a.webm", "video/webm", "video"),
+    ("song.ogg", "video/ogg", "audio"), ("take.FLAC", None, "audio"), ("x.bin", "audio/mpeg", "audio"),
+    ("anim.gif", "image/gif", "image"), ("scan.tif", None, "image"), ("notes.txt", "text/plain", "file"),
+    ("raw", None, "file")])
+def test_one_module_says_what_kind_every_output_is(name, mime, kind):
+    assert media.kind_of(name, mime) == kind == RunOutput(id="f", file_name=name, mime_type=mime).kind
