@@ -118,7 +118,7 @@ function onRunEvent({ detail: d }) {
     notify("warn", d.warnings.join("\n"));
   }
   update(String(d.node_id), fields);
-  const [severity, text] = d.cancel == null ? ["info", "Floyo run stopped."] : CANCEL_TOASTS[d.cancel];
+  const [severity, text] = CANCEL_TOASTS[d.cancel] ?? [d.cancel == null ? "info" : "warn", "Floyo run stopped."];
   if (status === "cancelled") notify(severity, message || text);
 }
 
