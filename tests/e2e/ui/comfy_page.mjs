@@ -40,3 +40,23 @@ export async function waitText(page, selector, pattern, timeout = 30000) {
     .map((e) => e.textContent).find((t) => new RegExp(src).test(t)) || null,
   [selector, pattern], { timeout, polling: 100 }).then((h) => h.jsonValue());
 }
+
+// Record what the Queue button's path sends to /prompt: each queued prompt's node ids with their
+// class_type (null when the frontend had none) and ComfyUI's answer or refusal, in window.__floyoSent.
+export async function recordQueuedPrompts(page) {
+  await page.evaluate(() => {
+    const api = window.comfyAPI.api.api, queue = api.queuePrompt.bind(api);
+    api.queuePrompt = async (number, prompt, options) => {
+      const sent = { nodes: Object.fromEntries(Object.entries(prompt.output)
+        .map(([id, node]) => [id, node.class_type ?? null])) };
+      window.__floyoSent = sent;
+      try {
+        sent.answer = await queue(number, prompt, options);
+        return sent.answer;
+      } catch (e) {
+        sent.refused = e?.response ?? String(e);
+        throw e;
+      }
+    };
+  });
+}

@@ -4,7 +4,7 @@
 // opens that workflow, adds a current-graph FloyoRemoteRun with a PreviewImage, and queues it the
 // way the Queue button does; then the same workflow as an older frontend saved it (widget values
 // without input names), which must be refused. Env: COMFY_URL (client), WORKER_URL, CHROMIUM.
-import { withComfy } from "./comfy_page.mjs";
+import { recordQueuedPrompts, withComfy } from "./comfy_page.mjs";
 
 async function savedOnWorker(page) {
   const context = await page.context().browser().newContext({ viewport: { width: 1280, height: 800 } });
@@ -41,9 +41,10 @@ await withComfy(async (page, result) => {
   tint.inputs = tint.inputs.filter((i) => !i.widget);
   result.savedTint = saved.nodes.find((n) => n.type === "RemoteOnlyTint");
   result.runs = [];
+  await recordQueuedPrompts(page);
   for (const [name, workflow] of [["named", saved], ["older", older]]) {
     result.runs.push(await page.evaluate(async ([name, wf]) => {
-      const { app, LiteGraph } = window, api = window.comfyAPI.api.api;
+      const { app, LiteGraph } = window;
       await app.loadGraphData(wf, true, true, name);
       const floyo = LiteGraph.createNode("FloyoRemoteRun");
       app.graph.add(floyo);
@@ -52,22 +53,9 @@ await withComfy(async (page, result) => {
       const preview = LiteGraph.createNode("PreviewImage");
       app.graph.add(preview);
       floyo.connect(0, preview, 0);
-      const sent = { name, floyo: String(floyo.id), preview: String(preview.id) };
-      const queue = api.queuePrompt.bind(api);
-      api.queuePrompt = async (number, prompt, options) => {
-        sent.nodes = Object.fromEntries(Object.entries(prompt.output).map(([i, n]) => [i, n.class_type ?? null]));
-        try {
-          sent.answer = await queue(number, prompt, options);
-          return sent.answer;
-        } catch (e) {
-          sent.refused = e?.response ?? String(e);
-          throw e;
-        } finally {
-          api.queuePrompt = queue;
-        }
-      };
+      window.__floyoSent = null;
       await app.queuePrompt(0, 1);
-      return sent;
+      return { name, floyo: String(floyo.id), preview: String(preview.id), ...window.__floyoSent };
     }, [name, workflow]));
   }
 });

@@ -8,7 +8,7 @@
 // Env: COMFY_URL, CLIENT_URLS (JSON list, the first is COMFY_URL), CHROMIUM,
 // TEMPLATES (JSON list of [name, path, client index]).
 import fs from "node:fs";
-import { withComfy } from "./comfy_page.mjs";
+import { recordQueuedPrompts, withComfy } from "./comfy_page.mjs";
 
 // dialogs and checks that only inform the user (a missing model is the worker's to report)
 const UI_ONLY = { "Comfy.Workflow.ShowMissingModelsWarning": false, "Comfy.Workflow.ShowMissingNodesWarning": false,
@@ -29,22 +29,8 @@ async function openClient(page, url) {
 }
 
 async function prepare(page) {
-  await page.evaluate(() => {
-    window.app.canvas.pause_rendering = true;  // painting 77 graphs is CPU the CI budget lacks
-    const api = window.comfyAPI.api.api, queue = api.queuePrompt.bind(api);
-    api.queuePrompt = async (number, prompt, options) => {  // what the Queue button's path sends
-      const sent = { nodes: Object.fromEntries(Object.entries(prompt.output)
-        .map(([id, node]) => [id, node.class_type ?? null])) };
-      window.__floyoSent = sent;
-      try {
-        sent.answer = await queue(number, prompt, options);
-        return sent.answer;
-      } catch (e) {
-        sent.refused = e?.response ?? String(e);
-        throw e;
-      }
-    };
-  });
+  await page.evaluate(() => { window.app.canvas.pause_rendering = true; });  // painting 77 graphs is CPU the CI budget lacks
+  await recordQueuedPrompts(page);
 }
 
 async function openAndQueue(page, name, workflow) {
