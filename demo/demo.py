@@ -51,14 +51,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="no worker or gateway: send the examples to Floyo (needs FLOYO_API_KEY)")
     parser.add_argument("--workdir", type=Path,
                         help="where the servers' folders go (default: a new temp dir)")
+    parser.add_argument("--comfyui", metavar="VERSION",
+                        help="which ComfyUI of .ci/comfyui-matrix.txt runs the worker and client "
+                             "(e.g. 0.33; default: the oldest, the one any registry provides)")
     return parser.parse_args(argv)
 
 
-def load_ui_format() -> ModuleType:
-    """The tests' UI→API converter (tests/floyo_scripted/ui_format.py: plain functions, no imports
-    of the pack), loaded by path."""
-    spec = importlib.util.spec_from_file_location("floyo_ui_format",
-                                                  REPO / "tests" / "floyo_scripted" / "ui_format.py")
+def load_helper(name: str) -> ModuleType:
+    """One of the tests' plain helpers (tests/floyo_scripted/: ``ui_format``, the UI→API
+    converter, or ``matrix``, the CI's ComfyUIs; no imports of the pack), loaded by path."""
+    path = REPO / "tests" / "floyo_scripted" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"floyo_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -68,16 +71,21 @@ def load_ui_format() -> ModuleType:
 def start_servers(args: argparse.Namespace, work: Path, started: list[Any]) -> ComfyUI:
     """Launch the servers (worker and client start in parallel), adding each to ``started`` at once
     so that a failure still stops them; returns the client."""
-    comfy_dir = CI_DIR / "ComfyUI"
+    leg = load_helper("matrix").leg(CI_DIR, args.comfyui)
+    if not leg.python.exists():
+        raise SystemExit(f"ComfyUI {leg.name} is not set up here ({leg.folder}): .ci/setup.sh builds it "
+                         f"only where its source {leg.source} exists")
+    log.info("ComfyUI %s with frontend %s", leg.name, leg.frontend)
+    comfy_dir, python = leg.comfyui, str(leg.python)
     env: dict[str, str] = {}
     if not args.floyo:
-        worker = ComfyUI("worker", comfy_dir, work / "worker")
+        worker = ComfyUI("worker", comfy_dir, work / "worker", python=python)
         worker.start()
         started.append(worker)
         gateway = Gateway(REPO, worker.url, KEY, work / "gateway.log")
         started.append(gateway)
         env = {"FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": KEY}
-    client = ComfyUI("client", comfy_dir, work / "client", pack=REPO, env=env)
+    client = ComfyUI("client", comfy_dir, work / "client", pack=REPO, env=env, python=python)
     add_input_files(comfy_dir, client.base / "input")
     for example in sorted([*DEMO_WORKFLOWS.glob("*.json"), *(REPO / "example_workflows").glob("*.json")]):
         shutil.copy(example, client.base / "user" / "default" / "workflows" / example.name)
@@ -179,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started: list[Any] = []
     try:
-        ui_format = load_ui_format()
+        ui_format = load_helper("ui_format")
         log.info("starting the servers in %s (their logs are there too)", work)
         client = start_servers(args, work, started)
         where = "Floyo" if args.floyo else "the gateway -> worker ComfyUI"

@@ -87,8 +87,9 @@ class ComfyUI:
     """A ComfyUI server with its own base dir (``custom_nodes``, ``input``, ``output``, ``user``)."""
 
     def __init__(self, name: str, comfy_dir: Path, base: Path, *, pack: Path | None = None,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, python: str = sys.executable):
         self.name, self.comfy_dir, self.base, self.pack = name, comfy_dir, base, pack
+        self.python = python  # the venv of that ComfyUI (each ComfyUI of the CI matrix has its own)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -107,7 +108,7 @@ class ComfyUI:
 
     def start(self) -> None:
         """Launch without waiting (see ``wait_ready``)."""
-        cmd = [sys.executable, str(self.comfy_dir / "main.py"), "--cpu", "--listen", "127.0.0.1",
+        cmd = [self.python, str(self.comfy_dir / "main.py"), "--cpu", "--listen", "127.0.0.1",
                "--port", str(self.port), "--base-directory", str(self.base),
                "--database-url", "sqlite:///:memory:", "--disable-auto-launch", "--disable-api-nodes"]
         self.process = Process(self.name, cmd, self.base / "comfyui.log", env=self.env, cwd=self.base)

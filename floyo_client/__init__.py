@@ -62,7 +62,7 @@ from .runner import (
     start_run,
 )
 from .tracked import RunMeta, cancel_given_up, journal_left, journaled_hooks, run_tracked
-from .transport import StopCheck, Transport
+from .transport import StopCheck, Transport, identify_host
 from .ui_nodes import WAYS_OUT, build_missing, uninstalled_sinks
 from .workflow import (
     Override,
@@ -93,6 +93,7 @@ __all__ = [
     "Partition", "Phase", "PollSchedule", "Prompt", "ProtocolError", "RUN_ID_RE", "RateLimited",
     "RateLimiter", "RetryPolicy", "Run", "RunFailed", "RunHandle", "RunMayExist", "RunMeta", "RunOutput",
     "RunTimedOut", "RunUpdate", "ServerError", "StopCheck", "Transport", "WAYS_OUT", "WorkflowError",
+    "identify_host",
     "__version__", "ancestors", "apply_overrides", "build_missing", "cancel_given_up", "cancel_on_failure",
     "cancel_on_stop", "check_api_format", "classify_status", "descendants", "describe", "download_file",
     "download_outputs", "error_from_response", "failure_of", "find_node", "find_secrets", "is_link",

@@ -44,12 +44,20 @@ from .ratelimit import STOP_CHECK_S, RateLimiter, limiter_for
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"floyo-comfyui/{__version__} (ComfyUI custom nodes; aiohttp/{aiohttp.__version__})"
+_host: list[str] = []  # the application the pack runs in, as "Name/version" (identify_host)
 MAX_JSON_BYTES = 8 * 1024 * 1024
 StopCheck = Callable[[], bool]
 
 
 def never_stop() -> bool:
     return False
+
+
+def identify_host(product: str) -> None:
+    """Name the application the pack runs in (``ComfyUI/0.33.0``) in every request's User-Agent, so
+    a server can tell which release sent a workflow (the gateway names it when the worker's release
+    refuses a node's inputs). Set once by the glue at startup; a later call replaces it."""
+    _host[:] = [product]
 
 
 @dataclass(frozen=True)
@@ -147,7 +155,7 @@ class Transport:
         return self._session
 
     def headers_for(self, url: str | URL, auth: bool) -> dict[str, str]:
-        headers = {"User-Agent": USER_AGENT}
+        headers = {"User-Agent": " ".join([USER_AGENT, *_host])}
         if auth and _origin(url) in self._auth_origins:
             headers["Authorization"] = f"Bearer {self.config.api_key}"
         return headers

@@ -21,6 +21,7 @@ from .gateway_runs import (
     output_refs,
     partial_error,
     rejection_error,
+    with_versions,
 )
 from .records import FileRecord, new_id
 from .scenario import RunError
@@ -45,23 +46,34 @@ class Gateway:
         self.worker = worker
         self.runs: dict[str, GatewayRun] = {}
         self._fetching = asyncio.Lock()
+        self._worker_version: str | None = None  # "" once asked and the worker did not say
 
-    async def create(self, workflow: dict[str, Any], name: str, key: str | None) -> GatewayRun:
+    async def create(self, workflow: dict[str, Any], name: str, key: str | None,
+                     client_comfyui: str | None = None) -> GatewayRun:
         """Submit the workflow; a prompt the worker rejects becomes a failed run, as on Floyo, and so
-        does one it accepts only in part (docs/floyo-api.md, "Partly valid workflows").
+        does one it accepts only in part (docs/floyo-api.md, "Partly valid workflows"). Either
+        failure names the worker's ComfyUI release and ``client_comfyui`` (the sender's, when its
+        User-Agent says), since a release skew is the usual cause.
 
         Raises WorkerUnavailable when the worker cannot be reached (nothing was created).
         """
         submitted = await self.worker.submit(workflow)
         run = GatewayRun(id=new_id("run_"), name=name, key=key, prompt_id=submitted.prompt_id)
         if submitted.rejection is not None:
-            run.finish(Phase.FAILED, rejection_error(submitted.rejection))
+            error = rejection_error(submitted.rejection)
+            run.finish(Phase.FAILED, await self._versioned(error, client_comfyui))
         elif submitted.node_errors:  # accepted in part: never a silently partial run
             await self._stop(submitted.prompt_id)
-            run.finish(Phase.FAILED, partial_error(submitted.node_errors, workflow))
+            error = partial_error(submitted.node_errors, workflow)
+            run.finish(Phase.FAILED, await self._versioned(error, client_comfyui))
         self.runs[run.id] = run
         log.info("run %s -> worker prompt %s (%s)", run.id, run.prompt_id or "rejected", name)
         return run
+
+    async def _versioned(self, error: RunError, client_comfyui: str | None) -> RunError:
+        if self._worker_version is None:  # asked once: a worker is not upgraded under a live gateway
+            self._worker_version = await self.worker.comfyui_version() or ""
+        return with_versions(error, self._worker_version or None, client_comfyui)
 
     async def _stop(self, prompt_id: str | None) -> None:
         """Take a prompt off the worker: out of its queue, or interrupted if it already started."""

@@ -8,6 +8,7 @@ own pieces (``middleware``, ``api``, ``cdn``), reused as they are. No worker HTT
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
@@ -34,6 +35,12 @@ def _bad_gateway(exc: WorkerUnavailable) -> web.Response:
     return json_error(502, "Bad Gateway", "The ComfyUI worker behind this gateway is unreachable")
 
 
+def client_comfyui(user_agent: str) -> str | None:
+    """The sender's ComfyUI release from its User-Agent (the pack adds ``ComfyUI/<version>``)."""
+    found = re.search(r"\bComfyUI/([0-9][0-9A-Za-z.+-]{0,30})", user_agent)
+    return found.group(1) if found else None
+
+
 def render_run(store: Store, run: GatewayRun, outputs: list[FileRecord], expires_in: int | None) -> dict:
     """A run as ``GET /runs/{id}`` shows it (the scripted server's shape)."""
     urls = [store.presigned_url(f, expires_in) if expires_in is not None else None for f in outputs]
@@ -57,7 +64,8 @@ async def create_run(request: web.Request) -> web.StreamResponse:
     except _Invalid as exc:
         return json_error(400, "Validation error", str(exc.args[0]))
     try:
-        run = await request.app[GATEWAY].create(workflow, name, request.get(KEY))
+        run = await request.app[GATEWAY].create(workflow, name, request.get(KEY),
+                                                client_comfyui(request.headers.get("User-Agent", "")))
     except WorkerUnavailable as exc:
         log.warning("%s", exc)
         return json_error(500, "Internal Server Error", "Failed to create run")

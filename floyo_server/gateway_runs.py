@@ -123,6 +123,21 @@ def rejection_error(body: dict[str, Any]) -> RunError:
     return RunError(type="validation", message=message, node_id=first)
 
 
+def with_versions(error: RunError, worker: str | None, client: str | None) -> RunError:
+    """A validation error that names the ComfyUI releases involved: a client newer (or older) than
+    the worker sends node inputs the worker's release does not know (0.33's SaveVideo ``format.codec``
+    on a 0.3.75 worker: "Required input is missing: codec"). README, "Version skew"."""
+    if not worker:
+        return error
+    note = f"the worker runs ComfyUI {worker}"
+    if client and client != worker:
+        note += (f" and the ComfyUI that sent this workflow is {client}: nodes whose inputs changed "
+                 "between the two releases fail validation; run the same ComfyUI release on both")
+    elif client:
+        note += ", the same release as the ComfyUI that sent this workflow"
+    return RunError(type=error.type, message=f"{error.message} ({note})", node_id=error.node_id)
+
+
 def partial_error(node_errors: dict[str, Any], workflow: dict[str, Any]) -> RunError:
     """A RunError for a prompt the worker accepted only in part (``/prompt`` 200 with node errors:
     ComfyUI runs the outputs that validate and drops the others), naming the dropped outputs."""

@@ -88,6 +88,16 @@ class WorkerClient:
             return Submitted(prompt_id=None, rejection=body)
         raise WorkerUnavailable(f"ComfyUI worker answered POST /prompt with HTTP {status}")
 
+    async def comfyui_version(self) -> str | None:
+        """The worker's ComfyUI release (``/system_stats``), or None when it does not say."""
+        try:
+            body = await self._ok("GET", "/system_stats")
+        except WorkerUnavailable:
+            return None
+        system = body.get("system") if isinstance(body, dict) else None
+        version = system.get("comfyui_version") if isinstance(system, dict) else None
+        return str(version) if version else None
+
     async def queue(self) -> QueueState:
         body = await self._ok("GET", "/queue")
         body = body if isinstance(body, dict) else {}

@@ -13,6 +13,15 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def comfyui_version() -> str | None:
+    """The running ComfyUI's release (its ``comfyui_version`` module), or None outside ComfyUI."""
+    try:
+        import comfyui_version
+    except ImportError:
+        return None
+    return str(getattr(comfyui_version, "__version__", "")) or None
+
+
 def user_dir() -> Path:
     import folder_paths
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from ..floyo_client import identify_host
 from . import comfy, prompt_hook, resume, routes, shutdown
 from .lists import SPECS as LIST_SPECS
 from .lookup import FETCH_SPEC, STATUS_SPEC
@@ -25,6 +26,8 @@ def wire_server() -> bool:
     route table and prompt handlers, the signal handlers, the journal's owners) whether it is done
     already, so there is no run-once flag to keep in step. True, and one debug line (startup stays
     quiet: tests/e2e/test_nodes_e2e.py), when it wired."""
+    if version := comfy.comfyui_version():  # named in requests: the gateway reports release skew
+        identify_host(f"ComfyUI/{version}")
     wired = [routes.register(), comfy.add_prompt_handler(prompt_hook.rewrite), shutdown.install()]
     try:
         resume.start()

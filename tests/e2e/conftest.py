@@ -52,7 +52,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from floyo_scripted import ServerThread, Step
+from floyo_scripted import ServerThread, Step, matrix
 from PIL import Image
 
 log = logging.getLogger("floyo.e2e")
@@ -61,18 +61,11 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 CI_DIR = pathlib.Path(os.environ.get("FLOYO_CI_DIR") or pathlib.Path.home() / ".cache" / "floyo-ci")
 
 
-def comfyui_legs() -> list[tuple[str, str, str]]:
-    """``(leg, source, frontend)`` for every ComfyUI of the CI matrix (.ci/comfyui-matrix.txt);
-    the first is the base leg, whose venv runs pytest."""
-    lines = (REPO / ".ci" / "comfyui-matrix.txt").read_text().splitlines()
-    return [tuple(line.split()[:3]) for line in lines if line.strip() and not line.lstrip().startswith("#")]
-
-
-# The ComfyUI under test: FLOYO_COMFYUI names a leg (.ci/test sets it); the base leg by default.
-COMFY_LEG = os.environ.get("FLOYO_COMFYUI") or comfyui_legs()[0][0]
-LEG_DIR = CI_DIR if COMFY_LEG == comfyui_legs()[0][0] else CI_DIR / f"comfyui-{COMFY_LEG}"
-COMFY_DIR = LEG_DIR / "ComfyUI"
-COMFY_PY = LEG_DIR / "venv" / "bin" / "python"
+# The ComfyUI under test: FLOYO_COMFYUI names a leg of .ci/comfyui-matrix.txt (.ci/test sets it);
+# the base leg by default.
+COMFY_LEG = matrix.leg(CI_DIR, os.environ.get("FLOYO_COMFYUI"))
+COMFY_DIR = COMFY_LEG.comfyui
+COMFY_PY = COMFY_LEG.python
 PACK_NAME = "comfyui-floyo"  # folder name under custom_nodes/ (symlink to the repo root)
 START_TIMEOUT = float(os.environ.get("FLOYO_COMFY_START_TIMEOUT", "180"))
 STOP_TIMEOUT = 15.0
@@ -115,8 +108,9 @@ class Comfy:
     """One ComfyUI server process plus a small HTTP client for it."""
 
     def __init__(self, base: pathlib.Path, env: dict[str, str | None] | None = None, port: int | None = None,
-                 pack: bool = True):
+                 pack: bool = True, leg: matrix.Leg = COMFY_LEG):
         self.base = base
+        self.leg = leg  # which ComfyUI of the CI matrix runs (the one under test unless asked)
         self.pack = pack  # False: a plain ComfyUI without this pack (e.g. a gateway's worker)
         self.env = dict(env or {})
         self.port = port or _free_port()
@@ -139,7 +133,7 @@ class Comfy:
         link = self.custom_nodes_dir / PACK_NAME
         if self.pack and not link.exists():
             link.symlink_to(REPO, target_is_directory=True)
-        example = COMFY_DIR / "input" / "example.png"
+        example = self.leg.comfyui / "input" / "example.png"
         if example.exists() and not (self.input_dir / "example.png").exists():
             shutil.copy(example, self.input_dir / "example.png")
         settings = self.user_dir / "default" / "comfy.settings.json"
@@ -162,7 +156,7 @@ class Comfy:
     def start(self, timeout: float = START_TIMEOUT) -> None:
         """Start ComfyUI and wait until /system_stats answers (custom nodes are loaded by then)."""
         assert not self.running, "already running"
-        cmd = [str(COMFY_PY), str(COMFY_DIR / "main.py"), "--cpu", "--listen", "127.0.0.1",
+        cmd = [str(self.leg.python), str(self.leg.comfyui / "main.py"), "--cpu", "--listen", "127.0.0.1",
                "--port", str(self.port), "--base-directory", str(self.base),
                "--database-url", "sqlite:///:memory:", "--disable-auto-launch", "--disable-api-nodes"]
         self.starts += 1
@@ -534,17 +528,20 @@ class Stack:
 
 
 @contextlib.contextmanager
-def gateway_stack(tmp_path_factory, name: str, realism: Any = None):
+def gateway_stack(tmp_path_factory, name: str, realism: Any = None, worker_leg: matrix.Leg = COMFY_LEG,
+                  client_leg: matrix.Leg = COMFY_LEG):
     """A worker ComfyUI (no pack) and a client ComfyUI (the pack, keyed for the gateway) with the
-    Floyo-compatible gateway between them; both ComfyUIs start in parallel (~12 s)."""
+    Floyo-compatible gateway between them; both ComfyUIs start in parallel (~12 s). Both run the
+    ComfyUI under test unless ``worker_leg``/``client_leg`` name another of the matrix."""
     from floyo_scripted import GatewayServer
 
     require_comfyui()
-    worker = Comfy(tmp_path_factory.mktemp(f"{name}-worker"), pack=False)
+    worker = Comfy(tmp_path_factory.mktemp(f"{name}-worker"), pack=False, leg=worker_leg)
     gateway = ServerThread(server=GatewayServer(worker.url, keys=[GATEWAY_KEY])).start()
     gateway.server.store.scenario.realism = realism
     client = Comfy(tmp_path_factory.mktemp(f"{name}-client"), env={
-        "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": GATEWAY_KEY})
+        "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": GATEWAY_KEY},
+        leg=client_leg)
     try:
         with ThreadPoolExecutor(2) as pool:
             for started in [pool.submit(worker.start), pool.submit(client.start)]:

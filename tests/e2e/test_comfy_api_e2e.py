@@ -45,9 +45,9 @@ def test_a_missing_video_is_a_real_comfyui_video_whose_every_abstract_method_fai
     require_comfyui()
     done = subprocess.run([str(COMFY_PY), "-c", PROBE, str(COMFY_DIR), str(REPO / "nodes" / "media.py")],
                           capture_output=True, text=True, timeout=120, cwd=COMFY_DIR)
-    assert done.returncode == 0, f"ComfyUI {COMFY_LEG}: {done.stderr[-3000:]}"
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["is_video"], f"not an instance of ComfyUI {COMFY_LEG}'s VIDEO interface"
-    assert report["outcomes"], f"ComfyUI {COMFY_LEG}'s VIDEO declares no abstract method: probe is broken"
+    assert done.returncode == 0, f"ComfyUI {COMFY_LEG.name}: {done.stderr[-3000:]}"
+    report, leg = json.loads(done.stdout.strip().splitlines()[-1]), COMFY_LEG.name
+    assert report["is_video"], f"not an instance of ComfyUI {leg}'s VIDEO interface"
+    assert report["outcomes"], f"ComfyUI {leg}'s VIDEO declares no abstract method: the probe is broken"
     for name, outcome in report["outcomes"].items():
-        assert outcome == "MediaError: run_x saved no video file", f"{name} on ComfyUI {COMFY_LEG}: {outcome}"
+        assert outcome == "MediaError: run_x saved no video file", f"{name} on ComfyUI {leg}: {outcome}"

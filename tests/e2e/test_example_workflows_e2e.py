@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from floyo_scripted.ui_format import ui_to_api, widget_names
+from floyo_scripted.ui_format import ui_to_api
 
 from .conftest import saved_images, start_run_elsewhere, two_outputs
 
@@ -141,8 +141,7 @@ def test_example_workflow_loads_and_runs_in_comfyui(comfy, floyo, path):
     info = comfy.get("/object_info")[1]
     for node in ui["nodes"]:
         assert node["type"] in info, f"{path.name}: unknown node {node['type']}"
-        assert len(node.get("widgets_values", [])) == len(widget_names(info[node["type"]])), node["type"]
-    prompt = ui_to_api(ui, info)
+    prompt = ui_to_api(ui, info)  # raises when a node saved more widget values than it has
     for node in prompt.values():
         if node["class_type"] == "FloyoFetchOutputs":  # the user pastes a run id: here, one from Floyo
             node["inputs"]["run_id"] = start_run_elsewhere(floyo)
