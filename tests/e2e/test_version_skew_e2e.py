@@ -27,12 +27,13 @@ def test_a_newer_clients_save_video_refused_by_an_older_worker_names_both_releas
     if COMFY_LEG.name != matrix.legs(CI_DIR)[0].name:
         pytest.skip("starts both ComfyUIs itself: runs in the base leg's pass only")
     if len(legs) < 2:
-        pytest.skip("one ComfyUI is built here: the matrix's others need their source (.ci/comfyui-matrix.txt)")
+        pytest.skip("one ComfyUI is built here: the others need their source (.ci/comfyui-matrix.txt)")
     oldest, newest = legs[0], legs[-1]
     with gateway_stack(tmp_path_factory, "skew", worker_leg=oldest, client_leg=newest) as stack:
         info = stack.client.get("/object_info")[1]["SaveVideo"]
         # SaveVideo as the newer client's UI saves and sends it (format, codec as its release names them)
-        save = widget_values({"id": 3, "type": "SaveVideo", "widgets_values": ["skew/v", "auto", "auto"]}, info)
+        saved = {"id": 3, "type": "SaveVideo", "widgets_values": ["skew/v", "auto", "auto"]}
+        save = widget_values(saved, info)
         remote = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 2}},
                   "2": {"class_type": "CreateVideo", "inputs": {"images": ["1", 0], "fps": 4}},
                   "3": {"class_type": "SaveVideo", "inputs": {"video": ["2", 0], **save}}}

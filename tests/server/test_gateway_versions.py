@@ -15,8 +15,8 @@ WORKFLOW = {"7": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8
             "9": {"class_type": "SaveVideo", "inputs": {"video": ["8", 0], "filename_prefix": "v",
                                                         "format": "auto", "format.codec": "auto"}}}
 # ComfyUI 0.3.75's answer to that SaveVideo
-REFUSED = {"error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation",
-                     "details": "", "extra_info": {}},
+REFUSED = {"error": {"type": "prompt_outputs_failed_validation", "details": "", "extra_info": {},
+                     "message": "Prompt outputs failed validation"},
            "node_errors": {"9": {"errors": [{"type": "required_input_missing",
                                              "message": "Required input is missing", "details": "codec",
                                              "extra_info": {"input_name": "codec"}}],
