@@ -111,10 +111,14 @@ class FloyoClient:
         reply = await self.transport.call(Request("GET", self.api + _run_path(run_id), params=params,
                                                   run_id=run_id, attempts=attempts), stop=stop)
         try:
-            return Run.from_json(reply.body)
+            run = Run.from_json(reply.body)
         except ValueError as e:
             raise ProtocolError(f"Floyo's answer for run {run_id} could not be read ({e}).",
                                 run_id=run_id) from None
+        if run.id != run_id:  # taken as is, run A's files would be saved (and replaced) as run B's
+            raise ProtocolError(f"Floyo answered the request for run {run_id} with run {run.id}; the "
+                                "answer was not used.", run_id=run_id)
+        return run
 
     async def find_run(self, marker: str, *, stop: StopCheck = never_stop) -> Run | None:
         """The run whose name carries ``marker``, from the run list (``GET /runs?search=``), or

@@ -8,6 +8,7 @@ imports these constants too, so the API's shapes are defined once. No I/O here.
 from __future__ import annotations
 
 import enum
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,10 @@ EXPAND_FILE_URL = "presigned_url"
 # Runs: 30-84600 s works (docs/floyo-api.md, "Links and expiry"); files: 30-604800.
 RUN_URL_EXPIRY_RANGE_S = (30, 84600)
 FILE_URL_EXPIRY_RANGE_S = (30, 604800)
+# Deeper than any Floyo answer nests (a run object with its outputs is 4 deep). Anything deeper
+# is unreadable: the parser would exhaust Python's stack ([[[[…), and a shallower but still deep
+# answer would do so later in code that walks it (a run's JSON shown with indent).
+MAX_JSON_DEPTH = 64
 
 
 class Phase(enum.Enum):
@@ -108,6 +113,33 @@ def error_text(body: object) -> str | None:
         parts = [error_text(e) if isinstance(e, dict) else str(e) for e in errors[:5]]
         return "; ".join(p for p in parts if p) or None
     return None
+
+
+def decode_answer(raw: bytes) -> Any:
+    """An answer body as JSON; an unreadable one (not JSON, or nested deeper than
+    ``MAX_JSON_DEPTH``) as the start of its text, which no caller takes for a run or a list."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: [[[[… deeper than the parser's stack
+        value = None
+    else:
+        if _nested_within(value, MAX_JSON_DEPTH):
+            return value
+    return raw.decode("utf-8", "replace")[:2000]
+
+
+def _nested_within(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests at most ``limit`` containers deep (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth >= limit:
+                    return False
+                stack.append((child, depth + 1))
+    return True
 
 
 def listed_items(body: object) -> list[Any]:

@@ -200,7 +200,10 @@ async def _stream(resp: aiohttp.ClientResponse, sink: SinkLike, progress: Progre
             if progress.size > limits.max_bytes:
                 raise DownloadError(f"An output exceeded the {limits.max_bytes:,}-byte cap "
                                     "(FLOYO_MAX_OUTPUT_MB raises it).")
-        if chunk is None or (now := time.monotonic()) >= next_check:
+        # Judged after every silent wait too: a body that has not started yet (headers sent at
+        # once, first byte seconds later) is silence the stall meter must see, and a stop with it
+        now = time.monotonic()
+        if chunk is None or now >= next_check:
             next_check = now + CHECK_S
             _judge(progress, meter, limits, stop)
 

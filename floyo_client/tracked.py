@@ -92,8 +92,8 @@ async def _create(client: FloyoClient, workflow: Prompt, journal: Journal, meta:
             raise
         await abandon_create(answer, client, journal, marker)
         raise
-    except FloyoError:
-        pass  # read from the future below
+    except Exception:  # noqa: BLE001, S110 - read from the future below (_recorded journals it)
+        pass
     try:
         run = _recorded(answer, journal, marker)
     except (RunMayExist, ServerError) as e:  # Floyo may have the run: never resubmit (docs/floyo-api.md)
@@ -133,6 +133,11 @@ def _recorded(answer: asyncio.Future, journal: Journal, marker: str) -> Run:
     except FloyoError as e:
         journal.not_created(marker, str(e))
         raise
+    except Exception as e:  # an answer nothing foresaw: the run may exist, so never `creating`
+        lost = RunMayExist(f"The create's answer could not be used ({type(e).__name__}) and it was not "
+                           f"resent. Look in Floyo for marker {marker}.", marker=marker)
+        journal.create_unknown(marker, str(lost))
+        raise lost from e
     journal.created(marker, run.id)
     return run
 

@@ -11,7 +11,6 @@ Must not follow redirects on its own (callers decide) or put a key or URL query 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import ssl
 import time
@@ -33,6 +32,7 @@ from .errors import (
     redact,
     register_secret,
 )
+from .models import decode_answer
 from .policy import (
     RetryPolicy,
     backoff_delay,
@@ -232,7 +232,7 @@ class Transport:
                              timeout_s=request.timeout_s, urgent=request.urgent, json=request.json,
                              params=request.params, data=request.form() if request.form else None) as resp:
             raw = await self._race(read_whole(resp), stop if not once else never_stop, resp.url)
-            return Reply(resp.status, _decode(raw), dict(resp.headers))
+            return Reply(resp.status, decode_answer(raw), dict(resp.headers))
 
     async def call(self, request: Request, *, stop: StopCheck = never_stop) -> Reply:
         """A JSON request with retries: transient failures only when ``request.idempotent``
@@ -300,9 +300,3 @@ def _too_large(size: int, cap: int, resp: aiohttp.ClientResponse, at_least: bool
             f"{cap}-byte limit for an API answer, so it was not read. This is not a normal Floyo "
             "answer: check FLOYO_API_URL, or a proxy between ComfyUI and Floyo.")
 
-
-def _decode(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", "replace")[:2000]

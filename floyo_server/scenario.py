@@ -161,6 +161,8 @@ class Scenario:
     rate_limit_retry_after: bool = False
     faults: list[Fault] = field(default_factory=list)
     create_drop_connection: int = 0
+    # the next creates (one text each) make their run but answer 200 with this text instead
+    garbled_creates: list[str] = field(default_factory=list)
     download_faults: list[DownloadFault] = field(default_factory=list)
     expired_links: int = 0
     presign_ttl_s: int | None = None

@@ -41,7 +41,7 @@ from floyo_pack.floyo_server.scenario import (  # noqa: E402
 )
 
 from .images import generate as generate_output  # noqa: E402
-from .realism import CloudflarePage, Outage, Realism, Reset, Sent  # noqa: E402
+from .realism import CloudflarePage, LateBody, Outage, Realism, Reset, Sent  # noqa: E402
 from .server import ScriptedServer, ServerThread  # noqa: E402
 
 __all__ = [
@@ -50,7 +50,7 @@ __all__ = [
     # knobs
     "DownloadFault", "Fault", "OutputSpec", "RunError", "Scenario", "Step", "parse_steps",
     # network realism
-    "CloudflarePage", "Outage", "Realism", "Reset", "Sent",
+    "CloudflarePage", "LateBody", "Outage", "Realism", "Reset", "Sent",
     # records
     "FileRecord", "RecordedRequest", "Recorder", "RunRecord", "UploadRecord",
     # helpers

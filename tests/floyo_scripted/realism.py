@@ -36,6 +36,13 @@ out, as for ``Fault``):
   window opens at the first request it sees (or set ``start`` to a clock value;
   ``server.start_outage(...)`` opens one now). Afterwards it is inert.
 
+Late bodies (matched the same way; ``count`` < 0, the default, never runs out):
+
+* ``late_bodies``: ``LateBody(seconds=N)`` sends the headers of each matching answer at once
+  and its first body byte ``seconds`` later (a busy origin, a cold object store): the silence
+  a client meets *after* the status line, which ``latency_s`` (silence before it) never shows.
+  The answer is recorded with ``late_s``.
+
 ``Realism.internet()`` is the light profile the e2e suites run under by default (the
 e2e ``floyo`` fixture resets to it each test). Lists may be appended to from a test thread while
 the server runs; counts are consumed under the server's lock. HTTPS is separate:
@@ -92,6 +99,15 @@ class CloudflarePage(_Rule):
     """Answer the next ``count`` matching requests with Cloudflare's ``status`` HTML page."""
 
     status: int = 520
+
+
+@dataclass
+class LateBody(_Rule):
+    """Send the headers of the next ``count`` matching answers at once (every one when < 0) and
+    their first body byte ``seconds`` later."""
+
+    seconds: float = 2.0
+    count: int = -1
 
 
 @dataclass
@@ -156,6 +172,7 @@ class Sent:
     chunked: bool = False
     encoding: str | None = None
     body_bytes: int = 0
+    late_s: float = 0.0  # silence between the headers and the first body byte (LateBody)
 
 
 @dataclass
@@ -176,6 +193,7 @@ class Realism:
     resets: list[Reset] = field(default_factory=list)
     pages: list[CloudflarePage] = field(default_factory=list)
     outages: list[Outage] = field(default_factory=list)
+    late_bodies: list[LateBody] = field(default_factory=list)
     seed: int = 0
     sent: deque[Sent] = field(default_factory=lambda: deque(maxlen=20000), repr=False, compare=False)
     rng: random.Random = field(init=False, repr=False, compare=False)
@@ -214,7 +232,7 @@ class Realism:
     def shapes(self) -> bool:
         """True when answers are re-sent (split, chunked, gzip, paced or cut)."""
         return (self.pieces > 1 or self.max_piece_bytes > 0 or self.chunked or self.gzip
-                or self.bandwidth_bps > 0 or bool(self.resets))
+                or self.bandwidth_bps > 0 or bool(self.resets) or bool(self.late_bodies))
 
     def sent_for(self, origin: str | None = None, path: str = ".*") -> list[Sent]:
         """Recorded answers of ``origin`` (any if None) whose path matches ``path`` (re.search)."""

@@ -23,7 +23,7 @@ from floyo_pack.floyo_server.recorder import RecordedRequest
 from floyo_pack.floyo_server.state import Store
 from multidict import CIMultiDict
 
-from .realism import CloudflarePage, Link, Outage, Realism, Reset, Sent, cloudflare_html
+from .realism import CloudflarePage, LateBody, Link, Outage, Realism, Reset, Sent, cloudflare_html
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ async def answer(request: web.Request, handler: Handler, knobs: Realism, store: 
     reset = store.take_first(knobs.resets, lambda r: r.matches(request.method, request.path, origin))
     if reset is not None:
         rec.note = "reset"
-    return await _resend(request, response, knobs, reset, origin, early is not None)
+    late = store.take_first(knobs.late_bodies, lambda r: r.matches(request.method, request.path, origin))
+    return await _resend(request, response, knobs, reset, origin, early is not None, late)
 
 
 def _unshaped_fate(request: web.Request, response: web.StreamResponse, page: bool) -> str:
@@ -176,8 +177,17 @@ async def _pace(link: Link, bps: float, nbytes: int) -> None:
             await asyncio.sleep(wait)
 
 
+async def _hold_body(late: LateBody | None) -> float:
+    """With a ``LateBody``: hold the body back after the headers (a ``StreamResponse`` puts its
+    headers on the wire in ``prepare``; only a plain ``Response`` keeps them for its body)."""
+    if late is None or late.seconds <= 0:
+        return 0.0
+    await asyncio.sleep(late.seconds)
+    return late.seconds
+
+
 async def _resend(request: web.Request, response: web.Response, knobs: Realism, reset: Reset | None,
-                  origin: str, page: bool) -> web.StreamResponse:
+                  origin: str, page: bool, late: LateBody | None = None) -> web.StreamResponse:
     body, encoding = _encode(request, response, knobs)
     headers = CIMultiDict(response.headers)
     for name in (hdrs.CONTENT_LENGTH, hdrs.TRANSFER_ENCODING):
@@ -196,12 +206,14 @@ async def _resend(request: web.Request, response: web.Response, knobs: Realism, 
     # "shared": one link for the whole server; "connection": this answer's own
     link = knobs.link if knobs.bandwidth_scope == "shared" else Link(burst_s=_PACE_SLICE_S)
     await out.prepare(request)
+    late_s = await _hold_body(late)
     for i, part in enumerate(parts):
         if i and knobs.piece_delay_s > 0:
             await asyncio.sleep(knobs.piece_delay_s)
         await _pace(link, knobs.bandwidth_bps, len(part))
         await out.write(part)
-    how = dict(pieces=len(parts), chunked=knobs.chunked, encoding=encoding, body_bytes=len(body))
+    how = dict(pieces=len(parts), chunked=knobs.chunked, encoding=encoding, body_bytes=len(body),
+               late_s=late_s)
     if reset is not None:
         _record(knobs, request, origin, response.status, "reset", **how)
         abort(request)

@@ -17,6 +17,7 @@ from floyo_scripted import (
     CloudflarePage,
     DownloadFault,
     Fault,
+    LateBody,
     Outage,
     OutputSpec,
     Realism,
@@ -309,3 +310,29 @@ async def test_handshake_delay_falls_on_the_first_request_of_each_connection(ser
     assert time.monotonic() - start >= 0.29
     await raw_get(server.api_url, BALANCE)  # a second connection
     assert [s.new_connection for s in server.realism.sent] == [True, False, True]
+
+
+async def test_a_late_body_sends_the_headers_at_once_and_the_first_body_byte_seconds_later(server):
+    server.realism = Realism(late_bodies=[LateBody(seconds=1.0, path=BALANCE)], chunked=True)
+    url = URL(server.api_url)
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    try:
+        writer.write(f"GET {BALANCE} HTTP/1.1\r\nHost: x\r\nAuthorization: {AUTH['Authorization']}\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        headers_at = time.monotonic()
+        first = await reader.readexactly(1)
+        silence = time.monotonic() - headers_at
+        rest = await reader.read()
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 200") and b"chunked" in head.lower()
+    assert silence >= 0.5  # the headers came on their own; the body a second after them
+    assert b"partner_nodes_usd" in first + rest
+    [sent] = server.realism.sent_for("api", BALANCE)
+    assert sent.late_s == 1.0 and sent.fate == "whole"
+    status, _, _ = await raw_get(server.api_url, "/team/balance")  # count < 0: every matching answer
+    assert status == 200 and [s.late_s for s in server.realism.sent_for("api", BALANCE)] == [1.0, 1.0]
+    server.realism.late_bodies[0].path = "^/nothing$"
+    await raw_get(server.api_url, BALANCE)
+    assert server.realism.sent_for("api", BALANCE)[-1].late_s == 0.0  # other answers are not held
