@@ -141,3 +141,15 @@ def test_every_third_party_module_the_shipped_code_imports_is_declared():
               for line in (ROOT / "requirements.txt").read_text().splitlines()
               if line.strip() and not line.startswith("#")}
     assert third_party == declared == listed, (third_party, declared, listed)
+
+
+def test_the_declared_comfyui_range_is_exactly_what_the_ci_matrix_proves():
+    legs = [line.split()[0] for line in (ROOT / ".ci" / "comfyui-matrix.txt").read_text().splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+    versions = sorted(legs, key=lambda v: tuple(int(p) for p in v.split(".")))
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["comfy"]["requires-comfyui"]
+    assert declared == f">={versions[0]},<={versions[-1]}"
+    readme = (ROOT / "README.md").read_text()
+    tested = readme[readme.index("## Tested with"):]
+    for version in versions:
+        assert f"| ComfyUI {version} " in tested, f"README's 'Tested with' table lacks ComfyUI {version}"
