@@ -158,7 +158,7 @@ async def _attempts(transport: Transport, output: RunOutput, refresh: Refresh, s
     current = output if output.presigned_url else await refresh(output)
     progress = Progress(expected=output.size_bytes, on_bytes=on_bytes)
     while True:
-        before = progress.size
+        before, restarts = progress.size, progress.restarts
         try:
             if not current.presigned_url:
                 raise DownloadError(f"Floyo gave no download link for {output.file_name}.")
@@ -174,8 +174,11 @@ async def _attempts(transport: Transport, output: RunOutput, refresh: Refresh, s
             current = await refresh(output)
         except (Broken, NetworkError) as e:  # Interrupted and DownloadError pass straight up
             # A break after real progress costs little to resume: only breaks that got nowhere
-            # count, so a long file over a flaky link still finishes (each try adds a chunk).
-            failures += 0 if progress.resumable and progress.size - before >= limits.chunk_bytes else 1
+            # count, so a long file over a flaky link still finishes (each try adds a chunk). An
+            # answer that started the file over (a 200 to our Range) got nowhere, however far it
+            # went: else a host that cuts each answer later than the last would never fail.
+            advanced = progress.size - before >= limits.chunk_bytes and progress.restarts == restarts
+            failures += 0 if progress.resumable and advanced else 1
             if failures >= limits.attempts:
                 raise DownloadError(f"Downloading {output.file_name} failed {failures} times "
                                     f"(last: {transport.safe(str(e))}). Run Floyo Fetch Outputs "

@@ -67,6 +67,7 @@ class Progress:
     total: int | None = None  # the whole file's length, as the host said it
     ranges: bool = False  # the host said Accept-Ranges: bytes
     etag: str | None = None  # a strong validator, so a resume never splices two versions
+    restarts: int = 0  # times the bytes so far were dropped (a 200 to a Range is one)
 
     @property
     def resumable(self) -> bool:
@@ -78,6 +79,7 @@ class Progress:
 
     async def start_over(self, sink: SinkLike) -> None:
         self.on_bytes(-self.size)
+        self.restarts += 1
         self.size, self.total, self.ranges, self.etag = 0, None, False, None
         await sink.truncate()
 

@@ -132,6 +132,18 @@ async def test_a_resume_the_host_cannot_honour_starts_over_and_never_splices(cli
     assert host.seen[1]["Range"] == "bytes=1000-" and host.seen[1]["If-Range"] == '"v1"'
 
 
+async def test_a_host_that_ignores_ranges_and_cuts_each_answer_later_fails_after_the_attempt_limit(
+        client, host, tmp_path):
+    # It says Accept-Ranges, answers every Range with 200 and the whole file, and each answer
+    # gets further than the last: every try restarts the .part, so every try is a failed one.
+    host.answers = [dropped(1500 * k) for k in range(1, 7)] + [whole()]
+    with pytest.raises(DownloadError, match="failed 4 times"):
+        await fetch(client, host, tmp_path, limits=DownloadLimits(stall_s=0.5, chunk_bytes=1024))
+    # the first answer (to no Range) made progress; each of the 4 after it restarted the file
+    assert len(host.seen) == 5 and all(h["Range"] for h in host.seen[1:])
+    assert list(tmp_path.iterdir()) == []
+
+
 async def test_a_resume_honoured_with_the_matching_range_appends(client, host, tmp_path):
     host.answers = [dropped(1000), ranged("bytes 1000-10239/10240", DATA[1000:])]
     dest, _ = await fetch(client, host, tmp_path)
