@@ -162,7 +162,8 @@ async def _attempts(transport: Transport, output: RunOutput, refresh: Refresh, s
         try:
             if not current.presigned_url:
                 raise DownloadError(f"Floyo gave no download link for {output.file_name}.")
-            await fetch_into(transport, checked_url(current.presigned_url), sink, progress, limits, stop)
+            url = checked_url(current.presigned_url, transport.config.api_url)
+            await fetch_into(transport, url, sink, progress, limits, stop)
             return progress.size
         except Expired as e:
             refreshes += 1
