@@ -1,7 +1,8 @@
 """Fetching one output file through its presigned URL, streamed to disk.
 
 The bytes go to ``<name>.<random>.part`` beside the final path, so memory stays flat whatever
-the size, and the file takes its final name only once complete: as long as the server said
+the size (held by its writer, part_files.py, so a startup sweep never takes it), and the file
+takes its final name only once complete: as long as the server said
 (Content-Length or Content-Range) and as long as Floyo's ``size_bytes`` said. A broken body is
 resumed with ``Range`` when the host supports it, else restarted with a fresh link. A stall is
 throughput under ``min_bytes_per_s`` over ``stall_s``, so a trickle counts. Presigned URLs carry
