@@ -45,6 +45,7 @@ from .errors import (
 from .journal import GAVE_UP, Journal
 from .models import RUN_ID_RE, Phase, Run, RunOutput, classify_status
 from .outcome import CancelOutcome, CancelResult
+from .part_files import sweep_parts
 from .policy import PollSchedule, RetryPolicy
 from .ratelimit import RateLimiter, limiter_for
 from .routing import OutputNode, describe, node_of, route, silent, subfolder_of, tag
@@ -101,5 +102,5 @@ __all__ = [
     "max_batch_pixels", "max_upload_bytes", "never_cancel", "new_marker", "node_of", "open_client",
     "outage_limit_s", "parse_embedded", "partition", "partner_cost_usd", "redact", "refuse_local_reruns",
     "refuse_secrets", "route", "run_name", "run_tracked", "silent", "spent_text", "start_run",
-    "subfolder_of", "tag", "uninstalled_sinks", "workflow_hash", "write_key_file",
+    "subfolder_of", "sweep_parts", "tag", "uninstalled_sinks", "workflow_hash", "write_key_file",
 ]

@@ -40,6 +40,10 @@ from .outcome import CancelOutcome, CancelResult
 from .transport import Request, SentNetworkError, StopCheck, Transport, never_stop
 
 DEFAULT_URL_TTL_S = 3600
+SEARCH_LIMIT = 20  # runs a marker search may list; a lost create's marker matches one
+# A list answer may take this much per run asked for: a run's outputs with their links. More
+# is no answer to what was asked (a list that ignores its filter) or costs more than a poll.
+LIST_BYTES_PER_RUN = 256 * 1024
 
 
 def new_marker() -> str:
@@ -122,22 +126,29 @@ class FloyoClient:
 
     async def find_run(self, marker: str, *, stop: StopCheck = never_stop) -> Run | None:
         """The run whose name carries ``marker``, from the run list (``GET /runs?search=``), or
-        None when no listed run carries it. Raises RunListUnavailable when Floyo has no run list
-        (404/405: the list is unconfirmed, docs/floyo-api.md, "Run list")."""
+        None when the search found none. Raises RunListUnavailable when Floyo has no run list
+        (404/405: the list is unconfirmed, docs/floyo-api.md, "Run list") or when the answer
+        ignored the search: then a missing run proves nothing."""
         try:
-            reply = await self.transport.call(Request("GET", self.api + "/runs",
-                                                      params={"search": marker, "limit": "20"}), stop=stop)
+            reply = await self.transport.call(Request(
+                "GET", self.api + "/runs", params={"search": marker, "limit": str(SEARCH_LIMIT)},
+                max_bytes=SEARCH_LIMIT * LIST_BYTES_PER_RUN), stop=stop)
         except FloyoError as e:
             if e.status in (404, 405):
                 raise RunListUnavailable(f"Floyo has no run list to look for marker {marker} in "
                                          f"(HTTP {e.status}).", status=e.status) from None
             raise
-        for item in listed_items(reply.body):
-            if isinstance(item, dict) and marker in str(item.get("name") or ""):
-                try:
-                    return Run.from_json(item)
-                except ValueError:
-                    continue
+        items = listed_items(reply.body)
+        named = [i for i in items if isinstance(i, dict) and marker in str(i.get("name") or "")]
+        for item in named:  # the marker is random: a run carrying it is this create's, whatever came with it
+            try:
+                return Run.from_json(item)
+            except ValueError:
+                continue
+        if len(named) < len(items) or len(items) > SEARCH_LIMIT:
+            raise RunListUnavailable(f"Floyo's run list answered a search for marker {marker} with "
+                                     f"{len(items) - len(named)} run(s) that do not carry it: it ignores the "
+                                     "search, so it cannot tell whether the run exists.")
         return None
 
     async def cancel_run(self, run_id: str, *, stop: StopCheck = never_stop,

@@ -1,7 +1,8 @@
 """Fetching one output file through its presigned URL, streamed to disk.
 
 The bytes go to ``<name>.<random>.part`` beside the final path, so memory stays flat whatever
-the size, and the file takes its final name only once complete: as long as the server said
+the size (held by its writer, part_files.py, so a startup sweep never takes it), and the file
+takes its final name only once complete: as long as the server said
 (Content-Length or Content-Range) and as long as Floyo's ``size_bytes`` said. A broken body is
 resumed with ``Range`` when the host supports it, else restarted with a fresh link. A stall is
 throughput under ``min_bytes_per_s`` over ``stall_s``, so a trickle counts. Presigned URLs carry
@@ -25,6 +26,7 @@ from .config import max_output_bytes, max_outputs, max_run_bytes
 from .errors import DownloadError, NetworkError, RateLimited, ServerError
 from .models import RunOutput
 from .names import PART_SUFFIX
+from .part_files import hold, release
 from .policy import backoff_delay
 from .stream import Broken, Expired, Progress, checked_url, fetch_into
 from .transport import StopCheck, Transport, never_stop
@@ -66,8 +68,15 @@ class Sink:
     """
 
     def __init__(self, path: Path, flush_bytes: int):
-        # O_EXCL: never follows a symlink planted there, never shares a file with another download
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        for _ in range(3):  # a startup sweep can take a file created a moment before its lock
+            # O_EXCL: never follows a symlink planted there, never shares a file with another download
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+            if hold(fd, path):  # held until closed, so the sweep leaves a live download alone
+                break
+            os.close(fd)
+            release(path)
+        else:
+            raise OSError(f"{path.name} was removed each time it was created")
         self.path, self.file = path, os.fdopen(fd, "wb")
         self._flush_bytes, self._pending, self._size = flush_bytes, [], 0
         self._flight: asyncio.Future[object] | None = None
@@ -105,11 +114,16 @@ class Sink:
         self._start(lambda: self.file.writelines(chunks))
 
     async def finish(self) -> None:
-        """Write what is buffered and close the file."""
+        """Write what is buffered and flush it; the file stays open, so held, until ``close``."""
         await self._drain()
         chunks = self._take()
-        self._start(lambda: (self.file.writelines(chunks), self.file.close()))
+        self._start(lambda: (self.file.writelines(chunks), self.file.flush()))
         await self._drain()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.file.close()
+        release(self.path)
 
     async def truncate(self) -> None:
         """Start over: the bytes so far are dropped."""
@@ -124,10 +138,11 @@ class Sink:
         with contextlib.suppress(BaseException):
             if self._flight is not None:
                 await asyncio.shield(self._flight)
-        with contextlib.suppress(OSError, ValueError):
-            self.file.close()
+        if os.name == "nt":
+            self.close()  # Windows deletes no open file
         with contextlib.suppress(OSError):
-            self.path.unlink()
+            self.path.unlink()  # elsewhere while still held, so no sweep is half-way through it
+        self.close()
 
 
 async def download_file(transport: Transport, output: RunOutput, refresh: Refresh, dest: Path, *,
@@ -141,10 +156,13 @@ async def download_file(transport: Transport, output: RunOutput, refresh: Refres
     try:
         size = await _attempts(transport, output, refresh, sink, stop, limits, on_bytes or _ignore)
         await sink.finish()
-        os.replace(sink.path, dest)
+        if os.name == "nt":
+            sink.close()  # Windows renames no open file
+        os.replace(sink.path, dest)  # still held elsewhere: a sweep never takes a whole file
     except BaseException:
         await sink.discard()
         raise
+    sink.close()
     return size
 
 
@@ -158,11 +176,12 @@ async def _attempts(transport: Transport, output: RunOutput, refresh: Refresh, s
     current = output if output.presigned_url else await refresh(output)
     progress = Progress(expected=output.size_bytes, on_bytes=on_bytes)
     while True:
-        before = progress.size
+        before, restarts = progress.size, progress.restarts
         try:
             if not current.presigned_url:
                 raise DownloadError(f"Floyo gave no download link for {output.file_name}.")
-            await fetch_into(transport, checked_url(current.presigned_url), sink, progress, limits, stop)
+            url = checked_url(current.presigned_url, transport.config.api_url)
+            await fetch_into(transport, url, sink, progress, limits, stop)
             return progress.size
         except Expired as e:
             refreshes += 1
@@ -174,8 +193,11 @@ async def _attempts(transport: Transport, output: RunOutput, refresh: Refresh, s
             current = await refresh(output)
         except (Broken, NetworkError) as e:  # Interrupted and DownloadError pass straight up
             # A break after real progress costs little to resume: only breaks that got nowhere
-            # count, so a long file over a flaky link still finishes (each try adds a chunk).
-            failures += 0 if progress.resumable and progress.size - before >= limits.chunk_bytes else 1
+            # count, so a long file over a flaky link still finishes (each try adds a chunk). An
+            # answer that started the file over (a 200 to our Range) got nowhere, however far it
+            # went: else a host that cuts each answer later than the last would never fail.
+            advanced = progress.size - before >= limits.chunk_bytes and progress.restarts == restarts
+            failures += 0 if progress.resumable and advanced else 1
             if failures >= limits.attempts:
                 raise DownloadError(f"Downloading {output.file_name} failed {failures} times "
                                     f"(last: {transport.safe(str(e))}). Run Floyo Fetch Outputs "

@@ -6,11 +6,13 @@ pace of the fastest schedule. There is no background task: each ``RunHandle.wait
 on its own schedule, but when its turn comes it takes the newest round that began after its own
 previous look, joins the round in flight, or sends a new round for every subscribed run.
 
-Floyo's run list is unconfirmed (docs/floyo-api.md, "Run list"): a 400/404/405/422 answer marks
-the key's list unusable for good and every handle polls its run alone, as before; a run missing
-from an answer is polled alone for that turn. Transient failures reach every waiter of the round
-as their own poll's failure, so the outage riding in ``runner.py`` is unchanged. Used only while
-two or more runs of one key are waited on. Must not create, cancel or download anything.
+Floyo's run list is unconfirmed (docs/floyo-api.md, "Run list"), so it is checked on every
+answer: a 400/404/405/422, an answer holding runs not asked for or lacking some asked for (a
+list that ignores ``ids``), or one larger than ``LIST_BYTES_PER_RUN`` per run asked for, marks
+the key's list unusable until ComfyUI restarts (one log line) and every handle polls its run
+alone, as before. Transient failures reach every waiter of the round as their own poll's
+failure, so the outage riding in ``runner.py`` is unchanged. Used only while two or more runs of
+one key are waited on. Must not create, cancel or download anything.
 """
 
 from __future__ import annotations
@@ -23,15 +25,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import clamp
-from .errors import FloyoError, Interrupted
+from .client import LIST_BYTES_PER_RUN, clamp
+from .errors import AnswerTooLarge, FloyoError, Interrupted
 from .models import EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S, Phase, Run, listed_items
-from .transport import Request, StopCheck
+from .transport import MAX_JSON_BYTES, Request, StopCheck
 
 log = logging.getLogger(__name__)
 UNSUPPORTED = (400, 404, 405, 422)  # no run list, or one that does not take ``ids``
 PAGE = 100  # the list's largest page
 SLICE_S = 1.0
+Key = tuple[str, str]  # (digest of the API key, API URL)
+
+
+class Untrusted(Exception):
+    """A list answer that is not the answer to what was asked."""
 
 
 @dataclass
@@ -45,13 +52,19 @@ class Round:
 class ListPoller:
     """The shared poll of one key's runs, on one event loop and one clock."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], key: Key | None = None) -> None:
         self.clock = clock
+        self.key = key
         self.watched: set[str] = set()
-        self.unsupported = False  # remembered: a key's run list does not come back mid-session
+        self._unusable = False  # remembered: a key's run list does not come back mid-session
         self.rounds = 0  # requests sent (what tests and benches count)
         self.ended: set[str] = set()  # watched runs a round saw ended: their handles look at once
         self._last: Round | None = None
+
+    @property
+    def unsupported(self) -> bool:
+        """This key's list failed a check, here or on another loop of this process."""
+        return self._unusable or self.key in _unusable
 
     def active(self) -> bool:
         return not self.unsupported and len(self.watched) >= 2
@@ -96,10 +109,12 @@ class ListPoller:
             ids = sorted(current.ids)
             for i in range(0, len(ids), PAGE):
                 found.update(await _list(client, ids[i:i + PAGE], stop, url_ttl_s))
+        except (Untrusted, AnswerTooLarge) as e:
+            self._give_up(logging.WARNING, f"its answer {e}")
+            found = {}
         except FloyoError as e:
             if e.status in UNSUPPORTED:
-                log.info("Floyo: no usable run list (HTTP %s); polling each run alone", e.status)
-                self.unsupported = True
+                self._give_up(logging.INFO, f"HTTP {e.status}")
                 found = {}
             else:
                 self._failed(current, e)
@@ -112,6 +127,17 @@ class ListPoller:
             return
         self.ended.update(i for i, run in found.items() if run.phase.terminal and i in self.watched)
         current.answer.set_result(found)
+
+    def _give_up(self, level: int, why: str) -> None:
+        """Per-run polls for this key until ComfyUI restarts, said once per key."""
+        self._unusable = True
+        with _lock:
+            first = self.key not in _unusable
+            if self.key is not None:
+                _unusable.add(self.key)
+        if first:
+            log.log(level, "Floyo: the run list cannot watch this key's runs (%s); each run is "
+                    "polled alone until ComfyUI restarts", why)
 
     def _failed(self, current: Round, error: BaseException) -> None:
         current.answer.set_exception(error)
@@ -151,21 +177,35 @@ async def _list(client: Any, ids: list[str], stop: StopCheck, url_ttl_s: float) 
     # output URLs as the run's own GET asks for them: a run seen done here needs no second request
     params = {"ids": ",".join(ids), "limit": str(PAGE), "expand": EXPAND_RUN_OUTPUT_URLS,
               "presigned_url_expires_in": str(clamp(url_ttl_s, RUN_URL_EXPIRY_RANGE_S))}
-    reply = await client.transport.call(Request("GET", client.api + "/runs", attempts=1, params=params),
-                                        stop=stop)
+    cap = min(MAX_JSON_BYTES, LIST_BYTES_PER_RUN * len(ids))
+    reply = await client.transport.call(Request("GET", client.api + "/runs", attempts=1, params=params,
+                                                max_bytes=cap), stop=stop)
+    items = listed_items(reply.body)
+    if len(items) > len(ids):  # counted before any is read
+        raise Untrusted(f"lists {len(items)} runs for {len(ids)} asked for")
     found = {}
-    for item in listed_items(reply.body):
+    for item in items:
         try:
             run = Run.from_json(item)
         except ValueError:
-            continue
-        if run.id in ids:
-            found[run.id] = run
+            continue  # then it lacks a run asked for, below
+        if run.id not in ids:
+            raise Untrusted(f"holds run {run.id}, which was not asked for")
+        found[run.id] = run
+    if len(found) < len(ids):
+        raise Untrusted(f"lacks {len(ids) - len(found)} of the {len(ids)} runs asked for")
     return found
 
 
 _pollers: dict[tuple[str, str, int, Callable[[], float]], ListPoller] = {}
+_unusable: set[Key] = set()  # keys whose list failed a check: per-process, as each prompt has its own loop
 _lock = threading.Lock()
+
+
+def forget_unusable_lists() -> None:
+    """Trust every key's run list again (what a restart does; tests whose ports may repeat)."""
+    with _lock:
+        _unusable.clear()
 
 
 def poller_for(client: Any, clock: Callable[[], float]) -> ListPoller:
@@ -176,4 +216,6 @@ def poller_for(client: Any, clock: Callable[[], float]) -> ListPoller:
     with _lock:
         for stale in [k for k, p in _pollers.items() if not p.watched and k != key]:
             del _pollers[stale]  # loops come and go (benches, the resume thread)
-        return _pollers.setdefault(key, ListPoller(clock))
+        if key not in _pollers:
+            _pollers[key] = ListPoller(clock, (digest, config.api_url))
+        return _pollers[key]

@@ -9,6 +9,7 @@ Must not retry, refresh links or pick file names (``download.py`` does that).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
 import time
 from collections.abc import Callable
@@ -33,14 +34,33 @@ READ_WAIT_S = 1.0  # a read waits at most this long, so stops and stalls are not
 CHECK_S = 0.1  # stops and stalls are judged this often while bytes flow (per chunk costs more than the copy)
 
 
-def checked_url(url: str | URL, base: URL | None = None) -> URL:
-    """The link as a URL, only if it is https (or http to this machine)."""
+def checked_url(url: str | URL, api_url: str, base: URL | None = None) -> URL:
+    """The link as a URL, only if it is https, or plain http to this machine while the API
+    itself is plain http here (a local test setup). Against an https API, a plain-http link to
+    this machine or a private network is refused: Floyo's answer must not be able to make the
+    pack call a local service."""
     target = URL(url, encoded=True) if isinstance(url, str) else url
     if base is not None and not target.is_absolute():
         target = base.join(target)
-    if target.scheme == "https" or (target.scheme == "http" and is_loopback_host(target.host)):
+    if target.scheme == "https":
         return target
+    local = target.scheme == "http" and _local_host(target.host)
+    if local and is_loopback_host(target.host) and URL(api_url).scheme == "http":
+        return target
+    if local:
+        raise DownloadError(f"Refused to download an output from http://{target.host}:{target.port}: "
+                            "a plain-http link to this machine or a private network, while Floyo's "
+                            "API is https, could make the pack call a local service.")
     raise DownloadError(f"Refused to download from {target.scheme}://{target.host}: only https is allowed.")
+
+
+def _local_host(host: str | None) -> bool:
+    """This machine or a private, link-local or unspecified address (0.0.0.0 reaches this machine)."""
+    try:
+        ip = ipaddress.ip_address((host or "").strip("[]"))
+    except ValueError:
+        return is_loopback_host(host) or (host or "").lower().endswith((".localhost", ".local"))
+    return ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified
 
 
 class Broken(Exception):
@@ -67,6 +87,7 @@ class Progress:
     total: int | None = None  # the whole file's length, as the host said it
     ranges: bool = False  # the host said Accept-Ranges: bytes
     etag: str | None = None  # a strong validator, so a resume never splices two versions
+    restarts: int = 0  # times the bytes so far were dropped (a 200 to a Range is one)
 
     @property
     def resumable(self) -> bool:
@@ -78,6 +99,7 @@ class Progress:
 
     async def start_over(self, sink: SinkLike) -> None:
         self.on_bytes(-self.size)
+        self.restarts += 1
         self.size, self.total, self.ranges, self.etag = 0, None, False, None
         await sink.truncate()
 
@@ -120,7 +142,7 @@ async def fetch_into(transport: Transport, url: URL, sink: SinkLike, progress: P
                                           headers=_request_headers(progress)) as resp:
                     deadline.reschedule(None)  # from here the throughput meter judges the body
                     if resp.status in REDIRECTS and "Location" in resp.headers:
-                        url = checked_url(resp.headers["Location"], base=url)
+                        url = checked_url(resp.headers["Location"], transport.config.api_url, base=url)
                         continue
                     return await _take(resp, sink, progress, limits, stop)
         except TimeoutError:

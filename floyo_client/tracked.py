@@ -163,8 +163,8 @@ async def find_lost_run(client: FloyoClient, marker: str, hooks: Hooks) -> tuple
         await _pause(hooks, delay)
         try:
             run = await client.find_run(marker, stop=hooks.should_stop)
-        except RunListUnavailable:
-            return None, f"Floyo has no run list to check, so look for marker {marker} in Floyo's runs."
+        except RunListUnavailable as e:  # none, or one that ignores the search
+            return None, f"{e} The journal keeps it as unknown; look for marker {marker} in Floyo's runs."
         except FloyoError as e:
             return None, f"The run list could not be checked ({client.transport.safe(str(e))[:200]})."
         if run is not None:

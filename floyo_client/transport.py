@@ -79,6 +79,7 @@ class Request:
     timeout_s: float = 30.0
     attempts: int | None = None
     deadline_s: float | None = None
+    max_bytes: int | None = None  # the answer's size cap; None: MAX_JSON_BYTES
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,8 @@ class Transport:
         async with self.open(request.method, request.url, auth=True, stop=stop, once=once,
                              timeout_s=request.timeout_s, urgent=request.urgent, json=request.json,
                              params=request.params, data=request.form() if request.form else None) as resp:
-            raw = await self._race(read_whole(resp), stop if not once else never_stop, resp.url)
+            body = read_whole(resp, request.max_bytes)
+            raw = await self._race(body, stop if not once else never_stop, resp.url)
             return Reply(resp.status, decode_answer(raw), dict(resp.headers))
 
     async def call(self, request: Request, *, stop: StopCheck = never_stop) -> Reply:

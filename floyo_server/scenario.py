@@ -168,6 +168,9 @@ class Scenario:
     presign_ttl_s: int | None = None
     redirect_downloads: bool = False
     run_list: bool = True  # GET /runs?search= (unconfirmed on Floyo); False: 404, as without it
+    # False: the list ignores ``ids`` and ``search`` and pages the key's newest runs (output URLs
+    # included when expanded), as a real list without those filters would answer 200
+    run_list_filters: bool = True
     range_requests: bool = True  # the CDN honours Range (off: no Accept-Ranges, always 200)
     balance_flotime_ms: int = 4_080_000
     balance_partner_usd: float = 25.5

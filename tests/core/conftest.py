@@ -10,6 +10,7 @@ import asyncio
 
 import pytest
 from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, RetryPolicy, Transport
+from floyo_pack.floyo_client.list_poll import forget_unusable_lists
 from floyo_scripted import ScriptedServer
 
 KEY = "flo_test_key"
@@ -39,8 +40,10 @@ def fake_time() -> FakeTime:
 
 @pytest.fixture
 async def floyo():
+    forget_unusable_lists()  # a verdict on an earlier server must not follow its port to this one
     async with ScriptedServer() as server:
         yield server
+    forget_unusable_lists()
 
 
 def make_client(server: ScriptedServer, *, key: str = KEY, time: FakeTime | None = None,

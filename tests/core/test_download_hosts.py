@@ -15,14 +15,18 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp import web
 from floyo_pack.floyo_client import (
+    Config,
     DownloadError,
     DownloadLimits,
+    FloyoClient,
     Limits,
     RunHandle,
     RunOutput,
+    Transport,
     download_outputs,
 )
 from floyo_pack.floyo_client.download import download_file
+from floyo_scripted import ScriptedServer
 
 DATA = bytes(range(256)) * 40  # 10 KiB
 Answer = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -130,6 +134,36 @@ async def test_a_resume_the_host_cannot_honour_starts_over_and_never_splices(cli
     dest, size = await fetch(client, host, tmp_path)
     assert dest.read_bytes() == DATA and size == len(DATA) and list(tmp_path.iterdir()) == [dest]
     assert host.seen[1]["Range"] == "bytes=1000-" and host.seen[1]["If-Range"] == '"v1"'
+
+
+async def test_a_host_that_ignores_ranges_and_cuts_each_answer_later_fails_after_the_attempt_limit(
+        client, host, tmp_path):
+    # It says Accept-Ranges, answers every Range with 200 and the whole file, and each answer
+    # gets further than the last: every try restarts the .part, so every try is a failed one.
+    host.answers = [dropped(1500 * k) for k in range(1, 7)] + [whole()]
+    with pytest.raises(DownloadError, match="failed 4 times"):
+        await fetch(client, host, tmp_path, limits=DownloadLimits(stall_s=0.5, chunk_bytes=1024))
+    # the first answer (to no Range) made progress; each of the 4 after it restarted the file
+    assert len(host.seen) == 5 and all(h["Range"] for h in host.seen[1:])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("link", ["{local}/x.bin", "http://localhost:8188/x.bin", "http://[::1]:8188/x.bin",
+                                  "http://0.0.0.0:8188/x.bin", "http://10.1.2.3/x.bin",
+                                  "http://192.168.0.7:8188/x.bin", "http://169.254.169.254/x.bin"])
+async def test_against_an_https_api_a_plain_http_link_to_this_machine_or_a_private_network_is_refused(
+        host, tmp_path, link):
+    host.answers = [whole()]
+    async with ScriptedServer(tls=True) as https_api:
+        config = Config(api_key="flo_test_key", api_url=https_api.api_url, cdn_url=https_api.cdn_url,
+                        ca_bundle=https_api.ca_file)
+        async with FloyoClient(Transport(config)) as client:
+            target = RunOutput(id="file_x", file_name="x.bin", size_bytes=len(DATA),
+                               presigned_url=link.format(local=host.url))
+            with pytest.raises(DownloadError, match="could make the pack call a local service"):
+                await asyncio.wait_for(download_file(client.transport, target, _same, tmp_path / "x.bin",
+                                                     limits=SHORT), 60)
+    assert host.seen == [] and list(tmp_path.iterdir()) == []
 
 
 async def test_a_resume_honoured_with_the_matching_range_appends(client, host, tmp_path):

@@ -1,7 +1,8 @@
 """List poll: while several runs of one key are waited on, one ``GET /runs?ids=…`` answers for
 all of them, and each run's own ``GET /runs/{id}`` is left for its end (output URLs). Without a
-run list the pack polls each run alone, and remembers that per key. Outages are ridden out and a
-stop is honoured within a second, as with per-run polls.
+run list, or with one whose answer is not the answer to what was asked (it ignores ``ids``, holds
+runs not asked for, lacks some, or is too large), the pack polls each run alone, and remembers
+that per key. Outages are ridden out and a stop is honoured within a second, as with per-run polls.
 
 Real HTTP to the scripted server on loopback, real time (runs last a few seconds).
 """
@@ -9,11 +10,14 @@ Real HTTP to the scripted server on loopback, real time (runs last a few seconds
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
+import pytest
 from floyo_pack.floyo_client import Hooks, Interrupted, Limits, start_run
-from floyo_pack.floyo_client.list_poll import poller_for
-from floyo_scripted import Step
+from floyo_pack.floyo_client.client import new_marker
+from floyo_pack.floyo_client.list_poll import ListPoller, poller_for
+from floyo_scripted import Fault, Step
 
 from .conftest import WORKFLOW, make_client
 
@@ -59,6 +63,46 @@ async def test_without_a_run_list_each_run_is_polled_alone_and_that_is_remembere
     assert all(r.phase.terminal for r in runs)
     assert {r.status for r in _list_polls(floyo)} == {404} and len(_list_polls(floyo)) == asked
     assert all(len(floyo.requests.polls(h.run_id)) >= 2 for h in handles + more)
+
+
+async def test_a_list_that_ignores_ids_switches_the_key_to_per_run_polls_with_one_log_line(floyo, caplog):
+    floyo.scenario.run_list_filters = False  # 200 with the key's newest runs, whatever was asked
+    caplog.set_level(logging.INFO)
+    async with make_client(floyo) as client:
+        await client.create_run(WORKFLOW, name="an earlier run", marker=new_marker())  # never asked for
+        handles = await _start(client, floyo, 2.5)
+        runs = await asyncio.wait_for(asyncio.gather(*(h.wait() for h in handles)), 30)
+        more = await _start(client, floyo, 1.5)  # the key's next runs do not ask the list again
+        runs += await asyncio.wait_for(asyncio.gather(*(h.wait() for h in more)), 30)
+        assert poller_for(client, time.monotonic).unsupported
+    assert [r.id for r in runs] == [h.run_id for h in handles + more] and all(r.phase.terminal for r in runs)
+    assert len(_list_polls(floyo)) == 1, "the first answer gave the list away"
+    said = [r for r in caplog.records if "run list cannot watch" in r.getMessage()]
+    assert len(said) == 1 and "asked for" in said[0].getMessage()
+
+
+def _listed(run_id: str, **extra) -> dict:
+    return {"id": run_id, "object": "run", "status": "processing", **extra}
+
+
+ASKED = ("run_a1", "run_b2")
+BIG = "x" * 300_000  # two runs of this: more than a list answer may take per run asked for
+
+
+@pytest.mark.parametrize("listed", [[_listed("run_a1")], [_listed("run_a1"), _listed("run_c3")],
+                                    [_listed("run_a1"), _listed("run_b2"), _listed("run_c3")],
+                                    [_listed("run_a1", name=BIG), _listed("run_b2", name=BIG)]],
+                         ids=["lacks one asked for", "holds one not asked for", "more runs than asked for",
+                              "larger than the bound"])
+async def test_a_list_answer_that_is_not_the_answer_to_what_was_asked_switches_to_per_run_polls(
+        floyo, listed):
+    floyo.scenario.faults.append(Fault("GET", r"^/runs$", status=200, body={"data": listed}))
+    poller = ListPoller(time.monotonic)
+    poller.watched.update(ASKED)
+    async with make_client(floyo) as client:
+        seen, _ = await asyncio.wait_for(poller.look(client, "run_a1", -1.0, lambda: False, 600), 30)
+    assert seen is None and poller.unsupported and not poller.active()
+    assert len(_list_polls(floyo)) == 1
 
 
 async def test_an_outage_during_list_polls_is_ridden_out_with_reconnecting_shown(floyo):

@@ -57,6 +57,15 @@ async def test_without_a_run_list_find_run_says_it_is_unavailable(floyo, client,
         await client.find_run("flyc-0123456789")
 
 
+async def test_a_run_list_that_ignores_the_search_is_not_trusted_to_say_a_run_is_missing(floyo, client):
+    floyo.scenario.run_list_filters = False  # 200 with the key's newest runs, whatever the search
+    other = await client.create_run(WORKFLOW, name="y [flyc-9999999999]", marker="flyc-9999999999")
+    with pytest.raises(RunListUnavailable, match="ignores the search"):
+        await client.find_run("flyc-0123456789")
+    found = await client.find_run("flyc-9999999999")  # a run carrying the marker is still that run
+    assert found is not None and found.id == other.id
+
+
 async def test_a_lost_create_answer_is_found_by_its_marker_and_watched_to_the_end(floyo, client, journal,
                                                                                 fake_time):
     floyo.scenario.create_drop_connection = 1

@@ -119,13 +119,17 @@ async def get_run(request: web.Request) -> web.StreamResponse:
 
 async def _listed_by_id(request: web.Request, store: Store, limit: int) -> web.StreamResponse:
     """``ids=a,b``: those of the key's runs, each moved on and shown (output URLs included with
-    ``expand``) as one ``GET /runs/{id}`` would show it."""
+    ``expand``) as one ``GET /runs/{id}`` would show it. With ``scenario.run_list_filters`` off,
+    ``ids`` is ignored: the key's newest runs, as a list without that filter would answer."""
     try:
         expires_in = parse_expand(request.query, EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S)
     except _Invalid as exc:
         return _validation_error(str(exc))
-    ids = dict.fromkeys(filter(None, request.query["ids"].split(",")))
-    found = [store.runs.get(i) for i in ids]
+    if store.scenario.run_list_filters:
+        ids = dict.fromkeys(filter(None, request.query.get("ids", "").split(",")))
+        found = [store.runs.get(i) for i in ids]
+    else:
+        found = store.list_runs(request.get(KEY), None, limit + 1)
     runs = [store.poll_run(r.id) for r in found if r is not None and r.key == request.get(KEY)]
     page = []
     for run in runs[:limit]:
@@ -136,7 +140,8 @@ async def _listed_by_id(request: web.Request, store: Store, limit: int) -> web.S
 
 async def list_runs(request: web.Request) -> web.StreamResponse:
     """``GET /runs?search=&limit=`` and ``?ids=a,b``: unconfirmed on Floyo, so
-    ``scenario.run_list`` (False: 404) can hide it."""
+    ``scenario.run_list`` (False: 404) can hide it and ``scenario.run_list_filters`` (False)
+    can make it ignore both filters."""
     store = request.app[STORE]
     if not store.scenario.run_list:
         return json_error(404, "Not Found")
@@ -146,7 +151,7 @@ async def list_runs(request: web.Request) -> web.StreamResponse:
         return _validation_error("limit must be an integer")
     if not 1 <= limit <= 100:
         return _validation_error("limit must be between 1 and 100")
-    if "ids" in request.query:  # the pack's list poll: each run as its own GET would show it
+    if "ids" in request.query or not store.scenario.run_list_filters:  # the pack's list poll
         return await _listed_by_id(request, store, limit)
     runs = store.list_runs(request.get(KEY), request.query.get("search"), limit + 1)
     page = [render_run(store, run, [], None) for run in runs[:limit]]

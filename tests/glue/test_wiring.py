@@ -38,6 +38,7 @@ def comfyui(monkeypatch, tmp_path):
     module.PromptServer = types.SimpleNamespace(instance=FakePromptServer())
     monkeypatch.setitem(sys.modules, "server", module)
     monkeypatch.setattr(comfy, "user_dir", lambda: tmp_path / "user")
+    monkeypatch.setattr(comfy, "output_dir", lambda: tmp_path / "output")
     monkeypatch.setattr(comfy, "journal", lambda: Journal(tmp_path / "user" / "floyo" / "runs.sqlite3"))
     saved = {s: signal.getsignal(s) for s in shutdown.SIGNALS}
     shutdown.uninstall()
@@ -89,6 +90,15 @@ def test_runs_left_by_a_gone_process_are_resumed_once_however_often_startup_runs
     assert threads[0] is not None and threads[1] is None
     threads[0].join(10)
     assert started == [1]
+
+
+def test_startup_removes_the_part_files_a_crash_left_and_nothing_else(comfyui, tmp_path):
+    run = tmp_path / "output" / "floyo" / "run_left"
+    run.mkdir(parents=True)
+    (run / "a.png.0123abcd.part").write_bytes(b"half a paid file")  # its writer died with ComfyUI
+    (run / "b.png").write_bytes(b"a whole one")
+    registration.wire_server()
+    assert [p.name for p in run.iterdir()] == ["b.png"]
 
 
 async def _note(started: list[int], rows: list) -> None:
