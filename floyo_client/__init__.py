@@ -62,9 +62,11 @@ from .runner import (
     run_name,
     start_run,
 )
+from .saved_files import SavedFile, fingerprint, intact
 from .tracked import RunMeta, cancel_given_up, journal_left, journaled_hooks, run_tracked
 from .transport import StopCheck, Transport, identify_host
 from .ui_nodes import WAYS_OUT, build_missing, uninstalled_sinks
+from .uploads import upload_name, upload_once
 from .workflow import (
     Override,
     Partition,
@@ -93,14 +95,16 @@ __all__ = [
     "Hooks", "Interrupted", "Journal", "Limits", "NetworkError", "NotFound", "OutputNode", "Override",
     "Partition", "Phase", "PollSchedule", "Prompt", "ProtocolError", "RUN_ID_RE", "RateLimited",
     "RateLimiter", "RetryPolicy", "Run", "RunFailed", "RunHandle", "RunMayExist", "RunMeta", "RunOutput",
-    "RunTimedOut", "RunUpdate", "ServerError", "StopCheck", "Transport", "WAYS_OUT", "WorkflowError",
-    "identify_host",
+    "RunTimedOut", "RunUpdate", "SavedFile", "ServerError", "StopCheck", "Transport", "WAYS_OUT",
+    "WorkflowError", "identify_host",
     "__version__", "ancestors", "apply_overrides", "build_missing", "cancel_given_up", "cancel_on_failure",
     "cancel_on_stop", "check_api_format", "classify_status", "descendants", "describe", "download_file",
-    "download_outputs", "error_from_response", "failure_of", "find_node", "find_secrets", "is_link",
+    "download_outputs", "error_from_response", "failure_of", "find_node", "find_secrets", "fingerprint",
+    "intact", "is_link",
     "is_loopback_host", "journal_left", "journaled_hooks", "key_status", "limiter_for", "load_config",
     "max_batch_pixels", "max_upload_bytes", "never_cancel", "new_marker", "node_of", "open_client",
     "outage_limit_s", "parse_embedded", "partition", "partner_cost_usd", "redact", "refuse_local_reruns",
     "refuse_secrets", "route", "run_name", "run_tracked", "silent", "spent_text", "start_run",
-    "subfolder_of", "sweep_parts", "tag", "uninstalled_sinks", "workflow_hash", "write_key_file",
+    "subfolder_of", "sweep_parts", "tag", "uninstalled_sinks", "upload_name", "upload_once", "workflow_hash",
+    "write_key_file",
 ]

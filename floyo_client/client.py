@@ -1,4 +1,4 @@
-"""Floyo's endpoints as methods: create, get and cancel runs, file metadata, CDN upload.
+"""Floyo's endpoints as methods: create, get and cancel runs, file metadata, one CDN upload.
 
 ``create_run`` is at most once: Floyo has no idempotency key, so once its body may have left,
 the request is never sent again (docs/architecture.md, "A create is sent at most once").
@@ -8,9 +8,7 @@ Must not sleep between polls or decide what a status means for the user (see run
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-import threading
 from typing import Any
 from urllib.parse import quote
 
@@ -60,11 +58,6 @@ def _run_path(run_id: str) -> str:
         raise NotFound(f"{run_id!r} is not a Floyo run id (they look like run_ followed by letters "
                        "and digits).")
     return "/runs/" + quote(run_id, safe="")
-
-
-# Same bytes are uploaded once per process and per destination (key digest, CDN, path).
-_uploads: dict[tuple[str, str, str, str], RunOutput] = {}
-_uploads_lock = threading.Lock()
 
 
 class FloyoClient:
@@ -183,20 +176,17 @@ class FloyoClient:
             raise ProtocolError(f"Floyo's answer for file {file_id} could not be read.")
         return output
 
-    async def upload(self, data: bytes, filename: str, *, path: str = "/comfyui",
-                     stop: StopCheck = never_stop) -> RunOutput:
-        """Upload an input file to the CDN once per process; returns it with its ``input_path``."""
-        key = (hashlib.sha256(self.transport.config.api_key.encode()).hexdigest(), self.cdn, path,
-               hashlib.sha256(data).hexdigest())
-        with _uploads_lock:
-            if key in _uploads:
-                return _uploads[key]
+    async def send_upload(self, data: bytes, name: str, *, path: str, on_conflict: str,
+                          stop: StopCheck = never_stop) -> RunOutput:
+        """POST <cdn>/upload once; returns the file with its ``input_path``. With ``on_conflict``
+        "fail" a name already taken in ``path`` raises Conflict (409). Callers go through
+        uploads.upload_once, which sends the same bytes to a team's files only once."""
 
         def form() -> aiohttp.FormData:
             fields = aiohttp.FormData()
-            fields.add_field("file", data, filename=filename, content_type="application/octet-stream")
+            fields.add_field("file", data, filename=name, content_type="application/octet-stream")
             fields.add_field("path", path)
-            fields.add_field("on_conflict", "rename")  # a name clash never fails (docs/floyo-api.md)
+            fields.add_field("on_conflict", on_conflict)
             return fields
 
         reply = await self.transport.call(Request("POST", self.cdn + "/upload", form=form, timeout_s=300),
@@ -204,6 +194,4 @@ class FloyoClient:
         uploaded = RunOutput.from_json(reply.body)
         if uploaded is None or not uploaded.input_path:
             raise ProtocolError("Floyo's CDN accepted the upload but returned no input_path.")
-        with _uploads_lock:
-            _uploads[key] = uploaded
         return uploaded

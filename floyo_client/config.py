@@ -7,6 +7,7 @@ Must not log or return the key.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import tempfile
@@ -46,6 +47,12 @@ class Config:
     cdn_url: str = DEFAULT_CDN_URL
     key_source: str = "environment"
     ca_bundle: str | None = None  # extra PEM CA certificates to trust for https (FLOYO_CA_BUNDLE)
+
+    @property
+    def team(self) -> str:
+        """Whose runs and files these are, as the journal records it: a digest of the key (each key
+        belongs to one team), never the key. A one-way hash of a long random key reveals nothing."""
+        return hashlib.sha256(b"floyo-team\0" + self.api_key.encode()).hexdigest()[:32]
 
 
 def is_loopback_host(host: str | None) -> bool:

@@ -10,7 +10,8 @@ process so one ComfyUI never resumes or reconciles another live one's runs.
 A journal problem (a bad file at start, a full disk, a lock held too long) never stops the pack
 nor a healthy run: opening sets a bad file aside (journal_store.py); a failed write is logged
 (at most once a minute) and the run carries on. A row's state changes only along the moves of
-journal_states.py. Must not store the API key or presigned URLs.
+journal_states.py. It also remembers which input files each team already uploaded (by content).
+Must not store the API key (only Config.team, a digest of it) or presigned URLs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from .journal_states import FIRST, RESUMABLE, sources
 from .journal_store import SCHEMA_V0, JournalUnavailable, open_store
 from .outcome import CancelOutcome
 from .owner import Owner
+from .saved_files import SavedFile
 
 log = logging.getLogger(__name__)
 SCHEMA = SCHEMA_V0  # the base table; journal_store.MIGRATIONS add to it
@@ -124,15 +126,15 @@ class Journal:
                         key, current, state)
 
     def begin(self, marker: str, *, name: str, prompt_id: str | None, node_id: str | None,
-              api_url: str, resolved_hash: str | None = None) -> None:
+              api_url: str, resolved_hash: str | None = None, team: str | None = None) -> None:
         """Record a run about to be created (before the request leaves), owned by this process,
-        with the hash of the workflow it sends (what reuse looks for)."""
+        with the hash of the workflow it sends and the team paying for it (what reuse looks for)."""
         now, o = time.time(), self.owner
         self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url,"
-                    " owner_host, owner_pid, owner_started, created_at, updated_at, resolved_hash)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " owner_host, owner_pid, owner_started, created_at, updated_at, resolved_hash, team)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (marker, FIRST, name, prompt_id, node_id, api_url, o.host, o.pid, o.started, now, now,
-                     resolved_hash))
+                     resolved_hash, team))
 
     def created(self, marker: str, run_id: str) -> None:
         self._move("marker", marker, "running", run_id=run_id, status="queued")
@@ -158,22 +160,44 @@ class Journal:
         self._move("run_id", run_id, state, detail=(detail or "")[:1000] or None,
                    cancel_result=cancel.result.value if cancel is not None else None)
 
-    def saved(self, run_id: str, paths: list[str]) -> None:
-        self._move("run_id", run_id, "saved", paths=json.dumps(paths))
+    def saved(self, run_id: str, saved: Sequence[str | SavedFile]) -> None:
+        """The run's outputs are on disk; with each file's size and sha256 when given as SavedFile
+        (only then can reuse tell the file is still the one paid for)."""
+        files = [f.to_json() for f in saved if isinstance(f, SavedFile)]
+        paths = [f.path if isinstance(f, SavedFile) else f for f in saved]
+        self._move("run_id", run_id, "saved", paths=json.dumps(paths),
+                   files=json.dumps(files) if len(files) == len(paths) else None)
 
     def cost(self, run_id: str, flotime_ms: int | None, partner_cost_usd: float | None) -> None:
         """The finished run's FloTime and partner-API cost, as Floyo reported them."""
         self._update("run_id", run_id, flotime_ms=flotime_ms, partner_cost_usd=partner_cost_usd)
 
-    def reusable(self, resolved_hash: str, api_url: str) -> dict[str, Any] | None:
-        """The newest run of the same resolved workflow on the same Floyo whose outputs were saved."""
-        rows = self._read("SELECT * FROM runs WHERE resolved_hash = ? AND api_url = ? AND state = 'saved'"
-                          " ORDER BY updated_at DESC LIMIT 1", (resolved_hash, api_url))
+    def reusable(self, resolved_hash: str, api_url: str, team: str) -> dict[str, Any] | None:
+        """The newest run of the same resolved workflow on the same Floyo, paid for by the same team,
+        whose outputs were saved (rows from before teams were journaled never match)."""
+        rows = self._read("SELECT * FROM runs WHERE resolved_hash = ? AND api_url = ? AND team = ?"
+                          " AND state = 'saved' ORDER BY updated_at DESC LIMIT 1",
+                          (resolved_hash, api_url, team))
         return _as_dict(rows[0]) if rows else None
 
     def forget_reuse(self, run_id: str) -> None:
         """Floyo no longer has this run's outputs: never offer it for reuse again."""
         self._update("run_id", run_id, resolved_hash=None)
+
+    def known_upload(self, team: str, cdn_url: str, folder: str,
+                     sha256: str | None = None) -> dict[str, Any] | None:
+        """The team's upload of these bytes into ``folder`` (any upload there, newest first, when
+        ``sha256`` is None), as ``remember_upload`` recorded it."""
+        rows = self._read("SELECT * FROM uploads WHERE team = ? AND cdn_url = ? AND folder = ?"
+                          " AND sha256 = COALESCE(?, sha256) ORDER BY created_at DESC LIMIT 1",
+                          (team, cdn_url, folder, sha256))
+        return dict(rows[0]) if rows else None
+
+    def remember_upload(self, team: str, cdn_url: str, folder: str, sha256: str, input_path: str,
+                        file_id: str | None) -> None:
+        self._write("INSERT OR REPLACE INTO uploads (team, cdn_url, folder, sha256, input_path, file_id,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (team, cdn_url, folder, sha256, input_path, file_id, time.time()))
 
     def totals(self, now: float | None = None) -> dict[str, dict[str, Any]]:
         """FloTime and partner-API cost of the runs created today (local time) and in the last 7 days."""
@@ -254,6 +278,7 @@ _MINE = "owner_host = ? AND owner_pid = ? AND owner_started IS ?"
 def _as_dict(row: sqlite3.Row) -> dict[str, Any]:
     record = dict(row)
     record["paths"] = json.loads(record.get("paths") or "[]")
+    record["files"] = json.loads(record["files"]) if record.get("files") else None  # SavedFile.to_json's
     if record["state"] == "unknown":
         record["hint"] = f"unknown — check Floyo for a run named with marker {record['marker']}"
     return record

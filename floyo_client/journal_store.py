@@ -63,6 +63,15 @@ MIGRATIONS = (
      "CREATE INDEX IF NOT EXISTS runs_resolved_hash ON runs(resolved_hash)"),
     # 4: the remote cancel's outcome when the pack gave up on the run (outcome.CancelResult's value)
     ("ALTER TABLE runs ADD COLUMN cancel_result TEXT",),
+    # 5: reuse returns only what was paid for, and only to whoever paid. team: a digest of the key
+    # (config.Config.team); files: each saved file's path, size and sha256 (saved_files.py). Rows
+    # from before keep NULL in both and are never reused (who paid, and what, is not known).
+    # uploads: input files already on Floyo, by content, so a restart never sends them again.
+    ("ALTER TABLE runs ADD COLUMN team TEXT",
+     "ALTER TABLE runs ADD COLUMN files TEXT",
+     "CREATE TABLE IF NOT EXISTS uploads (team TEXT NOT NULL, cdn_url TEXT NOT NULL, folder TEXT NOT NULL,"
+     " sha256 TEXT NOT NULL, input_path TEXT NOT NULL, file_id TEXT, created_at REAL NOT NULL,"
+     " PRIMARY KEY (team, cdn_url, folder, sha256))"),
 )
 VERSION = len(MIGRATIONS)
 SIDECARS = ("-wal", "-shm", "-journal")

@@ -83,7 +83,8 @@ async def _create(client: FloyoClient, workflow: Prompt, journal: Journal, meta:
     marker = new_marker()
     name = run_name(meta.label, marker)
     journal.begin(marker, name=name, prompt_id=meta.prompt_id, node_id=meta.node_id,
-                  api_url=client.api, resolved_hash=workflow_hash(workflow))
+                  api_url=client.api, resolved_hash=workflow_hash(workflow),
+                  team=client.transport.config.team)
     answer = detached(lambda: _create_run(client.transport, workflow, name, marker, hooks.should_stop))
     try:
         await asyncio.shield(answer)  # ComfyUI may cancel this node now: the create goes on

@@ -7,8 +7,9 @@ when old ones expired. Interrupting a fetch stops waiting; only the node's own C
 
 from __future__ import annotations
 
+import asyncio
 import json
-from pathlib import Path
+from typing import Any
 
 from ..floyo_client import (
     RUN_ID_RE,
@@ -19,6 +20,7 @@ from ..floyo_client import (
     Phase,
     RunHandle,
     failure_of,
+    intact,
     load_config,
     open_client,
 )
@@ -64,16 +66,22 @@ async def shown(collected: Collected, run_id: str, size_policy: str) -> tuple[Sh
     return Shown((collected.images, collected.masks, "\n".join(collected.paths), *more), ui), warnings
 
 
+async def served_from_disk(record: dict[str, Any] | None, team: str) -> bool:
+    """Saved files are served without asking Floyo only to the team that paid for the run, and
+    only while each is still the file saved (else Floyo is asked, with this key, by run id)."""
+    return bool(record and record["state"] == "saved" and record.get("team") == team
+                and await asyncio.to_thread(intact, record["paths"], record["files"]))
+
+
 async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
                 size_policy: str = SIZE_POLICIES[0]) -> Shown:
     run_id = checked_run_id(run_id)
     journal = comfy.journal()
     record = journal.get(run_id)
-    if record and record["state"] == "saved" and record["paths"] and all(
-            Path(p).is_file() for p in record["paths"]):
-        collected = await collect_saved(record["paths"], size_policy)  # paid once, fetched once
-        return (await shown(collected, run_id, size_policy))[0]
     config = load_config(comfy.key_file())
+    if await served_from_disk(record, config.team):  # paid once, fetched once
+        collected = await collect_saved(record["paths"], size_policy)
+        return (await shown(collected, run_id, size_policy))[0]
 
     def on_saved(paths: list[str]) -> None:
         if record is not None:

@@ -13,7 +13,6 @@ removes.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import logging
 import tempfile
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..floyo_client import ENV_MAX_UPLOAD_MB, Interrupted, StopCheck, max_upload_bytes
+from ..floyo_client import ENV_MAX_UPLOAD_MB, Interrupted, StopCheck, max_upload_bytes, upload_name
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,7 +42,7 @@ class Payload:
 
 
 def content_name(data: bytes, suffix: str) -> str:
-    return f"comfyui_{hashlib.sha256(data).hexdigest()[:12]}{suffix.lower()}"
+    return upload_name(data, "upload" + suffix)
 
 
 def check_size(size: int, what: str) -> None:

@@ -20,7 +20,17 @@ from pathlib import Path
 
 import torch
 
-from ..floyo_client import RUN_ID_RE, Run, RunFailed, RunHandle, RunOutput, download_outputs, max_batch_pixels
+from ..floyo_client import (
+    RUN_ID_RE,
+    Run,
+    RunFailed,
+    RunHandle,
+    RunOutput,
+    SavedFile,
+    download_outputs,
+    fingerprint,
+    max_batch_pixels,
+)
 from . import comfy
 from .batch_decoder import OutputImages
 
@@ -42,15 +52,16 @@ def run_folder(run_id: str) -> Path:
     return comfy.output_dir() / "floyo" / run_id
 
 
-def _ignore_paths(paths: list[str]) -> None:
+def _ignore_files(files: list[SavedFile]) -> None:
     return None
 
 
 async def collect(handle: RunHandle, run: Run, size_policy: str,
-                  on_saved: Callable[[list[str]], None] = _ignore_paths,
+                  on_saved: Callable[[list[SavedFile]], None] = _ignore_files,
                   on_file: Callable[[int, int], None] | None = None) -> Collected:
-    """Download, save and decode a successful run's outputs; ``on_saved`` hears of the files
-    as soon as they are on disk (before decoding, which may still fail), ``on_file`` of each
+    """Download, save and decode a successful run's outputs; ``on_saved`` hears of the files (with
+    the size and sha256 each was saved with, so a later reuse can tell it is still the file paid
+    for) as soon as they are on disk (before decoding, which may still fail), ``on_file`` of each
     file done (n of N, for the node's "downloading n/N")."""
     outputs = list(run.outputs)
     if not outputs:
@@ -63,7 +74,7 @@ async def collect(handle: RunHandle, run: Run, size_policy: str,
     paths = await _pipeline(handle, outputs, run_folder(run.id), images.add, on_file)
     saved = [str(p) for p in paths]
     log.info("Saved %d output(s) of Floyo run %s to %s", len(saved), run.id, paths[0].parent)
-    on_saved(saved)
+    on_saved(await asyncio.to_thread(fingerprint, saved))
     return await _finish(images, saved, outputs)
 
 

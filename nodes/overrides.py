@@ -2,20 +2,21 @@
 
 Each node adds one ``Override`` to a chain (socket type ``FLOYO_OVERRIDES``) that ends in
 ``FloyoRemoteRun``. An IMAGE, VIDEO or AUDIO override is uploaded to Floyo's CDN at run time (once
-per content: PNG; the VIDEO's source file or an mp4; flac) and its ``input_path`` goes into the
-loader node. The nodes only record what to upload; preparing and sending happen in ``resolve``.
+per content and team, across restarts: PNG; the VIDEO's source file or an mp4; flac) and its
+``input_path`` goes into the loader node. The nodes only record what to upload; preparing and
+sending happen in ``resolve``.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ..floyo_client import FloyoClient, Override, Prompt, StopCheck, apply_overrides
+from ..floyo_client import FloyoClient, Journal, Override, Prompt, StopCheck, apply_overrides, upload_once
+from ..floyo_client import upload_name as core_upload_name
 from .contract import override_node
 from .images import encode_png
 from .media_uploads import Payload, audio_payload, prepare_off_loop, video_payload
@@ -120,11 +121,11 @@ SPECS = (
 
 def upload_name(png: bytes) -> str:
     """The file name an IMAGE override is uploaded as (the same pixels, the same name)."""
-    return f"comfyui_{hashlib.sha256(png).hexdigest()[:12]}.png"
+    return core_upload_name(png, "image.png")
 
 
 async def resolve(client: FloyoClient, workflow: Prompt, overrides: Sequence[Override] | None,
-                  stop: StopCheck) -> Prompt:
+                  stop: StopCheck, journal: Journal | None = None) -> Prompt:
     """Apply the overrides, uploading images, videos and audio first (targets checked before
     anything is encoded or uploaded)."""
     if not overrides:
@@ -135,7 +136,7 @@ async def resolve(client: FloyoClient, workflow: Prompt, overrides: Sequence[Ove
         value = o.value
         if isinstance(value, Upload):
             payload = await prepare_off_loop(value.payload, stop)
-            uploaded = await client.upload(payload.data, payload.name, stop=stop)
+            uploaded = await upload_once(client, payload.data, payload.name, journal=journal, stop=stop)
             value = uploaded.input_path
         resolved.append(Override(o.target, o.input, value))
     return apply_overrides(workflow, resolved)

@@ -54,7 +54,8 @@ def reuse_line(workflow: Prompt, uploads: list[str]) -> str:
     if uploads:  # the real upload paths are known only once uploaded
         return "Reuse: decided after the uploads (their Floyo paths are part of the workflow)."
     try:
-        api = comfy.journal().reusable(workflow_hash(workflow), _api_url())
+        config = _config()
+        api = comfy.journal().reusable(workflow_hash(workflow), config.api_url, config.team)
     except Exception:  # noqa: BLE001 - no journal here: the report says so instead
         api = None
     if api:
@@ -63,10 +64,10 @@ def reuse_line(workflow: Prompt, uploads: list[str]) -> str:
     return "Reuse: no identical saved run; running it spends FloTime."
 
 
-def _api_url() -> str:
+def _config() -> Any:
     from ..floyo_client import load_config
 
-    return load_config(comfy.key_file()).api_url
+    return load_config(comfy.key_file())
 
 
 def built_line(workflow: Prompt, source: str) -> list[str]:

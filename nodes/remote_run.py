@@ -142,8 +142,8 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
         meta = RunMeta(label=run_name or f"ComfyUI node {ctx.node_id}", prompt_id=active.prompt_id,
                        node_id=ctx.node_id)
         async with open_client(config) as client:
-            final = await resolve(client, remote, overrides, hooks.should_stop)
-            final = await upload_local_inputs(client, final, hooks.should_stop)
+            final = await resolve(client, remote, overrides, hooks.should_stop, journal)
+            final = await upload_local_inputs(client, final, hooks.should_stop, journal)
             if not allow_secrets:
                 refuse_secrets(final)
             # tagged after overrides and before the reuse hash: the same workflow is always tagged

@@ -28,6 +28,7 @@ from ..floyo_client import (
     cancel_given_up,
     cancel_on_stop,
     download_outputs,
+    fingerprint,
     journal_left,
     journaled_hooks,
     load_config,
@@ -51,8 +52,8 @@ async def resume_one(client: Any, journal: Journal, row: dict[str, Any]) -> None
     try:
         async with handle:
             run = await handle.wait()
-            paths = [str(p) for p in await download_outputs(handle, list(run.outputs), run_folder(run_id))]
-        journal.saved(run_id, paths)
+            paths = await download_outputs(handle, list(run.outputs), run_folder(run_id))
+        journal.saved(run_id, await asyncio.to_thread(fingerprint, paths))
         log.info("Floyo: resumed run %s finished; %d output(s) saved", run_id, len(paths))
     except Interrupted as e:
         journal_left(journal, handle, str(e))

@@ -1,16 +1,19 @@
 """Reuse of identical results: a resolved workflow the journal has already paid for is not run again.
 
 The journal keeps, for every saved run, the hash of the workflow it sent (after overrides and
-upload paths) and its output files. An identical workflow gets those files back, decoded from
-disk, with no new run; files deleted from disk are fetched again by run id; a run Floyo no longer
-has is forgotten for reuse, and the caller makes a new run. Must never create a run.
+upload paths), the team that paid for it (a digest of the key) and each output file's size and
+sha256. An identical workflow sent with a key of the same team gets those files back, decoded
+from disk, with no new run; another team's key never does. Files deleted, edited, truncated or
+replaced since they were saved are fetched again by run id, never served as the run's result; a
+run Floyo no longer has is forgotten for reuse, and the caller makes a new run. Must never create
+a run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from ..floyo_client import (
@@ -21,6 +24,7 @@ from ..floyo_client import (
     Phase,
     Prompt,
     RunHandle,
+    intact,
     never_cancel,
     workflow_hash,
 )
@@ -40,11 +44,11 @@ async def reuse_saved(client: FloyoClient, journal: Any, workflow: Prompt, size_
                       hooks: Hooks) -> tuple[dict[str, Any], Collected] | None:
     """The saved outputs of an identical earlier run (fetched again if the files are gone), or
     None when there is none or Floyo no longer has it."""
-    record = journal.reusable(workflow_hash(workflow), client.api)
+    record = journal.reusable(workflow_hash(workflow), client.api, client.transport.config.team)
     if record is None:
         return None
     paths = record["paths"]
-    if paths and all(Path(p).is_file() for p in paths):
+    if await asyncio.to_thread(intact, paths, record["files"]):
         return record, await collect_saved(paths, size_policy)
     run_id = record["run_id"]
     try:

@@ -8,8 +8,8 @@ Cancel goes through the cancel route to the node that owns the run.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from pathlib import Path
 from typing import Any
 
 from ..floyo_client import (
@@ -18,6 +18,8 @@ from ..floyo_client import (
     RunHandle,
     download_outputs,
     failure_of,
+    fingerprint,
+    intact,
     load_config,
     never_cancel,
     open_client,
@@ -29,8 +31,8 @@ log = logging.getLogger(__name__)
 
 
 def _saved(record: dict[str, Any] | None) -> list[str] | None:
-    if record and record["state"] == "saved" and record["paths"] and all(
-            Path(p).is_file() for p in record["paths"]):
+    """The saved files, while each is still the file saved (else they are downloaded again)."""
+    if record and record["state"] == "saved" and intact(record["paths"], record["files"]):
         return list(record["paths"])
     return None
 
@@ -39,7 +41,7 @@ async def fetch_outputs(run_id: str) -> dict[str, Any]:
     """Save a finished run's outputs under output/floyo/<run id>/; FloyoError says why not."""
     journal = comfy.journal()
     record = journal.get(run_id)
-    if (paths := _saved(record)) is not None:
+    if (paths := await asyncio.to_thread(_saved, record)) is not None:
         return {"run_id": run_id, "paths": paths, "downloaded": False}
     async with open_client(load_config(comfy.key_file())) as client, RunHandle(
             client, run_id, cancels=never_cancel) as handle:  # the tab's Fetch never cancels a run
@@ -51,6 +53,6 @@ async def fetch_outputs(run_id: str) -> dict[str, Any]:
             raise failure_of(run)
         paths = [str(p) for p in await download_outputs(handle, list(run.outputs), run_folder(run_id))]
     if record is not None:
-        journal.saved(run_id, paths)
+        journal.saved(run_id, await asyncio.to_thread(fingerprint, paths))
     log.info("Floyo: fetched %d output(s) of run %s from the runs tab", len(paths), run_id)
     return {"run_id": run_id, "paths": paths, "downloaded": True}

@@ -132,19 +132,21 @@ async def test_outputs_over_the_size_cap_are_refused_before_downloading(floyo, c
 
 
 async def test_the_same_bytes_are_uploaded_once_per_process(floyo, client):
-    first = await client.upload(b"\x89PNG fake bytes", "a.png")
-    second = await client.upload(b"\x89PNG fake bytes", "a.png")
-    other = await client.upload(b"other bytes", "a.png")
+    from floyo_pack.floyo_client import upload_once
+
+    first = await upload_once(client, b"\x89PNG fake bytes", "a.png")
+    second = await upload_once(client, b"\x89PNG fake bytes", "a.png")
+    other = await upload_once(client, b"other bytes", "a.png")
     assert first == second and first.input_path and other.input_path != first.input_path
     uploads = floyo.requests.uploads()
-    assert len(uploads) == 2 and {u.on_conflict for u in uploads} == {"rename"}
+    assert len(uploads) == 2 and {u.on_conflict for u in uploads} == {"fail"}
     assert all(r.authorization for r in floyo.requests.filter("POST", "/upload", "cdn"))
 
 
 async def test_file_metadata_comes_with_a_link_and_bad_ids_never_leave(floyo, client):
     from floyo_pack.floyo_client import NotFound
 
-    uploaded = await client.upload(b"metadata bytes", "m.txt")
+    uploaded = await client.send_upload(b"metadata bytes", "m.txt", path="/comfyui", on_conflict="fail")
     info = await client.get_file(uploaded.id, url=True, url_ttl_s=10**9)
     assert info.id == uploaded.id and info.presigned_url and "/p/" in info.presigned_url
     assert floyo.requests.filter("GET", r"/files/.*")[-1].query["presigned_url_expires_in"] == "604800"

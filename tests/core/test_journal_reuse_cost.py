@@ -10,13 +10,16 @@ import time
 from floyo_pack.floyo_client.journal import Journal
 from floyo_pack.floyo_client.journal_store import MIGRATIONS, SCHEMA_V0, VERSION
 
+TEAM = "team-digest"
+
 
 def _journal(tmp_path) -> Journal:
     return Journal(tmp_path / "floyo" / "runs.sqlite3")
 
 
 def _saved_run(journal: Journal, marker: str, run_id: str, digest: str, api: str = "https://api") -> None:
-    journal.begin(marker, name=f"n [{marker}]", prompt_id="p", node_id="7", api_url=api, resolved_hash=digest)
+    journal.begin(marker, name=f"n [{marker}]", prompt_id="p", node_id="7", api_url=api, resolved_hash=digest,
+                  team=TEAM)
     journal.created(marker, run_id)
     journal.saved(run_id, [f"/out/{run_id}/a.png"])
 
@@ -25,27 +28,28 @@ def test_a_saved_run_is_found_by_the_hash_of_its_resolved_workflow(tmp_path):
     journal = _journal(tmp_path)
     _saved_run(journal, "m1", "run_aaa", "h1")
     _saved_run(journal, "m2", "run_bbb", "h2")
-    found = journal.reusable("h1", "https://api")
+    found = journal.reusable("h1", "https://api", TEAM)
     assert found["run_id"] == "run_aaa" and found["paths"] == ["/out/run_aaa/a.png"]
-    assert journal.reusable("h3", "https://api") is None
-    assert journal.reusable("h1", "https://other-floyo") is None, "another Floyo has other runs"
+    assert journal.reusable("h3", "https://api", TEAM) is None
+    assert journal.reusable("h1", "https://other-floyo", TEAM) is None, "another Floyo has other runs"
 
 
 def test_only_saved_runs_are_reused_and_a_forgotten_one_never_again(tmp_path):
     journal = _journal(tmp_path)
-    journal.begin("m1", name="n", prompt_id="p", node_id="7", api_url="https://api", resolved_hash="h1")
+    journal.begin("m1", name="n", prompt_id="p", node_id="7", api_url="https://api", resolved_hash="h1",
+                  team=TEAM)
     journal.created("m1", "run_live")
-    assert journal.reusable("h1", "https://api") is None, "still running: nothing to reuse"
+    assert journal.reusable("h1", "https://api", TEAM) is None, "still running: nothing to reuse"
     journal.finished("run_live", "failed", "boom")
-    assert journal.reusable("h1", "https://api") is None
+    assert journal.reusable("h1", "https://api", TEAM) is None
     _saved_run(journal, "m2", "run_ok", "h1")
     journal.forget_reuse("run_ok")
-    assert journal.reusable("h1", "https://api") is None
+    assert journal.reusable("h1", "https://api", TEAM) is None
 
 
 def test_reuse_survives_reopening_the_journal(tmp_path):
     _saved_run(_journal(tmp_path), "m1", "run_aaa", "h1")
-    assert _journal(tmp_path).reusable("h1", "https://api")["run_id"] == "run_aaa"
+    assert _journal(tmp_path).reusable("h1", "https://api", TEAM)["run_id"] == "run_aaa"
 
 
 def test_cost_is_kept_and_totalled_for_today_and_the_last_7_days(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 from floyo_scripted import OutputSpec
 from PIL import Image
 
-from .conftest import Socket, save, saved_images
+from .conftest import FLOYO_KEY, Socket, save, saved_images
 
 pytestmark = pytest.mark.e2e
 
@@ -137,3 +137,58 @@ def test_the_status_ends_with_the_final_flotime_and_partner_cost_and_a_reuse_say
     assert reused["status"] == "reused" and reused["run_id"] == saved["run_id"]
     assert re.fullmatch(rf"reused {saved['run_id']} from \d{{4}}-\d\d-\d\d \d\d:\d\d, no FloTime spent",
                         reused["message"]), reused["message"]
+
+
+def _local_file_graph() -> dict:
+    """A current graph whose remote part loads the local input/example.png."""
+    return {"1": {"class_type": "LoadImage", "inputs": {"image": "example.png"}},
+            "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+            "3": save("2", prefix="remote"),
+            "4": {"class_type": "FloyoRemoteRun", "inputs": {"source": "current graph", "workflow": "",
+                                                             "run_name": f"local {uuid.uuid4().hex[:6]}"}},
+            "5": save("4", prefix=f"reuse_{uuid.uuid4().hex[:6]}")}
+
+
+def test_a_graph_with_a_local_file_is_reused_after_a_restart_with_no_upload_and_no_create(own, floyo):
+    graph = _local_file_graph()
+    paid = _events(own, graph)
+    assert len(floyo.requests.creates()) == 1 and len(floyo.uploads) == 1
+    own.restart()
+    floyo.requests.clear()
+    events = _events(own, graph)
+    assert floyo.requests.creates() == [], "the same bytes, the same input_path, the same workflow"
+    assert floyo.requests.filter("POST", "/upload", "cdn") == [], "the team already has example.png"
+    assert [e["status"] for e in events] == ["reused"] and events[0]["run_id"] == paid[-1]["run_id"]
+    assert events[0]["message"].startswith(f"reused {paid[-1]['run_id']} from ")
+
+
+def test_a_replaced_or_truncated_saved_file_is_fetched_again_by_run_id_never_returned_as_the_result(own,
+                                                                                                    floyo):
+    first = _ok(own, prompt(109))
+    run_id = own.get("/floyo/runs")[1]["runs"][0]["run_id"]
+    (path,) = _saved_paths(own, run_id)
+    paid = path.read_bytes()
+    for edit in (lambda: Image.new("RGB", (64, 64), (1, 2, 3)).save(path),  # replaced by another image
+                 lambda: path.write_bytes(paid[:-10])):  # truncated
+        edit()
+        floyo.requests.clear()
+        assert _ok(own, prompt(109)) == first, "the result is what was paid for"
+        assert floyo.requests.creates() == [] and floyo.requests.downloads(), "fetched again, not run again"
+        assert path.read_bytes() == paid
+
+
+def test_another_teams_key_never_gets_the_first_teams_run(own, floyo):
+    _ok(own, prompt(110))
+    assert len(floyo.requests.creates()) == 1
+    other = "flo_another_team_key"
+    floyo.server.keys.add(other)
+    try:
+        own.restart(env={"FLOYO_API_KEY": other})
+        floyo.requests.clear()
+        _ok(own, prompt(110))
+        assert len(floyo.requests.creates()) == 1, "the other team pays for its own run"
+        journal = sorted((own.user_dir / "floyo").glob("runs.sqlite3*"))
+        assert journal and all(other.encode() not in f.read_bytes() for f in journal)
+        assert other not in own.log_text()
+    finally:
+        own.restart(env={"FLOYO_API_KEY": FLOYO_KEY})

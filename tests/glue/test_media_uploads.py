@@ -191,7 +191,7 @@ def test_a_local_file_over_the_upload_limit_is_refused_before_it_is_read_or_sent
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self.name} was read"))
 
     class NoUploads:
-        async def upload(self, *a, **kw):
+        async def send_upload(self, *a, **kw):
             raise AssertionError("uploaded")
 
     refused = r"long\.wav \(node 5 input 'audio'\) is 3\.0 MB.*FLOYO_MAX_UPLOAD_MB"

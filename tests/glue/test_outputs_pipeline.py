@@ -75,10 +75,11 @@ async def test_collect_saves_every_file_and_returns_what_the_plain_decode_return
     specs = [OutputSpec(size=(32, 24), seed=i) for i in range(5)] + [OutputSpec(format="txt")]
     client, handle = await finished(server, specs)
     async with client:
-        saved: list[list[str]] = []
+        saved: list[list] = []
         got = await outputs.collect(handle, handle.run, "pad to largest", on_saved=saved.append)
     files = [Path(p).read_bytes() for p in got.paths]
-    assert len(got.paths) == 6 and saved == [got.paths] and not list(tmp_path.rglob("*.part"))
+    assert len(got.paths) == 6 and [[f.path for f in saved[0]]] == [got.paths]
+    assert not list(tmp_path.rglob("*.part"))
     images, masks, warnings = plain(files[:5], [Path(p).name for p in got.paths[:5]])
     assert torch.equal(got.images, images) and torch.equal(got.masks, masks) and got.warnings == warnings
 

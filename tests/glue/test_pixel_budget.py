@@ -61,9 +61,9 @@ async def test_collect_refuses_a_batch_over_the_budget_and_keeps_the_files(serve
                                                                            monkeypatch):
     monkeypatch.setenv("FLOYO_MAX_MEGAPIXELS", "1")
     client, handle = await finished(server, [OutputSpec(size=(1, 2000)), OutputSpec(size=(2000, 1), seed=2)])
-    saved: list[list[str]] = []
+    saved: list[list] = []
     async with client:
         with pytest.raises(ImageDecodeError, match=r"2 x 2000x2000 = 8\.0 megapixels .* over the 1 megapix"):
             await outputs.collect(handle, handle.run, "pad to largest", on_saved=saved.append)
-    assert len(saved[0]) == 2 and all(Path(p).stat().st_size for p in saved[0])
+    assert len(saved[0]) == 2 and all(Path(f.path).stat().st_size == f.size for f in saved[0])
     assert all(b * h * w <= 1_000_000 for b, h, w in allocations)
