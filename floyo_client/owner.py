@@ -83,6 +83,9 @@ def _make_id(path: Path) -> str:
         os.link(tmp, path)
     except FileExistsError:
         return _read_id(path) or new
+    except OSError:  # no hard links on this file system (some network mounts): plain rename, and
+        # two first starts racing there may each use their own id for one session; the last one stays
+        os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return new

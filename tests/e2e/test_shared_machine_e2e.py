@@ -20,7 +20,7 @@ from floyo_pack.floyo_client.journal import GAVE_UP, Journal
 from floyo_pack.floyo_client.owner import Owner, _start_time
 from floyo_scripted import Step
 
-from .conftest import FLOYO_KEY, Comfy, remote_run, save, start_run_elsewhere, wait_until
+from .conftest import FLOYO_KEY, Comfy, Socket, remote_run, save, start_run_elsewhere, wait_until
 
 pytestmark = pytest.mark.e2e
 EVIL = "https://evil.example"
@@ -155,8 +155,12 @@ def test_a_journal_a_live_peer_keeps_locked_is_left_in_place_and_runs_go_on_unre
         assert journal["recording"] is False and "until it restarts" in journal["problem"]
         assert "records no runs in it until it restarts" in server.log_text()
         floyo.update(steps=[Step("queued", polls=1), Step("done")])
-        entry = server.run({"1": remote_run(), "2": save("1")})
-        assert entry["status"]["status_str"] == "success", entry["status"]  # runs still work
+        with Socket(server.url) as ws:
+            entry = server.wait(server.queue({"1": remote_run(), "2": save("1")}, client_id=ws.client_id))
+            assert entry["status"]["status_str"] == "success", entry["status"]  # runs still work
+            saved = wait_until(lambda: [e["data"] for e in ws.events if e["type"] == "floyo.run"
+                                        and e["data"]["status"] == "saved"])
+        assert "not recorded in the run journal" in saved[0]["message"]  # on the node's status line
         locker.stdin.close()
         locker.wait(10)
         peer.saved("run_peer1", ["/peer/out.png"])  # the peer goes on writing into the same file
