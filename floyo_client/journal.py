@@ -8,10 +8,14 @@ the user folder): every call opens its own short-lived connection, and each row 
 process so one ComfyUI never resumes or reconciles another live one's runs.
 
 A journal problem (a bad file at start, a full disk, a lock held too long) never stops the pack
-nor a healthy run: opening sets a bad file aside (journal_store.py); a failed write is logged
-(at most once a minute) and the run carries on. A row's state changes only along the moves of
-journal_states.py. It also remembers which input files each team already uploaded (by content).
-Must not store the API key (only Config.team, a digest of it) or presigned URLs.
+nor a healthy run: opening sets an unreadable file aside (journal_store.py); a file a live peer
+keeps locked at start is left to that peer and this process records nothing in it until it
+restarts (``recording`` is False, ``health()`` says why, for the runs tab); a failed write is
+logged (at most once a minute) and the run carries on. Rows are owned by an instance id kept in
+the journal's folder (owner.py), so a re-created container under a new host name still takes
+over its own runs. A row's state changes only along the moves of journal_states.py. It also
+remembers which input files each team already uploaded (by content). Must not store the API key
+(only Config.team, a digest of it) or presigned URLs.
 """
 
 from __future__ import annotations
@@ -26,15 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from .journal_states import FIRST, RESUMABLE, sources
-from .journal_store import SCHEMA_V0, JournalUnavailable, open_store
+from .journal_store import SCHEMA_V0, JournalLocked, JournalUnavailable, open_store
 from .outcome import CancelOutcome
-from .owner import Owner
+from .owner import Owner, instance_id
 from .saved_files import SavedFile
 
 log = logging.getLogger(__name__)
 SCHEMA = SCHEMA_V0  # the base table; journal_store.MIGRATIONS add to it
 GAVE_UP = "gave_up"  # the status of an unknown row whose node gave up: cancel it if it turns up
-OPEN_TIMEOUT_S = 5.0  # a lock held longer than this at start: the file is set aside
+OPEN_TIMEOUT_S = 5.0  # a lock held longer than this at start: no journal writes until a restart
 WRITE_TIMEOUT_S = 5.0  # how long a write waits for another writer's lock
 FAILING_TIMEOUT_S = 0.25  # ... once writes are failing: a stuck lock must not stall every poll
 WARN_EVERY_S = 60.0
@@ -44,20 +48,40 @@ class Journal:
     def __init__(self, path: Path, *, owner: Owner | None = None, open_timeout_s: float = OPEN_TIMEOUT_S,
                  write_timeout_s: float = WRITE_TIMEOUT_S):
         self.path = path
-        self.owner = owner or Owner.current()
         self.write_timeout_s = write_timeout_s
         self._failing = False
         self._warned_at: float | None = None
+        self.recording = True  # False: a peer held the file locked at start; no writes until restart
+        self.problem: str | None = None
         try:
             open_store(path, open_timeout_s)
+        except JournalLocked as e:
+            self._stop_recording(e)
         except JournalUnavailable as e:  # the pack still loads; every write logs the problem
             self._failing = True
             log.error("Floyo: no run journal this session: %s. Runs still work, but are not "
                       "resumed after a restart. Check the folder's permissions and free space.", e)
+        self.owner = owner or Owner.current(instance_id(path.parent))
+
+    def _stop_recording(self, cause: JournalLocked) -> None:
+        """A live peer (another ComfyUI, a database browser) holds the file: moving it aside would
+        make that peer write into a fresh empty file and lose its runs, and writing into it now
+        would take over rows without the start-up checks. So this process keeps its hands off."""
+        self.recording = False
+        self.problem = ("The run journal is locked by another program (another ComfyUI sharing this "
+                        "user folder, or a database browser holding a write lock), so this ComfyUI "
+                        "records no runs in it until it restarts: runs still work, but runs started "
+                        "now are not resumed after a crash, not reused and not shown here. Close the "
+                        "other program and restart ComfyUI.")
+        log.error("Floyo: %s (%s) The file was left as it is.", self.problem, cause)
+
+    def health(self) -> dict[str, Any]:
+        """Whether runs are being recorded, and if not, why (shown by the runs tab)."""
+        return {"recording": self.recording, "problem": self.problem}
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        timeout = FAILING_TIMEOUT_S if self._failing else self.write_timeout_s
+        timeout = FAILING_TIMEOUT_S if self._failing or not self.recording else self.write_timeout_s
         db = sqlite3.connect(self.path, timeout=timeout)
         db.row_factory = sqlite3.Row
         try:
@@ -77,6 +101,8 @@ class Journal:
                         "file's permissions, or a program holding it open.", action, self.path, error)
 
     def _write(self, sql: str, params: tuple | list) -> None:
+        if not self.recording:
+            return
         try:
             with self._db() as db:
                 db.execute(sql, params)
@@ -102,6 +128,8 @@ class Journal:
     def _move(self, where: str, key: str, state: str, **fields: Any) -> None:
         """Move a row to ``state`` if journal_states allows it from the state it is in, checked in
         the same statement as the write; a refused move is logged and writes nothing."""
+        if not self.recording:
+            return
         fields.update(state=state, updated_at=time.time())
         sets = ", ".join(f"{name} = ?" for name in fields)
         froms = sources(state)
@@ -130,11 +158,11 @@ class Journal:
         """Record a run about to be created (before the request leaves), owned by this process,
         with the hash of the workflow it sends and the team paying for it (what reuse looks for)."""
         now, o = time.time(), self.owner
-        self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url,"
-                    " owner_host, owner_pid, owner_started, created_at, updated_at, resolved_hash, team)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (marker, FIRST, name, prompt_id, node_id, api_url, o.host, o.pid, o.started, now, now,
-                     resolved_hash, team))
+        self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url, owner_host,"
+                    " owner_pid, owner_started, owner_instance, created_at, updated_at, resolved_hash, team)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (marker, FIRST, name, prompt_id, node_id, api_url, o.host, o.pid, o.started, o.instance,
+                     now, now, resolved_hash, team))
 
     def created(self, marker: str, run_id: str) -> None:
         self._move("marker", marker, "running", run_id=run_id, status="queued")
@@ -227,11 +255,14 @@ class Journal:
     def take_over(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """At start: take over the rows of owners that are gone (another live ComfyUI's rows, and
         rows this process already took, are left alone). Their unanswered creates become
-        'unknown'. Returns the runs taken over now: (to resume, unknown creates to reconcile)."""
+        'unknown'. Returns the runs taken over now: (to resume, unknown creates to reconcile).
+        Not recording (a peer holds the file): nothing is taken over, that peer may own the rows."""
+        if not self.recording:
+            return [], []
         try:
             with self._db() as db:
                 db.execute("BEGIN IMMEDIATE")  # two ComfyUIs starting together claim each row once
-                rows = db.execute("SELECT marker, state, owner_host, owner_pid, owner_started FROM runs "
+                rows = db.execute(f"SELECT marker, state, {_OWNER} FROM runs "  # noqa: S608 (constants)
                                   "WHERE state IN ('creating', 'unknown', 'running', 'succeeded')").fetchall()
                 orphans = {r["marker"] for r in rows if self._orphaned(r)}
                 self._claim(db, orphans)
@@ -252,15 +283,16 @@ class Journal:
         rows = self._read(f"SELECT * FROM runs WHERE state = 'unknown' AND {_MINE}", self._me())  # noqa: S608
         return [_as_dict(r) for r in rows]
 
-    def _me(self) -> tuple[str, int, str | None]:
-        return (self.owner.host, self.owner.pid, self.owner.started)
+    def _me(self) -> tuple[str, int, str | None, str | None]:
+        return (self.owner.host, self.owner.pid, self.owner.started, self.owner.instance)
 
     def _orphaned(self, row: sqlite3.Row) -> bool:
-        """A row nobody alive owns: written before owners were recorded, or by a process gone."""
+        """A row nobody alive owns: written before owners were recorded, or by a process gone
+        (one of this installation under an older host name included, owner.py)."""
         if row["owner_pid"] is None:
             return True
-        owner = Owner(row["owner_host"], row["owner_pid"], row["owner_started"])
-        return owner != self.owner and not owner.alive()
+        owner = Owner(row["owner_host"], row["owner_pid"], row["owner_started"], row["owner_instance"])
+        return owner.gone(self.owner)
 
     def _claim(self, db: sqlite3.Connection, markers: set[str]) -> None:
         now, o = time.time(), self.owner
@@ -268,11 +300,12 @@ class Journal:
             db.execute("UPDATE runs SET state = 'unknown', updated_at = ?, detail = ? "
                        "WHERE marker = ? AND state = 'creating'",
                        (now, "ComfyUI stopped before Floyo answered the create request.", marker))
-            db.execute("UPDATE runs SET owner_host = ?, owner_pid = ?, owner_started = ? WHERE marker = ?",
-                       (o.host, o.pid, o.started, marker))
+            db.execute("UPDATE runs SET owner_host = ?, owner_pid = ?, owner_started = ?, owner_instance = ? "
+                       "WHERE marker = ?", (o.host, o.pid, o.started, o.instance, marker))
 
 
-_MINE = "owner_host = ? AND owner_pid = ? AND owner_started IS ?"
+_OWNER = "owner_host, owner_pid, owner_started, owner_instance"
+_MINE = "owner_host = ? AND owner_pid = ? AND owner_started IS ? AND owner_instance IS ?"
 
 
 def _as_dict(row: sqlite3.Row) -> dict[str, Any]:

@@ -1,10 +1,14 @@
 """Opening the journal's SQLite file: private permissions, versioned schema, and a bad file set aside.
 
-The journal must never stop the pack from loading. A file that is not a database (or fails its
-integrity check), or that another connection keeps locked past a short timeout, is renamed to
-``runs.sqlite3.corrupt-<time>`` / ``.locked-<time>`` (with its -wal/-shm/-journal files), one
-line says so, and a fresh journal starts. The schema carries ``PRAGMA user_version``; each
-migration moves it one step. Holds no run logic and never deletes a user's file.
+The journal must never stop the pack from loading. Only a file that is truly unreadable (SQLite
+says it is not a database or is malformed, or it fails its integrity check) is renamed to
+``runs.sqlite3.corrupt-<time>`` (with its -wal/-shm/-journal files), one line says so, and a
+fresh journal starts. A file another connection keeps locked past the wait is *not* corrupt: it
+belongs to a live peer (another ComfyUI, a database browser) that goes on writing into it, so it
+is left exactly where it is and ``JournalLocked`` is raised; any other error (permissions, a full
+disk) raises ``JournalUnavailable`` and leaves the file alone too. The schema carries
+``PRAGMA user_version``; each migration moves it one step. Holds no run logic and never deletes
+a user's file.
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ MIGRATIONS = (
      "CREATE TABLE IF NOT EXISTS uploads (team TEXT NOT NULL, cdn_url TEXT NOT NULL, folder TEXT NOT NULL,"
      " sha256 TEXT NOT NULL, input_path TEXT NOT NULL, file_id TEXT, created_at REAL NOT NULL,"
      " PRIMARY KEY (team, cdn_url, folder, sha256))"),
+    # 6: the owner's instance id (owner.py), so a new host name does not orphan this installation's rows
+    ("ALTER TABLE runs ADD COLUMN owner_instance TEXT",),
 )
 VERSION = len(MIGRATIONS)
 SIDECARS = ("-wal", "-shm", "-journal")
@@ -79,6 +85,32 @@ SIDECARS = ("-wal", "-shm", "-journal")
 
 class JournalUnavailable(Exception):
     """The journal file could not be opened nor replaced by a fresh one."""
+
+
+class JournalLocked(JournalUnavailable):
+    """Another connection held the journal's write lock for the whole wait: the file is healthy
+    and in use, so it was left untouched."""
+
+
+_LOCKED_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+_UNREADABLE_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+_LOCKED_WORDS = ("database is locked", "database table is locked", "busy")
+_UNREADABLE_WORDS = ("not a database", "malformed", "integrity check failed")
+
+
+def _kind(error: sqlite3.Error) -> str:
+    """'locked', 'corrupt' (truly unreadable: the only kind ever set aside) or 'other'."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        code &= 0xFF  # an extended result code keeps its primary code in the low byte
+        if code in _LOCKED_CODES:
+            return "locked"
+        if code in _UNREADABLE_CODES:
+            return "corrupt"
+    text = str(error).lower()  # our own integrity error carries no code
+    if any(word in text for word in _LOCKED_WORDS):
+        return "locked"
+    return "corrupt" if any(word in text for word in _UNREADABLE_WORDS) else "other"
 
 
 def private_file(path: Path) -> None:
@@ -135,24 +167,28 @@ def _set_aside(path: Path, reason: str) -> Path:
 
 
 def open_store(path: Path, timeout_s: float) -> None:
-    """Make ``path`` a usable journal at the current schema, setting a bad file aside once."""
+    """Make ``path`` a usable journal at the current schema, setting an unreadable file aside once.
+    Raises JournalLocked when a peer kept it locked for ``timeout_s`` (the file is left alone), and
+    JournalUnavailable when it can't be opened for another reason."""
     try:
         private_file(path)
         _check(path, timeout_s)
         return
     except sqlite3.Error as e:
-        reason = "locked" if "locked" in str(e) or "busy" in str(e) else "corrupt"
-        cause = e
+        kind, cause = _kind(e), e
     except OSError as e:
         raise JournalUnavailable(f"cannot create {path}: {e}") from e
+    if kind == "locked":
+        raise JournalLocked(f"{path} stayed locked by another connection for {timeout_s:g} s ({cause})")
+    if kind != "corrupt":
+        raise JournalUnavailable(f"cannot open {path}: {cause}")
     try:
-        aside = _set_aside(path, reason)
+        aside = _set_aside(path, "corrupt")
         private_file(path)
         _check(path, timeout_s)
     except (sqlite3.Error, OSError) as e:
-        raise JournalUnavailable(f"{path} is {reason} ({cause}) and no fresh journal could be "
+        raise JournalUnavailable(f"{path} is unreadable ({cause}) and no fresh journal could be "
                                  f"started beside it: {e}") from e
-    log.error("Floyo: the run journal %s was %s (%s); moved it aside to %s and started a fresh "
-              "journal. Runs recorded only there are not resumed: open that file with sqlite3 to "
-              "see them.", path, "locked by another program" if reason == "locked" else "unreadable",
-              cause, aside)
+    log.error("Floyo: the run journal %s was unreadable (%s); moved it aside to %s and started a "
+              "fresh journal. Runs recorded only there are not resumed: open that file with sqlite3 "
+              "to see them.", path, cause, aside)

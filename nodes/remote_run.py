@@ -94,6 +94,10 @@ async def results(collected: Collected, run_id: str, nodes: dict[str, OutputNode
     return Shown((collected.images, collected.masks, run_id, "\n".join(collected.paths), *more), ui), warnings
 
 
+NOT_RECORDED = ("not recorded in the run journal (another program holds it locked): this run is not "
+                "resumed after a crash nor reused; restart ComfyUI once that program lets go")
+
+
 def with_warnings(text: str, warnings: list[str]) -> str:
     """The node's final status line, warnings included (they are in the log too)."""
     return "; ".join([text, *(f"warning: {w}" for w in warnings)])
@@ -157,6 +161,8 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
                 client, final, journal=journal, meta=meta, hooks=hooks, limits=limits_for(timeout),
                 finish=lambda h, r: finish(h, r, active),
                 on_created=lambda h: setattr(active, "run_id", h.run_id))
+        if not journal.recording:  # said once in the log at start; on every run's status line too
+            warnings = [*warnings, NOT_RECORDED]
         announce_saved(active, shown, warnings, spent)
         return shown
 

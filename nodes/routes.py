@@ -56,10 +56,11 @@ async def cancel_run(request: web.Request) -> web.Response:
 
 
 async def list_runs(request: web.Request) -> web.Response:
-    """The journal, newest first: every run this ComfyUI started, and what became of it."""
+    """The journal, newest first: every run this ComfyUI started, and what became of it; and
+    whether runs are being recorded at all (``journal``: a peer may hold the file locked)."""
     journal = comfy.journal()  # totals: FloTime and partner-API cost, today and the last 7 days
     return web.json_response({"runs": journal.list(), "active": REGISTRY.snapshot(),
-                              "totals": journal.totals()})
+                              "totals": journal.totals(), "journal": journal.health()})
 
 
 async def get_run(request: web.Request) -> web.Response:

@@ -230,7 +230,8 @@ app.registerExtension({
   .floyo-run-id{font-family:monospace;font-size:12px;opacity:.85}.floyo-run-meta{opacity:.75;font-size:12px}
   .floyo-run-outputs{display:flex;gap:4px;flex-wrap:wrap;margin-top:4px}.floyo-run-outputs img{width:56px;
   height:56px;object-fit:cover;border-radius:3px}.floyo-run-outputs a{font-size:12px}
-  .floyo-runs button{font-size:12px;padding:1px 8px;cursor:pointer}` }));
+  .floyo-runs button{font-size:12px;padding:1px 8px;cursor:pointer}
+  .floyo-runs-journal-warning{border:1px solid #c90;border-radius:6px;padding:6px 8px;color:#fc6}` }));
 
   function notify(severity, detail) {
     app.extensionManager?.toast?.add?.({ severity, summary: "Floyo", detail, life: 6000 });
@@ -294,10 +295,14 @@ app.registerExtension({
     if (!root) return; // rendered once the tab first opens
     const list = root.querySelector(".floyo-runs-list");
     try {
-      const { runs, active } = await call("GET", "/floyo/runs");
+      const { runs, active, journal } = await call("GET", "/floyo/runs");
       const live = new Map(active.filter((a) => a.run_id).map((a) => [a.run_id, a]));
-      list.replaceChildren(...(runs.length ? runs.map((r) => runCard(r, live.get(r.run_id)))
-        : [el("p", { textContent: "No Floyo runs yet. Queue a graph with a Floyo Remote Run node." })]));
+      // the journal is not recording (a peer holds it locked): say so above the list, every time
+      const warning = journal && !journal.recording
+        ? el("p", { className: "floyo-runs-journal-warning", textContent: `⚠ ${journal.problem}` }) : null;
+      list.replaceChildren(...[warning, ...(runs.length ? runs.map((r) => runCard(r, live.get(r.run_id)))
+        : [el("p", { textContent: "No Floyo runs yet. Queue a graph with a Floyo Remote Run node." })])]
+        .filter((c) => c != null));
     } catch (e) {
       list.replaceChildren(el("p", { textContent: `Could not read the run journal: ${e.message}` }));
     }

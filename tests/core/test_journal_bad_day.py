@@ -82,23 +82,47 @@ def test_a_garbage_journal_file_is_set_aside_and_a_fresh_journal_starts(path, ca
     assert journal.get("run_fresh")["state"] == "running"
 
 
-def test_a_journal_another_process_keeps_locked_is_set_aside_and_a_fresh_journal_starts(path, caplog):
-    _begin(Journal(path), "m_old", "run_old")
+def _locked_by_a_peer(path):
+    """A real second SQLite connection, in another process, holding BEGIN EXCLUSIVE on ``path``."""
     locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(path)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
+    assert locker.stdout.readline().strip() == "locked"
+    return locker
+
+
+def _release(locker) -> None:
+    locker.stdin.close()
+    locker.wait(10)
+
+
+def test_a_journal_a_live_peer_keeps_locked_is_left_in_place_and_not_written_until_restart(path, caplog):
+    peer = Journal(path, owner=_other_live_owner())  # another ComfyUI sharing the folder, mid-run
+    _begin(peer, "m_peer", "run_peer")
+    locker = _locked_by_a_peer(path)
     try:
-        assert locker.stdout.readline().strip() == "locked"
         journal = Journal(path, open_timeout_s=0.5)
-        _begin(journal, "m_new", "run_new")
-        assert [r["run_id"] for r in journal.list()] == ["run_new"]
+        assert journal.recording is False and "locked by another program" in journal.health()["problem"]
+        assert journal.take_over() == ([], [])  # the peer's rows are not ours to take
+        _begin(journal, "m_while_locked", "run_while_locked")
     finally:
-        locker.stdin.close()
-        locker.wait(10)
-    (aside,) = _aside(path, "locked")
+        _release(locker)
+    assert _aside(path, "locked") == [] and _aside(path, "corrupt") == []  # the live file stays put
     (line,) = _journal_errors(caplog)
-    assert "locked" in line.getMessage() and aside in line.getMessage()
-    old = sqlite3.connect(path.parent / aside)  # the old runs are still readable there
-    assert old.execute("SELECT run_id FROM runs").fetchall() == [("run_old",)]
+    assert "records no runs in it until it restarts" in line.getMessage()
+    assert "left as it is" in line.getMessage()
+    peer.saved("run_peer", ["/out.png"])  # the peer goes on writing into the same file
+    _begin(journal, "m_after", "run_after")  # the lock is gone, but this process stays hands off
+    restarted = Journal(path)
+    assert restarted.recording is True and restarted.health() == {"recording": True, "problem": None}
+    assert {r["marker"]: r["state"] for r in restarted.list()} == {"m_peer": "saved"}
+
+
+def test_only_an_unreadable_journal_is_set_aside_not_one_that_fails_otherwise(path, caplog):
+    path.mkdir(parents=True)  # SQLite cannot open it ("unable to open"), yet it is not corrupt
+    journal = Journal(path)
+    assert path.is_dir() and _aside(path, "corrupt") == []
+    assert journal.recording is True  # not a peer's lock: writes are tried (and logged) as before
+    assert any("no run journal this session" in r.getMessage() for r in _journal_errors(caplog))
 
 
 def test_an_unversioned_journal_is_migrated_keeping_its_rows(path):

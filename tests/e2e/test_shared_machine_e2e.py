@@ -1,18 +1,26 @@
 """Shared machines, through a real ComfyUI: a cross-site page cannot set or clear the key nor
 cancel a run (a form or text/plain POST, a foreign Origin), while the panel's own JSON calls still
 work; a second ComfyUI sharing the user folder neither takes over nor cancels the first one's
-run; and a corrupt run journal does not stop the pack from loading."""
+run; a corrupt run journal does not stop the pack from loading, while one a live peer keeps
+locked is left in place (runs still work, unrecorded, and the runs route says so); and a container
+re-created under a new host name resumes its own runs and cancels the one its node gave up on."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 
 import pytest
+from floyo_pack.floyo_client.journal import GAVE_UP, Journal
+from floyo_pack.floyo_client.owner import Owner, _start_time
 from floyo_scripted import Step
 
-from .conftest import FLOYO_KEY, Comfy, remote_run, save, wait_until
+from .conftest import FLOYO_KEY, Comfy, Socket, remote_run, save, start_run_elsewhere, wait_until
 
 pytestmark = pytest.mark.e2e
 EVIL = "https://evil.example"
@@ -113,5 +121,84 @@ def test_a_corrupt_run_journal_is_set_aside_and_the_pack_still_loads(tmp_path_fa
         (aside,) = [p for p in journal.parent.iterdir() if p.name.startswith("runs.sqlite3.corrupt-")]
         assert aside.read_bytes().startswith(b"\x00this is not a database")
         assert f"moved it aside to {aside}" in server.log_text()
+    finally:
+        server.stop()
+
+
+LOCKER = ("import sqlite3, sys\n"
+          "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+          "db.execute('BEGIN EXCLUSIVE')\n"
+          "print('locked', flush=True)\n"
+          "sys.stdin.read()\n")
+
+
+def _this_process(host: str | None = None, instance: str | None = None) -> Owner:
+    """An owner that is alive on this host (the test process), optionally under another host name."""
+    return Owner(host or socket.gethostname(), os.getpid(), _start_time(os.getpid()), instance)
+
+
+@pytest.mark.timeout(240)
+def test_a_journal_a_live_peer_keeps_locked_is_left_in_place_and_runs_go_on_unrecorded(
+        tmp_path_factory, comfy_env, floyo):
+    base = tmp_path_factory.mktemp("comfy-locked-journal")
+    path = base / "user" / "floyo" / "runs.sqlite3"
+    peer = Journal(path, owner=_this_process())  # another ComfyUI on this machine, mid-run
+    peer.begin("m_peer", name="peer [m_peer]", prompt_id="p", node_id="1", api_url="elsewhere")
+    peer.created("m_peer", "run_peer1")
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)  # a second connection: BEGIN EXCLUSIVE
+    server = Comfy(base, env=comfy_env)
+    try:
+        assert locker.stdout.readline().strip() == "locked"
+        server.start()
+        journal = server.get("/floyo/runs")[1]["journal"]
+        assert journal["recording"] is False and "until it restarts" in journal["problem"]
+        assert "records no runs in it until it restarts" in server.log_text()
+        floyo.update(steps=[Step("queued", polls=1), Step("done")])
+        with Socket(server.url) as ws:
+            entry = server.wait(server.queue({"1": remote_run(), "2": save("1")}, client_id=ws.client_id))
+            assert entry["status"]["status_str"] == "success", entry["status"]  # runs still work
+            saved = wait_until(lambda: [e["data"] for e in ws.events if e["type"] == "floyo.run"
+                                        and e["data"]["status"] == "saved"])
+        assert "not recorded in the run journal" in saved[0]["message"]  # on the node's status line
+        locker.stdin.close()
+        locker.wait(10)
+        peer.saved("run_peer1", ["/peer/out.png"])  # the peer goes on writing into the same file
+        assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith("runs.sqlite3.")) == []
+        runs = server.get("/floyo/runs")[1]["runs"]
+        assert [(r["run_id"], r["state"]) for r in runs] == [("run_peer1", "saved")]
+    finally:
+        if locker.poll() is None:
+            locker.stdin.close()
+            locker.wait(10)
+        server.stop()
+
+
+@pytest.mark.timeout(240)
+def test_a_container_recreated_under_a_new_host_name_resumes_its_runs_and_cancels_the_given_up_one(
+        tmp_path_factory, comfy_env, floyo):
+    floyo.update(steps=[Step("queued", polls=1), Step("processing")])
+    watched, given_up = start_run_elsewhere(floyo), start_run_elsewhere(floyo)
+    base = tmp_path_factory.mktemp("comfy-new-hostname")
+    path = base / "user" / "floyo" / "runs.sqlite3"
+    path.parent.mkdir(parents=True)
+    (path.parent / "instance_id").write_text("e2e-volume-instance\n")  # kept on the user's volume
+    old = Journal(path, owner=_this_process("container-before-recreate", "e2e-volume-instance"))
+    for marker, run_id in (("m_watched", watched), ("m_given_up", given_up)):
+        old.begin(marker, name=f"x [{marker}]", prompt_id="p", node_id="1", api_url=floyo.api_url)
+        old.created(marker, run_id)
+    old.status(given_up, GAVE_UP, None)  # its node had stopped, and the cancel had not got through
+    server = Comfy(base, env=comfy_env)  # the same volume, a new container: a new host name
+    server.start()
+    try:
+        wait_until(lambda: floyo.requests.cancel_requests(given_up), timeout=60)
+        wait_until(lambda: floyo.requests.polls(watched), timeout=60)
+        floyo.finish(watched)
+        record = wait_until(lambda: (r := server.get(f"/floyo/runs/{watched}")[1]).get("state") == "saved"
+                            and r, timeout=60)
+        assert record["owner_host"] == socket.gethostname() and record["owner_pid"] == server.proc.pid
+        assert server.get(f"/floyo/runs/{given_up}")[1]["state"] == "cancelled"
+        assert floyo.requests.cancel_requests(watched) == []
+        assert len(floyo.requests.cancel_requests(given_up)) == 1
     finally:
         server.stop()
