@@ -30,6 +30,10 @@ def wire_server() -> bool:
         identify_host(f"ComfyUI/{version}")
     wired = [routes.register(), comfy.add_prompt_handler(prompt_hook.rewrite), shutdown.install()]
     try:
+        resume.sweep_downloads()
+    except (OSError, ImportError) as e:  # no output folder yet (not inside ComfyUI): nothing left
+        log.debug("Floyo: no partial downloads to sweep: %s", e)
+    try:
         resume.start()
     except (OSError, ImportError) as e:  # no user dir yet (not inside ComfyUI): nothing to resume
         log.warning("Floyo: run journal unavailable: %s", e)

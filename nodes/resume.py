@@ -33,6 +33,7 @@ from ..floyo_client import (
     journaled_hooks,
     load_config,
     open_client,
+    sweep_parts,
 )
 from . import comfy
 from .active_runs import REGISTRY
@@ -108,6 +109,12 @@ async def resume_all(journal: Journal, rows: list[dict[str, Any]],
     async with open_client(config) as client:
         await asyncio.gather(*(_resume_or_cancel(client, journal, r) for r in mine),
                              *(reconcile_one(client, journal, r) for r in lost))
+
+
+def sweep_downloads() -> int:
+    """Remove the ``.part`` files a crash left under ``output/floyo/`` (never a live download's,
+    in this or another ComfyUI sharing the folder: floyo_client/part_files.py); how many went."""
+    return sweep_parts(comfy.output_dir() / "floyo")
 
 
 def start() -> threading.Thread | None:
