@@ -43,7 +43,7 @@ async def cancel_run(request: web.Request) -> web.Response:
     if body is None:
         return _error(400, "Send a JSON object with run_id, node_id or prompt_id.")
     run_id, node_id, prompt_id = (body.get(k) for k in ("run_id", "node_id", "prompt_id"))
-    if run_id is not None and (not isinstance(run_id, str) or not RUN_ID_RE.match(run_id)):
+    if run_id is not None and (not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id)):
         return _error(400, "run_id must look like run_ followed by letters and digits.")
     if not any(isinstance(v, str) and v for v in (run_id, node_id, prompt_id)):
         return _error(400, "Say which run to cancel: run_id, node_id or prompt_id.")
@@ -64,7 +64,7 @@ async def list_runs(request: web.Request) -> web.Response:
 
 async def get_run(request: web.Request) -> web.Response:
     run_id = request.match_info["run_id"]
-    if not RUN_ID_RE.match(run_id):
+    if not RUN_ID_RE.fullmatch(run_id):
         return _error(400, "run_id must look like run_ followed by letters and digits.")
     record = comfy.journal().get(run_id)
     if record is None:
@@ -77,7 +77,7 @@ async def fetch_run(request: web.Request) -> web.Response:
     if (refusal := write_refusal(request)) is not None:
         return refusal
     run_id = request.match_info["run_id"]
-    if not RUN_ID_RE.match(run_id):
+    if not RUN_ID_RE.fullmatch(run_id):
         return _error(400, "run_id must look like run_ followed by letters and digits.")
     try:
         return web.json_response(await fetch_outputs(run_id))
