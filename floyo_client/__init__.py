@@ -61,6 +61,7 @@ from .runner import (
     run_name,
     start_run,
 )
+from .slots import ENV_MAX_FANOUT, max_fanout
 from .tracked import RunMeta, cancel_given_up, journal_left, journaled_hooks, run_tracked
 from .transport import StopCheck, Transport
 from .ui_nodes import WAYS_OUT, build_missing, uninstalled_sinks
@@ -101,4 +102,5 @@ __all__ = [
     "outage_limit_s", "parse_embedded", "partition", "partner_cost_usd", "redact", "refuse_local_reruns",
     "refuse_secrets", "route", "run_name", "run_tracked", "silent", "spent_text", "start_run",
     "subfolder_of", "tag", "uninstalled_sinks", "workflow_hash", "write_key_file",
+    "ENV_MAX_FANOUT", "max_fanout",  # FLOYO_MAX_FANOUT, the runs one prompt may create
 ]
