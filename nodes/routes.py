@@ -4,8 +4,9 @@ Handlers validate their input, answer JSON with a clear ``error`` message, and n
 API key. Cancel only signals the node that owns the run (a thread-safe flag); that node sends
 the remote cancel. ComfyUI's own origin checks stay in force: nothing here adds CORS. The write
 routes (key set/clear, cancel) first pass request_guard: JSON only, same origin, and the key
-routes local only unless FLOYO_ALLOW_REMOTE_KEY_SETUP=1. The runs tab's Fetch is a write route
-too: it downloads (and so spends bandwidth) and writes files.
+routes local only unless FLOYO_ALLOW_REMOTE_KEY_SETUP=1, and addressed to a local Host. The runs
+tab's Fetch is a write route too: it downloads (and so spends bandwidth) and writes files. The
+GET routes answer with runs_view's fields only: never an owner or an absolute path.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from . import comfy
 from .active_runs import REGISTRY
 from .request_guard import key_refusal, write_refusal
 from .runs_tab import fetch_outputs
+from .runs_view import public_run, relative_output
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,11 @@ async def cancel_run(request: web.Request) -> web.Response:
 
 
 async def list_runs(request: web.Request) -> web.Response:
-    """The journal, newest first: every run this ComfyUI started, and what became of it."""
-    journal = comfy.journal()  # totals: FloTime and partner-API cost, today and the last 7 days
-    return web.json_response({"runs": journal.list(), "active": REGISTRY.snapshot(),
-                              "totals": journal.totals()})
+    """The journal, newest first: every run this ComfyUI started, and what became of it, as the
+    runs tab shows it (runs_view.py: no owner, no absolute path)."""
+    journal, output = comfy.journal(), comfy.output_dir()  # totals: FloTime and partner cost
+    return web.json_response({"runs": [public_run(r, output) for r in journal.list()],
+                              "active": REGISTRY.snapshot(), "totals": journal.totals()})
 
 
 async def get_run(request: web.Request) -> web.Response:
@@ -69,7 +72,7 @@ async def get_run(request: web.Request) -> web.Response:
     record = comfy.journal().get(run_id)
     if record is None:
         return _error(404, f"{run_id} is not in this ComfyUI's Floyo journal.")
-    return web.json_response(record)
+    return web.json_response(public_run(record, comfy.output_dir()))
 
 
 async def fetch_run(request: web.Request) -> web.Response:
@@ -80,7 +83,9 @@ async def fetch_run(request: web.Request) -> web.Response:
     if not RUN_ID_RE.fullmatch(run_id):
         return _error(400, "run_id must look like run_ followed by letters and digits.")
     try:
-        return web.json_response(await fetch_outputs(run_id))
+        fetched = await fetch_outputs(run_id)
+        return web.json_response({**fetched, "paths": [relative_output(p, comfy.output_dir())
+                                                       for p in fetched["paths"]]})
     except ConfigError as e:
         return _error(400, str(e))
     except NotFound as e:
