@@ -63,6 +63,7 @@ from .runner import (
     start_run,
 )
 from .saved_files import SavedFile, fingerprint, intact
+from .slots import ENV_MAX_FANOUT, max_fanout
 from .tracked import RunMeta, cancel_given_up, journal_left, journaled_hooks, run_tracked
 from .transport import StopCheck, Transport, identify_host
 from .ui_nodes import WAYS_OUT, build_missing, uninstalled_sinks
@@ -107,4 +108,5 @@ __all__ = [
     "refuse_secrets", "route", "run_name", "run_tracked", "silent", "spent_text", "start_run",
     "subfolder_of", "sweep_parts", "tag", "uninstalled_sinks", "upload_name", "upload_once", "workflow_hash",
     "write_key_file",
+    "ENV_MAX_FANOUT", "max_fanout",  # FLOYO_MAX_FANOUT, the runs one prompt may create
 ]

@@ -54,7 +54,7 @@ def clamp(value: float, bounds: tuple[int, int]) -> int:
 
 
 def _run_path(run_id: str) -> str:
-    if not RUN_ID_RE.match(run_id):
+    if not RUN_ID_RE.fullmatch(run_id):
         raise NotFound(f"{run_id!r} is not a Floyo run id (they look like run_ followed by letters "
                        "and digits).")
     return "/runs/" + quote(run_id, safe="")
@@ -162,7 +162,7 @@ class FloyoClient:
     async def get_file(self, file_id: str, *, url: bool = False, url_ttl_s: float = DEFAULT_URL_TTL_S,
                        stop: StopCheck = never_stop) -> RunOutput:
         """GET /files/{id}, optionally with a presigned URL."""
-        if not FILE_ID_RE.match(file_id):
+        if not FILE_ID_RE.fullmatch(file_id):
             raise NotFound(f"{file_id!r} is not a Floyo file id (they look like file_ followed by "
                            "letters and digits).")
         params = {}

@@ -15,8 +15,10 @@ from typing import Any
 
 from .media import is_image, kind_of
 
-RUN_ID_RE = re.compile(r"^run_[A-Za-z0-9]+$")
-FILE_ID_RE = re.compile(r"^file_[A-Za-z0-9]+$")
+# Match with ``fullmatch``: ``$`` also matches before a trailing newline, and an id names a
+# folder and a URL path, so "run_x\n" must never pass. ``\Z`` keeps a stray ``.match`` safe too.
+RUN_ID_RE = re.compile(r"run_[A-Za-z0-9]+\Z")
+FILE_ID_RE = re.compile(r"file_[A-Za-z0-9]+\Z")
 
 # docs/floyo-api.md, "Links and expiry": the official client sends the dot form.
 EXPAND_RUN_OUTPUT_URLS = "outputs.presigned_url"
@@ -220,7 +222,7 @@ class Run:
         if not isinstance(body, dict):
             raise ValueError("run body is not a JSON object")
         run_id = body.get("id") or body.get("run_id") or body.get("runId")
-        if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id):
+        if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
             raise ValueError("run body has no valid run id")
         word = body.get("status")
         outputs = body.get("outputs")

@@ -1,4 +1,6 @@
-"""How many runs one API key may have on Floyo at once (``FLOYO_MAX_CONCURRENT_RUNS``, default 8).
+"""How many runs one API key may have on Floyo at once (``FLOYO_MAX_CONCURRENT_RUNS``, default 8),
+and how many one queued prompt may create at all (``FLOYO_MAX_FANOUT``, default 20; the glue
+enforces it, nodes/fanout_cap.py).
 
 A fan-out (a ComfyUI list into ``FloyoRemoteRun``) starts every element's call at once; the calls
 beyond the bound wait here, locally, and send no create until a slot frees, so a long list never
@@ -23,6 +25,8 @@ from .transport import StopCheck
 
 ENV_MAX_CONCURRENT_RUNS = "FLOYO_MAX_CONCURRENT_RUNS"
 DEFAULT_MAX_CONCURRENT_RUNS = 8
+ENV_MAX_FANOUT = "FLOYO_MAX_FANOUT"
+DEFAULT_MAX_FANOUT = 20
 T = TypeVar("T")
 CHECK_S = 0.05  # how often a waiter looks for a free slot (and at its stop flag)
 
@@ -36,6 +40,18 @@ def max_concurrent_runs(env: Mapping[str, str] | None = None) -> int:
     except ValueError:
         raise ConfigError(f"{ENV_MAX_CONCURRENT_RUNS} must be a whole number of runs (default "
                           f"{DEFAULT_MAX_CONCURRENT_RUNS}).") from None
+
+
+def max_fanout(env: Mapping[str, str] | None = None) -> int:
+    """The most runs one queued prompt may create, lists included (``FLOYO_MAX_FANOUT``, default
+    20, at least 1): a typo (200 for 20) or a linked count must not become hundreds of paid runs."""
+    env = os.environ if env is None else env
+    raw = env.get(ENV_MAX_FANOUT) or DEFAULT_MAX_FANOUT
+    try:
+        return max(int(raw), 1)
+    except ValueError:
+        raise ConfigError(f"{ENV_MAX_FANOUT} must be a whole number of runs per prompt (default "
+                          f"{DEFAULT_MAX_FANOUT}).") from None
 
 
 class RunSlots:

@@ -19,6 +19,9 @@ class Group:
     done: int = 0
     live: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
+    reserved: int = 0  # runs of the prompt's FLOYO_MAX_FANOUT this list holds (fanout_cap.admit)
+    admitted: int = 0  # elements let through to their create
+    refused: str | None = None  # why the list may not create: every element fails with it
 
     def fields(self) -> dict[str, int]:
         """The event fields web/floyo.js shows as "n/N done"; none for a single run."""

@@ -3,23 +3,25 @@
 Their outputs are ComfyUI lists (OUTPUT_IS_LIST): ComfyUI then calls the next node once per
 element, so an Override Int fed a seed list makes one overrides value per seed and
 ``FloyoRemoteRun`` one run per element, concurrently (bounded per key, floyo_client/slots.py).
-Must not talk to Floyo.
+Every cap is checked in code (nodes/fanout_cap.py), not only by the widget. Must not talk to Floyo.
 """
 
 from __future__ import annotations
 
 from .contract import SEED_LIST, TEXT_LIST
+from .fanout_cap import MAX_ITEMS, check_list_length
 from .overrides import SEED_MAX, SEED_MIN
 from .spec import CATEGORY, SEARCH_ALIASES, Ctx, In, NodeSpec, Out
 
-MAX_ITEMS = 1000  # a typo (10000 for 10) must not fan out into thousands of paid runs
 ALIASES = (*SEARCH_ALIASES, "batch", "list", "fan-out", "variants")
 
 
 async def seed_list(ctx: Ctx, count: int, start: int) -> tuple:
-    if start + count - 1 > SEED_MAX:
-        raise ValueError(f"Seeds from {start} for {count} runs pass the largest seed {SEED_MAX}; "
-                         "lower start or count.")
+    # the widget's min/max hold only for a constant: a count linked from another node arrives as is
+    check_list_length(count, f"Floyo Seed List (node {ctx.node_id})")
+    if start < SEED_MIN or start + count - 1 > SEED_MAX:
+        raise ValueError(f"Seeds from {start} for {count} runs leave the seed range {SEED_MIN} to "
+                         f"{SEED_MAX}; change start or count.")
     return (list(range(start, start + count)),)
 
 
@@ -27,8 +29,7 @@ async def text_list(ctx: Ctx, text: str) -> tuple:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         raise ValueError("Floyo Text List is empty: write one prompt per line.")
-    if len(lines) > MAX_ITEMS:
-        raise ValueError(f"Floyo Text List has {len(lines)} lines; at most {MAX_ITEMS} runs at once.")
+    check_list_length(len(lines), f"Floyo Text List (node {ctx.node_id})")
     return (lines,)
 
 

@@ -38,7 +38,7 @@ from .spec import CATEGORY, Ctx, In, NodeSpec, Out, Shown
 
 def checked_run_id(run_id: str) -> str:
     run_id = (run_id or "").strip()
-    if not RUN_ID_RE.match(run_id):
+    if not RUN_ID_RE.fullmatch(run_id):
         raise NotFound(f"{run_id!r} is not a Floyo run id; they look like run_ followed by letters and "
                        "digits (FloyoRemoteRun's run_id output, or Floyo's run history).")
     return run_id

@@ -47,7 +47,7 @@ class Collected:
 
 
 def run_folder(run_id: str) -> Path:
-    if not RUN_ID_RE.match(run_id):  # the id names a folder: it must be one plain component
+    if not RUN_ID_RE.fullmatch(run_id):  # the id names a folder: it must be one plain component
         raise ValueError(f"not a Floyo run id: {run_id!r}")
     return comfy.output_dir() / "floyo" / run_id
 

@@ -30,6 +30,7 @@ from ..floyo_client import (
 )
 from . import comfy, ui_graph
 from .contract import CURRENT_GRAPH, REMOTE_RUN, SPLIT_NODES, is_floyo
+from .fanout_cap import planned_refusal
 from .queue_checks import check_workflow, embedded_nodes, embedded_problem, key_problem
 from .sealed import Refusal, Split, seal, unseal
 
@@ -107,6 +108,8 @@ def rewrite(json_data: dict[str, Any]) -> dict[str, Any]:
     prompt = json_data.get("prompt")
     if not isinstance(prompt, dict):
         return json_data
+    if (too_many := planned_refusal(prompt)) is not None:  # FLOYO_MAX_FANOUT, known lists
+        return _refuse(json_data, *too_many)
     refused = _embedded_refusal(json_data, prompt)
     if refused is not None:
         return refused

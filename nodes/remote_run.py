@@ -34,6 +34,7 @@ from ..floyo_client import (
 from . import comfy
 from .active_runs import REGISTRY, ActiveRun
 from .contract import CURRENT_GRAPH, EMBEDDED, REMOTE_RUN, SOURCES
+from .fanout_cap import admit
 from .images import SIZE_POLICIES
 from .local_inputs import upload_local_inputs
 from .outputs import Collected, collect
@@ -142,6 +143,7 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
 
     async def body(active: ActiveRun) -> Shown:
         active.creates = True  # its run is ours to cancel at shutdown (shutdown.py), unlike a fetch's
+        await admit(active.group, active.prompt_id, ctx.node_id)  # FLOYO_MAX_FANOUT, before any work
         hooks = node_hooks(active)
         meta = RunMeta(label=run_name or f"ComfyUI node {ctx.node_id}", prompt_id=active.prompt_id,
                        node_id=ctx.node_id)

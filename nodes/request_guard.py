@@ -13,11 +13,19 @@ host names only. So every write route requires:
 
 The key routes also refuse clients on other machines (ComfyUI started with ``--listen``)
 unless ``FLOYO_ALLOW_REMOTE_KEY_SETUP=1``: over plain http the key would cross the network in
-clear. Answers are JSON errors naming the fix. Holds no route logic of its own.
+clear. "This machine" is a loopback peer whose request carries no ``Forwarded``,
+``X-Forwarded-For`` or ``X-Real-IP``: a reverse proxy on the same host connects from loopback on
+behalf of anyone, and says so in those headers. And the key routes answer only requests addressed
+to ``localhost`` or a loopback address (or a name in ``FLOYO_ALLOWED_HOSTS``): with DNS rebinding
+a page on ``attacker.example`` whose name now resolves to 127.0.0.1 sends ``Host`` and ``Origin``
+both ``attacker.example``, so Origin = Host proves nothing there; a name the user did not allow
+does. With remote setup allowed, a ``Host`` that is an IP address is accepted too (rebinding needs
+a name). Answers are JSON errors naming the fix. Holds no route logic of its own.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from urllib.parse import urlsplit
 
@@ -26,7 +34,9 @@ from aiohttp import web
 from ..floyo_client import is_loopback_host
 
 ENV_ALLOW_REMOTE_KEY_SETUP = "FLOYO_ALLOW_REMOTE_KEY_SETUP"
+ENV_ALLOWED_HOSTS = "FLOYO_ALLOWED_HOSTS"  # comma-separated host names the key routes also answer
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_FORWARDED = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -54,6 +64,37 @@ def same_origin(origin: str, host: str | None) -> bool:
     return mine is not None and mine == _netloc(parsed.scheme, host)  # Host omits the default port
 
 
+def from_this_machine(request: web.Request) -> bool:
+    """A loopback peer that is not a proxy passing on someone else's request."""
+    return is_loopback_host(request.remote) and not any(h in request.headers for h in _FORWARDED)
+
+
+def _host_name(request: web.Request) -> str | None:
+    parsed = _netloc("http", request.host) if request.host else None
+    return parsed[0].strip("[]").rstrip(".") if parsed else None
+
+
+def _allowed_hosts() -> set[str]:
+    names = os.environ.get(ENV_ALLOWED_HOSTS, "").split(",")
+    return {h.strip().lower().rstrip(".") for h in names if h.strip()}
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def local_host(request: web.Request, *, remote_setup: bool = False) -> bool:
+    """Whether the request was addressed to this machine by a name DNS rebinding cannot borrow."""
+    name = _host_name(request)
+    if not name:
+        return False
+    return (is_loopback_host(name) or name in _allowed_hosts() or (remote_setup and _is_ip(name)))
+
+
 def write_refusal(request: web.Request) -> web.Response | None:
     """None when ``request`` may change state; else the error to answer with."""
     if request.content_type != "application/json":
@@ -61,7 +102,7 @@ def write_refusal(request: web.Request) -> web.Response | None:
                            "ComfyUI's Floyo panel does this for you.")
     origin = request.headers.get("Origin")
     if origin is None:
-        if is_loopback_host(request.remote):
+        if from_this_machine(request):
             return None
         return _error(403, "Refused: a request without an Origin header is accepted only from this "
                            "machine. Use ComfyUI's Floyo panel in the browser.")
@@ -73,11 +114,18 @@ def write_refusal(request: web.Request) -> web.Response | None:
 
 
 def key_refusal(request: web.Request) -> web.Response | None:
-    """``write_refusal``, and the key routes stay local unless remote setup is allowed."""
+    """``write_refusal``; the key routes answer only a local Host, and stay local unless remote
+    setup is allowed."""
     refusal = write_refusal(request)
-    if refusal is not None or is_loopback_host(request.remote):
+    if refusal is not None:
         return refusal
-    if os.environ.get(ENV_ALLOW_REMOTE_KEY_SETUP, "").strip() == "1":
+    remote_setup = os.environ.get(ENV_ALLOW_REMOTE_KEY_SETUP, "").strip() == "1"
+    if not local_host(request, remote_setup=remote_setup):
+        return _error(403, f"Refused: the Floyo key can be set only on a page opened as localhost or "
+                           f"127.0.0.1, not {(_host_name(request) or 'an unnamed host')[:100]} (a web page "
+                           "can make its own name point at this machine). If that is your own name for "
+                           f"this machine, add it to {ENV_ALLOWED_HOSTS} where ComfyUI starts.")
+    if from_this_machine(request) or remote_setup:
         return None
     return _error(403, "Setting the Floyo API key from another machine is off: open ComfyUI on the "
                        "machine it runs on, set FLOYO_API_KEY where ComfyUI starts, or start ComfyUI "

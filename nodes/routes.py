@@ -4,8 +4,9 @@ Handlers validate their input, answer JSON with a clear ``error`` message, and n
 API key. Cancel only signals the node that owns the run (a thread-safe flag); that node sends
 the remote cancel. ComfyUI's own origin checks stay in force: nothing here adds CORS. The write
 routes (key set/clear, cancel) first pass request_guard: JSON only, same origin, and the key
-routes local only unless FLOYO_ALLOW_REMOTE_KEY_SETUP=1. The runs tab's Fetch is a write route
-too: it downloads (and so spends bandwidth) and writes files.
+routes local only unless FLOYO_ALLOW_REMOTE_KEY_SETUP=1, and addressed to a local Host. The runs
+tab's Fetch is a write route too: it downloads (and so spends bandwidth) and writes files. The
+GET routes answer with runs_view's fields only: never an owner or an absolute path.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from . import comfy
 from .active_runs import REGISTRY
 from .request_guard import key_refusal, write_refusal
 from .runs_tab import fetch_outputs
+from .runs_view import public_run, relative_output
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ async def cancel_run(request: web.Request) -> web.Response:
     if body is None:
         return _error(400, "Send a JSON object with run_id, node_id or prompt_id.")
     run_id, node_id, prompt_id = (body.get(k) for k in ("run_id", "node_id", "prompt_id"))
-    if run_id is not None and (not isinstance(run_id, str) or not RUN_ID_RE.match(run_id)):
+    if run_id is not None and (not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id)):
         return _error(400, "run_id must look like run_ followed by letters and digits.")
     if not any(isinstance(v, str) and v for v in (run_id, node_id, prompt_id)):
         return _error(400, "Say which run to cancel: run_id, node_id or prompt_id.")
@@ -56,21 +58,23 @@ async def cancel_run(request: web.Request) -> web.Response:
 
 
 async def list_runs(request: web.Request) -> web.Response:
-    """The journal, newest first: every run this ComfyUI started, and what became of it; and
-    whether runs are being recorded at all (``journal``: a peer may hold the file locked)."""
-    journal = comfy.journal()  # totals: FloTime and partner-API cost, today and the last 7 days
-    return web.json_response({"runs": journal.list(), "active": REGISTRY.snapshot(),
-                              "totals": journal.totals(), "journal": journal.health()})
+    """The journal, newest first: every run this ComfyUI started, and what became of it, as the
+    runs tab shows it (runs_view.py: no owner, no absolute path); and whether runs are being
+    recorded at all (``journal``: a peer may hold the file locked)."""
+    journal, output = comfy.journal(), comfy.output_dir()  # totals: FloTime and partner cost
+    return web.json_response({"runs": [public_run(r, output) for r in journal.list()],
+                              "active": REGISTRY.snapshot(), "totals": journal.totals(),
+                              "journal": journal.health()})
 
 
 async def get_run(request: web.Request) -> web.Response:
     run_id = request.match_info["run_id"]
-    if not RUN_ID_RE.match(run_id):
+    if not RUN_ID_RE.fullmatch(run_id):
         return _error(400, "run_id must look like run_ followed by letters and digits.")
     record = comfy.journal().get(run_id)
     if record is None:
         return _error(404, f"{run_id} is not in this ComfyUI's Floyo journal.")
-    return web.json_response(record)
+    return web.json_response(public_run(record, comfy.output_dir()))
 
 
 async def fetch_run(request: web.Request) -> web.Response:
@@ -78,10 +82,12 @@ async def fetch_run(request: web.Request) -> web.Response:
     if (refusal := write_refusal(request)) is not None:
         return refusal
     run_id = request.match_info["run_id"]
-    if not RUN_ID_RE.match(run_id):
+    if not RUN_ID_RE.fullmatch(run_id):
         return _error(400, "run_id must look like run_ followed by letters and digits.")
     try:
-        return web.json_response(await fetch_outputs(run_id))
+        fetched = await fetch_outputs(run_id)
+        return web.json_response({**fetched, "paths": [relative_output(p, comfy.output_dir())
+                                                       for p in fetched["paths"]]})
     except ConfigError as e:
         return _error(400, str(e))
     except NotFound as e:

@@ -257,9 +257,12 @@ app.registerExtension({
     notify("info", `Copied ${text}`);
   }
 
+  // path: relative to ComfyUI's output folder, as GET /floyo/runs gives it ("floyo/run_x/a.png")
   function outputLink(runId, path) {
-    const name = path.split(/[\\/]/).pop();
-    const url = api.apiURL(`/view?${new URLSearchParams({ filename: name, subfolder: `floyo/${runId}`, type: "output" })}`);
+    const parts = path.split(/[\\/]/);
+    const name = parts.pop();
+    const subfolder = parts.length ? parts.join("/") : `floyo/${runId}`;
+    const url = api.apiURL(`/view?${new URLSearchParams({ filename: name, subfolder, type: "output" })}`);
     const link = el("a", { href: url, target: "_blank", title: name, className: "floyo-run-output" });
     link.append(IMAGE.test(name) ? el("img", { src: url, alt: name, loading: "lazy" }) : name);
     return link;
@@ -269,6 +272,7 @@ app.registerExtension({
     const id = run.run_id;
     const state = live ? (live.cancel_requested ? "cancelling…" : live.status) : run.state;
     const flo = run.flotime_ms != null ? `FloTime ${(run.flotime_ms / 1000).toFixed(1)}s` : null;
+    const cost = run.partner_cost_usd != null ? `$${Number(run.partner_cost_usd).toFixed(2)}` : null;
     const when = run.created_at ? new Date(run.created_at * 1000).toLocaleString() : null;
     const buttons = [];
     if (id) buttons.push(el("button", { className: "floyo-run-copy", textContent: "Copy id", onclick: () => copy(id) }));
@@ -285,7 +289,8 @@ app.registerExtension({
     const cardEl = el("div", { className: "floyo-run" },
       el("div", { className: "floyo-run-top" }, el("span", { className: "floyo-run-state", textContent: state }),
         el("span", { className: "floyo-run-id", textContent: id ?? run.hint ?? run.marker }), ...buttons),
-      el("div", { className: "floyo-run-meta", textContent: [run.name, run.status, flo, when].filter(Boolean).join(" · ") }),
+      el("div", { className: "floyo-run-meta", title: run.detail ?? "",
+        textContent: [run.name, run.status, flo, cost, when].filter(Boolean).join(" · ") }),
       run.paths?.length ? el("div", { className: "floyo-run-outputs" }, ...run.paths.map((p) => outputLink(id, p))) : null);
     Object.assign(cardEl.dataset, { runId: id ?? "", marker: run.marker });
     return cardEl;

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from floyo_pack.floyo_client import (
+    RUN_ID_RE,
     AuthError,
     BillingError,
     Conflict,
@@ -101,3 +102,14 @@ def test_any_run_body_parses_or_raises_value_error_only(body):
         return
     assert isinstance(run.phase, Phase) and isinstance(run.outputs, tuple)
     assert run.error_message is None or isinstance(run.error_message, str)
+
+
+async def test_a_run_id_with_a_trailing_newline_is_not_a_run_id_and_sends_nothing(floyo, client):
+    """``$`` matches before a final newline: "run_x\\n" would name a folder and a URL path."""
+    bad = "run_abc123\n"
+    assert not RUN_ID_RE.fullmatch(bad) and not RUN_ID_RE.match(bad)
+    with pytest.raises(ValueError, match="no valid run id"):
+        Run.from_json({"id": bad, "status": "queued"})  # an answer naming such a run is not believed
+    with pytest.raises(NotFound):
+        await client.get_run(bad)
+    assert len(floyo.requests) == 0

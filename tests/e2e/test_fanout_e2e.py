@@ -1,7 +1,9 @@
 """Fan-out in a real ComfyUI 0.3.75: Floyo Seed List (3) → Floyo Override Int → Floyo Remote Run
 makes one run per seed, at most FLOYO_MAX_CONCURRENT_RUNS (here 2, on a ComfyUI of its own) on
 Floyo at once, the rest not created until a slot frees; results come back in list order, and one
-Cancel stops every element."""
+Cancel stops every element. A list longer than the caps (the list makers' 1,000, FLOYO_MAX_FANOUT's
+20 per prompt) is refused before any create, at queue time when its length is a constant and when
+the list maker runs when it arrives through a link."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import uuid
 import pytest
 from floyo_scripted import Step
 
-from .conftest import REMOTE, Socket
+from .conftest import REMOTE, Socket, node_error
 
 pytestmark = pytest.mark.e2e
 SEEDS = [100, 101, 102]
@@ -87,3 +89,21 @@ def test_one_cancel_stops_every_element_and_the_waiting_one_is_never_created(bou
     assert all(len(floyo.requests.cancel_requests(r.id)) == 1 for r in live)  # both cancelled
     time.sleep(1.0)
     assert len(new_runs(floyo, known)) == 2  # the third element never created a run
+
+
+@pytest.mark.timeout(120)
+def test_a_count_linked_from_a_primitive_node_is_capped_before_any_create(bounded, floyo):
+    """ComfyUI checks a widget's max only for a constant: a count of 5,000 from a PrimitiveInt
+    node made 5,000 paid runs. Now the list maker refuses it (and 30, over FLOYO_MAX_FANOUT=20)
+    in code when it runs, and a constant 30 is refused at queue time: 0 creates, 0 requests."""
+    for count, words in ((5000, "at most 1000"), (30, "FLOYO_MAX_FANOUT=20")):
+        prompt = fan_prompt()
+        prompt["5"] = {"class_type": "PrimitiveInt", "inputs": {"value": count}}
+        prompt["1"]["inputs"]["count"] = ["5", 0]
+        entry = bounded.wait(bounded.queue(prompt), timeout=60)
+        error = node_error(entry)
+        assert error["node_type"] == "FloyoSeedList" and words in error["exception_message"], error
+    status, body = bounded.post("/prompt", {"prompt": {**fan_prompt(), "1": {
+        "class_type": "FloyoSeedList", "inputs": {"count": 30, "start": 0}}}})
+    assert status == 400 and "30 Floyo runs" in json.dumps(body["node_errors"]), body
+    assert floyo.requests.creates() == [] and floyo.requests.all() == []

@@ -51,6 +51,21 @@ def test_a_credential_is_refused_at_prompt_naming_node_and_input_never_the_value
     assert KEY_SHAPED not in comfy.log_text()
 
 
+def test_credentials_the_old_checks_missed_are_refused_at_prompt_never_echoed(comfy, floyo):
+    """An ``apiToken`` input, a ``Bearer`` token, and a JWT in a node's title were sent before."""
+    jwt = ("eyJhbGciOiJIUzI1NiJ9" + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0"
+           + ".dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U")
+    bearer = "Bearer " + "abcdefghij0123456789"
+    leaked = json.loads(json.dumps(TITLED))
+    leaked["6"]["_meta"]["title"] = f"Prompt {jwt}"
+    leaked["7"] = {"class_type": "HttpRequest", "inputs": {"apiToken": "plainvalue123", "header": bearer}}
+    details = refused_at_queue(comfy, floyo, {"1": remote_run(workflow=json.dumps(leaked)), "2": save("1")})
+    assert "node 6 (CLIPTextEncode) input '_meta (title)'" in details
+    assert "node 7 (HttpRequest) input 'apiToken'" in details and "input 'header'" in details
+    for value in (jwt, bearer, "plainvalue123", jwt[20:40]):
+        assert value not in details and value not in comfy.log_text()
+
+
 @pytest.mark.parametrize("node_type", ["FloyoFetchOutputs", "FloyoRunStatus"])
 def test_a_malformed_run_id_is_refused_at_prompt(comfy, floyo, node_type):
     graph = {"1": {"class_type": node_type, "inputs": {"run_id": "12345"}}}

@@ -80,7 +80,7 @@ def test_kill_9_mid_run_then_restart_saves_the_outputs_and_fetch_serves_them(aux
 
     record = wait_until(saved_record, timeout=60)
     served = floyo.run(run.id).outputs
-    assert [open(p, "rb").read() for p in record["paths"]] == [f.data for f in served]
+    assert [(aux.output_dir / p).read_bytes() for p in record["paths"]] == [f.data for f in served]
     assert len(floyo.requests.creates()) == 1, "never resubmitted after the restart"
     downloads = len(floyo.requests.downloads())
     entry = aux.run({"1": {"class_type": "FloyoFetchOutputs", "inputs": {"run_id": run.id}},

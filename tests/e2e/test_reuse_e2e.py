@@ -48,7 +48,7 @@ def _ok(comfy, graph: dict) -> list[bytes]:
 
 
 def _saved_paths(comfy, run_id: str) -> list[Path]:
-    return [Path(p) for p in comfy.get(f"/floyo/runs/{run_id}")[1]["paths"]]
+    return [comfy.output_dir / p for p in comfy.get(f"/floyo/runs/{run_id}")[1]["paths"]]  # under output/
 
 
 def test_a_b_a_pays_twice_and_the_third_returns_the_first_runs_outputs(own, floyo):

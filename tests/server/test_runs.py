@@ -16,7 +16,7 @@ async def test_create_returns_run_id_object_and_name(http, server, api):
         assert resp.status == 200
         body = await resp.json()
     assert set(body) == {"id", "object", "name"}
-    assert RUN_ID_RE.match(body["id"]) and len(body["id"]) == len("run_") + 16
+    assert RUN_ID_RE.fullmatch(body["id"]) and len(body["id"]) == len("run_") + 16
     assert body["object"] == "run" and body["name"] == "t1"
     run = server.run(body["id"])
     assert run.workflow == api.WORKFLOW and run.name == "t1" and run.key == "flo_test_key"

@@ -1,0 +1,33 @@
+"""What the pack's GET routes show of the journal: the fields the runs tab (web/floyo.js) uses.
+
+``GET /floyo/runs`` is open to the LAN when ComfyUI listens beyond loopback, so a journal row is
+never returned whole: no owner (host name, pid), no API URL, no workflow hash, and saved files
+as paths relative to ComfyUI's ``output/`` folder (an absolute path names the home directory and
+the user). A field is shown only when it is listed here, so a column added to the journal later
+stays private until someone decides the tab needs it. Must not read or write anything itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePath
+from typing import Any
+
+# run card: id (copy), marker and hint (an unknown create), state and status, name, FloTime and
+# partner cost, when, why it ended (detail), saved outputs (links through ComfyUI's /view)
+SHOWN = ("run_id", "marker", "hint", "state", "status", "name", "flotime_ms", "partner_cost_usd",
+         "created_at", "detail")
+
+
+def relative_output(path: str, output_dir: Path) -> str:
+    """``path`` relative to ``output_dir`` with forward slashes (``floyo/run_x/a.png``); a path
+    outside it (never written by the pack) is shown by its file name only."""
+    try:
+        return PurePath(path).relative_to(output_dir).as_posix()
+    except ValueError:
+        return PurePath(path).name
+
+
+def public_run(record: dict[str, Any], output_dir: Path) -> dict[str, Any]:
+    shown = {k: record[k] for k in SHOWN if k in record}
+    shown["paths"] = [relative_output(p, output_dir) for p in record.get("paths") or []]
+    return shown
