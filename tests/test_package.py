@@ -123,7 +123,7 @@ def test_the_published_pack_holds_what_users_run_and_not_the_scripted_test_serve
 # What ComfyUI itself provides to a custom node (its own modules, and torch, which must never be
 # declared: a bare "torch" requirement pulls a multi-GB CUDA build).
 _FROM_COMFYUI = {"comfy", "comfy_api", "comfy_execution", "comfyui_version", "folder_paths", "nodes",
-                 "server", "torch", "av"}  # PyAV: ComfyUI's own video/audio decoder (a requirement of ComfyUI)
+                 "server", "torch", "av"}  # av: PyAV, a requirement of ComfyUI
 _DISTRIBUTION = {"PIL": "pillow"}
 
 
