@@ -13,7 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from floyo_scripted import DownloadFault, Fault, Outage, OutputSpec, Realism, Reset, RunError, Step
+from floyo_scripted import (
+    DownloadFault,
+    Fault,
+    LateBody,
+    Outage,
+    OutputSpec,
+    Realism,
+    Reset,
+    RunError,
+    Step,
+)
 from PIL import Image
 
 from .conftest import FAULT_SUITE_STATS, FLOYO_KEY, remote_run, save, saved_images, wait_until
@@ -77,6 +87,13 @@ NETWORK_CASES = [
         resets=[Reset(after_bytes=8, count=2, path="^/runs/run_", method="GET")])}),
     Case("a download cut mid-body by the network", {"realism": Realism.internet(
         resets=[Reset(after_bytes=1000, origin="cdn")])}),
+    # Headers at once, the first body byte seconds later (a busy origin, a cold object store): the
+    # run was paid, so nothing may crash, cancel or resend (issue 21 item 1).
+    Case("create, poll and download answers whose bodies start 3 s after their headers",
+         {"realism": Realism.internet(late_bodies=[
+             LateBody(seconds=3, count=1, method="POST", path="^/runs$", origin="api"),
+             LateBody(seconds=3, count=2, method="GET", path="^/runs/run_", origin="api"),
+             LateBody(seconds=3, count=1, method="GET", origin="cdn")])}),
 ]
 CASES = NETWORK_CASES + [
     Case("429 with Retry-After", {"faults": [Fault("GET", "^/runs/", 429, {"error": "Too Many Requests"},
