@@ -81,3 +81,13 @@ def pytest_terminal_summary(terminalreporter):
             f"fault suite: {stats['scenarios']} scenarios ran; {stats['duplicate_creates']} duplicate "
             f"creates, {stats['uncancelled_abandoned']} uncancelled abandoned runs, "
             f"{stats['key_leaks']} key leaks")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every test under tests/e2e/ starts a real ComfyUI: mark it ``e2e`` whether or not its module
+    says so, since .ci/test runs ``-m e2e`` on every ComfyUI of the matrix after the base one, and a
+    suite left unmarked would silently run on one ComfyUI only."""
+    e2e = ROOT / "tests" / "e2e"
+    for item in items:
+        if e2e in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.e2e)
