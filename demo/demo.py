@@ -64,6 +64,7 @@ def load_helper(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"floyo_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module
 
