@@ -22,7 +22,8 @@ from .config import (
 )
 from .cost import partner_cost_usd, spent_text
 from .credentials import find_secrets, refuse_secrets, workflow_hash
-from .download import DownloadLimits, download_file
+from .download import download_file
+from .download_limits import DownloadLimits
 from .errors import (
     AuthError,
     BillingError,

@@ -28,7 +28,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .download import DownloadLimits, Refresh, download_file
+from .download import Refresh, download_file
+from .download_limits import DownloadLimits
 from .errors import DownloadError, Interrupted
 from .models import RunOutput
 from .names import output_names, path_inside

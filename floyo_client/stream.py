@@ -14,18 +14,16 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import aiohttp
 from yarl import URL
 
 from .config import is_loopback_host
+from .download_limits import DownloadLimits
 from .errors import DownloadError, Interrupted
 from .policy import is_retryable_status
 from .transport import StopCheck, Transport
-
-if TYPE_CHECKING:
-    from .download import DownloadLimits
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 EXPIRED = frozenset({400, 401, 403, 410})  # how object stores answer an expired signature
