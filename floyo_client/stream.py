@@ -23,12 +23,13 @@ from .config import is_loopback_host
 from .download_limits import DownloadLimits
 from .errors import DownloadError, Interrupted
 from .policy import is_retryable_status
-from .transport import StopCheck, Transport
+from .transport import Request, StopCheck, Transport
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 EXPIRED = frozenset({400, 401, 403, 410})  # how object stores answer an expired signature
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
 READ_WAIT_S = 1.0  # a read waits at most this long, so stops and stalls are noticed promptly
+BODY_TIMEOUT_S = 7 * 24 * 3600  # no cap on a body's time: the throughput meter judges it
 CHECK_S = 0.1  # stops and stalls are judged this often while bytes flow (per chunk costs more than the copy)
 
 
@@ -136,8 +137,8 @@ async def fetch_into(transport: Transport, url: URL, sink: SinkLike, progress: P
     for _ in range(limits.max_redirects + 1):
         try:
             async with asyncio.timeout(limits.stall_s) as deadline:  # the wait for headers
-                async with transport.open("GET", url, auth=False, stop=stop, timeout_s=7 * 24 * 3600,
-                                          headers=_request_headers(progress)) as resp:
+                async with transport.open(Request("GET", url, auth=False, timeout_s=BODY_TIMEOUT_S,
+                                                  headers=_request_headers(progress)), stop=stop) as resp:
                     deadline.reschedule(None)  # from here the throughput meter judges the body
                     if resp.status in REDIRECTS and "Location" in resp.headers:
                         url = checked_url(resp.headers["Location"], transport.config.api_url, base=url)

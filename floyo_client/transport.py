@@ -4,7 +4,8 @@ Sets the User-Agent, attaches the bearer token only when asked *and* only to the
 and CDN origins, spends the per-key rate budget, applies timeouts, races each request against
 the stop check, retries by ``policy`` and turns every answer or failure into a typed error.
 After a 429 the transport itself waits once before resending, a cancel included (the limiter
-alone lets an urgent request straight through). Each API request is one typed ``Request``.
+alone lets an urgent request straight through). Every request, API call, upload or download,
+is one typed ``Request``.
 Must not follow redirects on its own (callers decide) or put a key or URL query into a message.
 """
 
@@ -62,14 +63,16 @@ def identify_host(product: str) -> None:
 
 @dataclass(frozen=True)
 class Request:
-    """One Floyo API request, as the client describes it to the transport.
+    """One request, as its sender describes it to the transport: an API call, an upload, or a
+    download (``auth`` False: a presigned link carries its own credentials).
 
     ``idempotent`` False: a create, sent at most once on a fresh connection. ``urgent``: a rate
     slot without queueing (a cancel saves money). ``deadline_s``: the whole call, waits included;
-    a wait that would pass it is not started. ``form`` builds a multipart body per attempt."""
+    a wait that would pass it is not started. ``form`` builds a multipart body per attempt.
+    ``attempts``, ``deadline_s`` and ``max_bytes`` are read by ``call`` only; ``open`` sends once."""
 
     method: str
-    url: str
+    url: str | URL
     json: Any = None
     params: Mapping[str, str] | None = None
     form: Callable[[], aiohttp.FormData] | None = None
@@ -80,6 +83,8 @@ class Request:
     attempts: int | None = None
     deadline_s: float | None = None
     max_bytes: int | None = None  # the answer's size cap; None: MAX_JSON_BYTES
+    auth: bool = True  # the bearer token (only ever to the configured API and CDN origins)
+    headers: Mapping[str, str] | None = None  # besides the User-Agent and the token
 
 
 @dataclass(frozen=True)
@@ -165,28 +170,27 @@ class Transport:
         return redact(text, self.config.api_key)
 
     @asynccontextmanager
-    async def open(self, method: str, url: str | URL, *, auth: bool, timeout_s: float = 30.0,
-                   stop: StopCheck = never_stop, once: bool = False, urgent: bool = False,
-                   headers: Mapping[str, str] | None = None, json: Any = None,
-                   params: Mapping[str, str] | None = None,
-                   data: Any = None) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Send one request (no retries) and yield the response; the single exit to the network."""
+    async def open(self, request: Request, *,
+                   stop: StopCheck = never_stop) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send ``request`` once (no retries) and yield the response; the single exit to the network."""
+        url, once = request.url, not request.idempotent
         target = url if isinstance(url, URL) else URL(url, encoded=True)  # keep presigned bytes as-is
-        if auth and urgent:  # a cancel saves money: it takes a slot but never queues behind polls
+        if request.auth and request.urgent:  # a cancel saves money: it takes a slot but never queues
             self.limiter.reserve()
-        elif auth:
+        elif request.auth:
             await self.limiter.acquire(stop, self.sleep)
         if stop():
             raise Interrupted("Stopped before the request was sent.")
-        sent = {**(headers or {}), **self.headers_for(target, auth)}
-        timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, 15.0))
-        body = {k: v for k, v in (("json", json), ("params", params), ("data", data)) if v is not None}
-        request = self._session_for(once).request(method, target, headers=sent, timeout=timeout,
-                                                   allow_redirects=False, **body)
+        sent = {**(request.headers or {}), **self.headers_for(target, request.auth)}
+        timeout = aiohttp.ClientTimeout(total=request.timeout_s, sock_connect=min(request.timeout_s, 15.0))
+        body = {k: v for k, v in (("json", request.json), ("params", request.params),
+                                  ("data", request.form() if request.form else None)) if v is not None}
+        sending = self._session_for(once).request(request.method, target, headers=sent, timeout=timeout,
+                                                  allow_redirects=False, **body)
         # A request that must not be resent (create) is never abandoned in flight: once its body
         # may have left, we wait for the answer so the run id is known and can be cancelled.
-        resp = await self._race(request, stop if not once else never_stop, target)
-        log.debug("floyo %s %s%s -> %s", method, target.host, target.path, resp.status)
+        resp = await self._race(sending, stop if not once else never_stop, target)
+        log.debug("floyo %s %s%s -> %s", request.method, target.host, target.path, resp.status)
         try:
             yield resp
         finally:
@@ -229,9 +233,7 @@ class Transport:
 
     async def _exchange(self, request: Request, stop: StopCheck) -> Reply:
         once = not request.idempotent
-        async with self.open(request.method, request.url, auth=True, stop=stop, once=once,
-                             timeout_s=request.timeout_s, urgent=request.urgent, json=request.json,
-                             params=request.params, data=request.form() if request.form else None) as resp:
+        async with self.open(request, stop=stop) as resp:
             body = read_whole(resp, request.max_bytes)
             raw = await self._race(body, stop if not once else never_stop, resp.url)
             return Reply(resp.status, decode_answer(raw), dict(resp.headers))
