@@ -35,7 +35,8 @@ from .models import (
     listed_items,
 )
 from .outcome import CancelOutcome, CancelResult
-from .transport import Request, SentNetworkError, StopCheck, Transport, never_stop
+from .request import Request
+from .transport import SentNetworkError, StopCheck, Transport, never_stop
 
 DEFAULT_URL_TTL_S = 3600
 SEARCH_LIMIT = 20  # runs a marker search may list; a lost create's marker matches one

@@ -26,8 +26,7 @@ from .errors import DownloadError, NetworkError, RateLimited, ServerError
 from .models import RunOutput
 from .names import PART_SUFFIX
 from .part_files import hold, release
-from .policy import backoff_delay
-from .stream import Broken, Expired, Progress, checked_url, fetch_into
+from .stream import Broken, Busy, Expired, Progress, checked_url, fetch_into
 from .transport import StopCheck, Transport, never_stop
 
 log = logging.getLogger(__name__)
@@ -154,6 +153,7 @@ async def _attempts(transport: Transport, output: RunOutput, refresh: Refresh, s
     failures = refreshes = 0
     current = output if output.presigned_url else await refresh(output)
     progress = Progress(expected=output.size_bytes, on_bytes=on_bytes)
+    waited = 0.0  # seconds spent waiting to retry (the transfers themselves do not count)
     while True:
         before, restarts = progress.size, progress.restarts
         try:
@@ -177,15 +177,32 @@ async def _attempts(transport: Transport, output: RunOutput, refresh: Refresh, s
             # went: else a host that cuts each answer later than the last would never fail.
             advanced = progress.size - before >= limits.chunk_bytes and progress.restarts == restarts
             failures += 0 if progress.resumable and advanced else 1
-            if failures >= limits.attempts:
-                raise DownloadError(f"Downloading {output.file_name} failed {failures} times "
-                                    f"(last: {transport.safe(str(e))}). Run Floyo Fetch Outputs "
-                                    "with the run id to try again.") from None
-            await transport.pause(backoff_delay(failures, transport.policy), stop)
+            waited += await _wait_to_retry(transport, output, e, failures, limits, stop, waited)
             if not progress.resumable:
                 current = await _restart(progress, sink, output, current, refresh)
             else:
                 log.info("Resuming %s at byte %d (%s)", output.file_name, progress.size, e)
+
+
+async def _wait_to_retry(transport: Transport, output: RunOutput, error: Exception, failures: int,
+                         limits: DownloadLimits, stop: StopCheck, waited: float) -> float:
+    """The transport's one wait (a busy host's Retry-After honoured) and how long it took, or
+    DownloadError when the tries are spent or the wait would take the file's waits past
+    ``retry_wait_s``."""
+    again = "Run Floyo Fetch Outputs with the run id to try again."
+    last = transport.safe(str(error))
+    if failures >= limits.attempts:
+        raise DownloadError(f"Downloading {output.file_name} failed {failures} times (last: {last}). "
+                            f"{again}") from None
+    status, retry_after = (error.status, error.retry_after) if isinstance(error, Busy) else (None, None)
+    started = transport.clock()
+    if not await transport.wait_to_resend(status, retry_after, failures, stop,
+                                          started + limits.retry_wait_s - waited):
+        asked = f", Retry-After {retry_after:.0f}s" if retry_after is not None else ""
+        raise DownloadError(f"The host of {output.file_name} is busy (last: {last}{asked}): waiting "
+                            f"again would pass the {limits.retry_wait_s:.0f}s a download waits in all. "
+                            f"{again}") from None
+    return transport.clock() - started
 
 
 async def _restart(progress: Progress, sink: Sink, output: RunOutput, current: RunOutput,

@@ -21,6 +21,9 @@ class DownloadLimits:
     stall_s: float = 30.0  # the window over which throughput is judged
     min_bytes_per_s: float = 16 * 1024  # slower than this over a whole window is a stall
     attempts: int = 4
+    # the most one file waits in all before its retries (a busy host's Retry-After included): a
+    # wait that would end past it is not started, the download fails at once
+    retry_wait_s: float = 120.0
     refreshes: int = 2
     max_redirects: int = 3
     chunk_bytes: int = 1024 * 1024

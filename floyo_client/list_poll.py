@@ -28,7 +28,8 @@ from typing import Any
 from .client import LIST_BYTES_PER_RUN, clamp
 from .errors import AnswerTooLarge, FloyoError, Interrupted
 from .models import EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S, Phase, Run, listed_items
-from .transport import MAX_JSON_BYTES, Request, StopCheck
+from .request import Request
+from .transport import MAX_JSON_BYTES, StopCheck
 
 log = logging.getLogger(__name__)
 UNSUPPORTED = (400, 404, 405, 422)  # no run list, or one that does not take ``ids``

@@ -1,7 +1,8 @@
 """One HTTP exchange of a file download: the answer's headers checked, its body streamed to disk.
 
 Decides what each answer means for the bytes already in the ``.part`` file: 200 starts over,
-206 with the matching Content-Range appends, anything else starts over. Judges a stall by
+206 with the matching Content-Range appends, anything else starts over; a 429 or 5xx is ``Busy``
+with the Retry-After the host sent. Judges a stall by
 throughput over a window, so a connection trickling a byte a second is dropped like a dead one.
 Must not retry, refresh links or pick file names (``download.py`` does that).
 """
@@ -22,8 +23,9 @@ from yarl import URL
 from .config import is_loopback_host
 from .download_limits import DownloadLimits
 from .errors import DownloadError, Interrupted
-from .policy import is_retryable_status
-from .transport import Request, StopCheck, Transport
+from .policy import is_retryable_status, parse_retry_after
+from .request import Request
+from .transport import StopCheck, Transport
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 EXPIRED = frozenset({400, 401, 403, 410})  # how object stores answer an expired signature
@@ -64,6 +66,14 @@ def _local_host(host: str | None) -> bool:
 
 class Broken(Exception):
     """The answer broke off or cannot be used; worth another try."""
+
+
+class Busy(Broken):
+    """The host answered 429 or a transient 5xx: try again after the wait it asked for, if any."""
+
+    def __init__(self, status: int, retry_after: float | None):
+        super().__init__(f"HTTP {status}")
+        self.status, self.retry_after = status, retry_after
 
 
 class Expired(Exception):
@@ -168,7 +178,7 @@ async def _take(resp: aiohttp.ClientResponse, sink: SinkLike, progress: Progress
     elif resp.status in EXPIRED:
         raise Expired(f"HTTP {resp.status}")
     elif is_retryable_status(resp.status) or resp.status == 429:
-        raise Broken(f"HTTP {resp.status}")
+        raise Busy(resp.status, parse_retry_after(resp.headers.get("Retry-After"), time.time()))
     else:
         raise DownloadError(f"The output link answered HTTP {resp.status}.")
     await _stream(resp, sink, progress, limits, stop)

@@ -15,9 +15,8 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -34,14 +33,9 @@ from .errors import (
     register_secret,
 )
 from .models import decode_answer
-from .policy import (
-    RetryPolicy,
-    backoff_delay,
-    is_retryable_status,
-    parse_retry_after,
-    rate_limited_delay,
-)
+from .policy import RetryPolicy, is_retryable_status, parse_retry_after, resend_delay
 from .ratelimit import STOP_CHECK_S, RateLimiter, limiter_for
+from .request import Reply, Request
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"floyo-comfyui/{__version__} (ComfyUI custom nodes; aiohttp/{aiohttp.__version__})"
@@ -59,39 +53,6 @@ def identify_host(product: str) -> None:
     a server can tell which release sent a workflow (the gateway names it when the worker's release
     refuses a node's inputs). Set once by the glue at startup; a later call replaces it."""
     _host[:] = [product]
-
-
-@dataclass(frozen=True)
-class Request:
-    """One request, as its sender describes it to the transport: an API call, an upload, or a
-    download (``auth`` False: a presigned link carries its own credentials).
-
-    ``idempotent`` False: a create, sent at most once on a fresh connection. ``urgent``: a rate
-    slot without queueing (a cancel saves money). ``deadline_s``: the whole call, waits included;
-    a wait that would pass it is not started. ``form`` builds a multipart body per attempt.
-    ``attempts``, ``deadline_s`` and ``max_bytes`` are read by ``call`` only; ``open`` sends once."""
-
-    method: str
-    url: str | URL
-    json: Any = None
-    params: Mapping[str, str] | None = None
-    form: Callable[[], aiohttp.FormData] | None = None
-    idempotent: bool = True
-    urgent: bool = False
-    run_id: str | None = None
-    timeout_s: float = 30.0
-    attempts: int | None = None
-    deadline_s: float | None = None
-    max_bytes: int | None = None  # the answer's size cap; None: MAX_JSON_BYTES
-    auth: bool = True  # the bearer token (only ever to the configured API and CDN origins)
-    headers: Mapping[str, str] | None = None  # besides the User-Agent and the token
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class SentNetworkError(NetworkError):
@@ -252,7 +213,7 @@ class Transport:
                 maybe_sent = isinstance(e, SentNetworkError)
                 if (maybe_sent and not request.idempotent) or failures >= attempts:
                     raise
-                if not await self.pause(backoff_delay(failures, self.policy), stop, deadline):
+                if not await self.wait_to_resend(None, None, failures, stop, deadline):
                     raise
                 continue
             if 200 <= reply.status < 300:
@@ -260,24 +221,29 @@ class Transport:
             retry_after = parse_retry_after(reply.headers.get("Retry-After"), time.time())
             if reply.status == 429 and limited + 1 < self.policy.max_rate_limited:
                 limited += 1
-                if await self._rate_limited(rate_limited_delay(retry_after, limited, self.policy),
-                                            stop, deadline):
+                if await self.wait_to_resend(429, retry_after, limited, stop, deadline, hold_key=True):
                     continue
             elif request.idempotent and is_retryable_status(reply.status) and failures + 1 < attempts:
                 failures += 1
-                if await self.pause(backoff_delay(failures, self.policy), stop, deadline):
+                if await self.wait_to_resend(reply.status, retry_after, failures, stop, deadline):
                     continue
             raise error_from_response(reply.status, reply.body, retry_after=retry_after,
                                       run_id=request.run_id)
 
-    async def _rate_limited(self, delay: float, stop: StopCheck, deadline: float | None) -> bool:
-        """The one wait after a 429: every request of the key holds back (the limiter), and this
-        one sleeps it out here, urgent or not. False when it would pass the request's deadline."""
-        if deadline is not None and self.clock() + delay > deadline:
-            log.info("Floyo rate limit hit; a %.1fs wait would pass this request's deadline", delay)
+    async def wait_to_resend(self, status: int | None, retry_after: float | None, attempt: int,
+                             stop: StopCheck, deadline: float | None, *, hold_key: bool = False) -> bool:
+        """The one wait before sending again, API call or download (``policy.resend_delay``).
+        ``hold_key``: every request of the key holds back too (an API 429; the limiter alone lets
+        an urgent one through). A stop ends it within a second; False, unstarted, past ``deadline``."""
+        delay = resend_delay(status, retry_after, attempt, self.policy)
+        late = deadline is not None and self.clock() + delay > deadline
+        if status == 429 or retry_after is not None:  # the server asked for a wait: say so
+            log.info("Floyo answered %s; %s %.1fs", status, "not retrying past the deadline, a wait of"
+                     if late else "retrying after", delay)
+        if late:
             return False
-        log.info("Floyo rate limit hit; waiting %.1fs before retrying", delay)
-        self.limiter.block_for(delay)
+        if hold_key:
+            self.limiter.block_for(delay)
         return await self.pause(delay, stop)
 
 
