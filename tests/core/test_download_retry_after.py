@@ -76,3 +76,11 @@ async def test_a_stop_ends_a_download_s_retry_after_wait_within_a_second(floyo, 
     assert stop_at[0] <= fake_time.now < stop_at[0] + 1.0
     assert [r.status for r in floyo.requests.downloads()] == [429]  # not resent before the wait ended
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_an_api_503_with_retry_after_is_waited_out_by_the_same_wait(floyo, client, fake_time):
+    handle, run = await _finished(client, fake_time)
+    floyo.scenario.faults.append(Fault("GET", r"^/runs/", status=503, body="busy", count=1, retry_after=7))
+    before = fake_time.now
+    again = await client.get_run(run.id)
+    assert again.id == run.id and 7.0 <= fake_time.now - before < 8.0
