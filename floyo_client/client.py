@@ -68,6 +68,7 @@ class FloyoClient:
         self.transport = transport
         self.api = transport.config.api_url
         self.cdn = transport.config.cdn_url
+        self.state = transport.state  # the key's limiter, run slots, list polls, uploads (keystate.py)
 
     async def close(self) -> None:
         await self.transport.close()

@@ -12,6 +12,12 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+StopCheck = Callable[[], bool]  # asked at least once a second by every wait: True, stop now
+
+
+def never_stop() -> bool:
+    return False
+
 
 @dataclass(frozen=True)
 class Request:

@@ -32,21 +32,16 @@ from .errors import (
     redact,
     register_secret,
 )
+from .keystate import KeyState, key_state
 from .models import decode_answer
 from .policy import RetryPolicy, is_retryable_status, parse_retry_after, resend_delay
-from .ratelimit import STOP_CHECK_S, RateLimiter, limiter_for
-from .request import Reply, Request
+from .ratelimit import STOP_CHECK_S
+from .request import Reply, Request, StopCheck, never_stop
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"floyo-comfyui/{__version__} (ComfyUI custom nodes; aiohttp/{aiohttp.__version__})"
 _host: list[str] = []  # the application the pack runs in, as "Name/version" (identify_host)
 MAX_JSON_BYTES = 8 * 1024 * 1024
-StopCheck = Callable[[], bool]
-
-
-def never_stop() -> bool:
-    return False
-
 
 def identify_host(product: str) -> None:
     """Name the application the pack runs in (``ComfyUI/0.33.0``) in every request's User-Agent, so
@@ -78,14 +73,17 @@ class Transport:
     """Owns one aiohttp session; create it inside the event loop that will use it."""
 
     def __init__(self, config: Config, *, policy: RetryPolicy | None = None,
-                 limiter: RateLimiter | None = None,
+                 state: KeyState | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  clock: Callable[[], float] = time.monotonic):
         self.config = config
         self.clock = clock
         register_secret(config.api_key)
         self.policy = policy or RetryPolicy()
-        self.limiter = limiter or limiter_for(config.api_key, config.api_url)
+        # the key's state in this process (limiter, run slots, list polls, uploads), shared by
+        # every Transport of the key whatever its loop; tests and benches pass their own
+        self.state = state or key_state(config)
+        self.limiter = self.state.limiter
         self.sleep = sleep
         self._auth_origins = {_origin(config.api_url), _origin(config.cdn_url)}
         self._session: aiohttp.ClientSession | None = None
@@ -93,8 +91,8 @@ class Transport:
         self._ssl = tls_context(config.ca_bundle)
 
     def twin(self) -> Transport:
-        """A Transport with the same settings and rate budget, for use on another event loop."""
-        return Transport(self.config, policy=self.policy, limiter=self.limiter, sleep=self.sleep,
+        """A Transport with the same settings and key state, for use on another event loop."""
+        return Transport(self.config, policy=self.policy, state=self.state, sleep=self.sleep,
                          clock=self.clock)
 
     async def close(self) -> None:
