@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import _pack  # noqa: F401  (loads the pack as floyo_pack)
-from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, Transport
+from floyo_pack.floyo_client import Config, FloyoClient, KeyState, RateLimiter, Transport
 
 BENCH = Path(__file__).resolve().parent
 KEY = "flo_test_key"
@@ -65,7 +65,7 @@ def server_process(outputs: int, size: int, link: Link | None = None) -> Iterato
 
 def client_for(api_url: str, cdn_url: str, limiter: RateLimiter | None = None) -> FloyoClient:
     config = Config(api_key=KEY, api_url=api_url, cdn_url=cdn_url)
-    return FloyoClient(Transport(config, limiter=limiter or RateLimiter(rate=100_000)))
+    return FloyoClient(Transport(config, state=KeyState(limiter or RateLimiter(rate=100_000))))
 
 
 def median(values: list[float]) -> float:

@@ -28,7 +28,7 @@ import time
 
 import _pack  # noqa: F401  (loads the pack as floyo_pack)
 from _common import machine, table, verdict
-from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, Transport, start_run
+from floyo_pack.floyo_client import Config, FloyoClient, KeyState, RateLimiter, Transport, start_run
 from floyo_scripted import Scenario, ServerThread, Step
 from floyo_scripted.realism import Realism
 
@@ -50,7 +50,7 @@ async def watch(client: FloyoClient, server: ServerThread, seconds: float) -> tu
 
 def client_for(server: ServerThread, key: str, limiter: RateLimiter) -> FloyoClient:
     config = Config(api_key=key, api_url=server.api_url, cdn_url=server.cdn_url)
-    return FloyoClient(Transport(config, limiter=limiter))
+    return FloyoClient(Transport(config, state=KeyState(limiter)))
 
 
 async def alone(server: ServerThread, durations: list[float]) -> list[float]:
@@ -64,7 +64,7 @@ async def alone(server: ServerThread, durations: list[float]) -> list[float]:
 
 async def shared(server: ServerThread, durations: list[float], rate: int,
                  window_s: float) -> list[tuple[float, float]]:
-    limiter = RateLimiter(rate=rate, window_s=window_s)  # what limiter_for() gives a key
+    limiter = RateLimiter(rate=rate, window_s=window_s)  # what key_state() gives a key
     async with client_for(server, "flo_shared", limiter) as client:
         return list(await asyncio.gather(*(watch(client, server, s) for s in durations)))
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import _pack  # noqa: F401  (loads the pack as floyo_pack)
 from _common import machine, table, verdict
-from floyo_pack.floyo_client import Config, FloyoClient, Hooks, RateLimiter, Transport
+from floyo_pack.floyo_client import Config, FloyoClient, Hooks, KeyState, RateLimiter, Transport
 from floyo_pack.floyo_client.journal import Journal
 from floyo_pack.floyo_client.slots import max_concurrent_runs
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
@@ -35,7 +35,7 @@ WORKFLOW = {"1": {"class_type": "SaveImage", "inputs": {"filename_prefix": "benc
 
 def client_for(server: ServerThread, key: str, limiter: RateLimiter) -> FloyoClient:
     return FloyoClient(Transport(Config(api_key=key, api_url=server.api_url, cdn_url=server.cdn_url),
-                                 limiter=limiter))
+                                 state=KeyState(limiter)))
 
 
 async def fan_out(server: ServerThread, key: str, runs: int, limiter: RateLimiter, journal: Journal) -> float:

@@ -22,7 +22,8 @@ from .config import (
 )
 from .cost import partner_cost_usd, spent_text
 from .credentials import find_secrets, refuse_secrets, workflow_hash
-from .download import DownloadLimits, download_file
+from .download import download_file
+from .download_limits import DownloadLimits
 from .errors import (
     AuthError,
     BillingError,
@@ -43,11 +44,12 @@ from .errors import (
     redact,
 )
 from .journal import GAVE_UP, Journal
+from .keystate import KeyState, key_state
 from .models import RUN_ID_RE, Phase, Run, RunOutput, classify_status
 from .outcome import CancelOutcome, CancelResult
 from .part_files import sweep_parts
 from .policy import PollSchedule, RetryPolicy
-from .ratelimit import RateLimiter, limiter_for
+from .ratelimit import RateLimiter
 from .routing import OutputNode, describe, node_of, route, silent, subfolder_of, tag
 from .run_files import download_outputs
 from .runner import (
@@ -86,14 +88,17 @@ from .workflow import (
 
 
 def open_client(config: Config, **transport_options: object) -> FloyoClient:
-    """A client over a fresh Transport; create it in the event loop that will use it."""
+    """A client over a fresh Transport; create it in the event loop that will use it. It carries
+    its key's state in this process (``key_state(config)``: limiter, run slots, list polls,
+    uploads) unless ``state=`` gives another (a test's or a bench's own)."""
     return FloyoClient(Transport(config, **transport_options))  # type: ignore[arg-type]
 
 
 __all__ = [
     "AuthError", "BillingError", "CancelOutcome", "CancelResult", "Config", "ConfigError", "Conflict",
     "DownloadError", "DownloadLimits", "ENV_MAX_UPLOAD_MB", "FloyoClient", "FloyoError", "GAVE_UP",
-    "Hooks", "Interrupted", "Journal", "Limits", "NetworkError", "NotFound", "OutputNode", "Override",
+    "Hooks", "Interrupted", "Journal", "KeyState", "Limits", "NetworkError", "NotFound", "OutputNode",
+    "Override",
     "Partition", "Phase", "PollSchedule", "Prompt", "ProtocolError", "RUN_ID_RE", "RateLimited",
     "RateLimiter", "RetryPolicy", "Run", "RunFailed", "RunHandle", "RunMayExist", "RunMeta", "RunOutput",
     "RunTimedOut", "RunUpdate", "SavedFile", "ServerError", "StopCheck", "Transport", "WAYS_OUT",
@@ -102,7 +107,7 @@ __all__ = [
     "cancel_on_stop", "check_api_format", "classify_status", "descendants", "describe", "download_file",
     "download_outputs", "error_from_response", "failure_of", "find_node", "find_secrets", "fingerprint",
     "intact", "is_link",
-    "is_loopback_host", "journal_left", "journaled_hooks", "key_status", "limiter_for", "load_config",
+    "is_loopback_host", "journal_left", "journaled_hooks", "key_state", "key_status", "load_config",
     "max_batch_pixels", "max_upload_bytes", "never_cancel", "new_marker", "node_of", "open_client",
     "outage_limit_s", "parse_embedded", "partition", "partner_cost_usd", "redact", "refuse_local_reruns",
     "refuse_secrets", "route", "run_name", "run_tracked", "silent", "spent_text", "start_run",

@@ -35,7 +35,8 @@ from .models import (
     listed_items,
 )
 from .outcome import CancelOutcome, CancelResult
-from .transport import Request, SentNetworkError, StopCheck, Transport, never_stop
+from .request import Request
+from .transport import SentNetworkError, StopCheck, Transport, never_stop
 
 DEFAULT_URL_TTL_S = 3600
 SEARCH_LIMIT = 20  # runs a marker search may list; a lost create's marker matches one
@@ -67,6 +68,7 @@ class FloyoClient:
         self.transport = transport
         self.api = transport.config.api_url
         self.cdn = transport.config.cdn_url
+        self.state = transport.state  # the key's limiter, run slots, list polls, uploads (keystate.py)
 
     async def close(self) -> None:
         await self.transport.close()

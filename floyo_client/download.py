@@ -19,42 +19,20 @@ import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from .config import max_output_bytes, max_outputs, max_run_bytes
+from .download_limits import DownloadLimits
 from .errors import DownloadError, NetworkError, RateLimited, ServerError
 from .models import RunOutput
 from .names import PART_SUFFIX
 from .part_files import hold, release
-from .policy import backoff_delay
-from .stream import Broken, Expired, Progress, checked_url, fetch_into
+from .stream import Broken, Busy, Expired, Progress, checked_url, fetch_into
 from .transport import StopCheck, Transport, never_stop
 
 log = logging.getLogger(__name__)
 Refresh = Callable[[RunOutput], Awaitable[RunOutput]]
 OnBytes = Callable[[int], None]
 SLOW_WRITE_S = 0.25  # one buffer (1 MiB) taking this long: a slow disk (not a busy CPU), use a thread
-
-
-@dataclass(frozen=True)
-class DownloadLimits:
-    max_bytes: int = 1024 * 1024 * 1024  # per file
-    max_outputs: int = 1000  # per run, checked before any download
-    max_run_bytes: int = 4096 * 1024 * 1024  # per run, all files together
-    stall_s: float = 30.0  # the window over which throughput is judged
-    min_bytes_per_s: float = 16 * 1024  # slower than this over a whole window is a stall
-    attempts: int = 4
-    refreshes: int = 2
-    max_redirects: int = 3
-    chunk_bytes: int = 1024 * 1024
-    window_bytes: int = 4 * 1024 * 1024  # bytes still to come of running downloads (run_files.Window)
-    concurrency: int = 16  # most downloads of one run at once (small files; run_files.Window)
-
-    @classmethod
-    def from_env(cls) -> DownloadLimits:
-        """The caps set by FLOYO_MAX_OUTPUT_MB, FLOYO_MAX_OUTPUTS and FLOYO_MAX_RUN_MB."""
-        return cls(max_bytes=max_output_bytes(), max_outputs=max_outputs(), max_run_bytes=max_run_bytes())
 
 
 class Sink:
@@ -175,6 +153,7 @@ async def _attempts(transport: Transport, output: RunOutput, refresh: Refresh, s
     failures = refreshes = 0
     current = output if output.presigned_url else await refresh(output)
     progress = Progress(expected=output.size_bytes, on_bytes=on_bytes)
+    waited = 0.0  # seconds spent waiting to retry (the transfers themselves do not count)
     while True:
         before, restarts = progress.size, progress.restarts
         try:
@@ -198,15 +177,32 @@ async def _attempts(transport: Transport, output: RunOutput, refresh: Refresh, s
             # went: else a host that cuts each answer later than the last would never fail.
             advanced = progress.size - before >= limits.chunk_bytes and progress.restarts == restarts
             failures += 0 if progress.resumable and advanced else 1
-            if failures >= limits.attempts:
-                raise DownloadError(f"Downloading {output.file_name} failed {failures} times "
-                                    f"(last: {transport.safe(str(e))}). Run Floyo Fetch Outputs "
-                                    "with the run id to try again.") from None
-            await transport.pause(backoff_delay(failures, transport.policy), stop)
+            waited += await _wait_to_retry(transport, output, e, failures, limits, stop, waited)
             if not progress.resumable:
                 current = await _restart(progress, sink, output, current, refresh)
             else:
                 log.info("Resuming %s at byte %d (%s)", output.file_name, progress.size, e)
+
+
+async def _wait_to_retry(transport: Transport, output: RunOutput, error: Exception, failures: int,
+                         limits: DownloadLimits, stop: StopCheck, waited: float) -> float:
+    """The transport's one wait (a busy host's Retry-After honoured) and how long it took, or
+    DownloadError when the tries are spent or the wait would take the file's waits past
+    ``retry_wait_s``."""
+    again = "Run Floyo Fetch Outputs with the run id to try again."
+    last = transport.safe(str(error))
+    if failures >= limits.attempts:
+        raise DownloadError(f"Downloading {output.file_name} failed {failures} times (last: {last}). "
+                            f"{again}") from None
+    status, retry_after = (error.status, error.retry_after) if isinstance(error, Busy) else (None, None)
+    started = transport.clock()
+    if not await transport.wait_to_resend(status, retry_after, failures, stop,
+                                          started + limits.retry_wait_s - waited):
+        asked = f", Retry-After {retry_after:.0f}s" if retry_after is not None else ""
+        raise DownloadError(f"The host of {output.file_name} is busy (last: {last}{asked}): waiting "
+                            f"again would pass the {limits.retry_wait_s:.0f}s a download waits in all. "
+                            f"{again}") from None
+    return transport.clock() - started
 
 
 async def _restart(progress: Progress, sink: Sink, output: RunOutput, current: RunOutput,

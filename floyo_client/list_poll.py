@@ -6,35 +6,35 @@ pace of the fastest schedule. There is no background task: each ``RunHandle.wait
 on its own schedule, but when its turn comes it takes the newest round that began after its own
 previous look, joins the round in flight, or sends a new round for every subscribed run.
 
-Floyo's run list is unconfirmed (docs/floyo-api.md, "Run list"), so it is checked on every
-answer: a 400/404/405/422, an answer holding runs not asked for or lacking some asked for (a
-list that ignores ``ids``), or one larger than ``LIST_BYTES_PER_RUN`` per run asked for, marks
-the key's list unusable until ComfyUI restarts (one log line) and every handle polls its run
-alone, as before. Transient failures reach every waiter of the round as their own poll's
-failure, so the outage riding in ``runner.py`` is unchanged. Used only while two or more runs of
-one key are waited on. Must not create, cancel or download anything.
+Floyo's run list is unconfirmed (docs/floyo-api.md, "Run list"), so it is checked on every answer:
+a 400/404/405/422, an answer holding runs not asked for or lacking some asked for (a list that
+ignores ``ids``), or one larger than ``LIST_BYTES_PER_RUN`` per run asked for, marks the key's
+list unusable until ComfyUI restarts (one log line; the verdict and the pollers are kept in the
+key's ``KeyState``, keystate.py) and every handle polls its run alone, as before. Transient
+failures reach every waiter of the round as their own poll's failure, so the outage riding in
+``runner.py`` is unchanged. Used only while two or more runs of one key are waited on. Must not
+create, cancel or download anything.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .client import LIST_BYTES_PER_RUN, clamp
 from .errors import AnswerTooLarge, FloyoError, Interrupted
+from .keystate import ListPolls
 from .models import EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S, Phase, Run, listed_items
-from .transport import MAX_JSON_BYTES, Request, StopCheck
+from .request import Request
+from .transport import MAX_JSON_BYTES, StopCheck
 
 log = logging.getLogger(__name__)
 UNSUPPORTED = (400, 404, 405, 422)  # no run list, or one that does not take ``ids``
 PAGE = 100  # the list's largest page
 SLICE_S = 1.0
-Key = tuple[str, str]  # (digest of the API key, API URL)
 
 
 class Untrusted(Exception):
@@ -52,9 +52,9 @@ class Round:
 class ListPoller:
     """The shared poll of one key's runs, on one event loop and one clock."""
 
-    def __init__(self, clock: Callable[[], float], key: Key | None = None) -> None:
+    def __init__(self, clock: Callable[[], float], lists: ListPolls | None = None) -> None:
         self.clock = clock
-        self.key = key
+        self.lists = lists or ListPolls()  # the key's: its verdict holds on every loop
         self.watched: set[str] = set()
         self._unusable = False  # remembered: a key's run list does not come back mid-session
         self.rounds = 0  # requests sent (what tests and benches count)
@@ -64,7 +64,7 @@ class ListPoller:
     @property
     def unsupported(self) -> bool:
         """This key's list failed a check, here or on another loop of this process."""
-        return self._unusable or self.key in _unusable
+        return self._unusable or self.lists.unusable
 
     def active(self) -> bool:
         return not self.unsupported and len(self.watched) >= 2
@@ -131,11 +131,7 @@ class ListPoller:
     def _give_up(self, level: int, why: str) -> None:
         """Per-run polls for this key until ComfyUI restarts, said once per key."""
         self._unusable = True
-        with _lock:
-            first = self.key not in _unusable
-            if self.key is not None:
-                _unusable.add(self.key)
-        if first:
+        if self.lists.give_up():
             log.log(level, "Floyo: the run list cannot watch this key's runs (%s); each run is "
                     "polled alone until ComfyUI restarts", why)
 
@@ -197,25 +193,7 @@ async def _list(client: Any, ids: list[str], stop: StopCheck, url_ttl_s: float) 
     return found
 
 
-_pollers: dict[tuple[str, str, int, Callable[[], float]], ListPoller] = {}
-_unusable: set[Key] = set()  # keys whose list failed a check: per-process, as each prompt has its own loop
-_lock = threading.Lock()
-
-
-def forget_unusable_lists() -> None:
-    """Trust every key's run list again (what a restart does; tests whose ports may repeat)."""
-    with _lock:
-        _unusable.clear()
-
-
 def poller_for(client: Any, clock: Callable[[], float]) -> ListPoller:
     """The shared poller of this client's key on the running loop and this clock."""
-    config = client.transport.config
-    digest = hashlib.sha256(config.api_key.encode()).hexdigest()
-    key = (digest, config.api_url, id(asyncio.get_running_loop()), clock)
-    with _lock:
-        for stale in [k for k, p in _pollers.items() if not p.watched and k != key]:
-            del _pollers[stale]  # loops come and go (benches, the resume thread)
-        if key not in _pollers:
-            _pollers[key] = ListPoller(clock, (digest, config.api_url))
-        return _pollers[key]
+    lists = client.state.lists
+    return lists.poller(clock, lambda: ListPoller(clock, lists), lambda p: not p.watched)

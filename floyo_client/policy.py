@@ -59,6 +59,18 @@ def rate_limited_delay(retry_after: float | None, attempt: int, policy: RetryPol
     return min(2.0 * (2 ** max(attempt - 1, 0)), 60.0)
 
 
+def resend_delay(status: int | None, retry_after: float | None, attempt: int, policy: RetryPolicy,
+                 rand: Callable[[], float] = random.random) -> float:
+    """Wait before sending again after ``status`` (None: the network failed), API or CDN alike: a
+    429 as ``rate_limited_delay``; a 503 the server's Retry-After when given (capped); anything
+    else the capped backoff of the ``attempt``-th failure."""
+    if status == 429:
+        return rate_limited_delay(retry_after, attempt, policy)
+    if status == 503 and retry_after is not None:
+        return min(retry_after, policy.max_retry_after_s)
+    return backoff_delay(attempt, policy, rand)
+
+
 @dataclass(frozen=True)
 class PollSchedule:
     """Fast first polls (a short run is noticed within about a second), then back off."""

@@ -1,6 +1,7 @@
 """One request budget per API key, shared by every run, route and thread of the process.
 
-Floyo allows 100 requests/minute/key (docs/floyo-api.md, "Rate limit"). Nodes run on ComfyUI's worker thread
+Floyo allows 100 requests/minute/key (docs/floyo-api.md, "Rate limit"); the key's ``KeyState``
+(keystate.py) holds its one limiter. Nodes run on ComfyUI's worker thread
 and routes on the server thread, each with its own event loop, so the state is guarded by a
 ``threading.Lock`` and no asyncio object is shared. Must not hold or log the key itself.
 """
@@ -8,7 +9,6 @@ and routes on the server thread, each with its own event loop, so the state is g
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import threading
 import time
 from collections import deque
@@ -66,13 +66,3 @@ class RateLimiter:
             await sleep(min(wait, STOP_CHECK_S))
             wait = deadline - self._clock()
 
-
-_limiters: dict[tuple[str, str], RateLimiter] = {}
-_registry_lock = threading.Lock()
-
-
-def limiter_for(api_key: str, api_url: str) -> RateLimiter:
-    """The process-wide limiter of this key (keyed by a hash, so the key is not kept here)."""
-    digest = hashlib.sha256(api_key.encode()).hexdigest()
-    with _registry_lock:
-        return _limiters.setdefault((digest, api_url), RateLimiter())

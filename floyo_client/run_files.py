@@ -10,7 +10,8 @@ holds one pooled keep-alive connection and one ``.part`` file, and retries on it
 Checks the run's budgets before the first request (how many files, how many bytes Floyo says
 they have) and keeps counting bytes while they stream, so a hostile or buggy answer gets a clear
 error instead of filling the disk. Each file is handed over the moment it is on disk under its
-final name. One writer per run folder at a time (``one_writer``): the resume thread, a Fetch node
+final name. One writer per run folder at a time (``one_writer``, on the process's
+``FolderClaims`` that every key's ``KeyState`` points at): the resume thread, a Fetch node
 and the runs tab may all ask for the same run's outputs at once; the later ones wait, then take
 the files the first saved instead of downloading them again. Must not decode files or know about
 ComfyUI.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -28,8 +28,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .download import DownloadLimits, Refresh, download_file
+from .download import Refresh, download_file
+from .download_limits import DownloadLimits
 from .errors import DownloadError, Interrupted
+from .keystate import FolderClaims
 from .models import RunOutput
 from .names import output_names, path_inside
 from .transport import StopCheck
@@ -143,27 +145,17 @@ class Window:
             self.leave(cost, got)
 
 
-_writers: set[str] = set()  # run folders being written, by any thread or event loop
-_writers_lock = threading.Lock()
 CLAIM_CHECK_S = 0.1
 CLAIM_WAIT_S = 3600.0  # the other download has its own deadlines; this one is a last resort
 
 
-def _claim(key: str) -> bool:
-    with _writers_lock:
-        if key in _writers:
-            return False
-        _writers.add(key)
-        return True
-
-
 @asynccontextmanager
-async def one_writer(folder: Path, stop: StopCheck) -> AsyncIterator[bool]:
-    """Hold the right to write into ``folder`` (one run's outputs) in this process; yields True
+async def one_writer(claims: FolderClaims, folder: Path, stop: StopCheck) -> AsyncIterator[bool]:
+    """Hold the right to write into ``folder`` (one run's outputs) among ``claims``; yields True
     when another download of it had to end first (its files may be on disk already)."""
     key, waited = os.path.normcase(os.path.abspath(folder)), False
     deadline = time.monotonic() + CLAIM_WAIT_S
-    while not _claim(key):
+    while not claims.claim(key):
         waited = True
         if stop():
             raise Interrupted("Stopped while another download of this run's outputs was finishing.")
@@ -174,8 +166,7 @@ async def one_writer(folder: Path, stop: StopCheck) -> AsyncIterator[bool]:
     try:
         yield waited
     finally:
-        with _writers_lock:
-            _writers.discard(key)
+        claims.release(key)
 
 
 def _saved_already(path: Path, output: RunOutput) -> bool:
@@ -210,7 +201,7 @@ async def download_outputs(handle: RunHandle, outputs: Sequence[RunOutput], fold
     check_budget(handle.run_id, outputs, handle.limits.download)
     paths = [path_inside(folder, name) for name in output_names([o.file_name for o in outputs])]
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    async with one_writer(folder, handle.hooks.should_stop) as waited:
+    async with one_writer(handle.client.state.folders, folder, handle.hooks.should_stop) as waited:
         taken = {i for i, o in enumerate(outputs) if waited and _saved_already(paths[i], o)}
         await _download_all(handle, outputs, paths, taken, on_ready)
     return paths

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .client import FloyoClient, new_marker
-from .download import DownloadLimits
+from .download_limits import DownloadLimits
 from .errors import BillingError, FloyoError, Interrupted, OutageTooLong, RunFailed, RunTimedOut
 from .list_poll import ListPoller, poller_for, usable
 from .models import Phase, Run

@@ -4,15 +4,15 @@ enforces it, nodes/fanout_cap.py).
 
 A fan-out (a ComfyUI list into ``FloyoRemoteRun``) starts every element's call at once; the calls
 beyond the bound wait here, locally, and send no create until a slot frees, so a long list never
-queues (and bills) more runs than the user allowed. Slots are process-wide per key, shared by
-every event loop (nodes, the resume thread, benches), so they are ``threading`` objects polled
-from async code. Waiting honours the caller's stop within a second. Must not make requests.
+queues (and bills) more runs than the user allowed. Slots are process-wide per key (held by the
+key's ``KeyState``, keystate.py), shared by every event loop (nodes, the resume thread, benches),
+so they are ``threading`` objects polled from async code. Waiting honours the caller's stop within
+a second. Must not make requests.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import os
 import threading
@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from .errors import ConfigError, Interrupted
-from .transport import StopCheck
+from .request import StopCheck
 
 ENV_MAX_CONCURRENT_RUNS = "FLOYO_MAX_CONCURRENT_RUNS"
 DEFAULT_MAX_CONCURRENT_RUNS = 8
@@ -96,17 +96,6 @@ class RunSlots:
             self.in_use = max(self.in_use - 1, 0)
 
 
-_slots: dict[tuple[str, str], RunSlots] = {}
-_registry_lock = threading.Lock()
-
-
-def slots_for(api_key: str, api_url: str) -> RunSlots:
-    """The process-wide slots of this key (keyed by a hash, so the key is not kept here)."""
-    digest = hashlib.sha256(api_key.encode()).hexdigest()
-    with _registry_lock:
-        return _slots.setdefault((digest, api_url), RunSlots())
-
-
 class _Held:
     """One acquired slot, freed once: when the run has ended on Floyo (its downloads need no
     slot) or when the caller leaves, whichever comes first."""
@@ -127,7 +116,7 @@ class _Held:
 @asynccontextmanager
 async def run_slot(client: Any, stop: StopCheck) -> AsyncIterator[_Held]:
     """Hold one of the client's key's run slots (waiting for it first) for the block."""
-    slots = slots_for(client.transport.config.api_key, client.api)
+    slots = client.state.slots
     await slots.acquire(stop)
     held = _Held(slots)
     try:

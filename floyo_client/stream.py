@@ -1,7 +1,8 @@
 """One HTTP exchange of a file download: the answer's headers checked, its body streamed to disk.
 
 Decides what each answer means for the bytes already in the ``.part`` file: 200 starts over,
-206 with the matching Content-Range appends, anything else starts over. Judges a stall by
+206 with the matching Content-Range appends, anything else starts over; a 429 or 5xx is ``Busy``
+with the Retry-After the host sent. Judges a stall by
 throughput over a window, so a connection trickling a byte a second is dropped like a dead one.
 Must not retry, refresh links or pick file names (``download.py`` does that).
 """
@@ -14,23 +15,23 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import aiohttp
 from yarl import URL
 
 from .config import is_loopback_host
+from .download_limits import DownloadLimits
 from .errors import DownloadError, Interrupted
-from .policy import is_retryable_status
+from .policy import is_retryable_status, parse_retry_after
+from .request import Request
 from .transport import StopCheck, Transport
-
-if TYPE_CHECKING:
-    from .download import DownloadLimits
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 EXPIRED = frozenset({400, 401, 403, 410})  # how object stores answer an expired signature
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
 READ_WAIT_S = 1.0  # a read waits at most this long, so stops and stalls are noticed promptly
+BODY_TIMEOUT_S = 7 * 24 * 3600  # no cap on a body's time: the throughput meter judges it
 CHECK_S = 0.1  # stops and stalls are judged this often while bytes flow (per chunk costs more than the copy)
 
 
@@ -65,6 +66,14 @@ def _local_host(host: str | None) -> bool:
 
 class Broken(Exception):
     """The answer broke off or cannot be used; worth another try."""
+
+
+class Busy(Broken):
+    """The host answered 429 or a transient 5xx: try again after the wait it asked for, if any."""
+
+    def __init__(self, status: int, retry_after: float | None):
+        super().__init__(f"HTTP {status}")
+        self.status, self.retry_after = status, retry_after
 
 
 class Expired(Exception):
@@ -138,8 +147,8 @@ async def fetch_into(transport: Transport, url: URL, sink: SinkLike, progress: P
     for _ in range(limits.max_redirects + 1):
         try:
             async with asyncio.timeout(limits.stall_s) as deadline:  # the wait for headers
-                async with transport.open("GET", url, auth=False, stop=stop, timeout_s=7 * 24 * 3600,
-                                          headers=_request_headers(progress)) as resp:
+                async with transport.open(Request("GET", url, auth=False, timeout_s=BODY_TIMEOUT_S,
+                                                  headers=_request_headers(progress)), stop=stop) as resp:
                     deadline.reschedule(None)  # from here the throughput meter judges the body
                     if resp.status in REDIRECTS and "Location" in resp.headers:
                         url = checked_url(resp.headers["Location"], transport.config.api_url, base=url)
@@ -169,7 +178,7 @@ async def _take(resp: aiohttp.ClientResponse, sink: SinkLike, progress: Progress
     elif resp.status in EXPIRED:
         raise Expired(f"HTTP {resp.status}")
     elif is_retryable_status(resp.status) or resp.status == 429:
-        raise Broken(f"HTTP {resp.status}")
+        raise Busy(resp.status, parse_retry_after(resp.headers.get("Retry-After"), time.time()))
     else:
         raise DownloadError(f"The output link answered HTTP {resp.status}.")
     await _stream(resp, sink, progress, limits, stop)

@@ -4,7 +4,8 @@ Sets the User-Agent, attaches the bearer token only when asked *and* only to the
 and CDN origins, spends the per-key rate budget, applies timeouts, races each request against
 the stop check, retries by ``policy`` and turns every answer or failure into a typed error.
 After a 429 the transport itself waits once before resending, a cancel included (the limiter
-alone lets an urgent request straight through). Each API request is one typed ``Request``.
+alone lets an urgent request straight through). Every request, API call, upload or download,
+is one typed ``Request``.
 Must not follow redirects on its own (callers decide) or put a key or URL query into a message.
 """
 
@@ -14,9 +15,8 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -32,61 +32,22 @@ from .errors import (
     redact,
     register_secret,
 )
+from .keystate import KeyState, key_state
 from .models import decode_answer
-from .policy import (
-    RetryPolicy,
-    backoff_delay,
-    is_retryable_status,
-    parse_retry_after,
-    rate_limited_delay,
-)
-from .ratelimit import STOP_CHECK_S, RateLimiter, limiter_for
+from .policy import RetryPolicy, is_retryable_status, parse_retry_after, resend_delay
+from .ratelimit import STOP_CHECK_S
+from .request import Reply, Request, StopCheck, never_stop
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"floyo-comfyui/{__version__} (ComfyUI custom nodes; aiohttp/{aiohttp.__version__})"
 _host: list[str] = []  # the application the pack runs in, as "Name/version" (identify_host)
 MAX_JSON_BYTES = 8 * 1024 * 1024
-StopCheck = Callable[[], bool]
-
-
-def never_stop() -> bool:
-    return False
-
 
 def identify_host(product: str) -> None:
     """Name the application the pack runs in (``ComfyUI/0.33.0``) in every request's User-Agent, so
     a server can tell which release sent a workflow (the gateway names it when the worker's release
     refuses a node's inputs). Set once by the glue at startup; a later call replaces it."""
     _host[:] = [product]
-
-
-@dataclass(frozen=True)
-class Request:
-    """One Floyo API request, as the client describes it to the transport.
-
-    ``idempotent`` False: a create, sent at most once on a fresh connection. ``urgent``: a rate
-    slot without queueing (a cancel saves money). ``deadline_s``: the whole call, waits included;
-    a wait that would pass it is not started. ``form`` builds a multipart body per attempt."""
-
-    method: str
-    url: str
-    json: Any = None
-    params: Mapping[str, str] | None = None
-    form: Callable[[], aiohttp.FormData] | None = None
-    idempotent: bool = True
-    urgent: bool = False
-    run_id: str | None = None
-    timeout_s: float = 30.0
-    attempts: int | None = None
-    deadline_s: float | None = None
-    max_bytes: int | None = None  # the answer's size cap; None: MAX_JSON_BYTES
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class SentNetworkError(NetworkError):
@@ -112,14 +73,17 @@ class Transport:
     """Owns one aiohttp session; create it inside the event loop that will use it."""
 
     def __init__(self, config: Config, *, policy: RetryPolicy | None = None,
-                 limiter: RateLimiter | None = None,
+                 state: KeyState | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  clock: Callable[[], float] = time.monotonic):
         self.config = config
         self.clock = clock
         register_secret(config.api_key)
         self.policy = policy or RetryPolicy()
-        self.limiter = limiter or limiter_for(config.api_key, config.api_url)
+        # the key's state in this process (limiter, run slots, list polls, uploads), shared by
+        # every Transport of the key whatever its loop; tests and benches pass their own
+        self.state = state or key_state(config)
+        self.limiter = self.state.limiter
         self.sleep = sleep
         self._auth_origins = {_origin(config.api_url), _origin(config.cdn_url)}
         self._session: aiohttp.ClientSession | None = None
@@ -127,8 +91,8 @@ class Transport:
         self._ssl = tls_context(config.ca_bundle)
 
     def twin(self) -> Transport:
-        """A Transport with the same settings and rate budget, for use on another event loop."""
-        return Transport(self.config, policy=self.policy, limiter=self.limiter, sleep=self.sleep,
+        """A Transport with the same settings and key state, for use on another event loop."""
+        return Transport(self.config, policy=self.policy, state=self.state, sleep=self.sleep,
                          clock=self.clock)
 
     async def close(self) -> None:
@@ -165,28 +129,27 @@ class Transport:
         return redact(text, self.config.api_key)
 
     @asynccontextmanager
-    async def open(self, method: str, url: str | URL, *, auth: bool, timeout_s: float = 30.0,
-                   stop: StopCheck = never_stop, once: bool = False, urgent: bool = False,
-                   headers: Mapping[str, str] | None = None, json: Any = None,
-                   params: Mapping[str, str] | None = None,
-                   data: Any = None) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Send one request (no retries) and yield the response; the single exit to the network."""
+    async def open(self, request: Request, *,
+                   stop: StopCheck = never_stop) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send ``request`` once (no retries) and yield the response; the single exit to the network."""
+        url, once = request.url, not request.idempotent
         target = url if isinstance(url, URL) else URL(url, encoded=True)  # keep presigned bytes as-is
-        if auth and urgent:  # a cancel saves money: it takes a slot but never queues behind polls
+        if request.auth and request.urgent:  # a cancel saves money: it takes a slot but never queues
             self.limiter.reserve()
-        elif auth:
+        elif request.auth:
             await self.limiter.acquire(stop, self.sleep)
         if stop():
             raise Interrupted("Stopped before the request was sent.")
-        sent = {**(headers or {}), **self.headers_for(target, auth)}
-        timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, 15.0))
-        body = {k: v for k, v in (("json", json), ("params", params), ("data", data)) if v is not None}
-        request = self._session_for(once).request(method, target, headers=sent, timeout=timeout,
-                                                   allow_redirects=False, **body)
+        sent = {**(request.headers or {}), **self.headers_for(target, request.auth)}
+        timeout = aiohttp.ClientTimeout(total=request.timeout_s, sock_connect=min(request.timeout_s, 15.0))
+        body = {k: v for k, v in (("json", request.json), ("params", request.params),
+                                  ("data", request.form() if request.form else None)) if v is not None}
+        sending = self._session_for(once).request(request.method, target, headers=sent, timeout=timeout,
+                                                  allow_redirects=False, **body)
         # A request that must not be resent (create) is never abandoned in flight: once its body
         # may have left, we wait for the answer so the run id is known and can be cancelled.
-        resp = await self._race(request, stop if not once else never_stop, target)
-        log.debug("floyo %s %s%s -> %s", method, target.host, target.path, resp.status)
+        resp = await self._race(sending, stop if not once else never_stop, target)
+        log.debug("floyo %s %s%s -> %s", request.method, target.host, target.path, resp.status)
         try:
             yield resp
         finally:
@@ -229,9 +192,7 @@ class Transport:
 
     async def _exchange(self, request: Request, stop: StopCheck) -> Reply:
         once = not request.idempotent
-        async with self.open(request.method, request.url, auth=True, stop=stop, once=once,
-                             timeout_s=request.timeout_s, urgent=request.urgent, json=request.json,
-                             params=request.params, data=request.form() if request.form else None) as resp:
+        async with self.open(request, stop=stop) as resp:
             body = read_whole(resp, request.max_bytes)
             raw = await self._race(body, stop if not once else never_stop, resp.url)
             return Reply(resp.status, decode_answer(raw), dict(resp.headers))
@@ -250,7 +211,7 @@ class Transport:
                 maybe_sent = isinstance(e, SentNetworkError)
                 if (maybe_sent and not request.idempotent) or failures >= attempts:
                     raise
-                if not await self.pause(backoff_delay(failures, self.policy), stop, deadline):
+                if not await self.wait_to_resend(None, None, failures, stop, deadline):
                     raise
                 continue
             if 200 <= reply.status < 300:
@@ -258,24 +219,29 @@ class Transport:
             retry_after = parse_retry_after(reply.headers.get("Retry-After"), time.time())
             if reply.status == 429 and limited + 1 < self.policy.max_rate_limited:
                 limited += 1
-                if await self._rate_limited(rate_limited_delay(retry_after, limited, self.policy),
-                                            stop, deadline):
+                if await self.wait_to_resend(429, retry_after, limited, stop, deadline, hold_key=True):
                     continue
             elif request.idempotent and is_retryable_status(reply.status) and failures + 1 < attempts:
                 failures += 1
-                if await self.pause(backoff_delay(failures, self.policy), stop, deadline):
+                if await self.wait_to_resend(reply.status, retry_after, failures, stop, deadline):
                     continue
             raise error_from_response(reply.status, reply.body, retry_after=retry_after,
                                       run_id=request.run_id)
 
-    async def _rate_limited(self, delay: float, stop: StopCheck, deadline: float | None) -> bool:
-        """The one wait after a 429: every request of the key holds back (the limiter), and this
-        one sleeps it out here, urgent or not. False when it would pass the request's deadline."""
-        if deadline is not None and self.clock() + delay > deadline:
-            log.info("Floyo rate limit hit; a %.1fs wait would pass this request's deadline", delay)
+    async def wait_to_resend(self, status: int | None, retry_after: float | None, attempt: int,
+                             stop: StopCheck, deadline: float | None, *, hold_key: bool = False) -> bool:
+        """The one wait before sending again, API call or download (``policy.resend_delay``).
+        ``hold_key``: every request of the key holds back too (an API 429; the limiter alone lets
+        an urgent one through). A stop ends it within a second; False, unstarted, past ``deadline``."""
+        delay = resend_delay(status, retry_after, attempt, self.policy)
+        late = deadline is not None and self.clock() + delay > deadline
+        if status == 429 or retry_after is not None:  # the server asked for a wait: say so
+            log.info("Floyo answered %s; %s %.1fs", status, "not retrying past the deadline, a wait of"
+                     if late else "retrying after", delay)
+        if late:
             return False
-        log.info("Floyo rate limit hit; waiting %.1fs before retrying", delay)
-        self.limiter.block_for(delay)
+        if hold_key:
+            self.limiter.block_for(delay)
         return await self.pause(delay, stop)
 
 

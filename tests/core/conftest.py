@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, RetryPolicy, Transport
-from floyo_pack.floyo_client.list_poll import forget_unusable_lists
+from floyo_pack.floyo_client import Config, FloyoClient, KeyState, RateLimiter, RetryPolicy, Transport
+from floyo_pack.floyo_client.keystate import forget_key_states
 from floyo_scripted import ScriptedServer
 
 KEY = "flo_test_key"
@@ -40,20 +40,22 @@ def fake_time() -> FakeTime:
 
 @pytest.fixture
 async def floyo():
-    forget_unusable_lists()  # a verdict on an earlier server must not follow its port to this one
+    forget_key_states()  # a verdict on an earlier server must not follow its port to this one
     async with ScriptedServer() as server:
         yield server
-    forget_unusable_lists()
+    forget_key_states()
 
 
 def make_client(server: ScriptedServer, *, key: str = KEY, time: FakeTime | None = None,
                 limiter: RateLimiter | None = None, api_url: str | None = None) -> FloyoClient:
-    """A client with its own limiter (tests must not share the process-wide one)."""
+    """A client with a key state of its own, as a fresh process has (tests must not share the
+    process-wide one), over ``limiter`` when given (several clients, one budget)."""
     time = time or FakeTime()
     config = Config(api_key=key, api_url=api_url or server.api_url, cdn_url=server.cdn_url)
     policy = RetryPolicy(base_delay_s=0.05, max_delay_s=0.2)
     limiter = limiter or RateLimiter(clock=time.clock)
-    return FloyoClient(Transport(config, policy=policy, limiter=limiter, sleep=time.sleep, clock=time.clock))
+    return FloyoClient(Transport(config, policy=policy, state=KeyState(limiter), sleep=time.sleep,
+                                 clock=time.clock))
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ import time
 import pytest
 from floyo_pack.floyo_client import Hooks, Interrupted, Phase
 from floyo_pack.floyo_client.journal import Journal
-from floyo_pack.floyo_client.slots import max_concurrent_runs, slots_for
+from floyo_pack.floyo_client.slots import max_concurrent_runs
 from floyo_pack.floyo_client.tracked import RunMeta, run_tracked
 from floyo_scripted import Step
 
-from .conftest import KEY, WORKFLOW, make_client
+from .conftest import WORKFLOW, make_client
 
 
 async def _until(check, deadline_s: float = 15.0) -> None:
@@ -57,7 +57,7 @@ async def test_runs_past_the_key_bound_wait_uncreated_and_results_keep_list_orde
             floyo.finish(run_id)
         results = await asyncio.wait_for(asyncio.gather(*tasks), 30)
     assert [label for label, _ in results] == [f"e{i}" for i in range(5)]
-    assert slots_for(KEY, floyo.api_url).most_in_use == 2
+    assert client.state.slots.most_in_use == 2
 
 
 async def test_a_stop_while_waiting_for_a_slot_ends_within_a_second_with_nothing_created(
@@ -78,7 +78,7 @@ async def test_a_stop_while_waiting_for_a_slot_ends_within_a_second_with_nothing
         with pytest.raises(Interrupted):
             await asyncio.wait_for(first, 30)
     assert len(floyo.requests.creates()) == 1  # the waiting element never created a run
-    assert slots_for(KEY, floyo.api_url).in_use == 0  # both slots given back
+    assert client.state.slots.in_use == 0  # both slots given back
 
 
 def test_the_bound_defaults_to_8_and_reads_the_env():

@@ -10,7 +10,7 @@ import threading
 import pytest
 from aiohttp import web
 from floyo_pack.floyo_client import CancelOutcome, Config, FloyoClient, FloyoError, RetryPolicy, Transport
-from floyo_pack.floyo_client.ratelimit import RateLimiter
+from floyo_pack.floyo_client.keystate import KeyState
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,7 +65,7 @@ async def _call(url: str, op: str) -> object:
     async def no_sleep(_: float) -> None:
         return None
 
-    async with FloyoClient(Transport(config, policy=policy, limiter=RateLimiter(), sleep=no_sleep)) as client:
+    async with FloyoClient(Transport(config, policy=policy, state=KeyState(), sleep=no_sleep)) as client:
         if op == "create":
             return await client.create_run({"1": {"class_type": "X", "inputs": {}}}, name="n", marker="m")
         if op == "get":

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from floyo_pack.floyo_client import Hooks, Interrupted, RunHandle, download_outputs, start_run
+from floyo_pack.floyo_client.keystate import FolderClaims
 from floyo_pack.floyo_client.run_files import one_writer
 from floyo_scripted import DownloadFault, OutputSpec
 
@@ -63,14 +64,14 @@ async def test_resume_and_fetch_of_one_run_download_each_output_once(floyo, clie
 
 
 async def test_a_stop_while_waiting_for_the_other_writer_is_honoured(tmp_path):
-    stop = threading.Event()
-    async with one_writer(tmp_path / "run_x", lambda: False) as waited:
+    stop, claims = threading.Event(), FolderClaims()
+    async with one_writer(claims, tmp_path / "run_x", lambda: False) as waited:
         assert waited is False
         asyncio.get_running_loop().call_later(0.2, stop.set)
         with pytest.raises(Interrupted):
-            async with one_writer(tmp_path / "run_x", stop.is_set):
+            async with one_writer(claims, tmp_path / "run_x", stop.is_set):
                 raise AssertionError("a second writer got in")
-    async with one_writer(tmp_path / "run_x", lambda: False) as waited:  # released on the way out
+    async with one_writer(claims, tmp_path / "run_x", lambda: False) as waited:  # released on the way out
         assert waited is False
 
 

@@ -6,7 +6,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from floyo_pack.floyo_client import CancelResult, Hooks, Interrupted, RateLimiter, limiter_for, start_run
+from floyo_pack.floyo_client import (
+    CancelResult,
+    Config,
+    Hooks,
+    Interrupted,
+    RateLimiter,
+    Transport,
+    key_state,
+    start_run,
+)
 from floyo_pack.floyo_client.policy import RetryPolicy, parse_retry_after, rate_limited_delay
 from floyo_scripted import Fault, Scenario, ScriptedServer, Step
 
@@ -21,7 +30,7 @@ async def test_twenty_concurrent_waits_share_the_100_per_minute_limit_with_no_42
     scenario = Scenario(steps=[Step("queued", polls=2), Step("processing", polls=4), Step("done")],
                         run_list=False)
     async with ScriptedServer(scenario, clock=t.clock) as floyo:
-        shared = RateLimiter(clock=t.clock)  # what limiter_for() gives every run of one key
+        shared = RateLimiter(clock=t.clock)  # what key_state() gives every run of one key
         hooks = Hooks(sleep=t.sleep, clock=t.clock)
 
         async def one_run(i: int) -> str:
@@ -49,8 +58,12 @@ def test_limiter_paces_after_a_small_burst_and_never_exceeds_the_window():
 
 
 def test_one_limiter_per_key_is_shared_process_wide():
-    assert limiter_for("flo_a_key_0001", "https://x") is limiter_for("flo_a_key_0001", "https://x")
-    assert limiter_for("flo_a_key_0001", "https://x") is not limiter_for("flo_b_key_0002", "https://x")
+    a, b = (Config(api_key=key, api_url="https://x", cdn_url="https://c") for key in ("flo_a_key_0001",
+                                                                                   "flo_b_key_0002"))
+    assert key_state(a) is key_state(a) and key_state(a).limiter is key_state(a).limiter
+    assert key_state(a).limiter is not key_state(b).limiter
+    # every Transport of the key, whatever its loop, spends the one budget of its state
+    assert Transport(a).limiter is Transport(a).twin().limiter is key_state(a).limiter
 
 
 async def test_429_with_retry_after_waits_that_long_then_succeeds(floyo, fake_time):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 
 from floyo_pack.floyo_client import Journal, upload_once
-from floyo_pack.floyo_client import uploads as uploads_module
+from floyo_pack.floyo_client.keystate import forget_key_states
 
 from .conftest import make_client
 
@@ -15,8 +15,9 @@ PNG = b"\x89PNG the same bytes"
 
 
 def _restart(monkeypatch) -> None:
-    """What a new ComfyUI process starts with: nothing remembered in memory."""
-    monkeypatch.setattr(uploads_module, "_known", {})
+    """What a new ComfyUI process starts with: nothing remembered in memory (each client of
+    ``make_client`` has a key state of its own; the process's is dropped too)."""
+    forget_key_states()
 
 
 async def test_identical_bytes_keep_their_input_path_after_a_restart_with_no_second_upload(

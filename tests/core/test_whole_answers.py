@@ -101,7 +101,7 @@ async def test_a_gzip_answer_that_inflates_past_the_cap_is_refused_while_decodin
     import gzip
 
     from aiohttp import web
-    from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, Transport
+    from floyo_pack.floyo_client import Config, FloyoClient, KeyState, Transport
 
     bomb = gzip.compress(b'{"id": "run_x", "pad": "' + b"0" * (2 * MAX_JSON_BYTES) + b'"}')
     assert len(bomb) < MAX_JSON_BYTES // 100
@@ -117,7 +117,7 @@ async def test_a_gzip_answer_that_inflates_past_the_cap_is_refused_while_decodin
     host, port = runner.addresses[0][:2]
     config = Config(api_key="flo_test_key", api_url=f"http://{host}:{port}", cdn_url=f"http://{host}:{port}")
     try:
-        async with FloyoClient(Transport(config, limiter=RateLimiter())) as client:
+        async with FloyoClient(Transport(config, state=KeyState())) as client:
             with pytest.raises(AnswerTooLarge) as caught:
                 await client.get_run("run_x")
     finally:

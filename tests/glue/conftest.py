@@ -8,7 +8,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from floyo_pack.floyo_client import Config, FloyoClient, RateLimiter, RetryPolicy, RunHandle, Transport
+from floyo_pack.floyo_client import (
+    Config,
+    FloyoClient,
+    KeyState,
+    RateLimiter,
+    RetryPolicy,
+    RunHandle,
+    Transport,
+)
 from floyo_pack.nodes import comfy
 from floyo_scripted import OutputSpec, Scenario, ScriptedServer, Step
 
@@ -26,7 +34,7 @@ async def server(tmp_path, monkeypatch):
 async def _finished(server: ScriptedServer, specs: list[OutputSpec]) -> tuple[FloyoClient, RunHandle]:
     server.scenario.outputs = specs
     config = Config(api_key="flo_test_key", api_url=server.api_url, cdn_url=server.cdn_url)
-    client = FloyoClient(Transport(config, limiter=RateLimiter(rate=10_000),
+    client = FloyoClient(Transport(config, state=KeyState(RateLimiter(rate=10_000)),
                                    policy=RetryPolicy(base_delay_s=0.01, max_delay_s=0.02)))
     run = await client.create_run({}, name="t", marker="m")
     handle = RunHandle(client, run.id)
