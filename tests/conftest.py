@@ -45,7 +45,7 @@ def _load_scripted() -> None:
 _load_scripted()
 
 
-# The fault suite's money tally (FAULT_SUITE_STATS in tests/e2e/conftest.py). Under
+# The fault suite's money tally (FAULT_SUITE_STATS in tests/e2e/support/stats.py). Under
 # pytest-xdist each worker counts its own cases: a worker hands its tally to the controller in
 # ``workeroutput`` and the controller adds them up, so the summary line is the whole suite's.
 _FAULT_KEYS = ("scenarios", "duplicate_creates", "uncancelled_abandoned", "key_leaks")

@@ -93,7 +93,7 @@ def _imported_test_modules(path: Path) -> list[str]:
     return found
 
 
-def test_no_test_module_imports_another_shared_data_lives_in_conftest():
+def test_no_test_module_imports_another_shared_data_lives_in_conftest_or_support():
     offenders = [f"{path.relative_to(ROOT)} imports {', '.join(found)}"
                  for path in sorted((ROOT / "tests").rglob("*.py"))
                  if (found := _imported_test_modules(path))]
@@ -107,3 +107,97 @@ def test_the_test_import_check_catches_each_spelling(tmp_path):
                    "from .conftest import K\nfrom aiohttp.test_utils import TestServer\n")
     assert _imported_test_modules(bad) == ["test_nodes_e2e", "test_fault_suite_e2e", "tests.core.test_runner",
                                            "tests.core.test_journal"]
+
+
+# Conftests that hold fixtures and hooks only: what their tests share besides fixtures lives in
+# support modules next to them (tests/e2e/support/), so a conftest is never imported as a library.
+FIXTURES_ONLY_CONFTESTS = [ROOT / "tests" / "e2e" / "conftest.py"]
+
+
+def _fixture_names(conftest: Path) -> set[str]:
+    """The functions a conftest declares with ``@pytest.fixture`` (bare or called)."""
+    names = set()
+    for node in ast.parse(conftest.read_text(), str(conftest)).body:
+        if isinstance(node, ast.FunctionDef):
+            for deco in node.decorator_list:
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                if isinstance(target, ast.Attribute) and target.attr == "fixture":
+                    names.add(node.name)
+    return names
+
+
+def _conftest_of(path: Path, node: ast.ImportFrom) -> Path | None:
+    """The conftest.py a ``from X import ...`` names, relative (``.conftest``) or absolute."""
+    module = node.module or ""
+    if node.level:
+        base = path.parent
+        for _ in range(node.level - 1):
+            base = base.parent
+    else:
+        base = ROOT
+    parts = module.split(".") if module else []
+    if parts and parts[-1] == "conftest":
+        return base.joinpath(*parts[:-1], "conftest.py")
+    if any(a.name == "conftest" for a in node.names):  # ``from . import conftest``
+        return base.joinpath(*parts, "conftest.py")
+    return None
+
+
+def _conftest_library_imports(path: Path, fixtures_only: list[Path]) -> list[str]:
+    """The names ``path`` imports from a fixtures-only conftest that are not its fixtures (the
+    whole module, for ``import ...conftest`` and ``from . import conftest``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.rsplit(".", 1)[-1] == "conftest"
+                      and ROOT.joinpath(*a.name.split(".")[:-1], "conftest.py") in fixtures_only]
+        elif isinstance(node, ast.ImportFrom) and (conftest := _conftest_of(path, node)) in fixtures_only:
+            if (node.module or "").rsplit(".", 1)[-1] != "conftest":
+                found.append(f"{node.module or ''}.conftest".lstrip("."))
+            else:
+                found += [a.name for a in node.names if a.name not in _fixture_names(conftest)]
+    return found
+
+
+def test_e2e_tests_import_shared_helpers_from_support_modules_never_from_the_conftest():
+    offenders = [f"{path.relative_to(ROOT)} imports {', '.join(found)} from a conftest"
+                 for path in sorted((ROOT / "tests").rglob("*.py"))
+                 if "node_modules" not in path.parts
+                 and (found := _conftest_library_imports(path, FIXTURES_ONLY_CONFTESTS))]
+    assert offenders == []
+
+
+def test_the_conftest_check_allows_fixtures_and_support_modules_and_catches_library_names(tmp_path):
+    suite = tmp_path / "e2e"
+    suite.mkdir()
+    conftest = suite / "conftest.py"
+    conftest.write_text("import pytest\nREMOTE = {}\n@pytest.fixture(scope='session')\ndef comfy():\n"
+                        "    return 1\n@pytest.fixture\ndef floyo():\n    return 2\n")
+    test = suite / "test_x.py"
+    test.write_text("from .conftest import REMOTE, comfy\nfrom .support.graphs import save\n"
+                    "from . import conftest\nfrom .support import comfy as c\n"
+                    "def test_y():\n    from .conftest import Socket, floyo\n")
+    assert _fixture_names(conftest) == {"comfy", "floyo"}
+    assert _conftest_library_imports(test, [conftest]) == ["REMOTE", "conftest", "Socket"]
+    assert _imported_test_modules(test) == []  # support modules are not test modules
+
+
+def _library_definitions(conftest: Path) -> list[str]:
+    """What a conftest defines at module level besides its docstring, imports, fixtures and
+    ``pytest_*`` hooks: classes, constants, helper functions."""
+    fixtures, found = _fixture_names(conftest), []
+    for node in ast.parse(conftest.read_text(), str(conftest)).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or (
+                isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+            continue
+        name = getattr(node, "name", None)
+        if isinstance(node, ast.FunctionDef) and (name in fixtures or name.startswith("pytest_")):
+            continue
+        found.append(f"line {node.lineno}: {name or ast.unparse(node)[:40]}")
+    return found
+
+
+def test_fixtures_only_conftests_define_nothing_but_fixtures_and_hooks():
+    offenders = {str(c.relative_to(ROOT)): found for c in FIXTURES_ONLY_CONFTESTS
+                 if (found := _library_definitions(c))}
+    assert offenders == {}

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from .conftest import COMFY_DIR, COMFY_LEG, COMFY_PY, REPO, require_comfyui
+from .support.comfy import COMFY_DIR, COMFY_LEG, COMFY_PY, REPO, require_comfyui
 
 pytestmark = pytest.mark.e2e
 

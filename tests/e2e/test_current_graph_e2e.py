@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import save
+from .support.graphs import save
 
 pytestmark = pytest.mark.e2e
 REMOTE = {

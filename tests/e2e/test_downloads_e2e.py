@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from floyo_scripted import OutputSpec, Realism, Reset
 
-from .conftest import node_error, remote_run, save, saved_images
+from .support.graphs import remote_run, save
+from .support.results import node_error, saved_images
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from floyo_scripted.ui_format import ui_to_api
 
-from .conftest import saved_images, start_run_elsewhere, two_outputs
+from .support.results import saved_images
+from .support.scripted import start_run_elsewhere, two_outputs
 
 pytestmark = pytest.mark.e2e
 FOLDER = Path(__file__).resolve().parents[2] / "example_workflows"

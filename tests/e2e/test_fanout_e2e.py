@@ -14,7 +14,9 @@ import uuid
 import pytest
 from floyo_scripted import Step
 
-from .conftest import REMOTE, Socket, node_error
+from .support.graphs import REMOTE
+from .support.results import node_error
+from .support.websocket import Socket
 
 pytestmark = pytest.mark.e2e
 SEEDS = [100, 101, 102]

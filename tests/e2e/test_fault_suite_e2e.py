@@ -26,7 +26,11 @@ from floyo_scripted import (
 )
 from PIL import Image
 
-from .conftest import FAULT_SUITE_STATS, FLOYO_KEY, remote_run, save, saved_images, wait_until
+from .support.graphs import remote_run, save
+from .support.results import saved_images
+from .support.scripted import FLOYO_KEY
+from .support.stats import FAULT_SUITE_STATS
+from .support.waits import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,9 @@ import time
 
 import pytest
 
-from .conftest import SLOW_RUN, fresh_remote, run_script
+from .support.browser import run_script
+from .support.graphs import fresh_remote
+from .support.scripted import SLOW_RUN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("needs_browser")]
 
@@ -119,7 +121,7 @@ def test_key_set_in_the_settings_panel_goes_to_the_key_file_not_to_settings(comf
 
 @pytest.mark.timeout(150)
 def test_example_workflows_open_in_the_ui_and_queue_what_they_show(comfy, floyo):
-    from .conftest import start_run_elsewhere, two_outputs
+    from .support.scripted import start_run_elsewhere, two_outputs
 
     two_outputs(floyo)  # the base + upscale examples' two selectors each find their node's file
     paths = sorted((REPO / "example_workflows").glob("*.json"))

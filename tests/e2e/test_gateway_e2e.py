@@ -17,14 +17,10 @@ import pytest
 from floyo_scripted.ui_format import ui_to_api
 from PIL import Image
 
-from .conftest import (
-    Comfy,
-    center_is,
-    gateway_stack,
-    node_error,
-    remote_run_of,
-    succeeded,
-)
+from .support.comfy import Comfy
+from .support.gateway import gateway_stack
+from .support.graphs import remote_run_of
+from .support.results import center_is, node_error, succeeded
 
 pytestmark = pytest.mark.e2e
 
@@ -179,8 +175,8 @@ def media(path: Path) -> tuple[int, tuple[int, int] | int]:
 
 @pytest.fixture
 def internet_like(stack):
-    """This test's gateway answers travel like the internet's (tests/e2e/conftest.py e2e_realism)."""
-    from .conftest import e2e_realism
+    """This test's gateway answers travel like the internet's (tests/e2e/support/scripted.py e2e_realism)."""
+    from .support.scripted import e2e_realism
 
     scenario = stack.gateway.server.store.scenario
     scenario.realism = e2e_realism()

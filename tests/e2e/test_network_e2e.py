@@ -18,7 +18,10 @@ import pytest
 from floyo_scripted import Fault, Step
 from floyo_scripted.realism import Outage
 
-from .conftest import e2e_realism, node_error, remote_run, save, wait_for_new_run
+from .support.graphs import remote_run, save
+from .support.results import node_error
+from .support.scripted import e2e_realism
+from .support.waits import wait_for_new_run
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import run_script
+from .support.browser import run_script
 
 pytestmark = pytest.mark.e2e
 OVERRIDES = ("Text", "Int", "Float", "Boolean", "Image")

@@ -13,7 +13,9 @@ from floyo_pack.floyo_client.routing import tag
 from floyo_scripted import OutputSpec, RunError, Step
 from PIL import Image
 
-from .conftest import REMOTE, node_error, remote_run, save, saved_images, wait_for_new_run
+from .support.graphs import REMOTE, remote_run, save
+from .support.results import node_error, saved_images
+from .support.waits import wait_for_new_run
 
 pytestmark = pytest.mark.e2e
 

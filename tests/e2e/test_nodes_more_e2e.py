@@ -10,7 +10,10 @@ import pytest
 from floyo_scripted import OutputSpec, Step
 from PIL import Image
 
-from .conftest import FLOYO_KEY, Socket, node_error, remote_run, save, saved_images
+from .support.graphs import remote_run, save
+from .support.results import node_error, saved_images
+from .support.scripted import FLOYO_KEY
+from .support.websocket import Socket
 
 pytestmark = pytest.mark.e2e
 

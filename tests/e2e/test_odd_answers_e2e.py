@@ -12,7 +12,9 @@ import urllib.request
 import pytest
 from floyo_scripted import Fault, LateBody, Step
 
-from .conftest import e2e_realism, node_error, remote_run, save, start_run_elsewhere, succeeded
+from .support.graphs import remote_run, save
+from .support.results import node_error, succeeded
+from .support.scripted import e2e_realism, start_run_elsewhere
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,8 @@ import uuid
 import pytest
 from floyo_scripted import OutputSpec
 
-from .conftest import Socket, node_error
+from .support.results import node_error
+from .support.websocket import Socket
 
 pytestmark = pytest.mark.e2e
 

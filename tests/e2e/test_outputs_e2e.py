@@ -12,14 +12,10 @@ from urllib.parse import unquote
 import pytest
 from PIL import Image
 
-from .conftest import (
-    Comfy,
-    center_is,
-    e2e_realism,
-    gateway_stack,
-    node_error,
-    succeeded,
-)
+from .support.comfy import Comfy
+from .support.gateway import gateway_stack
+from .support.results import center_is, node_error, succeeded
+from .support.scripted import e2e_realism
 
 pytestmark = pytest.mark.e2e
 
@@ -105,7 +101,7 @@ def test_video_audio_and_two_selectors_come_back_from_one_run_and_feed_core_node
 
 @pytest.mark.timeout(200)
 def test_the_node_previews_the_saved_video_and_audio_in_the_browser(stack):
-    from .conftest import browser_missing, run_script
+    from .support.browser import browser_missing, run_script
 
     if (reason := browser_missing()) is not None:
         pytest.skip(reason)

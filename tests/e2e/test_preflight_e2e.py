@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from .conftest import save
+from .support.graphs import save
 
 pytestmark = pytest.mark.e2e
 KEY_SHAPED = "xoxb-" + "1234567890-abcdefghij"

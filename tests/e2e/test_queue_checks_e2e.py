@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from .conftest import REMOTE, node_error, remote_run, save
+from .support.graphs import REMOTE, remote_run, save
+from .support.results import node_error
 
 pytestmark = pytest.mark.e2e
 KEY_SHAPED = "hf_" + "abcdefghijklmnopqrstuvwxyz12"

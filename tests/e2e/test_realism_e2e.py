@@ -8,7 +8,9 @@ import pytest
 from floyo_scripted import OutputSpec, Step
 from PIL import Image
 
-from .conftest import e2e_realism, remote_run, save, saved_images
+from .support.graphs import remote_run, save
+from .support.results import saved_images
+from .support.scripted import e2e_realism
 
 pytestmark = pytest.mark.e2e
 

@@ -16,16 +16,11 @@ import urllib.request
 import pytest
 from floyo_scripted import Step
 
-from .conftest import (
-    FAULT_SUITE_STATS,
-    FLOYO_KEY,
-    REMOTE,
-    node_error,
-    remote_run,
-    save,
-    saved_images,
-    wait_until,
-)
+from .support.graphs import REMOTE, remote_run, save
+from .support.results import node_error, saved_images
+from .support.scripted import FLOYO_KEY
+from .support.stats import FAULT_SUITE_STATS
+from .support.waits import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,10 @@ import pytest
 from floyo_scripted import OutputSpec
 from PIL import Image
 
-from .conftest import FLOYO_KEY, Socket, save, saved_images
+from .support.graphs import save
+from .support.results import saved_images
+from .support.scripted import FLOYO_KEY
+from .support.websocket import Socket
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,9 @@ import urllib.request
 
 import pytest
 
-from .conftest import SLOW_RUN, fresh_remote, remote_run, run_script, save
+from .support.browser import run_script
+from .support.graphs import fresh_remote, remote_run, save
+from .support.scripted import SLOW_RUN
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,11 @@ from floyo_pack.floyo_client.journal import GAVE_UP, Journal
 from floyo_pack.floyo_client.owner import Owner, _start_time
 from floyo_scripted import Step
 
-from .conftest import FLOYO_KEY, Comfy, Socket, remote_run, save, start_run_elsewhere, wait_until
+from .support.comfy import Comfy
+from .support.graphs import remote_run, save
+from .support.scripted import FLOYO_KEY, start_run_elsewhere
+from .support.waits import wait_until
+from .support.websocket import Socket
 
 pytestmark = pytest.mark.e2e
 EVIL = "https://evil.example"

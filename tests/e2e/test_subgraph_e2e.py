@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import SLOW_RUN, fresh_remote, run_script
+from .support.browser import run_script
+from .support.graphs import fresh_remote
+from .support.scripted import SLOW_RUN
 
 pytestmark = pytest.mark.e2e
 

@@ -27,7 +27,11 @@ from floyo_pack.nodes.sealed import ENVELOPE
 from floyo_scripted import GatewayServer, ServerThread
 from PIL import Image
 
-from .conftest import GATEWAY_KEY, Comfy, node_error, remote_run_of, require_comfyui, run_script
+from .support.browser import run_script
+from .support.comfy import Comfy, require_comfyui
+from .support.gateway import GATEWAY_KEY
+from .support.graphs import remote_run_of
+from .support.results import node_error
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("needs_browser")]
 log = logging.getLogger("floyo.e2e")

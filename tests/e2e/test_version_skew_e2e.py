@@ -12,7 +12,10 @@ import pytest
 from floyo_scripted import matrix
 from floyo_scripted.ui_format import widget_values
 
-from .conftest import CI_DIR, COMFY_LEG, gateway_stack, node_error, remote_run_of
+from .support.comfy import CI_DIR, COMFY_LEG
+from .support.gateway import gateway_stack
+from .support.graphs import remote_run_of
+from .support.results import node_error
 
 pytestmark = pytest.mark.e2e
 

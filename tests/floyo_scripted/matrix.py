@@ -1,6 +1,6 @@
 """The CI matrix of ComfyUIs (.ci/comfyui-matrix.txt) and where .ci/setup.sh puts each leg.
 
-Shared by the end-to-end fixtures (tests/e2e/conftest.py) and the demo (demo/demo.py), which
+Shared by the end-to-end harness (tests/e2e/support/comfy.py) and the demo (demo/demo.py), which
 pick a leg by name. Reads files only; must not start or install anything.
 """
 
