@@ -98,3 +98,18 @@ def test_given_up_status_is_kept_on_an_unknown_row(journal):
     journal.gave_up("m1", "stopped while in flight")
     (row,) = journal.list()
     assert row.state == "unknown" and row.status == GAVE_UP
+
+
+def test_every_state_write_goes_through_the_state_table_the_take_over_included():
+    """No SQL in the journal sets a state itself: only ``_moved`` does, checking the move."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from floyo_pack.floyo_client import journal as module
+
+    tree = ast.parse(Path(module.__file__).read_text())
+    raw = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+           and re.search(r"UPDATE\s+runs\s+SET\b.*\bstate\s*=", n.value, re.IGNORECASE | re.DOTALL)]
+    assert raw == [], f"journal.py sets a state outside the state table at line(s) {raw}"
+
