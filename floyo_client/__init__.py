@@ -43,13 +43,15 @@ from .errors import (
     error_from_response,
     redact,
 )
-from .journal import GAVE_UP, Journal
+from .journal import GAVE_UP, Journal, JournalState, RunRecord
 from .keystate import KeyState, key_state
 from .models import RUN_ID_RE, Phase, Run, RunOutput, classify_status
 from .outcome import CancelOutcome, CancelResult
 from .part_files import sweep_parts
 from .policy import PollSchedule, RetryPolicy
 from .ratelimit import RateLimiter
+from .recovery import RecoveryHost, fetch_files, recover_runs, saved_paths
+from .reuse import reuse_identical
 from .routing import OutputNode, describe, node_of, route, silent, subfolder_of, tag
 from .run_files import download_outputs
 from .runner import (
@@ -66,7 +68,7 @@ from .runner import (
 )
 from .saved_files import SavedFile, fingerprint, intact
 from .slots import ENV_MAX_FANOUT, max_fanout
-from .tracked import RunMeta, cancel_given_up, journal_left, journaled_hooks, run_tracked
+from .tracked import RunMeta, cancel_given_up, journal_left, journal_saved, journaled_hooks, run_tracked
 from .transport import StopCheck, Transport, identify_host
 from .ui_nodes import WAYS_OUT, build_missing, uninstalled_sinks
 from .uploads import upload_name, upload_once
@@ -114,4 +116,7 @@ __all__ = [
     "subfolder_of", "sweep_parts", "tag", "uninstalled_sinks", "upload_name", "upload_once", "workflow_hash",
     "write_key_file",
     "ENV_MAX_FANOUT", "max_fanout",  # FLOYO_MAX_FANOUT, the runs one prompt may create
+    # the run lifecycle and its journal
+    "JournalState", "RecoveryHost", "RunRecord", "fetch_files", "journal_saved", "recover_runs",
+    "reuse_identical", "saved_paths",
 ]

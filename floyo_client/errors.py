@@ -38,16 +38,49 @@ def redact(text: str, *secrets: str | None) -> str:
 
 
 class FloyoError(Exception):
-    """Base of every error the client raises; ``str()`` is safe to show a user."""
+    """Base of every error the client raises; ``str()`` is safe to show a user.
 
-    def __init__(self, message: str, *, status: int | None = None, run_id: str | None = None):
+    An error is never changed once raised: what is learnt later (the remote cancel its run led
+    to, what a search for a lost run found) makes a new error of the same type with the same
+    fields (``after_cancel``, ``explained``), raised from the first."""
+
+    def __init__(self, message: str, *, status: int | None = None, run_id: str | None = None,
+                 outcome: CancelOutcome | None = None):
         super().__init__(redact(message))
         self.status = status
         self.run_id = run_id
+        self._outcome = outcome
 
     @property
     def message(self) -> str:
+        """What went wrong, without the cancel outcome ``str()`` adds."""
         return str(self.args[0])
+
+    @property
+    def outcome(self) -> CancelOutcome | None:
+        """The remote cancel this error led to, fixed when the error was made (None: none)."""
+        return self._outcome
+
+    def __str__(self) -> str:
+        if self._outcome is None:
+            return self.message
+        return f"{self.message} Remote run cancel: {self._outcome.describe()}."
+
+    def after_cancel(self, outcome: CancelOutcome) -> FloyoError:
+        """This error, as a new one that also carries the remote cancel it led to."""
+        return self._twin(self.message, outcome)
+
+    def explained(self, more: str) -> FloyoError:
+        """This error, as a new one whose message goes on with ``more`` (redacted too)."""
+        return self._twin(redact(f"{self.message} {more}"), self._outcome)
+
+    def _twin(self, message: str, outcome: CancelOutcome | None) -> FloyoError:
+        # __new__ sets args without __init__, so a subclass's own fields (marker, run, ...) are
+        # copied as they are instead of being rebuilt from keyword arguments it may not take
+        twin = type(self).__new__(type(self), message)
+        twin.__dict__.update(self.__dict__)
+        twin._outcome = outcome
+        return twin
 
 
 class ConfigError(FloyoError):
@@ -130,14 +163,6 @@ class RunTimedOut(FloyoError):
 class Interrupted(FloyoError):
     """The user stopped the run (ComfyUI interrupt or the node's Cancel button). ``outcome``: the
     remote cancel it led to, fixed at construction (None: nothing needed cancelling)."""
-
-    def __init__(self, message: str, *, outcome: CancelOutcome | None = None, **kw):
-        super().__init__(message, **kw)
-        self._outcome = outcome
-
-    @property
-    def outcome(self) -> CancelOutcome | None:
-        return self._outcome
 
 
 class DownloadError(FloyoError):

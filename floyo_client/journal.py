@@ -13,9 +13,12 @@ keeps locked at start is left to that peer and this process records nothing in i
 restarts (``recording`` is False, ``health()`` says why, for the runs tab); a failed write is
 logged (at most once a minute) and the run carries on. Rows are owned by an instance id kept in
 the journal's folder (owner.py), so a re-created container under a new host name still takes
-over its own runs. A row's state changes only along the moves of journal_states.py. It also
-remembers which input files each team already uploaded (by content). Must not store the API key
-(only Config.team, a digest of it) or presigned URLs.
+over its own runs. A row's state changes only along the moves of journal_states.py, every write
+of it included (the take-over at start too), and only this module writes the file: the rest of
+the pack calls its methods. Rows are read back as ``RunRecord`` (run_record.py), with each saved
+file's identity and what Floyo said it is. It also remembers which input files each team already
+uploaded (by content). Must not store the API key (only Config.team, a digest of it) or presigned
+URLs.
 """
 
 from __future__ import annotations
@@ -24,20 +27,21 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .journal_states import FIRST, RESUMABLE, sources
+from .journal_states import FIRST, RESUMABLE, TAKEN_OVER, JournalState, sources
 from .journal_store import SCHEMA_V0, JournalLocked, JournalUnavailable, open_store
 from .outcome import CancelOutcome
 from .owner import Owner, instance_id
+from .run_record import GAVE_UP, RunRecord
 from .saved_files import SavedFile
 
 log = logging.getLogger(__name__)
 SCHEMA = SCHEMA_V0  # the base table; journal_store.MIGRATIONS add to it
-GAVE_UP = "gave_up"  # the status of an unknown row whose node gave up: cancel it if it turns up
+__all__ = ["GAVE_UP", "Journal", "JournalState", "RunRecord"]
 OPEN_TIMEOUT_S = 5.0  # a lock held longer than this at start: no journal writes until a restart
 WRITE_TIMEOUT_S = 5.0  # how long a write waits for another writer's lock
 FAILING_TIMEOUT_S = 0.25  # ... once writes are failing: a stuck lock must not stall every poll
@@ -101,11 +105,15 @@ class Journal:
                         "file's permissions, or a program holding it open.", action, self.path, error)
 
     def _write(self, sql: str, params: tuple | list) -> None:
+        self._writing(lambda db: db.execute(sql, params))
+
+    def _writing(self, change: Callable[[sqlite3.Connection], object]) -> None:
+        """Run ``change`` in one transaction; a failure is logged (``_failed``), never raised."""
         if not self.recording:
             return
         try:
             with self._db() as db:
-                db.execute(sql, params)
+                change(db)
         except (sqlite3.Error, OSError) as e:
             self._failed("write", e)
         else:
@@ -125,33 +133,10 @@ class Journal:
         sets = ", ".join(f"{name} = ?" for name in fields)
         self._write(f"UPDATE runs SET {sets} WHERE {where} = ?", [*fields.values(), key])  # noqa: S608
 
-    def _move(self, where: str, key: str, state: str, **fields: Any) -> None:
+    def _move(self, where: str, key: str, state: JournalState, **fields: Any) -> None:
         """Move a row to ``state`` if journal_states allows it from the state it is in, checked in
         the same statement as the write; a refused move is logged and writes nothing."""
-        if not self.recording:
-            return
-        fields.update(state=state, updated_at=time.time())
-        sets = ", ".join(f"{name} = ?" for name in fields)
-        froms = sources(state)
-        sql = (f"UPDATE runs SET {sets} WHERE {where} = ? "  # noqa: S608 (names are ours)
-               f"AND state IN ({', '.join('?' * len(froms))})")
-        try:
-            with self._db() as db:
-                if db.execute(sql, [*fields.values(), key, *froms]).rowcount:
-                    current = None
-                else:
-                    row = db.execute(f"SELECT state FROM runs WHERE {where} = ?", (key,)).fetchone()  # noqa: S608
-                    current = row["state"] if row else None
-        except (sqlite3.Error, OSError) as e:
-            self._failed("write", e)
-            return
-        self._failing = False
-        if current == "saved":  # saved is final; a failure after saving (decoding) leaves it so
-            log.debug("Floyo journal: run %s stays saved (not %s)", key, state)
-        elif current is not None:
-            log.warning("Floyo journal: refused to move run %s from %s to %s (not a step of a run's "
-                        "lifecycle, floyo_client/journal_states.py); the row is left as it was.",
-                        key, current, state)
+        self._writing(lambda db: _moved(db, where, key, state, **fields))
 
     def begin(self, marker: str, *, name: str, prompt_id: str | None, node_id: str | None,
               api_url: str, resolved_hash: str | None = None, team: str | None = None) -> None:
@@ -161,27 +146,27 @@ class Journal:
         self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url, owner_host,"
                     " owner_pid, owner_started, owner_instance, created_at, updated_at, resolved_hash, team)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (marker, FIRST, name, prompt_id, node_id, api_url, o.host, o.pid, o.started, o.instance,
-                     now, now, resolved_hash, team))
+                    (marker, FIRST.value, name, prompt_id, node_id, api_url, o.host, o.pid, o.started,
+                     o.instance, now, now, resolved_hash, team))
 
     def created(self, marker: str, run_id: str) -> None:
-        self._move("marker", marker, "running", run_id=run_id, status="queued")
+        self._move("marker", marker, JournalState.RUNNING, run_id=run_id, status="queued")
 
     def create_unknown(self, marker: str, detail: str) -> None:
-        self._move("marker", marker, "unknown", detail=detail[:1000])
+        self._move("marker", marker, JournalState.UNKNOWN, detail=detail[:1000])
 
     def gave_up(self, marker: str, detail: str) -> None:
         """A create that may have reached Floyo, whose node gave up on it: if the run turns up
         (by its marker), it is cancelled, never watched."""
-        self._move("marker", marker, "unknown", status=GAVE_UP, detail=detail[:1000])
+        self._move("marker", marker, JournalState.UNKNOWN, status=GAVE_UP, detail=detail[:1000])
 
     def not_created(self, marker: str, detail: str) -> None:
-        self._move("marker", marker, "not_created", detail=detail[:1000])
+        self._move("marker", marker, JournalState.NOT_CREATED, detail=detail[:1000])
 
     def status(self, run_id: str, status: str, flotime_ms: int | None) -> None:
         self._update("run_id", run_id, status=status, flotime_ms=flotime_ms)
 
-    def finished(self, run_id: str, state: str, detail: str | None = None,
+    def finished(self, run_id: str, state: JournalState, detail: str | None = None,
                  cancel: CancelOutcome | None = None) -> None:
         """Set a final state, unless the outputs were already saved (saved is final), with the
         outcome of the remote cancel that ended the watch, if one was sent."""
@@ -190,23 +175,26 @@ class Journal:
 
     def saved(self, run_id: str, saved: Sequence[str | SavedFile]) -> None:
         """The run's outputs are on disk; with each file's size and sha256 when given as SavedFile
-        (only then can reuse tell the file is still the one paid for)."""
-        files = [f.to_json() for f in saved if isinstance(f, SavedFile)]
+        (only then can reuse tell the file is still the one paid for), and what Floyo said each
+        file is (name, MIME type, kind: so it decodes from here as it did fresh)."""
+        files = [f for f in saved if isinstance(f, SavedFile)]
         paths = [f.path if isinstance(f, SavedFile) else f for f in saved]
-        self._move("run_id", run_id, "saved", paths=json.dumps(paths),
-                   files=json.dumps(files) if len(files) == len(paths) else None)
+        whole = len(files) == len(paths)
+        self._move("run_id", run_id, JournalState.SAVED, paths=json.dumps(paths),
+                   files=json.dumps([f.to_json() for f in files]) if whole else None,
+                   outputs=json.dumps([f.described() for f in files]) if whole else None)
 
     def cost(self, run_id: str, flotime_ms: int | None, partner_cost_usd: float | None) -> None:
         """The finished run's FloTime and partner-API cost, as Floyo reported them."""
         self._update("run_id", run_id, flotime_ms=flotime_ms, partner_cost_usd=partner_cost_usd)
 
-    def reusable(self, resolved_hash: str, api_url: str, team: str) -> dict[str, Any] | None:
+    def reusable(self, resolved_hash: str, api_url: str, team: str) -> RunRecord | None:
         """The newest run of the same resolved workflow on the same Floyo, paid for by the same team,
         whose outputs were saved (rows from before teams were journaled never match)."""
         rows = self._read("SELECT * FROM runs WHERE resolved_hash = ? AND api_url = ? AND team = ?"
                           " AND state = 'saved' ORDER BY updated_at DESC LIMIT 1",
                           (resolved_hash, api_url, team))
-        return _as_dict(rows[0]) if rows else None
+        return _first(rows)
 
     def forget_reuse(self, run_id: str) -> None:
         """Floyo no longer has this run's outputs: never offer it for reuse again."""
@@ -240,19 +228,17 @@ class Journal:
         runs, flotime, cost = tuple(rows[0]) if rows else (0, 0, None)
         return {"runs": runs, "flotime_ms": flotime, "partner_cost_usd": cost}
 
-    def get(self, run_id: str) -> dict[str, Any] | None:
-        rows = self._read("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-        return _as_dict(rows[0]) if rows else None
+    def get(self, run_id: str) -> RunRecord | None:
+        return _first(self._read("SELECT * FROM runs WHERE run_id = ?", (run_id,)))
 
-    def list(self, limit: int = 200) -> list[dict[str, Any]]:
-        rows = self._read("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))
-        return [_as_dict(r) for r in rows]
+    def list(self, limit: int = 200) -> list[RunRecord]:
+        return _records(self._read("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,)))
 
-    def recover(self) -> list[dict[str, Any]]:
+    def recover(self) -> list[RunRecord]:
         """``take_over``'s runs to resume."""
         return self.take_over()[0]
 
-    def take_over(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def take_over(self) -> tuple[list[RunRecord], list[RunRecord]]:
         """At start: take over the rows of owners that are gone (another live ComfyUI's rows, and
         rows this process already took, are left alone). Their unanswered creates become
         'unknown'. Returns the runs taken over now: (to resume, unknown creates to reconcile).
@@ -263,25 +249,25 @@ class Journal:
             with self._db() as db:
                 db.execute("BEGIN IMMEDIATE")  # two ComfyUIs starting together claim each row once
                 rows = db.execute(f"SELECT marker, state, {_OWNER} FROM runs "  # noqa: S608 (constants)
-                                  "WHERE state IN ('creating', 'unknown', 'running', 'succeeded')").fetchall()
-                orphans = {r["marker"] for r in rows if self._orphaned(r)}
+                                  f"WHERE state IN ({_TAKEN})", TAKEN_OVER).fetchall()
+                orphans = {r["marker"]: r["state"] for r in rows if self._orphaned(r)}
                 self._claim(db, orphans)
-                taken = [r for r in db.execute("SELECT * FROM runs WHERE state IN ('unknown', 'running', "
-                                               "'succeeded')") if r["marker"] in orphans]
+                taken = [r for r in _records(db.execute(f"SELECT * FROM runs WHERE state IN ({_TAKEN})",  # noqa: S608
+                                                        TAKEN_OVER)) if r.marker in orphans]
         except (sqlite3.Error, OSError) as e:
             self._failed("recover runs from", e)
             return [], []
         if len(orphans) < len(rows):
             log.info("Floyo: %d run(s) in the journal belong to another running ComfyUI sharing this "
                      "folder; leaving them to it.", len(rows) - len(orphans))
-        resume = [_as_dict(r) for r in taken if r["state"] in RESUMABLE and r["run_id"] is not None]
-        return resume, [_as_dict(r) for r in taken if r["state"] == "unknown"]
+        resume = [r for r in taken if r.state in RESUMABLE and r.run_id is not None]
+        return resume, [r for r in taken if r.state is JournalState.UNKNOWN]
 
-    def unknown_runs(self) -> list[dict[str, Any]]:
+    def unknown_runs(self) -> list[RunRecord]:
         """Runs whose create may have reached Floyo, owned by this process (after ``recover``,
         that includes those taken over from a process that is gone): the ones to reconcile."""
-        rows = self._read(f"SELECT * FROM runs WHERE state = 'unknown' AND {_MINE}", self._me())  # noqa: S608
-        return [_as_dict(r) for r in rows]
+        return _records(self._read(f"SELECT * FROM runs WHERE state = ? AND {_MINE}",  # noqa: S608
+                                   (JournalState.UNKNOWN.value, *self._me())))
 
     def _me(self) -> tuple[str, int, str | None, str | None]:
         return (self.owner.host, self.owner.pid, self.owner.started, self.owner.instance)
@@ -294,24 +280,49 @@ class Journal:
         owner = Owner(row["owner_host"], row["owner_pid"], row["owner_started"], row["owner_instance"])
         return owner.gone(self.owner)
 
-    def _claim(self, db: sqlite3.Connection, markers: set[str]) -> None:
-        now, o = time.time(), self.owner
-        for marker in markers:
-            db.execute("UPDATE runs SET state = 'unknown', updated_at = ?, detail = ? "
-                       "WHERE marker = ? AND state = 'creating'",
-                       (now, "ComfyUI stopped before Floyo answered the create request.", marker))
+    def _claim(self, db: sqlite3.Connection, orphans: dict[str, str]) -> None:
+        """Make this process the owner of ``orphans`` (marker: state); their unanswered creates
+        become unknown, through the state table like every other move."""
+        o = self.owner
+        for marker, state in orphans.items():
+            if state == JournalState.CREATING:
+                _moved(db, "marker", marker, JournalState.UNKNOWN,
+                       detail="ComfyUI stopped before Floyo answered the create request.")
             db.execute("UPDATE runs SET owner_host = ?, owner_pid = ?, owner_started = ?, owner_instance = ? "
                        "WHERE marker = ?", (o.host, o.pid, o.started, o.instance, marker))
 
 
 _OWNER = "owner_host, owner_pid, owner_started, owner_instance"
 _MINE = "owner_host = ? AND owner_pid = ? AND owner_started IS ? AND owner_instance IS ?"
+_TAKEN = ", ".join("?" * len(TAKEN_OVER))
 
 
-def _as_dict(row: sqlite3.Row) -> dict[str, Any]:
-    record = dict(row)
-    record["paths"] = json.loads(record.get("paths") or "[]")
-    record["files"] = json.loads(record["files"]) if record.get("files") else None  # SavedFile.to_json's
-    if record["state"] == "unknown":
-        record["hint"] = f"unknown — check Floyo for a run named with marker {record['marker']}"
-    return record
+def _moved(db: sqlite3.Connection, where: str, key: str, state: JournalState, **fields: Any) -> None:
+    """Inside the caller's transaction: move the row to ``state`` if journal_states allows it from
+    the state it is in (checked in the same statement), else log why nothing was written."""
+    state = JournalState(state)  # a stored word is accepted too; anything else raises here
+    fields.update(state=state.value, updated_at=time.time())
+    sets = ", ".join(f"{name} = ?" for name in fields)
+    froms = sources(state)
+    sql = (f"UPDATE runs SET {sets} WHERE {where} = ? "  # noqa: S608 (names are ours)
+           f"AND state IN ({', '.join('?' * len(froms))})")
+    if db.execute(sql, [*fields.values(), key, *froms]).rowcount:
+        return
+    row = db.execute(f"SELECT state FROM runs WHERE {where} = ?", (key,)).fetchone()  # noqa: S608
+    if row is None:
+        return
+    if row["state"] == JournalState.SAVED:  # saved is final; a failure after saving (decoding) leaves it so
+        log.debug("Floyo journal: run %s stays saved (not %s)", key, state)
+    else:
+        log.warning("Floyo journal: refused to move run %s from %s to %s (not a step of a run's "
+                    "lifecycle, floyo_client/journal_states.py); the row is left as it was.",
+                    key, row["state"], state)
+
+
+def _records(rows: Iterable[sqlite3.Row]) -> list[RunRecord]:
+    return [r for r in map(RunRecord.from_row, rows) if r is not None]
+
+
+def _first(rows: list[sqlite3.Row]) -> RunRecord | None:
+    records = _records(rows[:1])
+    return records[0] if records else None

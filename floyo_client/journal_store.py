@@ -78,6 +78,11 @@ MIGRATIONS = (
      " PRIMARY KEY (team, cdn_url, folder, sha256))"),
     # 6: the owner's instance id (owner.py), so a new host name does not orphan this installation's rows
     ("ALTER TABLE runs ADD COLUMN owner_instance TEXT",),
+    # 7: what Floyo said each saved file is (saved_files.SavedFile.described: name, mime_type, kind,
+    # input_path; a JSON list in the order of paths), so a file served from the journal is decoded
+    # and routed as it was fresh (an image known only by its MIME type stays an image). Rows from
+    # before keep NULL: their files are known by their local names, as they were.
+    ("ALTER TABLE runs ADD COLUMN outputs TEXT",),
 )
 VERSION = len(MIGRATIONS)
 SIDECARS = ("-wal", "-shm", "-journal")

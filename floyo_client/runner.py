@@ -5,7 +5,9 @@ timeout; an unknown status word means "still running". Every caller uses it the 
 async context manager: leaving it on an error before the run reached a terminal state sends a
 best-effort, time-bounded remote cancel when the handle's ``cancels`` rule says the error means
 it (a run the pack created: any failure; a run watched for the user: their stop; a finished run
-looked at: never), and a failed cancel never replaces the original error. Downloading the run's
+looked at: never), and a failed cancel never replaces the original error. The exit yields the
+cancel's outcome: ``cancel_outcome``, and a FloyoError leaves as a new error of its kind carrying
+it (``FloyoError.outcome``); the error raised inside is never rewritten. Downloading the run's
 files is run_files.py's; time and sleep come from ``Hooks``. Must not download nor journal.
 """
 
@@ -257,12 +259,9 @@ class RunHandle:
                                   f"({self.run.status}); Floyo Fetch Outputs can still get its outputs.",
                                   run_id=exc.run_id) from None
             return
-        outcome = await self.cancel()
-        if isinstance(exc, Interrupted):  # a new error: the outcome is part of it from the start
-            raise Interrupted(f"{exc.message} Remote run cancel: {outcome.describe()}.", run_id=exc.run_id,
-                              outcome=outcome) from None
-        if isinstance(exc, FloyoError):
-            exc.args = (f"{exc.message} Remote run cancel: {outcome.describe()}.",)
+        outcome = await self.cancel()  # also kept as ``cancel_outcome`` for the journal
+        if isinstance(exc, FloyoError):  # a new error of its kind that carries the outcome from the start
+            raise exc.after_cancel(outcome).with_traceback(exc.__traceback__) from None
 
 
 def run_name(label: str | None, marker: str) -> str:

@@ -1,10 +1,14 @@
-"""What a saved output file was when it was saved (path, size, sha256), and whether it still is.
+"""What a saved output file was when it was saved (path, size, sha256, what Floyo said it is), and
+whether it still is.
 
 Reuse and Fetch Outputs serve a paid run's files from disk instead of asking Floyo again. A file
 someone edited, truncated or replaced since is not the run's result, so the journal keeps each
 file's size and sha256 at the moment it was saved and the file is checked against them before it
 is served; any difference (or a file without a recorded identity) means "fetch it again by run
-id". Reads files (the caller runs it off the event loop); never writes, deletes or downloads.
+id". It also keeps Floyo's name, MIME type, kind and input path of each file, so a file read back
+from the journal is decoded and routed exactly as it was when fresh (an image known only by its
+MIME type stays an image). Reads files (the caller runs it off the event loop); never writes,
+deletes or downloads.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .models import RunOutput
+
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20  # read a megabyte at a time: memory stays flat for a 1 GiB video
 
@@ -25,9 +31,26 @@ class SavedFile:
     path: str
     size: int
     sha256: str
+    # what Floyo said of the file (None in rows saved before schema 7: the local name is all there is)
+    name: str | None = None
+    mime_type: str | None = None
+    kind: str | None = None  # image, video, audio, file (media.kind_of), as decided when it was saved
+    input_path: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The file's identity (the journal's ``files`` column)."""
         return {"path": self.path, "size": self.size, "sha256": self.sha256}
+
+    def described(self) -> dict[str, Any]:
+        """What Floyo said the file is (the journal's ``outputs`` column, schema 7)."""
+        return {"name": self.name, "mime_type": self.mime_type, "kind": self.kind,
+                "input_path": self.input_path}
+
+    def as_output(self) -> RunOutput:
+        """The output as Floyo described it, to decode and route as when it was fresh; known only
+        by its local file name when the journal has no description."""
+        return RunOutput(id="", file_name=self.name or Path(self.path).name, mime_type=self.mime_type,
+                         input_path=self.input_path)
 
     @classmethod
     def from_json(cls, data: Any) -> SavedFile | None:
@@ -48,15 +71,26 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(paths: Iterable[str | Path]) -> list[SavedFile]:
-    """Each file's identity now (right after it was saved)."""
-    return [SavedFile(str(p), Path(p).stat().st_size, _sha256(Path(p))) for p in paths]
+def fingerprint(paths: Iterable[str | Path], outputs: Sequence[RunOutput] | None = None) -> list[SavedFile]:
+    """Each file's identity now (right after it was saved), with what Floyo said of it when
+    ``outputs`` (in the order of ``paths``) is given."""
+    paths = list(paths)
+    described = list(outputs) if outputs is not None and len(outputs) == len(paths) else [None] * len(paths)
+    return [_identity(Path(p), o) for p, o in zip(paths, described, strict=True)]
 
 
-def changed(paths: Sequence[str], files: Sequence[Any] | None) -> list[str]:
+def _identity(path: Path, output: RunOutput | None) -> SavedFile:
+    size, digest = path.stat().st_size, _sha256(path)
+    if output is None:
+        return SavedFile(str(path), size, digest)
+    return SavedFile(str(path), size, digest, output.file_name, output.mime_type, output.kind,
+                     output.input_path)
+
+
+def changed(paths: Sequence[str], files: Sequence[SavedFile] | None) -> list[str]:
     """The paths that are no longer the files that were saved: missing, of another size or other
-    bytes, or without a recorded identity (``files`` is the journal's ``files`` column, read)."""
-    known = {f.path: f for f in (SavedFile.from_json(x) for x in files or ()) if f is not None}
+    bytes, or without a recorded identity (``files``: the journal's, ``RunRecord.files``)."""
+    known = {f.path: f for f in files or ()}
     different = []
     for path in paths:
         saved = known.get(path)
@@ -70,7 +104,7 @@ def changed(paths: Sequence[str], files: Sequence[Any] | None) -> list[str]:
     return different
 
 
-def intact(paths: Sequence[str], files: Sequence[Any] | None) -> bool:
+def intact(paths: Sequence[str], files: Sequence[SavedFile] | None) -> bool:
     """Every path is still exactly the file that was saved (and there is at least one)."""
     gone = changed(paths, files)
     if gone:

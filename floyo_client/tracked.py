@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,10 +23,11 @@ from .cost import partner_cost_usd
 from .credentials import workflow_hash
 from .detached import detached
 from .errors import FloyoError, Interrupted, RunListUnavailable, RunMayExist, ServerError
-from .journal import GAVE_UP, Journal
+from .journal import GAVE_UP, Journal, JournalState
 from .models import Phase, Run, classify_status
 from .outcome import CancelOutcome, CancelResult
 from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name
+from .saved_files import SavedFile
 from .slots import run_slot
 from .transport import StopCheck, Transport
 from .workflow import Prompt
@@ -57,7 +58,14 @@ def journaled_hooks(hooks: Hooks, journal: Journal) -> Hooks:
     return dataclasses.replace(hooks, on_status=on_status)
 
 
-def left_state(handle: RunHandle) -> str:
+def journal_saved(journal: Journal, run_id: str) -> Callable[[Sequence[SavedFile]], None]:
+    """What to call the moment a run's files are on disk (before decoding, which may still fail):
+    journals them as saved, with each file's identity and what Floyo said it is. A run the
+    journal does not have (a Fetch of a run made elsewhere) is not added."""
+    return lambda files: journal.saved(run_id, files)
+
+
+def left_state(handle: RunHandle) -> JournalState:
     """The journal state of a run we stopped watching (after the handle's cancel, if any)."""
     run, outcome = handle.run, handle.cancel_outcome
     phase = run.phase if run else Phase.QUEUED
@@ -65,8 +73,9 @@ def left_state(handle: RunHandle) -> str:
         phase = classify_status(outcome.status)
     elif outcome and outcome.result in (CancelResult.CANCELLED, CancelResult.NOT_FOUND):
         phase = Phase.CANCELLED
-    return {Phase.SUCCEEDED: "succeeded", Phase.FAILED: "failed",
-            Phase.CANCELLED: "cancelled"}.get(phase, "running")  # unconfirmed: watch it on restart
+    # unconfirmed: left running, watched again at the next start
+    return {Phase.SUCCEEDED: JournalState.SUCCEEDED, Phase.FAILED: JournalState.FAILED,
+            Phase.CANCELLED: JournalState.CANCELLED}.get(phase, JournalState.RUNNING)
 
 
 def journal_left(journal: Journal, handle: RunHandle, detail: str) -> None:
@@ -74,7 +83,7 @@ def journal_left(journal: Journal, handle: RunHandle, detail: str) -> None:
     given up, so the next start cancels it instead of watching it."""
     state = left_state(handle)
     journal.finished(handle.run_id, state, detail, handle.cancel_outcome)
-    if state == "running" and handle.cancel_outcome is not None:
+    if state is JournalState.RUNNING and handle.cancel_outcome is not None:
         journal.status(handle.run_id, GAVE_UP, None)
 
 
@@ -149,8 +158,7 @@ async def _after_lost_answer(client: FloyoClient, journal: Journal, marker: str,
     watched as if the answer had come; otherwise the row stays unknown and the error stands."""
     run, why = await find_lost_run(client, marker, hooks)
     if run is None:
-        error.args = (f"{error.message} {why}",)
-        raise error
+        raise error.explained(why).with_traceback(error.__traceback__) from None
     log.info("Floyo: the create's answer was lost, but run %s carries marker %s; watching it",
              run.id, marker)
     journal.created(marker, run.id)

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 from ..floyo_client import (
     RUN_ID_RE,
     FloyoError,
     Hooks,
     Interrupted,
+    JournalState,
     NotFound,
     Phase,
     RunHandle,
+    RunRecord,
     failure_of,
     intact,
+    journal_saved,
     load_config,
     open_client,
 )
@@ -66,11 +68,11 @@ async def shown(collected: Collected, run_id: str, size_policy: str) -> tuple[Sh
     return Shown((collected.images, collected.masks, "\n".join(collected.paths), *more), ui), warnings
 
 
-async def served_from_disk(record: dict[str, Any] | None, team: str) -> bool:
+async def served_from_disk(record: RunRecord | None, team: str) -> bool:
     """Saved files are served without asking Floyo only to the team that paid for the run, and
     only while each is still the file saved (else Floyo is asked, with this key, by run id)."""
-    return bool(record and record["state"] == "saved" and record.get("team") == team
-                and await asyncio.to_thread(intact, record["paths"], record["files"]))
+    return bool(record and record.state is JournalState.SAVED and record.team == team
+                and await asyncio.to_thread(intact, record.paths, record.files))
 
 
 async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
@@ -79,13 +81,9 @@ async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
     journal = comfy.journal()
     record = journal.get(run_id)
     config = load_config(comfy.key_file())
-    if await served_from_disk(record, config.team):  # paid once, fetched once
-        collected = await collect_saved(record["paths"], size_policy)
+    if record is not None and await served_from_disk(record, config.team):  # paid once, fetched once
+        collected = await collect_saved(record.outputs(), list(record.paths), size_policy)
         return (await shown(collected, run_id, size_policy))[0]
-
-    def on_saved(paths: list[str]) -> None:
-        if record is not None:
-            journal.saved(run_id, paths)
 
     async def body(active: ActiveRun) -> Shown:
         active.run_id = run_id
@@ -103,7 +101,7 @@ async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
                                  "try again later.", run_id=run_id)
             if run.phase is not Phase.SUCCEEDED:
                 raise failure_of(run)
-            collected = await collect(handle, run, size_policy, on_saved=on_saved,
+            collected = await collect(handle, run, size_policy, on_saved=journal_saved(journal, run_id),
                                       on_file=downloading(active))
         out, warnings = await shown(collected, run_id, size_policy)
         announce(active, "saved", with_warnings(f"{len(collected.paths)} output file(s) saved for {run_id}",

@@ -61,8 +61,9 @@ async def collect(handle: RunHandle, run: Run, size_policy: str,
                   on_file: Callable[[int, int], None] | None = None) -> Collected:
     """Download, save and decode a successful run's outputs; ``on_saved`` hears of the files (with
     the size and sha256 each was saved with, so a later reuse can tell it is still the file paid
-    for) as soon as they are on disk (before decoding, which may still fail), ``on_file`` of each
-    file done (n of N, for the node's "downloading n/N")."""
+    for, and what Floyo said it is, so it decodes later as now) as soon as they are on disk
+    (before decoding, which may still fail), ``on_file`` of each file done (n of N, for the
+    node's "downloading n/N")."""
     outputs = list(run.outputs)
     if not outputs:
         raise RunFailed(f"Floyo run {run.id} finished but produced no output files. Make sure the "
@@ -74,7 +75,7 @@ async def collect(handle: RunHandle, run: Run, size_policy: str,
     paths = await _pipeline(handle, outputs, run_folder(run.id), images.add, on_file)
     saved = [str(p) for p in paths]
     log.info("Saved %d output(s) of Floyo run %s to %s", len(saved), run.id, paths[0].parent)
-    on_saved(await asyncio.to_thread(fingerprint, saved))
+    on_saved(await asyncio.to_thread(fingerprint, saved, outputs))
     return await _finish(images, saved, outputs)
 
 
@@ -107,7 +108,7 @@ async def _finish(images: OutputImages, paths: list[str], outputs: list[RunOutpu
     return Collected(batch, masks, paths, warnings, outputs)
 
 
-async def collect_saved(paths: list[str], size_policy: str) -> Collected:
-    """Decode outputs saved earlier (journal), without downloading them again."""
-    outputs = [RunOutput(id="", file_name=Path(p).name) for p in paths]
+async def collect_saved(outputs: list[RunOutput], paths: list[str], size_policy: str) -> Collected:
+    """Decode outputs saved earlier, without downloading them again: ``outputs`` as Floyo described
+    them (``RunRecord.outputs()``), so each decodes exactly as it did fresh."""
     return await _finish(OutputImages(outputs, size_policy, max_batch_pixels()), paths, outputs)

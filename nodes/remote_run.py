@@ -21,6 +21,7 @@ from ..floyo_client import (
     RunHandle,
     RunMeta,
     WorkflowError,
+    journal_saved,
     load_config,
     open_client,
     outage_limit_s,
@@ -111,8 +112,8 @@ async def reused(client: Any, journal: Any, final: Prompt, sent: dict[str, Outpu
     if found is None:
         return None
     record, collected = found
-    shown, warnings = await results(collected, record["run_id"], sent, size_policy)
-    announce(active, "reused", with_warnings(reused_status(record), warnings), run_id=record["run_id"],
+    shown, warnings = await results(collected, record.run_id, sent, size_policy)
+    announce(active, "reused", with_warnings(reused_status(record), warnings), run_id=record.run_id,
              warnings=warnings)
     return shown
 
@@ -137,7 +138,7 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
     async def finish(handle: RunHandle, run: Run, active: ActiveRun) -> tuple[Shown, list[str]]:
         # the final cost, shown with "saved"
         spent.update(flotime_ms=run.flotime_ms, partner_cost_usd=partner_cost_usd(run.raw))
-        collected = await collect(handle, run, size_policy, on_saved=lambda p: journal.saved(run.id, p),
+        collected = await collect(handle, run, size_policy, on_saved=journal_saved(journal, run.id),
                                   on_file=downloading(active))
         return await results(collected, run.id, sent, size_policy)
 

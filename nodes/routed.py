@@ -40,6 +40,11 @@ class SavedFile:
     name: str  # the name Floyo gave it
     kind: str  # image, video, audio, file
     node_id: str | None  # the remote output node that made it, None when no node can be told
+    mime_type: str | None = None  # as Floyo gave it: an image may be one by its MIME type only
+
+    def as_output(self) -> RunOutput:
+        """The output as Floyo described it, to decode it exactly as when it was fresh."""
+        return RunOutput(id="", file_name=self.name, mime_type=self.mime_type)
 
 
 @dataclass(frozen=True)
@@ -64,14 +69,9 @@ def run_result(run_id: str, outputs: Sequence[RunOutput], paths: Sequence[str],
         named = sorted({n for name, sub in pairs if (n := node_of(name, sub))})
         nodes = {n: OutputNode(n, "output node", None, True) for n in named}
     owners = route(pairs, nodes)
-    files = tuple(SavedFile(str(p), o.file_name, o.kind, owner)
+    files = tuple(SavedFile(str(p), o.file_name, o.kind, owner, o.mime_type)
                   for o, p, owner in zip(outputs, paths, owners, strict=True))
     return RunResult(run_id, files, nodes, size_policy)
-
-
-def saved_outputs(paths: Sequence[str]) -> list[RunOutput]:
-    """Outputs saved earlier (journal, reuse), known only by their local file names."""
-    return [RunOutput(id="", file_name=Path(p).name) for p in paths]
 
 
 async def media(run_id: str, files: Sequence[SavedFile], where: str = "") -> tuple[Any, Any, list[str]]:
@@ -146,8 +146,7 @@ async def node_outputs(collected: Collected, run_id: str, nodes: dict[str, Outpu
                        size_policy: str) -> tuple[tuple[Any, ...], dict[str, Any] | None, list[str]]:
     """``((video, audio, result), ui, warnings)`` for a collected run: the outputs appended after
     images, masks, (run_id,) files; the previews; every warning the user must see."""
-    outputs = collected.outputs or saved_outputs(collected.paths)
-    result = run_result(run_id, outputs, collected.paths, nodes, size_policy)
+    result = run_result(run_id, collected.outputs, collected.paths, nodes, size_policy)
     video, audio, found = await media(run_id, result.files)
     warnings = [*collected.warnings, *found, *extra_warnings(result, result.files)]
     for warning in warnings:

@@ -9,8 +9,11 @@ stays private until someone decides the tab needs it. Must not read or write any
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path, PurePath
 from typing import Any
+
+from ..floyo_client import RunRecord
 
 # run card: id (copy), marker and hint (an unknown create), state and status, name, FloTime and
 # partner cost, when, why it ended (detail), saved outputs (links through ComfyUI's /view)
@@ -27,7 +30,13 @@ def relative_output(path: str, output_dir: Path) -> str:
         return PurePath(path).name
 
 
-def public_run(record: dict[str, Any], output_dir: Path) -> dict[str, Any]:
-    shown = {k: record[k] for k in SHOWN if k in record}
-    shown["paths"] = [relative_output(p, output_dir) for p in record.get("paths") or []]
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value  # JournalState: its stored word
+
+
+def public_run(record: RunRecord, output_dir: Path) -> dict[str, Any]:
+    shown = {k: _plain(getattr(record, k)) for k in SHOWN}
+    if shown["hint"] is None:  # only an unknown create has one
+        del shown["hint"]
+    shown["paths"] = [relative_output(p, output_dir) for p in record.paths]
     return shown

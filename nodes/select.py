@@ -50,7 +50,8 @@ async def select(ctx: Ctx, result: Any, node: str) -> tuple:
     paths = [f.path for f in files]
     images = [f for f in files if f.kind == "image"]
     if images:
-        decoded = await collect_saved([f.path for f in images], result.size_policy)
+        decoded = await collect_saved([f.as_output() for f in images], [f.path for f in images],
+                                      result.size_policy)
         batch, masks, warnings = decoded.images, decoded.masks, decoded.warnings
     else:
         (batch, masks), warnings = empty_batch(), []

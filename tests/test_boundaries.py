@@ -4,6 +4,7 @@ ComfyUI, torch, PIL or numpy, and never reaches up into the pack's glue."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,3 +202,47 @@ def test_fixtures_only_conftests_define_nothing_but_fixtures_and_hooks():
     offenders = {str(c.relative_to(ROOT)): found for c in FIXTURES_ONLY_CONFTESTS
                  if (found := _library_definitions(c))}
     assert offenders == {}
+
+# ---- The journal has one writer: SQL on its file only in floyo_client/journal*.py, and the glue
+# leaves a run's lifecycle to the core (it never calls a journal method that changes a row) ----
+
+JOURNAL_MODULES = {"floyo_client/journal.py", "floyo_client/journal_store.py"}
+ROW_WRITES = {"begin", "created", "create_unknown", "gave_up", "not_created", "status", "finished", "saved",
+              "cost", "forget_reuse", "remember_upload", "_move", "_update", "_write"}
+_SQL_WRITE = re.compile(r"\b(UPDATE\s+runs|INSERT\s+(OR\s+\w+\s+)?INTO\s+\w+|DELETE\s+FROM|ALTER\s+TABLE)\b",
+                        re.IGNORECASE)
+
+
+def _journal_writes(path: Path, glue: bool) -> list[str]:
+    """SQL writes and sqlite3 use in ``path``; in glue, also any journal method that changes a
+    row (called, or handed on as a callback)."""
+    found = []
+    tree = ast.parse(path.read_text(), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _SQL_WRITE.search(node.value):
+            found.append(f"{node.lineno}: SQL {node.value.strip()[:40]!r}")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and "sqlite3" in {
+                *(a.name for a in node.names), getattr(node, "module", None)}:
+            found.append(f"{node.lineno}: imports sqlite3")
+        elif glue and isinstance(node, ast.Attribute) and node.attr in ROW_WRITES \
+                and "journal" in ast.unparse(node.value).lower():
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_only_the_journal_module_writes_the_journal():
+    offenders = []
+    for folder in ("floyo_client", "nodes"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            if name not in JOURNAL_MODULES:
+                offenders += [f"{name}:{w}" for w in _journal_writes(path, glue=folder == "nodes")]
+    assert offenders == []
+
+
+def test_the_journal_write_check_catches_sql_sqlite3_and_a_glue_row_write(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import sqlite3\ndb.execute('UPDATE runs SET state = ?')\njournal.saved(run_id, p)\n"
+                   "collect(on_saved=lambda p: comfy.journal().finished(r, s))\nrun.status\n")
+    assert [w.split(":")[0] for w in _journal_writes(bad, glue=True)] == ["1", "2", "3", "4"]
+    assert len(_journal_writes(bad, glue=False)) == 2  # the core calls the journal's methods

@@ -55,9 +55,9 @@ async def test_the_row_is_written_before_the_create_leaves(floyo, client, journa
     peeker = asyncio.create_task(peek())
     assert await _track(client, journal, fake_time) == "done"
     await peeker
-    assert seen and seen[0]["state"] == "creating" and seen[0]["run_id"] is None
+    assert seen and seen[0].state == "creating" and seen[0].run_id is None
     (row,) = journal.list()
-    assert row["state"] == "running" and row["status"] == "done" and row["flotime_ms"] == 48210
+    assert row.state == "running" and row.status == "done" and row.flotime_ms == 48210
 
 
 async def test_a_create_without_answer_is_unknown_with_its_marker_and_never_resent(floyo, client, journal,
@@ -67,7 +67,7 @@ async def test_a_create_without_answer_is_unknown_with_its_marker_and_never_rese
     with pytest.raises(RunMayExist):
         await _track(client, journal, fake_time)
     (row,) = journal.list()
-    assert row["state"] == "unknown" and row["marker"] in row["hint"] and row["marker"] in row["name"]
+    assert row.state == "unknown" and row.marker in row.hint and row.marker in row.name
     assert len(floyo.requests.creates()) == 1
 
 
@@ -75,7 +75,7 @@ async def test_a_refused_create_is_recorded_as_not_created(floyo, client, journa
     floyo.scenario.faults.append(Fault("POST", r"^/runs$", status=400, body={"message": "bad node"}))
     with pytest.raises(Exception, match="bad node"):
         await _track(client, journal, fake_time)
-    assert journal.list()[0]["state"] == "not_created"
+    assert journal.list()[0].state == "not_created"
 
 
 async def test_a_stop_while_the_create_is_in_flight_still_cancels_the_created_run(floyo, client, journal,
@@ -86,7 +86,7 @@ async def test_a_stop_while_the_create_is_in_flight_still_cancels_the_created_ru
         await _track(client, journal, fake_time, should_stop=lambda: bool(floyo.requests.creates()))
     run_id = floyo.last_run.id
     assert len(floyo.requests.cancel_requests(run_id)) == 1
-    assert journal.get(run_id)["state"] == "cancelled"
+    assert journal.get(run_id).state == "cancelled"
 
 
 async def test_a_run_abandoned_after_it_finished_stays_resumable(floyo, client, journal, fake_time,
@@ -98,15 +98,15 @@ async def test_a_run_abandoned_after_it_finished_stays_resumable(floyo, client, 
     with pytest.raises(OSError):
         await _track(client, before, fake_time, finish=fail_locally)
     (row,) = journal.list()
-    assert row["state"] == "succeeded" and "disk full" in row["detail"]
-    assert [r["run_id"] for r in journal.recover()] == [row["run_id"]]
+    assert row.state == "succeeded" and "disk full" in row.detail
+    assert [r.run_id for r in journal.recover()] == [row.run_id]
 
 
 async def test_a_timed_out_run_is_recorded_cancelled(floyo, client, journal, fake_time):
     floyo.scenario.steps = [Step("processing")]
     with pytest.raises(Exception, match="did not finish"):
         await _track(client, journal, fake_time, limits=Limits(timeout_s=3))
-    assert journal.list()[0]["state"] == "cancelled"
+    assert journal.list()[0].state == "cancelled"
 
 
 def test_recover_marks_unanswered_creates_unknown_and_lists_runs_to_resume(journal, dead_owner):
@@ -119,8 +119,8 @@ def test_recover_marks_unanswered_creates_unknown_and_lists_runs_to_resume(journ
     before.saved("run_three", ["/x.png"])
     before.finished("run_three", "cancelled")  # saved is final
     resumable = journal.recover()
-    assert [r["run_id"] for r in resumable] == ["run_two"]
-    states = {r["marker"]: r["state"] for r in journal.list()}
+    assert [r.run_id for r in resumable] == ["run_two"]
+    states = {r.marker: r.state for r in journal.list()}
     assert states == {"m1": "unknown", "m2": "running", "m3": "saved"}
 
 
@@ -138,7 +138,7 @@ def test_concurrent_writers_from_several_threads_lose_no_update(journal):
     for t in threads:
         t.join()
     rows = journal.list(limit=1000)
-    assert len(rows) == 150 and {r["status"] for r in rows} == {"processing"}
+    assert len(rows) == 150 and {r.status for r in rows} == {"processing"}
 
 
 async def test_a_user_stop_carries_its_typed_cancel_outcome_to_the_error_and_the_journal(
@@ -152,7 +152,7 @@ async def test_a_user_stop_carries_its_typed_cancel_outcome_to_the_error_and_the
     with pytest.raises(dataclasses.FrozenInstanceError):
         outcome.result = CancelResult.NOT_FOUND  # fixed when the error was raised
     row = journal.get(floyo.last_run.id)
-    assert row["state"] == "cancelled" and row["cancel_result"] == CancelResult.CANCELLED.value
+    assert row.state == "cancelled" and row.cancel_result is CancelResult.CANCELLED
 
 
 async def test_an_unconfirmed_cancel_is_journaled_as_such_and_given_up(floyo, client, journal, fake_time):
@@ -163,4 +163,4 @@ async def test_an_unconfirmed_cancel_is_journaled_as_such_and_given_up(floyo, cl
         await _track(client, journal, fake_time, should_stop=lambda: len(polls()) >= 2)
     assert caught.value.outcome.result is CancelResult.UNCONFIRMED
     row = journal.get(floyo.last_run.id)
-    assert row["cancel_result"] == CancelResult.UNCONFIRMED.value and row["status"] == GAVE_UP
+    assert row.cancel_result is CancelResult.UNCONFIRMED and row.status == GAVE_UP

@@ -79,7 +79,7 @@ def test_a_garbage_journal_file_is_set_aside_and_a_fresh_journal_starts(path, ca
     (line,) = _journal_errors(caplog)
     assert "moved it aside" in line.getMessage() and aside in line.getMessage()
     _begin(journal, "m1", "run_fresh")
-    assert journal.get("run_fresh")["state"] == "running"
+    assert journal.get("run_fresh").state == "running"
 
 
 def _locked_by_a_peer(path):
@@ -114,7 +114,7 @@ def test_a_journal_a_live_peer_keeps_locked_is_left_in_place_and_not_written_unt
     _begin(journal, "m_after", "run_after")  # the lock is gone, but this process stays hands off
     restarted = Journal(path)
     assert restarted.recording is True and restarted.health() == {"recording": True, "problem": None}
-    assert {r["marker"]: r["state"] for r in restarted.list()} == {"m_peer": "saved"}
+    assert {r.marker: r.state for r in restarted.list()} == {"m_peer": "saved"}
 
 
 def test_only_an_unreadable_journal_is_set_aside_not_one_that_fails_otherwise(path, caplog):
@@ -139,11 +139,11 @@ def test_an_unversioned_journal_is_migrated_keeping_its_rows(path):
         columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
     db.close()
     assert {"owner_host", "owner_pid", "owner_started"} <= columns
-    assert journal.get("run_saved")["paths"] == ["/a.png"]
-    assert [r["run_id"] for r in journal.recover()] == ["run_live"]  # rows without owner: resumable
-    assert journal.get("run_live")["owner_pid"] == journal.owner.pid  # ... and now ours
+    assert journal.get("run_saved").paths == ("/a.png",)
+    assert [r.run_id for r in journal.recover()] == ["run_live"]  # rows without owner: resumable
+    assert journal.get("run_live").owner.pid == journal.owner.pid  # ... and now ours
     Journal(path)  # opening again at the current version changes nothing
-    assert {r["marker"] for r in journal.list()} == {"m_saved", "m_live"}
+    assert {r.marker for r in journal.list()} == {"m_saved", "m_live"}
 
 
 def test_journal_files_are_private_in_a_private_folder(path):
@@ -180,10 +180,10 @@ def test_a_second_comfyui_sharing_the_folder_leaves_a_live_ones_runs_alone(path)
     first.create_unknown("m_unknown", "no answer")
     second = Journal(path)
     assert second.recover() == [] and second.unknown_runs() == []
-    rows = {r["marker"]: r for r in second.list()}
-    assert {m: r["state"] for m, r in rows.items()} == {
+    rows = {r.marker: r for r in second.list()}
+    assert {m: r.state for m, r in rows.items()} == {
         "m_creating": "creating", "m_running": "running", "m_unknown": "unknown"}
-    assert {r["owner_pid"] for r in rows.values()} == {first.owner.pid}
+    assert {r.owner.pid for r in rows.values()} == {first.owner.pid}
 
 
 def test_runs_of_a_comfyui_that_is_gone_are_taken_over_once(path):
@@ -196,8 +196,8 @@ def test_runs_of_a_comfyui_that_is_gone_are_taken_over_once(path):
         _begin(before, f"m_run{n}", f"run_{n}")
         _begin(before, f"m_lost{n}")
     me = Journal(path)
-    assert sorted(r["run_id"] for r in me.recover()) == ["run_1", "run_2"]
-    assert sorted(r["marker"] for r in me.unknown_runs()) == ["m_lost1", "m_lost2"]
+    assert sorted(r.run_id for r in me.recover()) == ["run_1", "run_2"]
+    assert sorted(r.marker for r in me.unknown_runs()) == ["m_lost1", "m_lost2"]
     assert Journal(path, owner=gone).recover() == []  # we are alive: nobody takes them from us
 
 
@@ -221,9 +221,9 @@ async def test_a_journal_locked_mid_run_never_aborts_a_healthy_run(floyo, client
     finally:
         blocker.close()
     assert len(_journal_errors(caplog)) == 1, "logged once, not for every failed write"
-    assert journal.get(floyo.last_run.id)["state"] == "running"  # lost updates, nothing worse
+    assert journal.get(floyo.last_run.id).state == "running"  # lost updates, nothing worse
     journal.saved(floyo.last_run.id, ["/out.png"])  # writes work again once the lock is gone
-    assert journal.get(floyo.last_run.id)["state"] == "saved"
+    assert journal.get(floyo.last_run.id).state == "saved"
 
 
 async def test_a_journal_corrupted_mid_run_never_aborts_a_healthy_run(floyo, client, path, fake_time, caplog):

@@ -54,13 +54,13 @@ def test_runs_of_this_installation_under_a_new_host_name_are_resumed_and_given_u
     me = Journal(path)  # the re-created container: same user folder, new host name
     assert me.owner.instance == instance and me.owner.host == socket.gethostname() != "container-0ld"
     resume, unknown = me.take_over()
-    assert sorted(r["run_id"] for r in resume) == ["run_ours_gave_up", "run_ours_running"]
-    assert [r["status"] for r in resume if r["run_id"] == "run_ours_gave_up"] == [GAVE_UP]  # cancelled
-    assert [r["marker"] for r in unknown] == ["m_ours_creating"]
-    assert [r["marker"] for r in me.unknown_runs()] == ["m_ours_creating"]  # reconciled by us
-    theirs = {r["marker"]: r for r in me.list() if "theirs" in r["marker"]}
-    assert {r["owner_host"] for r in theirs.values()} == {"another-box"}  # left alone
-    assert theirs["m_theirs_creating"]["state"] == "creating"
+    assert sorted(r.run_id for r in resume) == ["run_ours_gave_up", "run_ours_running"]
+    assert [r.status for r in resume if r.run_id == "run_ours_gave_up"] == [GAVE_UP]  # cancelled
+    assert [r.marker for r in unknown] == ["m_ours_creating"]
+    assert [r.marker for r in me.unknown_runs()] == ["m_ours_creating"]  # reconciled by us
+    theirs = {r.marker: r for r in me.list() if "theirs" in r.marker}
+    assert {r.owner.host for r in theirs.values()} == {"another-box"}  # left alone
+    assert theirs["m_theirs_creating"].state == "creating"
 
 
 def test_floyo_instance_id_overrides_the_stored_instance_id(path, monkeypatch):
@@ -70,8 +70,8 @@ def test_floyo_instance_id_overrides_the_stored_instance_id(path, monkeypatch):
     me = Journal(path)
     assert me.owner.instance == "render-box-7"
     assert not (path.parent / "instance_id").exists()
-    assert sorted(r["run_id"] for r in me.recover()) == ["run_ours_gave_up", "run_ours_running"]
-    assert {r["owner_instance"] for r in me.list()} == {"render-box-7"}
+    assert sorted(r.run_id for r in me.recover()) == ["run_ours_gave_up", "run_ours_running"]
+    assert {r.owner.instance for r in me.list()} == {"render-box-7"}
 
 
 def _version_4_journal(path, rows: list[tuple[str, str, int, str | None]]) -> None:
@@ -104,7 +104,7 @@ def test_a_journal_from_before_instance_ids_keeps_this_hosts_rows_ours(path):
         assert "owner_instance" in {row[1] for row in db.execute("PRAGMA table_info(runs)")}
     finally:
         db.close()
-    assert [r["run_id"] for r in me.recover()] == ["run_gone_here"]  # this host's, its process gone
-    assert me.get("run_gone_here")["owner_instance"] == me.owner.instance  # ... and now ours
-    assert me.get("run_live_here")["owner_pid"] == pid  # a live ComfyUI on this host keeps its run
-    assert me.get("run_elsewhere")["owner_host"] == "another-box"  # another host, no instance: unknown
+    assert [r.run_id for r in me.recover()] == ["run_gone_here"]  # this host's, its process gone
+    assert me.get("run_gone_here").owner.instance == me.owner.instance  # ... and now ours
+    assert me.get("run_live_here").owner.pid == pid  # a live ComfyUI on this host keeps its run
+    assert me.get("run_elsewhere").owner.host == "another-box"  # another host, no instance: unknown

@@ -29,7 +29,7 @@ def test_a_saved_run_is_found_by_the_hash_of_its_resolved_workflow(tmp_path):
     _saved_run(journal, "m1", "run_aaa", "h1")
     _saved_run(journal, "m2", "run_bbb", "h2")
     found = journal.reusable("h1", "https://api", TEAM)
-    assert found["run_id"] == "run_aaa" and found["paths"] == ["/out/run_aaa/a.png"]
+    assert found.run_id == "run_aaa" and found.paths == ("/out/run_aaa/a.png",)
     assert journal.reusable("h3", "https://api", TEAM) is None
     assert journal.reusable("h1", "https://other-floyo", TEAM) is None, "another Floyo has other runs"
 
@@ -49,7 +49,7 @@ def test_only_saved_runs_are_reused_and_a_forgotten_one_never_again(tmp_path):
 
 def test_reuse_survives_reopening_the_journal(tmp_path):
     _saved_run(_journal(tmp_path), "m1", "run_aaa", "h1")
-    assert _journal(tmp_path).reusable("h1", "https://api", TEAM)["run_id"] == "run_aaa"
+    assert _journal(tmp_path).reusable("h1", "https://api", TEAM).run_id == "run_aaa"
 
 
 def test_cost_is_kept_and_totalled_for_today_and_the_last_7_days(tmp_path):
@@ -65,7 +65,7 @@ def test_cost_is_kept_and_totalled_for_today_and_the_last_7_days(tmp_path):
         db.execute("UPDATE runs SET created_at = ? WHERE run_id = 'run_old'", (time.time() - 3 * 86400,))
     db.close()
     record = journal.get("run_aaa")
-    assert (record["flotime_ms"], record["partner_cost_usd"]) == (1500, 0.25)
+    assert (record.flotime_ms, record.partner_cost_usd) == (1500, 0.25)
     totals = journal.totals()
     assert totals["today"] == {"runs": 2, "flotime_ms": 2000, "partner_cost_usd": 0.25}
     assert totals["last_7_days"] == {"runs": 3, "flotime_ms": 11000, "partner_cost_usd": 1.25}
@@ -89,5 +89,5 @@ def test_a_version_2_journal_migrates_to_reuse_and_cost_keeping_its_rows(tmp_pat
     assert db.execute("PRAGMA user_version").fetchone()[0] == VERSION >= 3
     db.close()
     record = journal.get("run_kept")
-    assert record["flotime_ms"] == 700
-    assert record["resolved_hash"] is None and record["partner_cost_usd"] is None
+    assert record.flotime_ms == 700
+    assert record.resolved_hash is None and record.partner_cost_usd is None

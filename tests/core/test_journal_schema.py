@@ -7,6 +7,7 @@ import sqlite3
 
 from floyo_pack.floyo_client.journal import Journal
 from floyo_pack.floyo_client.journal_store import MIGRATIONS, SCHEMA_V0, VERSION
+from floyo_pack.floyo_client.owner import Owner
 
 
 def _columns(path) -> set[str]:
@@ -44,8 +45,7 @@ def test_a_version_1_journal_drops_workflow_hash_and_keeps_every_row(tmp_path):
     assert ("runs_state",) in db.execute("SELECT name FROM sqlite_master WHERE type='index'").fetchall()
     db.close()
     expected = {"marker": "m1", "state": "saved", "status": "done", "name": "n [m1]", "prompt_id": "p1",
-                "node_id": "7", "api_url": "https://api", "flotime_ms": 1500, "paths": ["/o/a.png"],
-                "detail": "fine", "created_at": 10.0, "owner_host": "host", "owner_pid": 42,
-                "owner_started": "x"}
+                "node_id": "7", "api_url": "https://api", "flotime_ms": 1500, "paths": ("/o/a.png",),
+                "detail": "fine", "created_at": 10.0, "owner": Owner("host", 42, "x")}
     record = journal.get("run_kept1")
-    assert {k: record[k] for k in expected} == expected
+    assert {k: getattr(record, k) for k in expected} == expected

@@ -21,7 +21,7 @@ def _begin(journal: Journal, marker: str) -> None:
 
 
 def _state(journal: Journal, marker: str) -> str:
-    return next(r["state"] for r in journal.list() if r["marker"] == marker)
+    return next(r.state for r in journal.list() if r.marker == marker)
 
 
 def test_the_lifecycle_table_names_every_state_and_only_known_ones():
@@ -74,12 +74,12 @@ def test_a_move_outside_the_lifecycle_is_refused_logged_and_not_written(journal,
     for state in path:
         _step(journal, "m1", "run_1", state)
     before = journal.list()[0]
-    assert not allowed(before["state"], illegal)
+    assert not allowed(before.state, illegal)
     with caplog.at_level(logging.WARNING):
         _step(journal, "m1", "run_1", illegal)
     assert journal.list()[0] == before
     (record,) = [r for r in caplog.records if "refused" in r.getMessage()]
-    assert f"from {before['state']} to {illegal}" in record.getMessage()
+    assert f"from {before.state} to {illegal}" in record.getMessage()
 
 
 def test_saved_stays_saved_quietly_when_a_later_step_fails(journal, caplog):
@@ -89,7 +89,7 @@ def test_saved_stays_saved_quietly_when_a_later_step_fails(journal, caplog):
     with caplog.at_level(logging.WARNING):
         journal.finished("run_1", "succeeded", "decoding failed after saving")
     row = journal.get("run_1")
-    assert row["state"] == "saved" and row["paths"] == ["/out/a.png"] and row["detail"] is None
+    assert row.state == "saved" and row.paths == ("/out/a.png",) and row.detail is None
     assert not caplog.records
 
 
@@ -97,4 +97,19 @@ def test_given_up_status_is_kept_on_an_unknown_row(journal):
     _begin(journal, "m1")
     journal.gave_up("m1", "stopped while in flight")
     (row,) = journal.list()
-    assert row["state"] == "unknown" and row["status"] == GAVE_UP
+    assert row.state == "unknown" and row.status == GAVE_UP
+
+
+def test_every_state_write_goes_through_the_state_table_the_take_over_included():
+    """No SQL in the journal sets a state itself: only ``_moved`` does, checking the move."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from floyo_pack.floyo_client import journal as module
+
+    tree = ast.parse(Path(module.__file__).read_text())
+    raw = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+           and re.search(r"UPDATE\s+runs\s+SET\b.*\bstate\s*=", n.value, re.IGNORECASE | re.DOTALL)]
+    assert raw == [], f"journal.py sets a state outside the state table at line(s) {raw}"
+

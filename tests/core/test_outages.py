@@ -108,8 +108,8 @@ async def test_past_the_outage_limit_the_run_stays_journaled_running(shared, tmp
         await run_tracked(client, WORKFLOW, journal=journal, meta=RunMeta(), hooks=hooks,
                           limits=Limits(outage_limit_s=120), finish=finish)
     row = journal.get(caught.value.run_id)
-    assert row["state"] == "running" and server.run(caught.value.run_id).cancels == 0
-    assert row["state"] in RESUMABLE, "resumed at the next start"
+    assert row.state == "running" and server.run(caught.value.run_id).cancels == 0
+    assert row.state in RESUMABLE, "resumed at the next start"
 
 
 async def test_a_stop_during_an_outage_is_honoured_within_a_second(shared):
@@ -140,7 +140,7 @@ async def test_a_stop_whose_cancel_cannot_cross_the_outage_marks_the_run_given_u
                           hooks=Hooks(sleep=t.sleep, clock=t.clock, should_stop=lambda: t.now >= stop_at))
     assert "could not be confirmed" in str(caught.value)
     row = journal.get(caught.value.run_id)
-    assert row["state"] == "running" and row["status"] == GAVE_UP, "cancelled, not watched, at next start"
+    assert row.state == "running" and row.status == GAVE_UP, "cancelled, not watched, at next start"
 
 
 async def test_the_nodes_own_timeout_still_ends_the_wait_during_an_outage(shared):

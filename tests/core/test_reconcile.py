@@ -73,7 +73,7 @@ async def test_a_lost_create_answer_is_found_by_its_marker_and_watched_to_the_en
     assert run.status == "done" and list(floyo.runs) == [run.id]
     assert len(floyo.requests.creates()) == 1 and floyo.run(run.id).cancels == 0
     row = journal.get(run.id)
-    assert row["state"] == "running" and row["status"] == "done"
+    assert row.state == "running" and row.status == "done"
 
 
 async def test_a_stop_while_looking_for_a_lost_create_marks_it_given_up_so_it_is_cancelled_later(
@@ -85,7 +85,7 @@ async def test_a_stop_while_looking_for_a_lost_create_marks_it_given_up_so_it_is
     with pytest.raises(Interrupted):
         await track(client, journal, should_stop=looked)
     (row,) = journal.list()
-    assert row["state"] == "unknown" and row["status"] == GAVE_UP
+    assert row.state == "unknown" and row.status == GAVE_UP
     assert floyo.run(next(iter(floyo.runs))).cancels == 0  # nothing to cancel yet: the id is unknown
 
 
@@ -96,8 +96,8 @@ async def test_a_lost_create_answer_without_a_run_list_stays_unknown_with_the_ma
     with pytest.raises(RunMayExist) as caught:
         await track(client, journal, fake_time)
     (row,) = journal.list()
-    assert row["state"] == "unknown" and caught.value.marker == row["marker"]
-    assert f"look for marker {row['marker']}" in str(caught.value)
+    assert row.state == "unknown" and caught.value.marker == row.marker
+    assert f"look for marker {row.marker}" in str(caught.value)
 
 
 def _prompt_loop_cancelled_mid_create(floyo, client_factory, journal) -> BaseException | None:
@@ -133,7 +133,7 @@ async def test_a_create_in_flight_when_comfyui_cancels_the_node_completes_then_t
     (run,) = floyo.runs.values()
     assert run.cancels == 1 and run.phase.value == "cancelled"
     row = journal.get(run.id)
-    assert row["state"] == "cancelled" and "cancelled the node" in row["detail"]
+    assert row.state == "cancelled" and "cancelled the node" in row.detail
 
 
 async def test_a_cancelled_nodes_lost_create_is_found_by_marker_and_cancelled(floyo, journal):
@@ -143,7 +143,7 @@ async def test_a_cancelled_nodes_lost_create_is_found_by_marker_and_cancelled(fl
     await asyncio.to_thread(_prompt_loop_cancelled_mid_create, floyo, lambda: make_client(floyo), journal)
     (run,) = floyo.runs.values()
     assert run.cancels == 1
-    assert journal.get(run.id)["state"] == "cancelled"
+    assert journal.get(run.id).state == "cancelled"
 
 
 async def test_a_cancelled_nodes_lost_create_without_a_run_list_stays_unknown_and_given_up(floyo, journal):
@@ -152,5 +152,5 @@ async def test_a_cancelled_nodes_lost_create_without_a_run_list_stays_unknown_an
     floyo.scenario.run_list = False
     await asyncio.to_thread(_prompt_loop_cancelled_mid_create, floyo, lambda: make_client(floyo), journal)
     (row,) = journal.list()
-    assert row["state"] == "unknown" and row["status"] == GAVE_UP and row["run_id"] is None
+    assert row.state == "unknown" and row.status == GAVE_UP and row.run_id is None
     assert len(floyo.requests.creates()) == 1

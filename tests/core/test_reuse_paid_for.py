@@ -26,7 +26,7 @@ def test_another_teams_key_never_finds_the_first_teams_run_and_the_key_is_never_
     out = tmp_path / "a.png"
     out.write_bytes(b"paid pixels")
     _saved(journal, ours, [out])
-    assert journal.reusable("h1", "https://api", ours)["run_id"] == "run_paid"
+    assert journal.reusable("h1", "https://api", ours).run_id == "run_paid"
     assert journal.reusable("h1", "https://api", theirs) is None
     assert KEY not in ours and KEY.encode() not in journal.path.read_bytes()
 
@@ -38,8 +38,8 @@ def test_an_edited_truncated_replaced_or_missing_saved_file_is_not_the_runs_resu
         f.write_bytes(b"the paid bytes of " + f.name.encode())
     _saved(journal, "t", files)
     record = journal.get("run_paid")
-    assert [f["size"] for f in record["files"]] == [f.stat().st_size for f in files]
-    assert intact(record["paths"], record["files"])
+    assert [f.size for f in record.files] == [f.stat().st_size for f in files]
+    assert intact(record.paths, record.files)
     edits = {"a": lambda f: f.write_bytes(f.read_bytes().replace(b"paid", b"PAID")),  # same size
              "b": lambda f: f.write_bytes(f.read_bytes()[:5]),
              "c": lambda f: f.write_bytes(b"something else entirely"),
@@ -47,9 +47,9 @@ def test_an_edited_truncated_replaced_or_missing_saved_file_is_not_the_runs_resu
     for f in files:
         original = f.read_bytes()
         edits[f.stem](f)
-        assert not intact(record["paths"], record["files"]), f"{f.name} changed yet served"
+        assert not intact(record.paths, record.files), f"{f.name} changed yet served"
         f.write_bytes(original)
-    assert intact(record["paths"], record["files"])
+    assert intact(record.paths, record.files)
 
 
 def test_a_file_saved_without_its_size_and_sha256_is_never_served_as_intact(tmp_path):
@@ -60,7 +60,7 @@ def test_a_file_saved_without_its_size_and_sha256_is_never_served_as_intact(tmp_
     journal.created("m1", "run_paid")
     journal.saved("run_paid", [str(out)])  # paths only: what the run was cannot be checked
     record = journal.get("run_paid")
-    assert record["files"] is None and not intact(record["paths"], record["files"])
+    assert record.files is None and not intact(record.paths, record.files)
 
 
 def test_a_version_4_journal_migrates_keeping_its_rows_which_are_then_never_reused(tmp_path):
@@ -82,7 +82,7 @@ def test_a_version_4_journal_migrates_keeping_its_rows_which_are_then_never_reus
     assert db.execute("PRAGMA user_version").fetchone()[0] == VERSION >= 5
     db.close()
     record = journal.get("run_old")
-    assert (record["paths"], record["resolved_hash"], record["team"], record["files"]) == (
-        ["/o/a.png"], "h1", None, None)
+    assert (record.paths, record.resolved_hash, record.team, record.files) == (
+        ("/o/a.png",), "h1", None, None)
     assert journal.reusable("h1", "https://api", Config(api_key=KEY).team) is None, "who paid is unknown"
     assert journal.known_upload("t", "https://cdn", "/comfyui") is None  # the uploads table exists

@@ -92,6 +92,24 @@ async def test_timeout_cancels_the_remote_run_and_names_it(floyo, client, fake_t
     assert len(floyo.requests.cancel_requests(run_id)) == 1
 
 
+async def test_the_handles_exit_yields_the_cancel_outcome_on_a_new_error_and_never_rewrites_the_first(
+        floyo, client, fake_time):
+    floyo.scenario.steps = [Step("processing")]
+    handle = await start_run(client, WORKFLOW, hooks=hooks(fake_time), limits=Limits(timeout_s=5))
+    with pytest.raises(RunTimedOut) as caught:
+        async with handle:
+            try:
+                await handle.wait()
+            except RunTimedOut as e:
+                first, first_args = e, e.args
+                raise
+    assert caught.value is not first and first.args == first_args and first.outcome is None
+    outcome = handle.cancel_outcome
+    assert caught.value.outcome is outcome and outcome.result is CancelResult.CANCELLED
+    assert caught.value.message == first.message and caught.value.run_id == first.run_id
+    assert str(caught.value) == f"{first} Remote run cancel: cancelled."
+
+
 async def test_user_stop_cancels_the_remote_run_and_sends_one_create(floyo, client, fake_time):
     floyo.scenario.steps = [Step("processing")]
     polls = floyo.requests.polls

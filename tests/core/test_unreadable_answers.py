@@ -67,7 +67,7 @@ async def test_a_create_answered_thousands_deep_is_unknown_then_found_by_its_mar
     assert len(floyo.requests.creates()) == 1 and floyo.requests.creates()[0].note == "garbled"
     assert floyo.run(run.id).cancels == 0 and handle.cancel_outcome is None
     assert floyo.requests.filter("GET", r"/runs")[0].query["search"] in run.name  # found by marker
-    assert journal.get(run.id)["state"] == "running"  # the node's finish saves it; never `creating`
+    assert journal.get(run.id).state == "running"  # the node's finish saves it; never `creating`
 
 
 async def test_an_answer_for_run_a_that_is_run_b_is_a_protocol_error_never_taken_for_run_a(

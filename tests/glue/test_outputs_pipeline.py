@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from floyo_pack.floyo_client import download_outputs
+from floyo_pack.floyo_client import Journal, download_outputs, journal_saved
 from floyo_pack.floyo_client.errors import DownloadError
 from floyo_pack.nodes import batch_decoder, outputs
 from floyo_pack.nodes.batch_decoder import BatchDecoder
@@ -146,19 +146,41 @@ async def test_output_names_from_the_server_never_collide_or_leave_the_run_folde
 
 @pytest.mark.parametrize("sizes", [[(32, 24), (32, 24)], [(32, 24), (16, 40)]], ids=["same-size", "mixed"])
 async def test_tif_and_avif_outputs_without_a_mime_type_decode_the_same_fresh_and_from_the_journal(
-        server, finished, sizes):
+        server, finished, sizes, tmp_path):
     specs = [OutputSpec(format="tiff", size=sizes[0], seed=1),
              OutputSpec(format="avif", size=sizes[1], seed=2), OutputSpec(format="txt")]
     client, handle = await finished(server, specs)
     assert [o.mime_type for o in handle.run.outputs] == [None, None, "text/plain"]
-    async with client:
-        fresh = await outputs.collect(handle, handle.run, "pad to largest")
+    fresh, saved = await fresh_and_from_the_journal(client, handle, tmp_path)
     assert [Path(p).suffix for p in fresh.paths] == [".tif", ".avif", ".txt"]
     assert fresh.images.shape == (2, 40 if sizes[1] == (16, 40) else 24, 32, 3), "both images decoded"
-    saved = await outputs.collect_saved(fresh.paths, "pad to largest")
     assert torch.equal(fresh.images, saved.images) and torch.equal(fresh.masks, saved.masks)
     assert fresh.warnings == saved.warnings
     assert (fresh.warnings == []) == (sizes[0] == sizes[1])
+
+
+async def fresh_and_from_the_journal(client, handle, tmp_path) -> tuple[outputs.Collected, outputs.Collected]:
+    """A run's outputs decoded as they download, and again from what the journal kept of them."""
+    journal = Journal(tmp_path / "journal" / "runs.sqlite3")
+    journal.begin("flyc-0000000001", name="t", prompt_id=None, node_id=None, api_url=client.api)
+    journal.created("flyc-0000000001", handle.run_id)
+    async with client:
+        fresh = await outputs.collect(handle, handle.run, "pad to largest",
+                                      on_saved=journal_saved(journal, handle.run_id))
+    record = journal.get(handle.run_id)
+    return fresh, await outputs.collect_saved(record.outputs(), list(record.paths), "pad to largest")
+
+
+async def test_an_image_known_only_by_its_mime_type_decodes_the_same_fresh_and_from_the_journal(
+        server, finished, tmp_path):
+    specs = [OutputSpec(format="png", size=(32, 24), seed=3, name="shot_00001_"),  # image/png, no extension
+             OutputSpec(format="txt")]
+    client, handle = await finished(server, specs)
+    assert [(o.file_name, o.mime_type) for o in handle.run.outputs][0] == ("shot_00001_", "image/png")
+    fresh, saved = await fresh_and_from_the_journal(client, handle, tmp_path)
+    assert fresh.images.shape == (1, 24, 32, 3), "the image/png output is an image"
+    assert torch.equal(fresh.images, saved.images) and torch.equal(fresh.masks, saved.masks)
+    assert [o.kind for o in saved.outputs] == ["image", "file"] and fresh.warnings == saved.warnings
 
 
 async def test_an_avif_output_this_pillow_cannot_read_is_named_with_the_way_out(

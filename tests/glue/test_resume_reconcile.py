@@ -61,7 +61,7 @@ async def test_an_unknown_create_found_by_its_marker_is_watched_and_its_outputs_
     run_id = await created_on_floyo(floyo, "flyc-00000000aa")
     await resume.resume_all(journal, [], journal.unknown_runs())
     row = journal.get(run_id)
-    assert row["state"] == "saved" and row["paths"] and all(Path(p).is_file() for p in row["paths"])
+    assert row.state == "saved" and row.paths and all(Path(p).is_file() for p in row.paths)
     assert floyo.run(run_id).cancels == 0 and len(floyo.requests.creates()) == 1
 
 
@@ -72,7 +72,7 @@ async def test_an_unknown_create_whose_node_gave_up_is_cancelled_when_found(floy
     run_id = await created_on_floyo(floyo, "flyc-00000000bb")
     await resume.resume_all(journal, [], journal.unknown_runs())
     assert floyo.run(run_id).cancels == 1
-    assert journal.get(run_id)["state"] == "cancelled"
+    assert journal.get(run_id).state == "cancelled"
 
 
 @pytest.mark.parametrize("run_list", [True, False])
@@ -82,7 +82,7 @@ async def test_an_unknown_create_not_found_stays_unknown_and_is_never_resent(flo
     unknown_row(journal, floyo, "flyc-00000000cc")
     await resume.resume_all(journal, [], journal.unknown_runs())
     (row,) = journal.list()
-    assert row["state"] == "unknown" and row["run_id"] is None
+    assert row.state == "unknown" and row.run_id is None
     assert floyo.requests.creates() == []
     assert len(floyo.requests.filter("GET", r"^/runs$")) == 1
 
@@ -96,7 +96,7 @@ async def test_a_running_run_its_node_gave_up_on_is_cancelled_not_watched(floyo,
     journal.status(run_id, GAVE_UP, None)
     await resume.resume_all(journal, [journal.get(run_id)])
     assert floyo.run(run_id).cancels == 1 and floyo.requests.polls(run_id) == []
-    assert journal.get(run_id)["state"] == "cancelled"
+    assert journal.get(run_id).state == "cancelled"
 
 
 async def test_a_resumed_run_stopped_from_the_runs_tab_is_cancelled_and_journaled_with_its_outcome(
@@ -116,7 +116,7 @@ async def test_a_resumed_run_stopped_from_the_runs_tab_is_cancelled_and_journale
     await asyncio.wait_for(resuming, 30)
     row = journal.get(run_id)
     assert floyo.run(run_id).cancels == 1
-    assert row["state"] == "cancelled" and row["cancel_result"] == CancelResult.CANCELLED.value
+    assert row.state == "cancelled" and row.cancel_result is CancelResult.CANCELLED
 
 
 async def test_a_resumed_run_whose_poll_is_refused_is_left_for_the_next_start_not_cancelled(floyo, tmp_path):
@@ -128,4 +128,4 @@ async def test_a_resumed_run_whose_poll_is_refused_is_left_for_the_next_start_no
                                        body={"error": "Unauthorized"}))
     await resume.resume_all(journal, [journal.get(run_id)])
     assert floyo.run(run_id).cancels == 0  # only a stop cancels a resumed run
-    assert journal.get(run_id)["state"] == "running"
+    assert journal.get(run_id).state == "running"
