@@ -7,7 +7,7 @@ gets a tag for its node id in both places a file keeps it: ``"video/ComfyUI"`` o
 ``floyo-9`` subfolder (the user's prefix stays readable in Floyo's run history). Nodes with no
 prefix input (PreviewImage, PreviewAudio) or a linked prefix cannot be tagged: their files are
 told only by elimination, when exactly one such node was sent. Pure dict logic: no I/O, no
-ComfyUI; the glue (``nodes/select.py``) turns routed files into outputs.
+ComfyUI; the glue (``nodes/node_types/select_output.py``) turns routed files into outputs.
 """
 
 from __future__ import annotations

@@ -13,17 +13,17 @@ import json
 import time
 from typing import Any
 
-from ..floyo_client import Override, Prompt, apply_overrides, find_secrets, tag, workflow_hash
-from . import comfy
-from .contract import CURRENT_GRAPH, PREFLIGHT
-from .local_inputs import local_files
-from .overrides import Upload
-from .prompt_hook import queue_check
-from .queue_checks import key_problem
+from ...floyo_client import Override, Prompt, apply_overrides, find_secrets, tag, workflow_hash
+from .. import comfy
+from ..current_graph.contract import CURRENT_GRAPH, PREFLIGHT
+from ..current_graph.prompt_hook import queue_check
+from ..current_graph.queue_checks import key_problem
+from ..current_graph.ui_graph import not_installed
+from ..inputs.loader_files import local_files
+from .override_nodes import Upload
 from .remote_run import SPEC as REMOTE_RUN
 from .remote_run import workflow_for
 from .spec import CATEGORY, Ctx, NodeSpec, Out
-from .ui_graph import not_installed
 
 PENDING = "<pending upload: {}>"
 
@@ -65,7 +65,7 @@ def reuse_line(workflow: Prompt, uploads: list[str]) -> str:
 
 
 def _config() -> Any:
-    from ..floyo_client import load_config
+    from ...floyo_client import load_config
 
     return load_config(comfy.key_file())
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..floyo_client import ENV_MAX_UPLOAD_MB, Interrupted, StopCheck, max_upload_bytes, upload_name
+from ...floyo_client import ENV_MAX_UPLOAD_MB, Interrupted, StopCheck, max_upload_bytes, upload_name
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..floyo_client import FloyoError, WorkflowError, describe, find_node
-from .contract import SELECT_OUTPUT
-from .images import empty_batch
-from .outputs import collect_saved
-from .routed import FLOYO_RESULT, RunResult, SavedFile, media
+from ...floyo_client import FloyoError, WorkflowError, describe, find_node
+from ..current_graph.contract import SELECT_OUTPUT
+from ..decode.image_pixels import empty_batch
+from ..run.collect import collect_saved
+from ..run.run_result import FLOYO_RESULT, RunResult, SavedFile, media
 from .spec import CATEGORY, Ctx, In, NodeSpec, Out
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..floyo_client import (
+from ...floyo_client import (
     OutputNode,
     RunOutput,
     describe,
@@ -26,9 +26,16 @@ from ..floyo_client import (
     silent,
     subfolder_of,
 )
-from . import comfy
-from .media import MediaError, MissingAudio, MissingVideo, decode_audio, video_from, video_problem
-from .outputs import Collected
+from .. import comfy
+from ..decode.video_audio import (
+    MediaError,
+    MissingAudio,
+    MissingVideo,
+    decode_audio,
+    video_from,
+    video_problem,
+)
+from .collect import Collected
 
 log = logging.getLogger(__name__)
 FLOYO_RESULT = "FLOYO_RESULT"

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..floyo_client import FloyoClient, Journal, Override, Prompt, StopCheck, apply_overrides, upload_once
-from . import comfy
-from .media_uploads import prepare_off_loop, read_checked
+from ...floyo_client import FloyoClient, Journal, Override, Prompt, StopCheck, apply_overrides, upload_once
+from .. import comfy
+from .upload_payloads import prepare_off_loop, read_checked
 
 # class type -> the input naming a file in input/ (core nodes, and VideoHelperSuite's upload loaders)
 LOADER_INPUTS = {"LoadImage": "image", "LoadImageMask": "image", "LoadVideo": "file", "LoadAudio": "audio",

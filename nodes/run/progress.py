@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..floyo_client import Hooks, Phase, RunUpdate
-from . import comfy, fanout
+from ...floyo_client import Hooks, Phase, RunUpdate
+from .. import comfy
+from . import fanout
 from .active_runs import ActiveRun
 
 EVENT = "floyo.run"

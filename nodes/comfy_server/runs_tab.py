@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import Any
 
-from ..floyo_client import (
+from ...floyo_client import (
     FloyoError,
     Phase,
     RunHandle,
@@ -24,8 +24,8 @@ from ..floyo_client import (
     never_cancel,
     open_client,
 )
-from . import comfy
-from .outputs import run_folder
+from .. import comfy
+from ..run.collect import run_folder
 
 log = logging.getLogger(__name__)
 

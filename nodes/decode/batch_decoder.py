@@ -1,8 +1,8 @@
 """The one decoder of output images: files -> one IMAGE/MASK batch, with the size policy's warnings.
 
 Both ways a node gets its images go through ``OutputImages`` here: a fresh run decodes each file
-the moment it is saved, while the rest still download (``outputs.collect``), and files saved
-earlier are decoded from the journal's paths (``outputs.collect_saved``). The same code picks
+the moment it is saved, while the rest still download (``collect.collect``), and files saved
+earlier are decoded from the journal's paths (``collect.collect_saved``). The same code picks
 the image outputs (``RunOutput.is_image``), plans the batch (``images._plan``: size policy and
 warnings), budgets it and places the pixels, so the two ways cannot disagree. Must not download,
 write files or change PIL's process-wide settings.
@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ..floyo_client import RunOutput
+from ...floyo_client import RunOutput
 from .image_headers import (
     MAX_BATCH_PIXELS,
     MAX_FILE_PIXELS,
@@ -31,7 +31,7 @@ from .image_headers import (
     _probe,
     check_batch_pixels,
 )
-from .images import SIZE_POLICIES, _allocate, _decode_file, _Plan, _plan, empty_batch
+from .image_pixels import SIZE_POLICIES, _allocate, _decode_file, _Plan, _plan, empty_batch
 
 Decoded = tuple[torch.Tensor, torch.Tensor, list[str]]  # IMAGE [B,H,W,3], MASK [B,H,W], warnings
 
@@ -164,7 +164,7 @@ class OutputImages:
     def finish(self, paths: Sequence[str]) -> Decoded:
         """The batch of every image output, from the saved ``paths`` (one per output)."""
         if not self.picks:
-            images, masks = empty_batch()  # which other kinds came back: routed.extra_warnings says
+            images, masks = empty_batch()  # which other kinds came back: run_result.extra_warnings says
             return images, masks, []
         chosen = [paths[i] for i in self.picks]
         return self._decoder.finish(chosen, [Path(p).name for p in chosen])

@@ -16,9 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ..floyo_client import RUN_ID_RE, ConfigError, FloyoError, NotFound, key_status, write_key_file
-from . import comfy
-from .active_runs import REGISTRY
+from ...floyo_client import RUN_ID_RE, ConfigError, FloyoError, NotFound, key_status, write_key_file
+from .. import comfy
+from ..run.active_runs import REGISTRY
 from .request_guard import key_refusal, write_refusal
 from .runs_tab import fetch_outputs
 from .runs_view import public_run, relative_output

@@ -68,7 +68,7 @@ class NodeSpec:
     # ComfyUI's queue-time check of the ``workflow`` input: True, or the message that refuses the
     # prompt before anything runs (the current-graph refusals of prompt_hook.py)
     check_workflow: Callable[[object], bool | str] | None = None
-    # The same queue-time check of a ``run_id`` input (malformed id, missing key: lookup.py)
+    # The same queue-time check of a ``run_id`` input (malformed id, missing key: run_lookup.py)
     check_run_id: Callable[[object], bool | str] | None = None
     output_is_list: bool = False  # every output is a ComfyUI list: the next node runs once per element
     # The frontend's audio player (an ``AUDIO_UI`` widget, never sent with the prompt): it plays

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from ..floyo_client import is_loopback_host
+from ...floyo_client import is_loopback_host
 
 ENV_ALLOW_REMOTE_KEY_SETUP = "FLOYO_ALLOW_REMOTE_KEY_SETUP"
 ENV_ALLOWED_HOSTS = "FLOYO_ALLOWED_HOSTS"  # comma-separated host names the key routes also answer

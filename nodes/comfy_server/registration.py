@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from ..floyo_client import identify_host
-from . import comfy, prompt_hook, resume, routes, shutdown
-from .lists import SPECS as LIST_SPECS
-from .lookup import FETCH_SPEC, STATUS_SPEC
-from .overrides import SPECS as OVERRIDE_SPECS
-from .preflight import SPEC as PREFLIGHT_SPEC
-from .remote_run import SPEC as REMOTE_RUN_SPEC
-from .select import SPEC as SELECT_SPEC
-from .spec import NodeSpec, v1_class, v3_class
+from ...floyo_client import identify_host
+from .. import comfy
+from ..current_graph import prompt_hook
+from ..node_types.list_makers import SPECS as LIST_SPECS
+from ..node_types.override_nodes import SPECS as OVERRIDE_SPECS
+from ..node_types.preflight import SPEC as PREFLIGHT_SPEC
+from ..node_types.remote_run import SPEC as REMOTE_RUN_SPEC
+from ..node_types.run_lookup import FETCH_SPEC, STATUS_SPEC
+from ..node_types.select_output import SPEC as SELECT_SPEC
+from ..node_types.spec import NodeSpec, v1_class, v3_class
+from . import http_routes, resume, shutdown
 
 log = logging.getLogger(__name__)
 SPECS: tuple[NodeSpec, ...] = (REMOTE_RUN_SPEC, PREFLIGHT_SPEC, STATUS_SPEC, FETCH_SPEC, SELECT_SPEC,
@@ -28,7 +30,7 @@ def wire_server() -> bool:
     quiet: tests/e2e/test_nodes_e2e.py), when it wired."""
     if version := comfy.comfyui_version():  # named in requests: the gateway reports release skew
         identify_host(f"ComfyUI/{version}")
-    wired = [routes.register(), comfy.add_prompt_handler(prompt_hook.rewrite), shutdown.install()]
+    wired = [http_routes.register(), comfy.add_prompt_handler(prompt_hook.rewrite), shutdown.install()]
     try:
         resume.sweep_downloads()
     except (OSError, ImportError) as e:  # no output folder yet (not inside ComfyUI): nothing left

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from ..floyo_client import (
+from ...floyo_client import (
     RUN_ID_RE,
     Run,
     RunFailed,
@@ -31,8 +31,8 @@ from ..floyo_client import (
     fingerprint,
     max_batch_pixels,
 )
-from . import comfy
-from .batch_decoder import OutputImages
+from .. import comfy
+from ..decode.batch_decoder import OutputImages
 
 log = logging.getLogger(__name__)
 

@@ -3,14 +3,15 @@
 Their outputs are ComfyUI lists (OUTPUT_IS_LIST): ComfyUI then calls the next node once per
 element, so an Override Int fed a seed list makes one overrides value per seed and
 ``FloyoRemoteRun`` one run per element, concurrently (bounded per key, floyo_client/slots.py).
-Every cap is checked in code (nodes/fanout_cap.py), not only by the widget. Must not talk to Floyo.
+Every cap is checked in code (nodes/current_graph/fanout_cap.py), not only by the widget. Must not
+talk to Floyo.
 """
 
 from __future__ import annotations
 
-from .contract import SEED_LIST, TEXT_LIST
-from .fanout_cap import MAX_ITEMS, check_list_length
-from .overrides import SEED_MAX, SEED_MIN
+from ..current_graph.contract import SEED_LIST, TEXT_LIST
+from ..current_graph.fanout_cap import MAX_ITEMS, check_list_length
+from .override_nodes import SEED_MAX, SEED_MIN
 from .spec import CATEGORY, SEARCH_ALIASES, Ctx, In, NodeSpec, Out
 
 ALIASES = (*SEARCH_ALIASES, "batch", "list", "fan-out", "variants")

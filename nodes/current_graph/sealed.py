@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from ..floyo_client import Prompt
+from ...floyo_client import Prompt
 
 ENVELOPE = "floyo_sealed"
 _KEY = secrets.token_bytes(32)  # per process: a seal from another ComfyUI or a pasted one fails

@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any
 
-from .active_runs import REGISTRY, ActiveRun
+from ..run.active_runs import REGISTRY, ActiveRun
 
 log = logging.getLogger(__name__)
 GRACE_S = 8.0

@@ -15,11 +15,11 @@ from typing import Any
 
 import torch
 
-from ..floyo_client import FloyoClient, Journal, Override, Prompt, StopCheck, apply_overrides, upload_once
-from ..floyo_client import upload_name as core_upload_name
-from .contract import override_node
-from .images import encode_png
-from .media_uploads import Payload, audio_payload, prepare_off_loop, video_payload
+from ...floyo_client import FloyoClient, Journal, Override, Prompt, StopCheck, apply_overrides, upload_once
+from ...floyo_client import upload_name as core_upload_name
+from ..current_graph.contract import override_node
+from ..decode.image_pixels import encode_png
+from ..inputs.upload_payloads import Payload, audio_payload, prepare_off_loop, video_payload
 from .spec import CATEGORY, Ctx, In, NodeSpec, Out
 
 OVERRIDES = "FLOYO_OVERRIDES"

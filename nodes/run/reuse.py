@@ -16,7 +16,7 @@ import logging
 import time
 from typing import Any
 
-from ..floyo_client import (
+from ...floyo_client import (
     DownloadError,
     FloyoClient,
     Hooks,
@@ -28,7 +28,7 @@ from ..floyo_client import (
     never_cancel,
     workflow_hash,
 )
-from .outputs import Collected, collect, collect_saved
+from .collect import Collected, collect, collect_saved
 
 log = logging.getLogger(__name__)
 REUSE = ("identical results", "always run")

@@ -21,9 +21,9 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from ..floyo_client import ENV_MAX_FANOUT, Prompt, WorkflowError, is_link, max_fanout
+from ...floyo_client import ENV_MAX_FANOUT, Prompt, WorkflowError, is_link, max_fanout
+from ..run.fanout import Group
 from .contract import PAYING_NODES, SEED_LIST, TEXT_LIST
-from .fanout import Group
 
 MAX_ITEMS = 1000  # every list maker's own cap, whatever FLOYO_MAX_FANOUT says
 _SETTLED_TICKS = 3  # loop turns without a new element: ComfyUI starts one element per turn

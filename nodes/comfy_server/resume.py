@@ -15,7 +15,7 @@ import logging
 import threading
 from typing import Any
 
-from ..floyo_client import (
+from ...floyo_client import (
     GAVE_UP,
     BillingError,
     ConfigError,
@@ -35,10 +35,10 @@ from ..floyo_client import (
     open_client,
     sweep_parts,
 )
-from . import comfy
-from .active_runs import REGISTRY
-from .outputs import run_folder
-from .remote_run import limits_for
+from .. import comfy
+from ..node_types.remote_run import limits_for
+from ..run.active_runs import REGISTRY
+from ..run.collect import run_folder
 
 log = logging.getLogger(__name__)
 

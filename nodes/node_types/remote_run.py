@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..floyo_client import (
+from ...floyo_client import (
     DownloadLimits,
     Interrupted,
     Limits,
@@ -31,18 +31,18 @@ from ..floyo_client import (
     spent_text,
     tag,
 )
-from . import comfy
-from .active_runs import REGISTRY, ActiveRun
-from .contract import CURRENT_GRAPH, EMBEDDED, REMOTE_RUN, SOURCES
-from .fanout_cap import admit
-from .images import SIZE_POLICIES
-from .local_inputs import upload_local_inputs
-from .outputs import Collected, collect
-from .overrides import OVERRIDES, resolve
-from .progress import announce, downloading, node_hooks
-from .prompt_hook import queue_check, sealed_workflow
-from .reuse import REUSE, reuse_saved, reused_status
-from .routed import FLOYO_RESULT, node_outputs
+from .. import comfy
+from ..current_graph.contract import CURRENT_GRAPH, EMBEDDED, REMOTE_RUN, SOURCES
+from ..current_graph.fanout_cap import admit
+from ..current_graph.prompt_hook import queue_check, sealed_workflow
+from ..decode.image_pixels import SIZE_POLICIES
+from ..inputs.loader_files import upload_local_inputs
+from ..run.active_runs import REGISTRY, ActiveRun
+from ..run.collect import Collected, collect
+from ..run.progress import announce, downloading, node_hooks
+from ..run.reuse import REUSE, reuse_saved, reused_status
+from ..run.run_result import FLOYO_RESULT, node_outputs
+from .override_nodes import OVERRIDES, resolve
 from .spec import Ctx, In, NodeSpec, Out, Shown
 
 log = logging.getLogger(__name__)

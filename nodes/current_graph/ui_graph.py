@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..floyo_client import (
+from ...floyo_client import (
     WAYS_OUT,
     Prompt,
     WorkflowError,
@@ -22,7 +22,7 @@ from ..floyo_client import (
     descendants,
     uninstalled_sinks,
 )
-from . import comfy
+from .. import comfy
 
 log = logging.getLogger(__name__)
 

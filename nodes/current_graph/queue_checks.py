@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..floyo_client import (
+from ...floyo_client import (
     ConfigError,
     Override,
     Prompt,
@@ -23,7 +23,7 @@ from ..floyo_client import (
     parse_embedded,
     refuse_secrets,
 )
-from . import comfy
+from .. import comfy
 from .contract import EMBEDDED, PAYING_NODES, is_override
 
 

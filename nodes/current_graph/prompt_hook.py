@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..floyo_client import (
+from ...floyo_client import (
     Partition,
     Prompt,
     WorkflowError,
@@ -28,7 +28,8 @@ from ..floyo_client import (
     partition,
     refuse_local_reruns,
 )
-from . import comfy, ui_graph
+from .. import comfy
+from . import ui_graph
 from .contract import CURRENT_GRAPH, REMOTE_RUN, SPLIT_NODES, is_floyo
 from .fanout_cap import planned_refusal
 from .queue_checks import check_workflow, embedded_nodes, embedded_problem, key_problem

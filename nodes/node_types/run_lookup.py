@@ -11,7 +11,7 @@ import asyncio
 import json
 from typing import Any
 
-from ..floyo_client import (
+from ...floyo_client import (
     RUN_ID_RE,
     FloyoError,
     Hooks,
@@ -24,15 +24,15 @@ from ..floyo_client import (
     load_config,
     open_client,
 )
-from . import comfy
-from .active_runs import ActiveRun
-from .contract import FETCH_OUTPUTS, RUN_STATUS
-from .images import SIZE_POLICIES
-from .outputs import Collected, collect, collect_saved
-from .progress import announce, downloading, node_hooks
-from .queue_checks import key_problem
+from .. import comfy
+from ..current_graph.contract import FETCH_OUTPUTS, RUN_STATUS
+from ..current_graph.queue_checks import key_problem
+from ..decode.image_pixels import SIZE_POLICIES
+from ..run.active_runs import ActiveRun
+from ..run.collect import Collected, collect, collect_saved
+from ..run.progress import announce, downloading, node_hooks
+from ..run.run_result import node_outputs
 from .remote_run import OUTPUTS, limits_for, run_guarded, with_warnings
-from .routed import node_outputs
 from .spec import CATEGORY, Ctx, In, NodeSpec, Out, Shown
 
 
