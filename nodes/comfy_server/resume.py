@@ -36,7 +36,7 @@ from ...floyo_client import (
     sweep_parts,
 )
 from .. import comfy
-from ..node_types.remote_run import limits_for
+from ..node_types.runtime import limits_for
 from ..run.active_runs import REGISTRY
 from ..run.collect import run_folder
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..current_graph.contract import SEED_LIST, TEXT_LIST
 from ..current_graph.fanout_cap import MAX_ITEMS, check_list_length
-from .override_nodes import SEED_MAX, SEED_MIN
+from .runtime import SEED_MAX, SEED_MIN
 from .spec import CATEGORY, SEARCH_ALIASES, Ctx, In, NodeSpec, Out
 
 ALIASES = (*SEARCH_ALIASES, "batch", "list", "fan-out", "variants")

@@ -4,70 +4,18 @@ Each node adds one ``Override`` to a chain (socket type ``FLOYO_OVERRIDES``) tha
 ``FloyoRemoteRun``. An IMAGE, VIDEO or AUDIO override is uploaded to Floyo's CDN at run time (once
 per content and team, across restarts: PNG; the VIDEO's source file or an mp4; flac) and its
 ``input_path`` goes into the loader node. The nodes only record what to upload; preparing and
-sending happen in ``resolve``.
+sending happen in ``inputs/override_values.resolve``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import torch
-
-from ...floyo_client import FloyoClient, Journal, Override, Prompt, StopCheck, apply_overrides, upload_once
-from ...floyo_client import upload_name as core_upload_name
+from ...floyo_client import Override
 from ..current_graph.contract import override_node
-from ..decode.image_pixels import encode_png
-from ..inputs.upload_payloads import Payload, audio_payload, prepare_off_loop, video_payload
+from ..inputs.override_values import AudioUpload, ImageUpload, VideoUpload
+from .runtime import OVERRIDES, SEED_MAX, SEED_MIN
 from .spec import CATEGORY, Ctx, In, NodeSpec, Out
-
-OVERRIDES = "FLOYO_OVERRIDES"
-SEED_MIN, SEED_MAX = -(2**63), 0xFFFFFFFFFFFFFFFF
-
-
-class Upload:
-    """A local value to upload before the run; replaced by its Floyo ``input_path``."""
-
-    kind = "IMAGE"
-
-    def payload(self) -> Payload:  # blocking (encodes, reads files): run off the event loop
-        raise NotImplementedError
-
-    def pending_name(self) -> str:
-        """What Floyo Preflight shows instead of the upload path (cheap: never encodes a video)."""
-        return f"local {self.kind}"
-
-
-@dataclass(frozen=True)
-class ImageUpload(Upload):
-    image: torch.Tensor
-
-    def payload(self) -> Payload:
-        png = encode_png(self.image)
-        return Payload(png, upload_name(png))
-
-    def pending_name(self) -> str:
-        return upload_name(encode_png(self.image))
-
-
-@dataclass(frozen=True, eq=False)  # compared by identity: a VIDEO object has no value equality
-class VideoUpload(Upload):
-    video: Any
-    kind = "VIDEO"
-
-    def payload(self) -> Payload:
-        return video_payload(self.video)
-
-
-@dataclass(frozen=True, eq=False)
-class AudioUpload(Upload):
-    audio: Any
-    kind = "AUDIO"
-
-    def payload(self) -> Payload:
-        return audio_payload(self.audio)
-
 
 UPLOADS = {"Image": ("image", ImageUpload), "Video": ("video", VideoUpload), "Audio": ("audio", AudioUpload)}
 
@@ -117,26 +65,3 @@ SPECS = (
     _chain("Video", In("video", "VIDEO", tooltip=VIDEO_TIP), "file"),
     _chain("Audio", In("audio", "AUDIO", tooltip=AUDIO_TIP), "audio"),
 )
-
-
-def upload_name(png: bytes) -> str:
-    """The file name an IMAGE override is uploaded as (the same pixels, the same name)."""
-    return core_upload_name(png, "image.png")
-
-
-async def resolve(client: FloyoClient, workflow: Prompt, overrides: Sequence[Override] | None,
-                  stop: StopCheck, journal: Journal | None = None) -> Prompt:
-    """Apply the overrides, uploading images, videos and audio first (targets checked before
-    anything is encoded or uploaded)."""
-    if not overrides:
-        return workflow
-    apply_overrides(workflow, [Override(o.target, o.input, None) for o in overrides])  # fail fast
-    resolved = []
-    for o in overrides:
-        value = o.value
-        if isinstance(value, Upload):
-            payload = await prepare_off_loop(value.payload, stop)
-            uploaded = await upload_once(client, payload.data, payload.name, journal=journal, stop=stop)
-            value = uploaded.input_path
-        resolved.append(Override(o.target, o.input, value))
-    return apply_overrides(workflow, resolved)

@@ -20,9 +20,8 @@ from ..current_graph.prompt_hook import queue_check
 from ..current_graph.queue_checks import key_problem
 from ..current_graph.ui_graph import not_installed
 from ..inputs.loader_files import local_files
-from .override_nodes import Upload
-from .remote_run import SPEC as REMOTE_RUN
-from .remote_run import workflow_for
+from ..inputs.override_values import Upload
+from .runtime import RUN_INPUTS, workflow_for
 from .spec import CATEGORY, Ctx, NodeSpec, Out
 
 PENDING = "<pending upload: {}>"
@@ -111,7 +110,7 @@ SPEC = NodeSpec(
     description=("Shows exactly what Floyo Remote Run would send (the current-graph split, overrides "
                  "applied, uploads as pending paths) and a report of uploads, secrets and warnings. "
                  "Sends nothing and spends no FloTime."),
-    inputs=REMOTE_RUN.inputs,
+    inputs=RUN_INPUTS,
     outputs=(Out("workflow", "STRING", "The API-format workflow Floyo Remote Run would send, as JSON"),
              Out("report", "STRING", "What would be uploaded, credentials found, reuse, and warnings")),
     run=preflight, output_node=True, category=CATEGORY, check_workflow=queue_check)

@@ -8,23 +8,16 @@ Cancel ends the node as *interrupted*, not as an error.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ...floyo_client import (
-    DownloadLimits,
-    Interrupted,
-    Limits,
     OutputNode,
     Prompt,
     Run,
     RunHandle,
     RunMeta,
-    WorkflowError,
     load_config,
     open_client,
-    outage_limit_s,
-    parse_embedded,
     partner_cost_usd,
     refuse_secrets,
     run_tracked,
@@ -32,61 +25,21 @@ from ...floyo_client import (
     tag,
 )
 from .. import comfy
-from ..current_graph.contract import CURRENT_GRAPH, EMBEDDED, REMOTE_RUN, SOURCES
+from ..current_graph.contract import REMOTE_RUN
 from ..current_graph.fanout_cap import admit
-from ..current_graph.prompt_hook import queue_check, sealed_workflow
+from ..current_graph.prompt_hook import queue_check
 from ..decode.image_pixels import SIZE_POLICIES
 from ..inputs.loader_files import upload_local_inputs
-from ..run.active_runs import REGISTRY, ActiveRun
+from ..inputs.override_values import resolve
+from ..run.active_runs import ActiveRun
 from ..run.collect import Collected, collect
 from ..run.progress import announce, downloading, node_hooks
 from ..run.reuse import REUSE, reuse_saved, reused_status
-from ..run.run_result import FLOYO_RESULT, node_outputs
-from .override_nodes import OVERRIDES, resolve
-from .spec import Ctx, In, NodeSpec, Out, Shown
+from ..run.run_result import node_outputs
+from .runtime import OUTPUTS, RUN_INPUTS, limits_for, run_guarded, with_warnings, workflow_for
+from .spec import Ctx, NodeSpec, Shown
 
 log = logging.getLogger(__name__)
-OUTPUTS = (Out("images", "IMAGE", "Every image output, every frame of animations, as one batch"),
-           Out("masks", "MASK", "1 where the image was transparent"),
-           Out("run_id", "STRING", "The Floyo run id: Floyo Fetch Outputs gets its outputs again later"),
-           Out("files", "STRING", "Saved output files, one path per line"),
-           Out("video", "VIDEO", "The run's first video file (SaveVideo, VHS Video Combine); using it "
-                                 "fails clearly when the run saved none"),
-           Out("audio", "AUDIO", "The run's first audio file, decoded; using it fails clearly when the "
-                                 "run saved none"),
-           Out("result", FLOYO_RESULT, "The run id and every saved file with the remote output node "
-                                       "that made it: Floyo Select Output splits it by node"))
-
-
-def workflow_for(ctx: Ctx, source: str, text: str) -> Prompt:
-    """The workflow to send. In current-graph mode only what the prompt hook sealed into ``text``
-    for this prompt: never stale widget text (prompt_hook.py)."""
-    if source == EMBEDDED:
-        return parse_embedded(text)
-    if source != CURRENT_GRAPH:
-        raise WorkflowError(f"Unknown source {source!r}; use one of {', '.join(SOURCES)}.")
-    return sealed_workflow(text)
-
-
-async def run_guarded(ctx: Ctx, body: Callable[[ActiveRun], Awaitable[Any]]) -> Any:
-    """Register the node as active for its lifetime and map a user stop to ComfyUI's interrupt."""
-    active = REGISTRY.start(ctx.node_id, comfy.current_prompt_id())
-    try:
-        return await body(active)
-    except Interrupted as e:
-        outcome = e.outcome  # typed, fixed when raised; None when nothing needed cancelling
-        announce(active, "cancelled", str(e), cancel=outcome.result.value if outcome else None)
-        raise comfy.interrupt_exception() from None
-    finally:
-        REGISTRY.finish(active)
-
-
-def limits_for(timeout: float | None) -> Limits:
-    """The node's processing timeout (None: only the overall week-long deadline), the download
-    caps from FLOYO_MAX_OUTPUT_MB, FLOYO_MAX_OUTPUTS and FLOYO_MAX_RUN_MB, and the outage limit
-    from FLOYO_OUTAGE_LIMIT_MIN."""
-    return Limits(timeout_s=None if timeout is None else float(timeout), download=DownloadLimits.from_env(),
-                  outage_limit_s=outage_limit_s())
 
 
 async def results(collected: Collected, run_id: str, nodes: dict[str, OutputNode], size_policy: str,
@@ -97,11 +50,6 @@ async def results(collected: Collected, run_id: str, nodes: dict[str, OutputNode
 
 NOT_RECORDED = ("not recorded in the run journal (another program holds it locked): this run is not "
                 "resumed after a crash nor reused; restart ComfyUI once that program lets go")
-
-
-def with_warnings(text: str, warnings: list[str]) -> str:
-    """The node's final status line, warnings included (they are in the log too)."""
-    return "; ".join([text, *(f"warning: {w}" for w in warnings)])
 
 
 async def reused(client: Any, journal: Any, final: Prompt, sent: dict[str, OutputNode], size_policy: str,
@@ -178,24 +126,5 @@ SPEC = NodeSpec(
                  "API-format workflow. 'current graph': everything in this graph that is not this node "
                  "or downstream of it runs on Floyo. The API key comes from FLOYO_API_KEY or the Floyo "
                  "settings, never from a widget."),
-    inputs=(
-        In("source", "COMBO", options={"choices": SOURCES, "default": SOURCES[0]},
-           tooltip="embedded: run the workflow pasted below; current graph: run this graph's other outputs"),
-        In("workflow", "STRING", options={"multiline": True, "default": ""},
-           tooltip="API-format workflow JSON (embedded mode); filled in automatically in current-graph mode"),
-        In("overrides", OVERRIDES, optional=True,
-           tooltip="Changes to remote inputs, from Floyo Override nodes"),
-        In("run_name", "STRING", optional=True, options={"default": ""},
-           tooltip="Name shown in Floyo's run history (a unique marker is appended)"),
-        In("timeout", "INT", optional=True, options={"default": 3600, "min": 1, "max": 7 * 24 * 3600},
-           tooltip="Seconds of processing before the run is cancelled; queued time is not counted"),
-        In("size_policy", "COMBO", optional=True,
-           options={"choices": SIZE_POLICIES, "default": SIZE_POLICIES[0]},
-           tooltip="What to do when outputs have different sizes (never stretched)"),
-        In("reuse", "COMBO", optional=True, options={"choices": REUSE, "default": REUSE[0]},
-           tooltip="identical results: an identical workflow returns the saved outputs of its earlier run, "
-                   "no FloTime spent; always run: pay for a new run every time"),
-        In("allow_secrets", "BOOLEAN", optional=True, options={"default": False},
-           tooltip="Send the workflow even if it holds what looks like an API key, token or password"),
-    ),
+    inputs=RUN_INPUTS,
     outputs=OUTPUTS, run=execute, output_node=True, check_workflow=queue_check, audio_player=True)

@@ -32,7 +32,7 @@ from ..run.active_runs import ActiveRun
 from ..run.collect import Collected, collect, collect_saved
 from ..run.progress import announce, downloading, node_hooks
 from ..run.run_result import node_outputs
-from .remote_run import OUTPUTS, limits_for, run_guarded, with_warnings
+from .runtime import OUTPUTS, limits_for, run_guarded, with_warnings
 from .spec import CATEGORY, Ctx, In, NodeSpec, Out, Shown
 
 

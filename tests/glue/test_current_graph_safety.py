@@ -11,7 +11,7 @@ import pytest
 from floyo_pack.floyo_client.workflow import WorkflowError
 from floyo_pack.nodes.current_graph import prompt_hook, sealed
 from floyo_pack.nodes.current_graph.contract import CURRENT_GRAPH, EMBEDDED
-from floyo_pack.nodes.node_types.remote_run import workflow_for
+from floyo_pack.nodes.node_types.runtime import workflow_for
 from floyo_pack.nodes.node_types.spec import Ctx
 
 OUTPUTS = {"SaveImage", "PreviewImage", "FloyoRemoteRun"}

@@ -25,9 +25,10 @@ from floyo_pack.floyo_client import Interrupted
 from floyo_pack.floyo_client.workflow import Override, WorkflowError
 from floyo_pack.nodes import comfy
 from floyo_pack.nodes.inputs import loader_files, upload_payloads
+from floyo_pack.nodes.inputs.override_values import AudioUpload, VideoUpload, resolve
 from floyo_pack.nodes.inputs.upload_payloads import UploadTooLarge, audio_payload, prepare_off_loop
 from floyo_pack.nodes.node_types import preflight
-from floyo_pack.nodes.node_types.override_nodes import SPECS, AudioUpload, VideoUpload, resolve
+from floyo_pack.nodes.node_types.override_nodes import SPECS
 from floyo_pack.nodes.node_types.spec import Ctx
 
 

@@ -12,8 +12,8 @@ import torch
 from floyo_pack.floyo_client import client as client_module
 from floyo_pack.floyo_client.workflow import Override
 from floyo_pack.nodes import comfy
+from floyo_pack.nodes.inputs.override_values import ImageUpload
 from floyo_pack.nodes.node_types import preflight
-from floyo_pack.nodes.node_types.override_nodes import ImageUpload
 from floyo_pack.nodes.node_types.spec import Ctx
 
 KEY_SHAPED = "ghp_" + "abcdefghijklmnopqrstuvwxyz0123456789"
