@@ -6,23 +6,21 @@ as one call per element. So the cap is enforced three times, each before the fir
 
 - at queue time (``planned_refusal``), when the list lengths are constants in the prompt;
 - by the list makers when they run (``check_list_length``), the list's length then known;
-- by ``FloyoRemoteRun`` itself (``admit``), for a list from anywhere: the first element to start
-  waits until ComfyUI has started every element, then reserves the whole list against the
-  prompt's total at once, so a list that does not fit creates nothing.
+- by ``FloyoRemoteRun`` itself (``run/fanout.admit``), for a list from anywhere: the first
+  element to start waits until ComfyUI has started every element, then reserves the whole list
+  against the prompt's total at once, so a list that does not fit creates nothing.
 
-Must not talk to Floyo. Counts per prompt are kept for the last prompts only (ComfyUI runs one
-prompt at a time).
+This module holds the cap, its message and the two checks made before anything runs. Must not
+talk to Floyo, and keeps no state.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import OrderedDict
 from typing import Any
 
-from ...floyo_client import ENV_MAX_FANOUT, Prompt, WorkflowError, is_link, max_fanout
-from ..run.fanout import Group
+from ...floyo_client import ENV_MAX_FANOUT, Prompt, is_link, max_fanout
 from .contract import PAYING_NODES, SEED_LIST, TEXT_LIST
 
 MAX_ITEMS = 1000  # every list maker's own cap, whatever FLOYO_MAX_FANOUT says
@@ -87,38 +85,3 @@ def planned_refusal(prompt: Prompt) -> tuple[list[str], str] | None:
         return None
     where = ", ".join(f"node {i}: {n}" for i, n in runs.items() if n > 1) or "its Floyo nodes"
     return paying, too_many(total, f"This prompt ({where})", cap)
-
-
-async def _settled(group: Group) -> None:
-    """Until ComfyUI has started every element of the list (it starts one per loop turn)."""
-    seen, still = group.total, 0
-    while still < _SETTLED_TICKS:
-        await asyncio.sleep(0)
-        still, seen = (still + 1, seen) if group.total == seen else (0, group.total)
-
-
-async def admit(group: Group, prompt_id: str | None, node_id: str) -> None:
-    """Before an element creates: its run fits in the prompt's total, else WorkflowError. The
-    first element reserves the whole list at once (all or nothing); one that started late
-    reserves itself."""
-    if not group.reserved:
-        await _settled(group)
-    cap, key = max_fanout(), prompt_id or ""
-    with _lock:
-        if group.refused:
-            raise WorkflowError(group.refused)
-        if group.admitted < group.reserved:
-            group.admitted += 1
-            return
-        wanted = 1 if group.reserved else group.total
-        used = _created.get(key, 0)
-        if used + wanted > cap:
-            group.refused = too_many(used + wanted, f"Floyo Remote Run (node {node_id}) fed a list of "
-                                     f"{group.total}", cap)
-            raise WorkflowError(group.refused)
-        _created[key] = used + wanted
-        _created.move_to_end(key)
-        while len(_created) > _KEPT_PROMPTS:
-            _created.popitem(last=False)
-        group.reserved += wanted
-        group.admitted += 1

@@ -26,13 +26,13 @@ from ...floyo_client import (
 )
 from .. import comfy
 from ..current_graph.contract import REMOTE_RUN
-from ..current_graph.fanout_cap import admit
 from ..current_graph.prompt_hook import queue_check
 from ..decode.image_pixels import SIZE_POLICIES
 from ..inputs.loader_files import upload_local_inputs
 from ..inputs.override_values import resolve
 from ..run.active_runs import ActiveRun
 from ..run.collect import Collected, collect
+from ..run.fanout import admit
 from ..run.progress import announce, downloading, node_hooks
 from ..run.reuse import REUSE, reuse_saved, reused_status
 from ..run.run_result import node_outputs
