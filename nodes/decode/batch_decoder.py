@@ -3,7 +3,7 @@
 Both ways a node gets its images go through ``OutputImages`` here: a fresh run decodes each file
 the moment it is saved, while the rest still download (``collect.collect``), and files saved
 earlier are decoded from the journal's paths (``collect.collect_saved``). The same code picks
-the image outputs (``RunOutput.is_image``), plans the batch (``images._plan``: size policy and
+the image outputs (``RunOutput.is_image``), plans the batch (``image_pixels.plan_batch``: size policy and
 warnings), budgets it and places the pixels, so the two ways cannot disagree. Must not download,
 write files or change PIL's process-wide settings.
 """
@@ -26,12 +26,12 @@ from .image_headers import (
     MAX_FILE_PIXELS,
     ImageDecodeError,
     NoImages,
+    Probe,
     Source,
-    _Probe,
-    _probe,
     check_batch_pixels,
+    probe_file,
 )
-from .image_pixels import SIZE_POLICIES, _allocate, _decode_file, _Plan, _plan, empty_batch
+from .image_pixels import SIZE_POLICIES, BatchPlan, allocate_batch, decode_file, empty_batch, plan_batch
 
 Decoded = tuple[torch.Tensor, torch.Tensor, list[str]]  # IMAGE [B,H,W,3], MASK [B,H,W], warnings
 
@@ -43,7 +43,7 @@ class BatchDecoder:
     first to arrive. It probes the file (refusing bombs before any pixel, and a batch over the
     budget before allocating it) and decodes it straight into its slot, from any thread. A file
     that breaks the bet frees the speculative batch and is left to ``finish``. ``finish`` probes
-    whatever ``add`` did not, lets ``_plan`` decide the layout, and keeps the speculative batch
+    whatever ``add`` did not, lets ``plan_batch`` decide the layout, and keeps the speculative batch
     only when the plan is exactly its layout; otherwise it decodes every file per the plan. So a
     file always gives the same tensors, warnings and errors whether or not ``add`` saw it.
     """
@@ -55,7 +55,7 @@ class BatchDecoder:
         self._count, self._policy, self._workers = count, size_policy, workers
         self._max_pixels, self._max_batch = max_pixels, max_batch_pixels
         self._lock = threading.Lock()
-        self._probes: dict[int, _Probe] = {}
+        self._probes: dict[int, Probe] = {}
         self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
         self._size: tuple[int, int] | None = None
         self._done: set[int] = set()
@@ -66,27 +66,27 @@ class BatchDecoder:
         if self._broken:
             return False
         try:
-            probe = _probe(source, name, self._max_pixels)
+            probe = probe_file(source, name, self._max_pixels)
             with self._lock:
                 self._probes[index] = probe
             batch = self._slot_for(probe)
             if batch is None:
                 return self._give_up()
-            _decode_file(source, probe, [(0, index)], batch[0].numpy(), batch[1].numpy())
+            decode_file(source, probe, [(0, index)], batch[0].numpy(), batch[1].numpy())
         except ImageDecodeError:  # finish() meets the same file again and raises the precise error
             return self._give_up()
         with self._lock:
             self._done.add(index)
         return not self._broken
 
-    def _slot_for(self, probe: _Probe) -> tuple[torch.Tensor, torch.Tensor] | None:
+    def _slot_for(self, probe: Probe) -> tuple[torch.Tensor, torch.Tensor] | None:
         with self._lock:
             if self._broken or len(probe.sizes) != 1:
                 return None
             if self._batch is None:
                 self._size = probe.sizes[0]
                 check_batch_pixels(self._count, *self._size, self._max_batch, self._policy)
-                self._batch = _allocate(self._count, *self._size)
+                self._batch = allocate_batch(self._count, *self._size)
             return self._batch if probe.sizes[0] == self._size else None
 
     def _give_up(self) -> bool:
@@ -98,7 +98,7 @@ class BatchDecoder:
         """(IMAGE float32 [B,H,W,3] 0..1, MASK float32 [B,H,W], warnings) of all ``count`` files.
 
         Every frame of an animated file is a batch entry; EXIF orientation is applied; mask = 1 -
-        alpha. Sizes that differ follow the size policy (``images._plan``); nothing is resized.
+        alpha. Sizes that differ follow the size policy (``image_pixels.plan_batch``); nothing is resized.
 
         Raises:
             NoImages: there are no files.
@@ -113,19 +113,19 @@ class BatchDecoder:
         with self._lock:
             known = [self._probes.get(index) for index in range(self._count)]
         probes = known if None not in known else self._in_threads(self._probe_once, known, sources, names)
-        plan = _plan(probes, self._policy)
+        plan = plan_batch(probes, self._policy)
         kept = self._speculative(plan)
         if kept is not None:  # every file is already in place: no thread, no second read
             return kept[0], kept[1], plan.warnings
         batch = sum(len(s) for s in plan.slots)
         check_batch_pixels(batch, plan.height, plan.width, self._max_batch, self._policy)
-        images, masks = _allocate(batch, plan.height, plan.width)
-        place = partial(_decode_file, images=images.numpy(), masks=masks.numpy())
+        images, masks = allocate_batch(batch, plan.height, plan.width)
+        place = partial(decode_file, images=images.numpy(), masks=masks.numpy())
         self._in_threads(place, sources, probes, plan.slots)
         return images, masks, plan.warnings
 
-    def _probe_once(self, known: _Probe | None, source: Source, name: str) -> _Probe:
-        return known if known is not None else _probe(source, name, self._max_pixels)
+    def _probe_once(self, known: Probe | None, source: Source, name: str) -> Probe:
+        return known if known is not None else probe_file(source, name, self._max_pixels)
 
     def _in_threads(self, work: Callable[..., Any], *args: Sequence[Any]) -> list[Any]:
         """``work`` over ``args`` on a thread per core; the first failure in input order is raised
@@ -134,7 +134,7 @@ class BatchDecoder:
         with ThreadPoolExecutor(max_workers=count, thread_name_prefix="floyo-images") as pool:
             return list(pool.map(work, *args))
 
-    def _speculative(self, plan: _Plan) -> tuple[torch.Tensor, torch.Tensor] | None:
+    def _speculative(self, plan: BatchPlan) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The batch ``add`` filled, if the plan lays the files out exactly as it did; else None
         (and the batch is freed before the plan's own is allocated)."""
         with self._lock:

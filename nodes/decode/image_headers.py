@@ -32,7 +32,7 @@ class NoImages(ImageDecodeError):
 
 
 @dataclass(frozen=True)
-class _Probe:
+class Probe:
     """What the header says about one file: final (post-orientation) size of each frame."""
 
     name: str
@@ -41,7 +41,7 @@ class _Probe:
 
 
 @contextmanager
-def _decode_errors(name: str) -> Iterator[None]:
+def decode_errors(name: str) -> Iterator[None]:
     """Turn whatever PIL raises on bad input into an ImageDecodeError that names the file."""
     try:
         yield
@@ -66,14 +66,14 @@ def _missing_codec(name: str) -> str | None:
             "the file is saved in ComfyUI's output folder.")
 
 
-def _open(source: Source) -> IO[bytes]:
+def open_source(source: Source) -> IO[bytes]:
     return io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else open(source, "rb")  # noqa: SIM115
 
 
 def _png_has_exif(source: Source) -> bool:
     """Whether a PNG has an eXIf chunk, reading only the chunk headers (a byte scan of a 2 MB file
     costs about a thousand times more than the walk). A malformed layout says yes: PIL then looks."""
-    with _open(source) as f:
+    with open_source(source) as f:
         f.seek(8)
         while len(head := f.read(8)) == 8:
             if head[4:] == b"eXIf":
@@ -93,9 +93,9 @@ def _orientation(img: Image.Image, source: Source) -> int:
     return value if value in _ORIENTATIONS else 1
 
 
-def _probe(source: Source, name: str, max_pixels: int) -> _Probe:
+def probe_file(source: Source, name: str, max_pixels: int) -> Probe:
     """Read sizes and frame count from the header only; refuse decompression bombs before any pixel."""
-    with _decode_errors(name), _open(source) as f, Image.open(f) as img:
+    with decode_errors(name), open_source(source) as f, Image.open(f) as img:
         # LoadImage keeps only the first picture of an MPO (a JPEG with an embedded preview).
         count = 1 if img.format == "MPO" else int(getattr(img, "n_frames", 1))
         width, height = img.size
@@ -115,7 +115,7 @@ def _probe(source: Source, name: str, max_pixels: int) -> _Probe:
         orientation = _orientation(img, source)
     if orientation >= 5:
         sizes = [(w, h) for h, w in sizes]
-    return _Probe(name, tuple(sizes), orientation)
+    return Probe(name, tuple(sizes), orientation)
 
 
 def check_batch_pixels(batch: int, height: int, width: int, max_batch_pixels: int, size_policy: str) -> None:

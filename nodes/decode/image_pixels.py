@@ -1,8 +1,8 @@
 """Pixels of output images, read like LoadImage: the size policy's plan and the placement of each frame
-into a preallocated IMAGE [B,H,W,3] / MASK [B,H,W] slot; and encode_png for inputs sent to Floyo.
+into a preallocated IMAGE [B,H,W,3] / MASK [B,H,W] slot.
 
 ``batch_decoder`` is the one caller that decodes (it owns probing order, budgets and threads); this
-module decides the layout (``_plan``: canvas, slots and the size policy's warnings) and writes pixels.
+module decides the layout (``plan_batch``: canvas, slots and the size policy's warnings) and writes pixels.
 Imports only torch, numpy and PIL: no ComfyUI module, no network; it reads files, never writes them. It
 never changes process-wide state (``Image.MAX_IMAGE_PIXELS``, ``LOAD_TRUNCATED_IMAGES``, warning
 filters), because ComfyUI shares the process. Which outputs are images is the core's call
@@ -11,7 +11,6 @@ filters), because ComfyUI shares the process. Which outputs are images is the co
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,9 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .image_headers import ImageDecodeError, NoImages, Source, _decode_errors, _open, _Probe
-
-__all__ = ["SIZE_POLICIES", "ImageDecodeError", "NoImages", "empty_batch", "encode_png"]
+from .image_headers import ImageDecodeError, Probe, Source, decode_errors, open_source
 
 SIZE_POLICIES = ("pad to largest", "crop to smallest", "error", "first only")
 
@@ -40,14 +37,14 @@ _ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
 
 
 @dataclass
-class _Plan:
+class BatchPlan:
     height: int
     width: int
     slots: list[list[tuple[int, int]]]  # per file: (frame index, batch index)
     warnings: list[str]
 
 
-def _assign_slots(probes: list[_Probe], only: tuple[int, int] | None) -> tuple[list, list[str]]:
+def _assign_slots(probes: list[Probe], only: tuple[int, int] | None) -> tuple[list, list[str]]:
     """Batch index of every kept frame, file by file; with ``only``, frames of other sizes are skipped."""
     slots: list[list[tuple[int, int]]] = []
     warnings: list[str] = []
@@ -64,13 +61,13 @@ def _assign_slots(probes: list[_Probe], only: tuple[int, int] | None) -> tuple[l
     return slots, warnings
 
 
-def _plan(probes: list[_Probe], size_policy: str) -> _Plan:
+def plan_batch(probes: list[Probe], size_policy: str) -> BatchPlan:
     """Pick the canvas size and which frame goes to which batch slot, per the size policy."""
     all_sizes = [size for probe in probes for size in probe.sizes]
     first = all_sizes[0]
     slots, warnings = _assign_slots(probes, first if size_policy == "first only" else None)
     if len(set(all_sizes)) <= 1 or size_policy == "first only":
-        return _Plan(first[0], first[1], slots, warnings)
+        return BatchPlan(first[0], first[1], slots, warnings)
     if size_policy == "error":
         sizes = ", ".join(
             f"{p.name} " + "/".join(f"{w}x{h}" for h, w in dict.fromkeys(p.sizes)) for p in probes
@@ -84,7 +81,7 @@ def _plan(probes: list[_Probe], size_policy: str) -> _Plan:
     changed = sum(size != (height, width) for size in all_sizes)
     verb = "Padded (centered; mask 1 on the padding)" if pick is max else "Center-cropped"
     warnings.append(f"{verb} {changed} of {len(all_sizes)} image(s) to {width}x{height}")
-    return _Plan(height, width, slots, warnings)
+    return BatchPlan(height, width, slots, warnings)
 
 
 def _pixels(frame: Image.Image) -> tuple[np.ndarray, np.ndarray | None, float]:
@@ -154,7 +151,7 @@ def _place(frame: Image.Image, orientation: int, image: np.ndarray, mask: np.nda
         _fill_outside(mask, dst_y, dst_x, 1.0)
 
 
-def _allocate(batch: int, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+def allocate_batch(batch: int, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
     """An uninitialised IMAGE batch and a zero MASK batch.
 
     The mask comes from calloc (numpy zeros): its pages cost no memory until a file with alpha or
@@ -170,26 +167,12 @@ def empty_batch() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.zeros((0, 64, 64, 3), dtype=torch.float32), torch.zeros((0, 64, 64), dtype=torch.float32)
 
 
-def _decode_file(
-    source: Source, probe: _Probe, slots: list[tuple[int, int]], images: np.ndarray, masks: np.ndarray
+def decode_file(
+    source: Source, probe: Probe, slots: list[tuple[int, int]], images: np.ndarray, masks: np.ndarray
 ) -> None:
-    with _decode_errors(probe.name), _open(source) as f, Image.open(f) as img:
+    with decode_errors(probe.name), open_source(source) as f, Image.open(f) as img:
         for index, batch in slots:
             img.seek(index)  # sequential: GIF/WebP frames build on the previous one
             if (img.size[::-1] if probe.orientation < 5 else img.size) != probe.sizes[index]:
                 raise ImageDecodeError(f"{probe.name!r} frame {index} changed size while decoding")
             _place(img, probe.orientation, images[batch], masks[batch])
-
-
-def encode_png(image: torch.Tensor) -> bytes:
-    """First image of an IMAGE ([B,H,W,C] or [H,W,C], C in 1/3/4, float 0..1) as 8-bit PNG bytes."""
-    if image.dim() == 4:
-        image = image[0]
-    if image.dim() != 3 or image.shape[-1] not in (1, 3, 4):
-        raise ValueError(f"expected an IMAGE shaped [B,H,W,C] or [H,W,C], got {tuple(image.shape)}")
-    pixels = image.detach().to("cpu", torch.float32).nan_to_num(0.0).clamp(0.0, 1.0)
-    # Round, not truncate: k/255 in float32 times 255 can land just under k.
-    arr = pixels.mul(255.0).round().to(torch.uint8).contiguous().numpy()
-    buffer = io.BytesIO()
-    Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr).save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()

@@ -17,8 +17,7 @@ import torch
 
 from ...floyo_client import FloyoClient, Journal, Override, Prompt, StopCheck, apply_overrides, upload_once
 from ...floyo_client import upload_name as core_upload_name
-from ..decode.image_pixels import encode_png
-from .upload_payloads import Payload, audio_payload, prepare_off_loop, video_payload
+from .upload_payloads import Payload, audio_payload, encode_png, prepare_off_loop, video_payload
 
 
 class Upload:

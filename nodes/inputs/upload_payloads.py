@@ -1,9 +1,11 @@
-"""Local files and VIDEO/AUDIO values turned into the bytes of one upload, within the upload budget.
+"""Local files and IMAGE/VIDEO/AUDIO values turned into the bytes of one upload, within the upload budget.
 
 A VIDEO that came from a file (``VideoFromFile``: core LoadVideo, a decoded output) is uploaded as
 that file, unchanged; any other VIDEO is encoded to H.264 mp4 with ``VideoInput.save_to``. An AUDIO
 carries no source, so it is encoded to flac with PyAV (what ComfyUI's own audio nodes use). Every
-size is checked against ``FLOYO_MAX_UPLOAD_MB`` before the bytes are read into memory.
+file's, VIDEO's and AUDIO's size is checked against ``FLOYO_MAX_UPLOAD_MB`` before the bytes are
+read into memory. An IMAGE (already in memory) is encoded as an 8-bit PNG of its first image
+(``encode_png``).
 
 Runs in a worker thread (``prepare_off_loop``), so encoding never blocks ComfyUI's event loop and
 a Cancel is answered while it runs. Never talks to Floyo; writes only into a temporary folder it
@@ -20,6 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+import torch
+from PIL import Image
 
 from ...floyo_client import ENV_MAX_UPLOAD_MB, Interrupted, StopCheck, max_upload_bytes, upload_name
 
@@ -142,3 +147,17 @@ async def prepare_off_loop(make: Callable[[], T], stop: StopCheck) -> T:
             task.add_done_callback(lambda t: t.cancelled() or t.exception())  # nobody awaits it now
             raise Interrupted("Stopped while preparing an upload; nothing was uploaded or run.")
     return task.result()
+
+
+def encode_png(image: torch.Tensor) -> bytes:
+    """First image of an IMAGE ([B,H,W,C] or [H,W,C], C in 1/3/4, float 0..1) as 8-bit PNG bytes."""
+    if image.dim() == 4:
+        image = image[0]
+    if image.dim() != 3 or image.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"expected an IMAGE shaped [B,H,W,C] or [H,W,C], got {tuple(image.shape)}")
+    pixels = image.detach().to("cpu", torch.float32).nan_to_num(0.0).clamp(0.0, 1.0)
+    # Round, not truncate: k/255 in float32 times 255 can land just under k.
+    arr = pixels.mul(255.0).round().to(torch.uint8).contiguous().numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()

@@ -20,7 +20,7 @@ from floyo_pack.floyo_client import download_outputs
 from floyo_pack.floyo_client.errors import DownloadError
 from floyo_pack.nodes.decode import batch_decoder
 from floyo_pack.nodes.decode.batch_decoder import BatchDecoder
-from floyo_pack.nodes.decode.image_pixels import ImageDecodeError
+from floyo_pack.nodes.decode.image_headers import ImageDecodeError
 from floyo_pack.nodes.run import collect
 from floyo_scripted import DownloadFault, OutputSpec
 from PIL import Image
@@ -46,7 +46,7 @@ def test_files_decoded_as_they_arrive_in_any_order_are_kept_as_the_plain_decode(
     for index in (2, 0, 3, 1):
         assert decoder.add(index, blobs[index], names[index])
     expected, expected_masks, expected_warnings = plain(blobs, names)
-    monkeypatch.setattr(batch_decoder, "_decode_file", lambda *a, **k: pytest.fail("decoded twice"))
+    monkeypatch.setattr(batch_decoder, "decode_file", lambda *a, **k: pytest.fail("decoded twice"))
     images, masks, warnings = decoder.finish(blobs, names)
     assert torch.equal(images, expected) and torch.equal(masks, expected_masks) and not masks.any()
     assert warnings == expected_warnings == []

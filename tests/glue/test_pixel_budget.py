@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from floyo_pack.nodes.decode import batch_decoder
 from floyo_pack.nodes.decode.batch_decoder import BatchDecoder
-from floyo_pack.nodes.decode.image_pixels import ImageDecodeError
+from floyo_pack.nodes.decode.image_headers import ImageDecodeError
 from floyo_pack.nodes.run import collect
 from floyo_scripted import OutputSpec
 from PIL import Image
@@ -27,13 +27,13 @@ def png(width: int, height: int) -> bytes:
 @pytest.fixture
 def allocations(monkeypatch) -> list[tuple[int, int, int]]:
     seen: list[tuple[int, int, int]] = []
-    real = batch_decoder._allocate
+    real = batch_decoder.allocate_batch
 
     def spy(batch: int, height: int, width: int):
         seen.append((batch, height, width))
         return real(batch, height, width)
 
-    monkeypatch.setattr(batch_decoder, "_allocate", spy)
+    monkeypatch.setattr(batch_decoder, "allocate_batch", spy)
     return seen
 
 
