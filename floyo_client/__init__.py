@@ -45,10 +45,10 @@ from .errors import (
 from .journal import GAVE_UP, Journal
 from .models import RUN_ID_RE, Phase, Run, RunOutput, classify_status
 from .outcome import CancelOutcome, CancelResult
+from .output_tags import OutputNode, describe, node_of, route, silent, subfolder_of, tag
 from .part_files import sweep_parts
 from .policy import PollSchedule, RetryPolicy
 from .ratelimit import RateLimiter, limiter_for
-from .routing import OutputNode, describe, node_of, route, silent, subfolder_of, tag
 from .run_files import download_outputs
 from .runner import (
     Hooks,

@@ -1,7 +1,7 @@
 """A finished run's saved files as the ``video``, ``audio`` and ``result`` outputs, and its previews.
 
 ``RunResult`` (socket type ``FLOYO_RESULT``) is the run id plus every saved file with the remote
-output node that made it (``floyo_client/routing.py`` tells them apart by the tags sent), so
+output node that made it (``floyo_client/output_tags.py`` tells them apart by the tags sent), so
 Floyo Select Output can split one run's outputs without paying again. Previews point ComfyUI's
 UI at the files already saved under ``output/floyo/<run id>/``: nothing is saved twice. Must not
 download or talk to Floyo.

@@ -121,7 +121,7 @@ def test_previews_point_at_the_saved_files_videos_over_stills_never_outside_outp
 
 
 def test_a_run_with_a_video_but_no_image_says_so_and_names_output_nodes_that_made_nothing():
-    from floyo_pack.floyo_client.routing import OutputNode
+    from floyo_pack.floyo_client.output_tags import OutputNode
 
     nodes = {"6": OutputNode("6", "SaveVideo", None, True), "7": OutputNode("7", "SaveImage", "Poster", True),
              "8": OutputNode("8", "PreviewImage", None, False)}

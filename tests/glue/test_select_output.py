@@ -10,7 +10,7 @@ import io
 import pytest
 from floyo_pack.floyo_client.errors import FloyoError
 from floyo_pack.floyo_client.models import RunOutput
-from floyo_pack.floyo_client.routing import tag
+from floyo_pack.floyo_client.output_tags import tag
 from floyo_pack.floyo_client.workflow import WorkflowError
 from floyo_pack.nodes.decode.video_audio import MediaError
 from floyo_pack.nodes.node_types.select_output import select
