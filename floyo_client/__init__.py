@@ -21,7 +21,7 @@ from .config import (
     write_key_file,
 )
 from .cost import partner_cost_usd, spent_text
-from .credentials import find_secrets, refuse_secrets, workflow_hash
+from .credentials import find_secrets, refuse_secrets
 from .download import DownloadLimits, download_file
 from .errors import (
     AuthError,
@@ -82,6 +82,7 @@ from .workflow import (
     parse_embedded,
     partition,
     refuse_local_reruns,
+    workflow_hash,
 )
 
 
