@@ -21,12 +21,12 @@ def _has_module(name: str) -> bool:
 if _has_module("comfy_api.latest"):
 
     async def comfy_entrypoint():
-        from .nodes.registration import v3_extension
+        from .nodes.comfy_server.registration import v3_extension
 
         return await v3_extension()
 
 elif _has_module("folder_paths"):
-    from .nodes.registration import v1_mappings
+    from .nodes.comfy_server.registration import v1_mappings
 
     NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = v1_mappings()
 

@@ -1,6 +1,6 @@
 """The three ways P1/P2 turn a finished run's outputs into one IMAGE tensor.
 
-``pack``: what the node does (``nodes/outputs.collect``: download, save, decode).
+``pack``: what the node does (``nodes/run/collect.collect``: download, save, decode).
 ``fetch_all``/``decode_all``: the two halves of the limit, each as fast as this machine allows.
 ``peer``: the common pattern in other packs: sequential downloads, PIL -> numpy -> list -> cat.
 """
@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from floyo_pack.floyo_client import FloyoClient, RunHandle
 from floyo_pack.floyo_client.models import Run
-from floyo_pack.nodes import comfy, outputs
+from floyo_pack.nodes import comfy
+from floyo_pack.nodes.run import collect
 from PIL import Image
 
 _tmp = tempfile.TemporaryDirectory(prefix="floyo-bench-")
@@ -38,7 +39,7 @@ async def pack(client: FloyoClient, run: Run) -> torch.Tensor:
     """The node's pipeline from "run is done" to the IMAGE tensor (files saved to a temp dir)."""
     handle = RunHandle(client, run.id)
     handle.run = run
-    return (await outputs.collect(handle, run, "pad to largest")).images
+    return (await collect.collect(handle, run, "pad to largest")).images
 
 
 async def fetch_all(run: Run) -> list[bytes]:

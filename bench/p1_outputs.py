@@ -2,7 +2,7 @@
 
 ``python bench/p1_outputs.py`` (``--smoke``: 2 tiny outputs, one round). The local server runs in
 its own process on loopback and serves 16 realistic 1024x1024 RGB PNGs. Each round times, in a
-rotating order: (a) the pack's pipeline (nodes/outputs.collect: download, save, decode), (b) the
+rotating order: (a) the pack's pipeline (nodes/run/collect.collect: download, save, decode), (b) the
 limit = max(fetch all bytes concurrently, decode all from memory into a preallocated tensor on all
 cores), (c) sequential downloads + PIL -> numpy -> list -> torch.cat. The ratios are taken per
 round (the variants ran back to back) and their median reported; medians of the times are shown.

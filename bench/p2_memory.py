@@ -57,7 +57,7 @@ def warm_up() -> None:
     """Trigger lazy imports and first-call costs of every path on a tiny image (not the batch)."""
     import _variants
     import numpy as np
-    from floyo_pack.nodes.batch_decoder import BatchDecoder
+    from floyo_pack.nodes.decode.batch_decoder import BatchDecoder
     from PIL import Image
 
     buffer = io.BytesIO()

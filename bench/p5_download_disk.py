@@ -10,7 +10,7 @@ Goals: (a) adds <= 64 MiB of peak resident memory, and (a)'s throughput is >= 0.
 the per-round ratios).
 
 (c) ``video`` (issue 12): a finished run whose one output is an mp4 of the same size, turned into
-the node's VIDEO output the way the node does it (download as in (a), then ``routed.media``: the
+the node's VIDEO output the way the node does it (download as in (a), then ``run_result.media``: the
 header check and ComfyUI's video-from-file input on the saved file). Goal: adds <= 64 MiB of peak
 resident memory, so the file is never held in memory whole. It needs ComfyUI's ``comfy_api``
 (``$FLOYO_CI_DIR/ComfyUI``, default ``~/.cache/floyo-ci/ComfyUI``); the mp4 is one noise keyframe
@@ -83,7 +83,7 @@ async def plain(url: str, dest: Path, size: int | None, transport: object, sessi
 
 async def video(url: str, dest: Path, size: int | None, transport: object, session: object) -> None:
     """What the node does for a run whose output is an mp4: download it, then build its VIDEO."""
-    from floyo_pack.nodes.routed import SavedFile, media
+    from floyo_pack.nodes.run.run_result import SavedFile, media
 
     await pack(url, dest, size, transport, session)
     made, _, warnings = await media("run_bench", [SavedFile(str(dest), dest.name, "video", None)])

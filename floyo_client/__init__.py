@@ -21,7 +21,7 @@ from .config import (
     write_key_file,
 )
 from .cost import partner_cost_usd, spent_text
-from .credentials import find_secrets, refuse_secrets, workflow_hash
+from .credentials import find_secrets, refuse_secrets
 from .download import download_file
 from .download_limits import DownloadLimits
 from .errors import (
@@ -47,12 +47,12 @@ from .journal import GAVE_UP, Journal, JournalState, RunRecord
 from .keystate import KeyState, key_state
 from .models import RUN_ID_RE, Phase, Run, RunOutput, classify_status
 from .outcome import CancelOutcome, CancelResult
+from .output_tags import OutputNode, describe, node_of, route, silent, subfolder_of, tag
 from .part_files import sweep_parts
 from .policy import PollSchedule, RetryPolicy
 from .ratelimit import RateLimiter
 from .recovery import RecoveryHost, fetch_files, recover_runs, saved_paths
 from .reuse import reuse_identical
-from .routing import OutputNode, describe, node_of, route, silent, subfolder_of, tag
 from .run_files import download_outputs
 from .runner import (
     Hooks,
@@ -86,6 +86,7 @@ from .workflow import (
     parse_embedded,
     partition,
     refuse_local_reruns,
+    workflow_hash,
 )
 
 

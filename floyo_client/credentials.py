@@ -1,18 +1,15 @@
-"""Credentials in a workflow about to be sent, and the hash that identifies a resolved workflow.
+"""Credentials in a workflow about to be sent: found, and the run refused, before it leaves.
 
 A workflow pasted from elsewhere can carry someone's key in a text widget; sending it to Floyo
 would hand it to a third party. ``find_secrets`` looks at every string of the resolved workflow
 (after overrides and upload paths, with the input names, ``_meta`` and ids) for known key shapes,
 and at every value of an input named like a credential (see ``SECRET_WORDS``). A finding names the
-node and the input, never the value, and never a name or title that is itself a key. ``workflow_hash`` is the
-identity used to reuse an identical run's saved outputs. Pure functions: must not send, log or
-store a value it looks at.
+node and the input, never the value, and never a name or title that is itself a key. Pure
+functions: must not send, log or store a value it looks at.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -134,10 +131,3 @@ def refuse_secrets(workflow: Prompt) -> None:
         listing = "; ".join(f.describe() for f in found)
         raise WorkflowError(f"The workflow holds what looks like a credential, so nothing was sent to "
                             f"Floyo: {listing}. {ALLOW_HINT}")
-
-
-def workflow_hash(workflow: Prompt) -> str:
-    """A stable identity of a resolved workflow: the same nodes and values give the same hash,
-    whatever the key order."""
-    text = json.dumps(workflow, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,6 +1,6 @@
 """What kind of file a run output is (image, video, audio, file), from its name and MIME type.
 
-The glue decodes exactly the outputs ``is_image`` accepts (``nodes/batch_decoder.py``), whether
+The glue decodes exactly the outputs ``is_image`` accepts (``nodes/decode/batch_decoder.py``), whether
 they were just downloaded or are read back from the journal, so this list and the decoder never
 disagree. Pure functions over names: never opens a file, never imports PIL (the core stays free
 of it; tests/test_boundaries.py).

@@ -4,7 +4,7 @@ Pure functions (no I/O): every name returned is a single path component that is 
 macOS and Windows, at most ``MAX_NAME_BYTES`` bytes of UTF-8 with its extension kept, unique
 within the run case-insensitively (two outputs never share a file on a case-insensitive disk),
 never a Windows device name, and never the ``.part`` twin of another output. Must not touch
-the disk: ``nodes/outputs.py`` and ``download.py`` decide where the names go.
+the disk: ``nodes/run/collect.py`` and ``download.py`` decide where the names go.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How many runs one API key may have on Floyo at once (``FLOYO_MAX_CONCURRENT_RUNS``, default 8),
 and how many one queued prompt may create at all (``FLOYO_MAX_FANOUT``, default 20; the glue
-enforces it, nodes/fanout_cap.py).
+enforces it, nodes/current_graph/fanout_cap.py).
 
 A fan-out (a ComfyUI list into ``FloyoRemoteRun``) starts every element's call at once; the calls
 beyond the bound wait here, locally, and send no create until a slot frees, so a long list never

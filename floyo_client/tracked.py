@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 from .client import FloyoClient, new_marker
 from .cost import partner_cost_usd
-from .credentials import workflow_hash
 from .detached import detached
 from .errors import FloyoError, Interrupted, RunListUnavailable, RunMayExist, ServerError
 from .journal import GAVE_UP, Journal, JournalState
@@ -30,7 +29,7 @@ from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name
 from .saved_files import SavedFile
 from .slots import run_slot
 from .transport import StopCheck, Transport
-from .workflow import Prompt
+from .workflow import Prompt, workflow_hash
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

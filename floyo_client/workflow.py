@@ -1,4 +1,5 @@
-"""API-format workflow helpers: parse embedded text, split the current graph, apply overrides.
+"""API-format workflow helpers: parse embedded text, split the current graph, apply overrides, and
+``workflow_hash``, the identity under which an identical resolved workflow's run is reused.
 
 Pure functions over plain dicts; the caller says which class types are output nodes, so this
 module never asks ComfyUI anything. Must not send, upload or log workflow contents.
@@ -7,6 +8,7 @@ module never asks ComfyUI anything. Must not send, upload or log workflow conten
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -203,3 +205,10 @@ def apply_overrides(workflow: Prompt, overrides: Iterable[Override]) -> Prompt:
                                 f"input {override.input!r}. Its inputs: {names}.")
         inputs[override.input] = override.value
     return result
+
+
+def workflow_hash(workflow: Prompt) -> str:
+    """A stable identity of a resolved workflow: the same nodes and values give the same hash,
+    whatever the key order."""
+    text = json.dumps(workflow, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

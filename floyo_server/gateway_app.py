@@ -18,7 +18,7 @@ from .cdn import OTHER_URL, bearer_download, presigned_download
 from .gateway import Gateway
 from .gateway_runs import GatewayRun
 from .middleware import KEY, STORE, json_error, make_app, record_of
-from .origin import _FINISHED_MESSAGES, _Invalid, _parse_create, get_file, parse_expand, team_balance
+from .origin import FINISHED_MESSAGES, Invalid, get_file, parse_create, parse_expand, team_balance
 from .records import FileRecord, clean_name
 from .state import Store
 from .worker import WorkerUnavailable
@@ -60,8 +60,8 @@ async def create_run(request: web.Request) -> web.StreamResponse:
     raw = await request.read()
     record_of(request).body_size = len(raw)
     try:
-        workflow, name = _parse_create(raw, None)
-    except _Invalid as exc:
+        workflow, name = parse_create(raw, None)
+    except Invalid as exc:
         return json_error(400, "Validation error", str(exc.args[0]))
     try:
         run = await request.app[GATEWAY].create(workflow, name, request.get(KEY),
@@ -76,7 +76,7 @@ async def get_run(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     try:
         expires_in = parse_expand(request.query, EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S)
-    except _Invalid as exc:
+    except Invalid as exc:
         return json_error(400, "Validation error", str(exc))
     run = gateway.runs.get(request.match_info["run_id"])
     if run is None:
@@ -116,7 +116,7 @@ async def cancel_run(request: web.Request) -> web.StreamResponse:
         return web.json_response({"id": run.id, "object": "run", "message": "Run cancelled"})
     return web.json_response({"id": run.id, "status": _WORDS[run.phase], "object": "run",
                               "error": "Run is already finished",
-                              "message": _FINISHED_MESSAGES.get(run.phase, "Run is already finished")},
+                              "message": FINISHED_MESSAGES.get(run.phase, "Run is already finished")},
                              status=409)
 
 

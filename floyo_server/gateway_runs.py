@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..floyo_client.models import Phase
-from .records import FileRecord, iso_now
-from .records import _node_order as node_order
+from .records import FileRecord, iso_now, node_order
 from .scenario import RunError
 
 

@@ -54,38 +54,38 @@ async def bind(apps: list[web.Application], host: str, ports: Iterable[int],
 
 DEFAULT_URL_EXPIRY_S = 300
 
-_FINISHED_MESSAGES = {Phase.CANCELLED: "Run was cancelled by the user",
-                      Phase.SUCCEEDED: "Run has already completed",
-                      Phase.FAILED: "Run has already failed"}
+FINISHED_MESSAGES = {Phase.CANCELLED: "Run was cancelled by the user",
+                     Phase.SUCCEEDED: "Run has already completed",
+                     Phase.FAILED: "Run has already failed"}
 
 
-class _Invalid(Exception):
+class Invalid(Exception):
     """A request the API rejects with a 400 validation error."""
 
 
-def _validation_error(message: str, **extra: Any) -> web.Response:
+def validation_error(message: str, **extra: Any) -> web.Response:
     return json_error(400, "Validation error", message, **extra)
 
 
 def parse_expand(query: Any, expand_value: str, expiry_range: tuple[int, int]) -> int | None:
-    """The presigned-URL lifetime asked for, None when not expanded. Raises _Invalid."""
+    """The presigned-URL lifetime asked for, None when not expanded. Raises Invalid."""
     expand = query.get("expand")
     raw = query.get("presigned_url_expires_in")
     if expand is None:
         if raw is not None:
-            raise _Invalid(f"presigned_url_expires_in requires expand={expand_value}")
+            raise Invalid(f"presigned_url_expires_in requires expand={expand_value}")
         return None
     if expand != expand_value:
-        raise _Invalid(f"expand must be {expand_value!r}")
+        raise Invalid(f"expand must be {expand_value!r}")
     if raw is None:
         return DEFAULT_URL_EXPIRY_S
     try:
         seconds = int(raw)
     except ValueError:
-        raise _Invalid("presigned_url_expires_in must be an integer") from None
+        raise Invalid("presigned_url_expires_in must be an integer") from None
     low, high = expiry_range
     if not low <= seconds <= high:
-        raise _Invalid(f"presigned_url_expires_in must be between {low} and {high}")
+        raise Invalid(f"presigned_url_expires_in must be between {low} and {high}")
     return seconds
 
 
@@ -93,28 +93,28 @@ def _default_name() -> str:
     return "API Run " + dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _parse_create(raw: bytes, allowed: frozenset[str] | None) -> tuple[dict[str, Any], str]:
-    """``(workflow, name)`` from a create body. Raises _Invalid."""
+def parse_create(raw: bytes, allowed: frozenset[str] | None) -> tuple[dict[str, Any], str]:
+    """``(workflow, name)`` from a create body. Raises Invalid."""
     try:
         body = json.loads(raw or b"null")
     except ValueError:
-        raise _Invalid("Request body must be JSON") from None
+        raise Invalid("Request body must be JSON") from None
     if not isinstance(body, dict):
-        raise _Invalid("Request body must be a JSON object")
+        raise Invalid("Request body must be a JSON object")
     workflow, name = body.get("workflow"), body.get("name")
     if not isinstance(workflow, dict):
-        raise _Invalid("workflow must be an object (a ComfyUI API-format workflow)")
+        raise Invalid("workflow must be an object (a ComfyUI API-format workflow)")
     if name is not None and not isinstance(name, str):
-        raise _Invalid("name must be a string")
+        raise Invalid("name must be a string")
     if allowed is not None:
         for node_id, node in workflow.items():
             class_type = node.get("class_type") if isinstance(node, dict) else None
             if class_type not in allowed:
-                raise _Invalid(f"Unknown node type {class_type!r}", {"node_id": str(node_id)})
+                raise Invalid(f"Unknown node type {class_type!r}", {"node_id": str(node_id)})
     return workflow, name or _default_name()
 
 
-def _url(store: Store, record: FileRecord, expires_in: int | None, expired: bool) -> str | None:
+def output_url(store: Store, record: FileRecord, expires_in: int | None, expired: bool) -> str | None:
     if expires_in is None:
         return None
     return store.expired_url(record) if expired else store.presigned_url(record, expires_in)
@@ -124,13 +124,13 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     store = request.app[STORE]
     try:
         expires_in = parse_expand(request.query, EXPAND_FILE_URL, FILE_URL_EXPIRY_RANGE_S)
-    except _Invalid as exc:
-        return _validation_error(str(exc))
+    except Invalid as exc:
+        return validation_error(str(exc))
     record = store.files.get(request.match_info["file_id"])
     if record is None:
         return json_error(404, "File not found")
     expired = expires_in is not None and store.take("expired_links")
-    return web.json_response(record.to_json(_url(store, record, expires_in, expired)))
+    return web.json_response(record.to_json(output_url(store, record, expires_in, expired)))
 
 
 async def team_balance(request: web.Request) -> web.StreamResponse:

@@ -118,7 +118,7 @@ class RunRecord:
 _PREFIX_INPUT = "filename_prefix"
 
 
-def _node_order(node_id: str) -> tuple[int, str]:
+def node_order(node_id: str) -> tuple[int, str]:
     return (int(node_id), "") if node_id.isdigit() else (1 << 62, node_id)
 
 
@@ -134,7 +134,7 @@ def save_prefixes(workflow: dict[str, Any]) -> dict[str, str]:
         prefix = inputs.get(_PREFIX_INPUT) if isinstance(inputs, dict) else None
         if isinstance(prefix, str) and prefix.strip("/"):
             found[str(node_id)] = prefix.rstrip("/").rsplit("/", 1)[-1]
-    return {k: found[k] for k in sorted(found, key=_node_order)}
+    return {k: found[k] for k in sorted(found, key=node_order)}
 
 
 def output_names(workflow: dict[str, Any], specs: list[OutputSpec], extensions: list[str]) -> list[str]:

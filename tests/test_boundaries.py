@@ -1,5 +1,10 @@
-"""The core stays ComfyUI-free so it can be tested and reused without ComfyUI: it never imports
-ComfyUI, torch, PIL or numpy, and never reaches up into the pack's glue."""
+"""The pack's walls, checked on its source.
+
+The core stays ComfyUI-free so it can be tested and reused without ComfyUI: it never imports
+ComfyUI, torch, PIL or numpy, and never reaches up into the pack's glue. No module uses another
+module's private names; node modules never import each other (what they share lives in one
+runtime module); only the journal's own modules write the journal.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+HELPER_PACKAGES = {"floyo_scripted"}  # test helpers import it by this name (tests/conftest.py)
 FORBIDDEN = {"comfy", "comfy_api", "comfy_execution", "comfy_extras", "folder_paths", "server", "nodes",
              "execution", "torch", "PIL", "numpy", "requests"}
 
@@ -20,6 +26,19 @@ def _imports(path: Path) -> list[tuple[int, str, int]]:
         elif isinstance(node, ast.ImportFrom):
             found.append((node.lineno, node.module or "", node.level))
     return found
+
+
+def _from_target(path: str, node: ast.ImportFrom) -> str | None:
+    """The module ``from X import ...`` in the file at ``path`` (relative to its import root) reads
+    from, dotted from that root; None for a module outside the pack and its test helpers."""
+    if node.level:
+        package = list(Path(path).parent.parts)
+        base = package[: len(package) - (node.level - 1)]
+        return ".".join([*base, *([node.module] if node.module else [])])
+    module = node.module or ""
+    if module == "floyo_pack" or module.startswith("floyo_pack."):
+        return module[len("floyo_pack"):].lstrip(".")
+    return module if module.split(".")[0] in HELPER_PACKAGES else None
 
 
 def test_core_imports_no_comfyui_torch_pil_or_numpy():
@@ -58,24 +77,39 @@ def test_the_version_the_user_agent_names_is_the_packages_version():
     assert not any(d.startswith("torch") for d in project["dependencies"])
 
 
+def facade_bypasses(sources: dict[str, str], exported: set[str]) -> list[str]:
+    """Relative imports of the core that skip its facade, from any depth of nodes/."""
+    offenders = []
+    for path, text in sources.items():
+        for node in ast.walk(ast.parse(text, path)):
+            if not isinstance(node, ast.ImportFrom) or not node.level:
+                continue
+            where, module = f"{path}:{node.lineno}", _from_target(path, node)
+            if module.startswith("floyo_client."):
+                offenders.append(f"{where} imports {module}")
+            elif module == "floyo_client":
+                offenders += [f"{where} imports {a.name}, which the facade does not export"
+                              for a in node.names if a.name not in exported]
+    return offenders
+
+
 def test_glue_imports_the_core_only_through_its_facade():
-    """nodes/ sees floyo_client only as its package: ``from ..floyo_client import X`` with X in
-    ``__all__``, never ``from ..floyo_client.<module> import X``, so the core can move code
+    """nodes/ sees floyo_client only as its package: ``from ...floyo_client import X`` with X in
+    ``__all__``, never ``from ...floyo_client.<module> import X``, so the core can move code
     between its modules without breaking the glue."""
     from floyo_pack import floyo_client
 
-    offenders = []
-    for path in sorted([ROOT / "__init__.py", *(ROOT / "nodes").rglob("*.py")]):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if not isinstance(node, ast.ImportFrom) or node.level != 2 or not node.module:
-                continue
-            where = f"{path.relative_to(ROOT)}:{node.lineno}"
-            if node.module.startswith("floyo_client."):
-                offenders.append(f"{where} imports ..{node.module}")
-            elif node.module == "floyo_client":
-                offenders += [f"{where} imports {a.name}, which the facade does not export"
-                              for a in node.names if a.name not in floyo_client.__all__]
-    assert offenders == []
+    glue = {p: t for p, t in _shipped().items() if p == "__init__.py" or p.startswith("nodes/")}
+    assert facade_bypasses(glue, set(floyo_client.__all__)) == []
+
+
+def test_the_facade_check_sees_every_depth_of_the_glue():
+    planted = {"nodes/run/collect.py": "from ...floyo_client.config import X\n"
+                                       "from ...floyo_client import Y, Z\n",
+               "nodes/comfy.py": "from ..floyo_client import Journal\nfrom .run import collect\n"}
+    assert facade_bypasses(planted, {"Y", "Journal"}) == [
+        "nodes/run/collect.py:1 imports floyo_client.config",
+        "nodes/run/collect.py:2 imports Z, which the facade does not export"]
 
 
 def _imported_test_modules(path: Path) -> list[str]:
@@ -246,3 +280,201 @@ def test_the_journal_write_check_catches_sql_sqlite3_and_a_glue_row_write(tmp_pa
                    "collect(on_saved=lambda p: comfy.journal().finished(r, s))\nrun.status\n")
     assert [w.split(":")[0] for w in _journal_writes(bad, glue=True)] == ["1", "2", "3", "4"]
     assert len(_journal_writes(bad, glue=False)) == 2  # the core calls the journal's methods
+
+# --- Rooms: private names, node modules, the journal's writers -------------------------------------
+# Each check is a function over {path: source} (paths relative to the import root), run on the
+# real tree and on a small planted violation, so a check that stopped seeing anything would fail.
+
+def _shipped() -> dict[str, str]:
+    files = [ROOT / "__init__.py", *(p for d in ("floyo_client", "nodes", "floyo_server")
+                                     for p in sorted((ROOT / d).rglob("*.py")))]
+    return {str(p.relative_to(ROOT)): p.read_text() for p in files}
+
+
+def _test_helpers() -> dict[str, str]:
+    """tests/ files that are not test modules (conftests, the scripted server, support modules),
+    keyed from tests/ as ``floyo_scripted`` is imported."""
+    return {str(p.relative_to(ROOT / "tests")): p.read_text() for p in sorted((ROOT / "tests").rglob("*.py"))
+            if not p.name.startswith("test_") and "node_modules" not in p.parts}
+
+
+def _module(path: str) -> str:
+    parts = Path(path).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _bindings(path: str, tree: ast.AST, known: set[str]) -> list[tuple[int, str, str, str]]:
+    """(line, local name, module, name or "" for the module itself) of every import of the pack."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (target := _from_target(path, node)) is not None:
+            for a in node.names:
+                whole = f"{target}.{a.name}".lstrip(".")
+                found.append((node.lineno, a.asname or a.name, *((whole, "") if whole in known
+                                                                  else (target, a.name))))
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                module = a.name.removeprefix("floyo_pack.")
+                if module in known and a.asname:
+                    found.append((node.lineno, a.asname, module, ""))
+    return found
+
+
+def private_name_uses(sources: dict[str, str]) -> list[str]:
+    """``from x import _name``, or ``x._name`` on an imported module of the pack: another module's
+    private name (a leading underscore; dunders are public)."""
+    known, offenders = {_module(p) for p in sources}, []
+    for path, text in sources.items():
+        tree = ast.parse(text, path)
+        modules = {}
+        for line, local, module, name in _bindings(path, tree, known):
+            if name and _private(name):
+                offenders.append(f"{path}:{line} imports {name} from {module}")
+            elif not name:
+                modules[local] = module
+        offenders += [f"{path}:{n.lineno} uses {modules[n.value.id]}.{n.attr}" for n in ast.walk(tree)
+                      if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+                      and n.value.id in modules and _private(n.attr)]
+    return offenders
+
+
+def _defines_nodes(tree: ast.AST) -> bool:
+    return any(isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "NodeSpec"
+               for n in ast.walk(tree))
+
+
+REGISTRATION = "nodes.comfy_server.registration"  # the one module that gathers every node module
+
+
+def node_module_imports(sources: dict[str, str]) -> list[str]:
+    """A node module is one that defines nodes (it calls ``NodeSpec(...)``). Node modules import no
+    other node module, and only the registration module imports them: what they share lives in
+    ``nodes/node_types/runtime.py``, which defines no node."""
+    known = {_module(p) for p in sources}
+    trees = {path: ast.parse(text, path) for path, text in sources.items()}
+    node_modules = {_module(path) for path, tree in trees.items() if _defines_nodes(tree)}
+    offenders = []
+    for path, tree in trees.items():
+        if _module(path) == REGISTRATION:
+            continue
+        what = "node module" if _module(path) in node_modules else "module"
+        offenders += [f"{path}:{line} ({what}) imports the node module {module}"
+                      for line, _, module, _ in _bindings(path, tree, known)
+                      if module in node_modules and module != _module(path)]
+    return sorted(set(offenders))
+
+
+JOURNAL_MODULE = re.compile(r"floyo_client/journal\w*\.py")
+JOURNAL_SQL = re.compile(r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|"
+                         r"DELETE\s+FROM)\s+[\"'`\[]?(?:runs|uploads)\b", re.IGNORECASE)
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    return {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+
+
+def _sqlite_connects(tree: ast.AST) -> list[int]:
+    """Lines that call ``sqlite3.connect``, however it was imported."""
+    modules, connects = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules |= {a.asname or a.name for a in node.names if a.name == "sqlite3"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "sqlite3":
+            connects |= {a.asname or a.name for a in node.names if a.name == "connect"}
+    return [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and (
+        (isinstance(n.func, ast.Attribute) and n.func.attr == "connect"
+         and isinstance(n.func.value, ast.Name) and n.func.value.id in modules)
+        or (isinstance(n.func, ast.Name) and n.func.id in connects))]
+
+
+def journal_writes(sources: dict[str, str]) -> list[str]:
+    """SQL that writes the journal's tables (INSERT/REPLACE/UPDATE/DELETE on ``runs`` or
+    ``uploads``) or a SQLite connection (the pack's one database is the journal), outside
+    floyo_client/journal*.py. Docstrings may name the statements."""
+    offenders = []
+    for path, text in sources.items():
+        if JOURNAL_MODULE.fullmatch(path):
+            continue
+        tree = ast.parse(text, path)
+        skip = _docstrings(tree)
+        found = [(n.lineno, f"writes the journal: {n.value[:60]!r}") for n in ast.walk(tree)
+                 if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in skip
+                 and JOURNAL_SQL.search(n.value)]
+        found += [(line, "opens a SQLite connection") for line in _sqlite_connects(tree)]
+        offenders += [f"{path}:{line} {what}" for line, what in sorted(found)]
+    return offenders
+
+
+def test_no_module_uses_another_modules_private_names():
+    assert private_name_uses(_shipped()) == []
+    assert private_name_uses(_test_helpers()) == []
+
+
+def test_the_private_name_check_catches_each_spelling():
+    planted = {
+        "nodes/decode/a.py": "from .b import _probe, probe, __version__\nfrom . import b\nb._plan(b.plan)\n",
+        "nodes/decode/b.py": "from ...floyo_client.owner import _start_time as t\nfrom aiohttp import _x\n",
+        "floyo_server/gw.py": "from .records import _node_order as node_order\n",
+        "floyo_scripted/api.py": "from floyo_pack.floyo_server.origin import _Invalid\n"
+                                 "import floyo_pack.floyo_server.gw as gw\ngw._y\n",
+    }
+    assert private_name_uses(planted) == [
+        "nodes/decode/a.py:1 imports _probe from nodes.decode.b",
+        "nodes/decode/a.py:3 uses nodes.decode.b._plan",
+        "nodes/decode/b.py:1 imports _start_time from floyo_client.owner",
+        "floyo_server/gw.py:1 imports _node_order from floyo_server.records",
+        "floyo_scripted/api.py:1 imports _Invalid from floyo_server.origin",
+        "floyo_scripted/api.py:3 uses floyo_server.gw._y"]
+
+
+def test_node_modules_import_no_other_node_module_but_share_a_runtime_module():
+    sources = _shipped()
+    assert node_module_imports(sources) == []
+    assert {"nodes/node_types/remote_run.py", "nodes/node_types/preflight.py"} <= {
+        p for p, t in sources.items() if _defines_nodes(ast.parse(t))}  # the check sees the nodes
+
+
+def test_the_node_module_check_catches_a_node_or_the_server_importing_a_node_module():
+    spec = "SPEC = NodeSpec(node_id='x')\n"
+    planted = {
+        "nodes/node_types/remote_run.py": spec + "def limits_for(t): ...\n",
+        "nodes/node_types/preflight.py": spec + "from .remote_run import SPEC as R\nfrom .runtime import x\n",
+        "nodes/node_types/lists.py": "from . import spec, remote_run\nS = (spec.NodeSpec(),)\n",
+        "nodes/node_types/runtime.py": "from .spec import NodeSpec\nx = 1\n",
+        "nodes/node_types/spec.py": "class NodeSpec: ...\n",
+        "nodes/comfy_server/resume.py": "from ..node_types.remote_run import limits_for\n",
+        "nodes/comfy_server/registration.py": "from ..node_types import lists, preflight, remote_run\n",
+    }
+    assert node_module_imports(planted) == [
+        "nodes/comfy_server/resume.py:1 (module) imports the node module nodes.node_types.remote_run",
+        "nodes/node_types/lists.py:1 (node module) imports the node module nodes.node_types.remote_run",
+        "nodes/node_types/preflight.py:2 (node module) imports the node module nodes.node_types.remote_run"]
+
+
+def test_only_the_journal_modules_write_the_journal():
+    sources = _shipped()
+    assert journal_writes(sources) == []
+    journal = {p: t for p, t in sources.items() if JOURNAL_MODULE.fullmatch(p)}
+    assert journal_writes({f"nodes/{Path(p).name}": t for p, t in journal.items()}) != []  # seen where it is
+
+
+def test_the_journal_write_check_catches_sql_and_connections_outside_the_journal():
+    writes = ('"""Docstring: UPDATE runs only through the journal."""\nimport sqlite3 as sq\n'
+              'from sqlite3 import connect as c\ndb = sq.connect(p)\nc(p)\n'
+              'db.execute("UPDATE runs SET state = ? WHERE marker = ?")\n'
+              'db.execute(f"insert or replace into uploads (sha) VALUES ({x})")\n'
+              'db.execute("DELETE FROM \\"runs\\"")\ndb.execute("SELECT * FROM runs")\n')
+    planted = {"nodes/comfy_server/resume.py": writes, "floyo_client/journal_store.py": writes,
+               "floyo_client/journal.py": writes}
+    assert journal_writes(planted) == [
+        "nodes/comfy_server/resume.py:4 opens a SQLite connection",
+        "nodes/comfy_server/resume.py:5 opens a SQLite connection",
+        "nodes/comfy_server/resume.py:6 writes the journal: 'UPDATE runs SET state = ? WHERE marker = ?'",
+        "nodes/comfy_server/resume.py:7 writes the journal: 'insert or replace into uploads (sha) VALUES ('",
+        "nodes/comfy_server/resume.py:8 writes the journal: 'DELETE FROM \"runs\"'"]

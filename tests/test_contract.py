@@ -1,4 +1,5 @@
-"""The names the prompt hook, the nodes and web/floyo.js share are spelled once, in nodes/contract.py.
+"""The names the prompt hook, the nodes and web/floyo.js share are spelled once, in
+nodes/current_graph/contract.py.
 
 Why it matters: a node id or a source name typed twice drifts silently. A renamed node the hook
 still looks for under its old id would be sent to Floyo with the graph (or not split at all),
@@ -12,7 +13,7 @@ import ast
 import re
 from pathlib import Path
 
-from floyo_pack.nodes import contract
+from floyo_pack.nodes.current_graph import contract
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_IDS = {v for k, v in vars(contract).items()
@@ -31,7 +32,7 @@ def _string_constants(path: Path) -> list[tuple[int, str]]:
 
 def test_no_module_but_the_contract_spells_a_node_id_or_a_source_name():
     offenders = []
-    for path in sorted([ROOT / "__init__.py", *(ROOT / "nodes").glob("*.py")]):
+    for path in sorted([ROOT / "__init__.py", *(ROOT / "nodes").rglob("*.py")]):
         if path.name == "contract.py":
             continue
         offenders += [f"{path.relative_to(ROOT)}:{line} spells {value!r}"
@@ -50,7 +51,7 @@ def test_the_contract_check_would_catch_a_redeclared_constant(tmp_path):
 
 
 def test_every_registered_node_id_comes_from_the_contract():
-    from floyo_pack.nodes.registration import SPECS
+    from floyo_pack.nodes.comfy_server.registration import SPECS
 
     ids = {spec.node_id for spec in SPECS}
     overrides = {i for i in ids if i.startswith(contract.OVERRIDE_PREFIX)}

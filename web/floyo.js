@@ -8,7 +8,7 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
-// Node ids, copied from nodes/contract.py (JS_NODE_IDS, RUN_NODES); tests/test_contract.py fails if they drift.
+// Node ids, copied from nodes/current_graph/contract.py (JS_NODE_IDS, RUN_NODES); tests/test_contract.py fails if they drift.
 const NODE = { REMOTE_RUN: "FloyoRemoteRun", FETCH_OUTPUTS: "FloyoFetchOutputs" };
 const RUN_NODES = new Set([NODE.REMOTE_RUN, NODE.FETCH_OUTPUTS]);
 const ENDED = new Set(["reused", "cancelled", "canceled", "saved", "failed", "error"]);

@@ -5,8 +5,8 @@ stable across key order and changes with any value."""
 from __future__ import annotations
 
 import pytest
-from floyo_pack.floyo_client.credentials import find_secrets, refuse_secrets, workflow_hash
-from floyo_pack.floyo_client.workflow import WorkflowError
+from floyo_pack.floyo_client.credentials import find_secrets, refuse_secrets
+from floyo_pack.floyo_client.workflow import WorkflowError, workflow_hash
 
 SHAPES = {
     "flo": "flo_" + "A1b2C3d4E5f6G7h8J9k0",

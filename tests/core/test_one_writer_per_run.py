@@ -23,7 +23,7 @@ async def _finished_run(floyo, client):
 
 
 def _resume_thread(floyo, run_id, folder, result: dict) -> threading.Thread:
-    """The resume thread: its own event loop and client, as nodes/resume.py runs it."""
+    """The resume thread: its own event loop and client, as nodes/comfy_server/resume.py runs it."""
 
     async def resume():
         async with make_client(floyo) as client:

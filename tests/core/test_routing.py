@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from floyo_pack.floyo_client.models import RunOutput
-from floyo_pack.floyo_client.routing import (
+from floyo_pack.floyo_client.output_tags import (
     TAGGABLE,
     OutputNode,
     node_of,

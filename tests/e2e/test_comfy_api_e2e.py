@@ -43,7 +43,8 @@ print(json.dumps({"is_video": isinstance(video, Input.Video), "outcomes": outcom
 
 def test_a_missing_video_is_a_real_comfyui_video_whose_every_abstract_method_fails_clearly():
     require_comfyui()
-    done = subprocess.run([str(COMFY_PY), "-c", PROBE, str(COMFY_DIR), str(REPO / "nodes" / "media.py")],
+    module = REPO / "nodes" / "decode" / "video_audio.py"
+    done = subprocess.run([str(COMFY_PY), "-c", PROBE, str(COMFY_DIR), str(module)],
                           capture_output=True, text=True, timeout=120, cwd=COMFY_DIR)
     assert done.returncode == 0, f"ComfyUI {COMFY_LEG.name}: {done.stderr[-3000:]}"
     report, leg = json.loads(done.stdout.strip().splitlines()[-1]), COMFY_LEG.name

@@ -9,7 +9,7 @@ import time
 import uuid
 
 import pytest
-from floyo_pack.floyo_client.routing import tag
+from floyo_pack.floyo_client.output_tags import tag
 from floyo_scripted import OutputSpec, RunError, Step
 from PIL import Image
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from floyo_pack.nodes.sealed import ENVELOPE
+from floyo_pack.nodes.current_graph.sealed import ENVELOPE
 from floyo_scripted import GatewayServer, ServerThread
 from PIL import Image
 

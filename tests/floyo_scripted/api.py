@@ -19,14 +19,14 @@ from floyo_pack.floyo_client.models import (
 )
 from floyo_pack.floyo_server.middleware import KEY, STORE, json_error, make_app, record_of
 from floyo_pack.floyo_server.origin import (
-    _FINISHED_MESSAGES,
-    _Invalid,
-    _parse_create,
-    _url,
-    _validation_error,
+    FINISHED_MESSAGES,
+    Invalid,
     get_file,
+    output_url,
+    parse_create,
     parse_expand,
     team_balance,
+    validation_error,
 )
 from floyo_pack.floyo_server.records import FileRecord, RunRecord, new_id, output_names
 from floyo_pack.floyo_server.state import Store
@@ -41,10 +41,10 @@ async def create_run(request: web.Request) -> web.StreamResponse:
     raw = await request.read()
     record_of(request).body_size = len(raw)
     try:
-        workflow, name = _parse_create(raw, store.scenario.allowed_class_types)
-    except _Invalid as exc:
+        workflow, name = parse_create(raw, store.scenario.allowed_class_types)
+    except Invalid as exc:
         extra = {"details": exc.args[1]} if len(exc.args) > 1 else {}
-        return _validation_error(str(exc.args[0]), **extra)
+        return validation_error(str(exc.args[0]), **extra)
     run = store.create_run(workflow, name, request.get(KEY))
     log.info("created %s (%s)", run.id, name)
     if store.take("create_drop_connection") and request.transport is not None:
@@ -89,7 +89,8 @@ def render_run(store: Store, run: RunRecord, outputs: list[FileRecord], expires_
     expired = expires_in is not None and bool(outputs) and store.take("expired_links")
     body: dict[str, Any] = {"id": run.id, "object": "run", "name": run.name, "status": word,
                             "requested_at": run.requested_at, "created_at": run.requested_at,
-                            "outputs": [f.to_json(_url(store, f, expires_in, expired)) for f in outputs]}
+                            "outputs": [f.to_json(output_url(store, f, expires_in, expired))
+                                        for f in outputs]}
     if phase.terminal:
         body["finished_at"] = run.finished_at
         if sc.flotime_ms is not None:
@@ -108,8 +109,8 @@ async def get_run(request: web.Request) -> web.StreamResponse:
     store = request.app[STORE]
     try:
         expires_in = parse_expand(request.query, EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S)
-    except _Invalid as exc:
-        return _validation_error(str(exc))
+    except Invalid as exc:
+        return validation_error(str(exc))
     run = store.poll_run(request.match_info["run_id"])
     if run is None:
         return json_error(404, "Run not found")
@@ -123,8 +124,8 @@ async def _listed_by_id(request: web.Request, store: Store, limit: int) -> web.S
     ``ids`` is ignored: the key's newest runs, as a list without that filter would answer."""
     try:
         expires_in = parse_expand(request.query, EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S)
-    except _Invalid as exc:
-        return _validation_error(str(exc))
+    except Invalid as exc:
+        return validation_error(str(exc))
     if store.scenario.run_list_filters:
         ids = dict.fromkeys(filter(None, request.query.get("ids", "").split(",")))
         found = [store.runs.get(i) for i in ids]
@@ -148,9 +149,9 @@ async def list_runs(request: web.Request) -> web.StreamResponse:
     try:
         limit = int(request.query.get("limit", "10"))
     except ValueError:
-        return _validation_error("limit must be an integer")
+        return validation_error("limit must be an integer")
     if not 1 <= limit <= 100:
-        return _validation_error("limit must be between 1 and 100")
+        return validation_error("limit must be between 1 and 100")
     if "ids" in request.query or not store.scenario.run_list_filters:  # the pack's list poll
         return await _listed_by_id(request, store, limit)
     runs = store.list_runs(request.get(KEY), request.query.get("search"), limit + 1)
@@ -168,7 +169,7 @@ async def cancel_run(request: web.Request) -> web.StreamResponse:
     word = run.step.word(store.scenario.vocabulary)
     return web.json_response({"id": run.id, "status": word, "object": "run",
                               "error": "Run is already finished",
-                              "message": _FINISHED_MESSAGES.get(run.phase, "Run is already finished")},
+                              "message": FINISHED_MESSAGES.get(run.phase, "Run is already finished")},
                              status=409)
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from floyo_pack.floyo_client import CancelOutcome, CancelResult, Interrupted
 from floyo_pack.nodes import comfy
-from floyo_pack.nodes.remote_run import run_guarded
-from floyo_pack.nodes.spec import Ctx
+from floyo_pack.nodes.node_types.runtime import run_guarded
+from floyo_pack.nodes.node_types.spec import Ctx
 
 JS = Path(__file__).resolve().parents[2] / "web" / "floyo.js"
 

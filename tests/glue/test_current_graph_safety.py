@@ -9,10 +9,10 @@ import json
 
 import pytest
 from floyo_pack.floyo_client.workflow import WorkflowError
-from floyo_pack.nodes import prompt_hook, sealed
-from floyo_pack.nodes.contract import CURRENT_GRAPH, EMBEDDED
-from floyo_pack.nodes.remote_run import workflow_for
-from floyo_pack.nodes.spec import Ctx
+from floyo_pack.nodes.current_graph import prompt_hook, sealed
+from floyo_pack.nodes.current_graph.contract import CURRENT_GRAPH, EMBEDDED
+from floyo_pack.nodes.node_types.runtime import workflow_for
+from floyo_pack.nodes.node_types.spec import Ctx
 
 OUTPUTS = {"SaveImage", "PreviewImage", "FloyoRemoteRun"}
 REMOTE = {

@@ -15,9 +15,11 @@ import json
 
 import pytest
 from floyo_pack.floyo_client import WorkflowError
-from floyo_pack.nodes import comfy, prompt_hook, remote_run
-from floyo_pack.nodes.lists import SPECS
-from floyo_pack.nodes.spec import Ctx
+from floyo_pack.nodes import comfy
+from floyo_pack.nodes.current_graph import prompt_hook
+from floyo_pack.nodes.node_types import remote_run
+from floyo_pack.nodes.node_types.list_makers import SPECS
+from floyo_pack.nodes.node_types.spec import Ctx
 from floyo_scripted import Scenario, ScriptedServer, Step
 
 LISTS = {spec.node_id: spec for spec in SPECS}

@@ -4,8 +4,9 @@ button, which reaches one element) stops every element, and every event carries 
 
 from __future__ import annotations
 
-from floyo_pack.nodes import comfy, progress
-from floyo_pack.nodes.active_runs import REGISTRY
+from floyo_pack.nodes import comfy
+from floyo_pack.nodes.run import progress
+from floyo_pack.nodes.run.active_runs import REGISTRY
 
 
 def _elements(n: int, prompt_id: str = "prompt-fan", node_id: str = "7"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from floyo_pack.floyo_client import Config, Journal, fingerprint
-from floyo_pack.nodes.lookup import served_from_disk
+from floyo_pack.nodes.node_types.run_lookup import served_from_disk
 
 
 def test_fetch_outputs_serves_saved_files_only_to_the_team_that_paid_and_only_unchanged(tmp_path):

@@ -14,8 +14,10 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from floyo_pack.nodes.batch_decoder import BatchDecoder
-from floyo_pack.nodes.images import SIZE_POLICIES, ImageDecodeError, NoImages, encode_png
+from floyo_pack.nodes.decode.batch_decoder import BatchDecoder
+from floyo_pack.nodes.decode.image_headers import ImageDecodeError, NoImages
+from floyo_pack.nodes.decode.image_pixels import SIZE_POLICIES
+from floyo_pack.nodes.inputs.upload_payloads import encode_png
 from PIL import Image, ImageFile, ImageOps
 
 

@@ -4,9 +4,9 @@ both registrations), so the next node runs once per element."""
 from __future__ import annotations
 
 import pytest
-from floyo_pack.nodes.lists import SPECS
-from floyo_pack.nodes.registration import SPECS as REGISTERED
-from floyo_pack.nodes.spec import Ctx, v1_class
+from floyo_pack.nodes.comfy_server.registration import SPECS as REGISTERED
+from floyo_pack.nodes.node_types.list_makers import SPECS
+from floyo_pack.nodes.node_types.spec import Ctx, v1_class
 
 CTX = Ctx(node_id="1", prompt=None)
 BY_ID = {spec.node_id: spec for spec in SPECS}

@@ -9,7 +9,7 @@ import types
 
 import pytest
 from floyo_pack.nodes import comfy
-from floyo_pack.nodes.local_inputs import local_files
+from floyo_pack.nodes.inputs.loader_files import local_files
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from floyo_pack.nodes import routed
-from floyo_pack.nodes.media import (
+from floyo_pack.nodes.decode.video_audio import (
     MediaError,
     MissingAudio,
     MissingVideo,
@@ -21,6 +20,7 @@ from floyo_pack.nodes.media import (
     missing_video_type,
     video_problem,
 )
+from floyo_pack.nodes.run import run_result
 
 
 def tone(path: Path, rate: int = 16000, channels: int = 2, seconds: float = 0.5, codec: str = "flac",
@@ -108,26 +108,26 @@ def test_a_file_that_is_not_a_video_is_named_with_the_reason(tmp_path):
 
 
 def test_previews_point_at_the_saved_files_videos_over_stills_never_outside_output(tmp_path, monkeypatch):
-    monkeypatch.setattr(routed.comfy, "output_dir", lambda: tmp_path / "output")
+    monkeypatch.setattr(run_result.comfy, "output_dir", lambda: tmp_path / "output")
     folder = tmp_path / "output" / "floyo" / "run_abc"
-    made = [routed.SavedFile(str(folder / n), n, k, None) for n, k in
+    made = [run_result.SavedFile(str(folder / n), n, k, None) for n, k in
             [("a.png", "image"), ("v.mp4", "video"), ("s.flac", "audio"), ("t.flac", "audio")]]
-    ui = routed.previews(made)
+    ui = run_result.previews(made)
     entry = {"subfolder": "floyo/run_abc", "type": "output"}
     assert ui == {"images": [{"filename": "v.mp4", **entry}], "animated": [True],
                   "audio": [{"filename": "s.flac", **entry}]}
-    assert routed.previews(made[:1]) == {"images": [{"filename": "a.png", **entry}]}
-    assert routed.previews([routed.SavedFile("/elsewhere/a.png", "a.png", "image", None)]) is None
+    assert run_result.previews(made[:1]) == {"images": [{"filename": "a.png", **entry}]}
+    assert run_result.previews([run_result.SavedFile("/elsewhere/a.png", "a.png", "image", None)]) is None
 
 
 def test_a_run_with_a_video_but_no_image_says_so_and_names_output_nodes_that_made_nothing():
-    from floyo_pack.floyo_client.routing import OutputNode
+    from floyo_pack.floyo_client.output_tags import OutputNode
 
     nodes = {"6": OutputNode("6", "SaveVideo", None, True), "7": OutputNode("7", "SaveImage", "Poster", True),
              "8": OutputNode("8", "PreviewImage", None, False)}
-    clip = routed.SavedFile("/o/clip_floyo-6_00001_.mp4", "clip_floyo-6_00001_.mp4", "video", "6")
-    result = routed.RunResult("run_abc", (clip,), nodes)
-    assert routed.extra_warnings(result, result.files) == [
+    clip = run_result.SavedFile("/o/clip_floyo-6_00001_.mp4", "clip_floyo-6_00001_.mp4", "video", "6")
+    result = run_result.RunResult("run_abc", (clip,), nodes)
+    assert run_result.extra_warnings(result, result.files) == [
         "the run saved a video but no image: 'images' is empty, use 'video'",
         'node 7 "Poster" (SaveImage) made no files',
         "node 8 (PreviewImage) made no files (Floyo may not return preview files: use a Save node to be "

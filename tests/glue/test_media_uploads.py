@@ -23,10 +23,13 @@ import pytest
 import torch
 from floyo_pack.floyo_client import Interrupted
 from floyo_pack.floyo_client.workflow import Override, WorkflowError
-from floyo_pack.nodes import comfy, local_inputs, media_uploads, preflight
-from floyo_pack.nodes.media_uploads import UploadTooLarge, audio_payload, prepare_off_loop
-from floyo_pack.nodes.overrides import SPECS, AudioUpload, VideoUpload, resolve
-from floyo_pack.nodes.spec import Ctx
+from floyo_pack.nodes import comfy
+from floyo_pack.nodes.inputs import loader_files, upload_payloads
+from floyo_pack.nodes.inputs.override_values import AudioUpload, VideoUpload, resolve
+from floyo_pack.nodes.inputs.upload_payloads import UploadTooLarge, audio_payload, prepare_off_loop
+from floyo_pack.nodes.node_types import preflight
+from floyo_pack.nodes.node_types.override_nodes import SPECS
+from floyo_pack.nodes.node_types.spec import Ctx
 
 
 class FakeVideoFromFile:
@@ -196,6 +199,6 @@ def test_a_local_file_over_the_upload_limit_is_refused_before_it_is_read_or_sent
 
     refused = r"long\.wav \(node 5 input 'audio'\) is 3\.0 MB.*FLOYO_MAX_UPLOAD_MB"
     with pytest.raises(UploadTooLarge, match=refused):
-        asyncio.run(local_inputs.upload_local_inputs(NoUploads(), {**REMOTE, "5": {
+        asyncio.run(loader_files.upload_local_inputs(NoUploads(), {**REMOTE, "5": {
             "class_type": "LoadAudio", "inputs": {"audio": "long.wav"}}}, lambda: False))
-    assert media_uploads.max_upload_bytes() == 2**20
+    assert upload_payloads.max_upload_bytes() == 2**20

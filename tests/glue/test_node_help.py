@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from floyo_pack.nodes.registration import SPECS
-from floyo_pack.nodes.sealed import Refusal, seal
-from floyo_pack.nodes.spec import v1_class
+from floyo_pack.nodes.comfy_server.registration import SPECS
+from floyo_pack.nodes.current_graph.sealed import Refusal, seal
+from floyo_pack.nodes.node_types.spec import v1_class
 
 ROOT = Path(__file__).resolve().parents[2]
 CATEGORIES = {"FloyoRemoteRun": "Floyo", "FloyoPreflight": "Floyo", "FloyoRunStatus": "Floyo/runs",

@@ -18,9 +18,10 @@ import pytest
 import torch
 from floyo_pack.floyo_client import Journal, download_outputs, journal_saved
 from floyo_pack.floyo_client.errors import DownloadError
-from floyo_pack.nodes import batch_decoder, outputs
-from floyo_pack.nodes.batch_decoder import BatchDecoder
-from floyo_pack.nodes.images import ImageDecodeError
+from floyo_pack.nodes.decode import batch_decoder
+from floyo_pack.nodes.decode.batch_decoder import BatchDecoder
+from floyo_pack.nodes.decode.image_headers import ImageDecodeError
+from floyo_pack.nodes.run import collect
 from floyo_scripted import DownloadFault, OutputSpec
 from PIL import Image
 
@@ -45,7 +46,7 @@ def test_files_decoded_as_they_arrive_in_any_order_are_kept_as_the_plain_decode(
     for index in (2, 0, 3, 1):
         assert decoder.add(index, blobs[index], names[index])
     expected, expected_masks, expected_warnings = plain(blobs, names)
-    monkeypatch.setattr(batch_decoder, "_decode_file", lambda *a, **k: pytest.fail("decoded twice"))
+    monkeypatch.setattr(batch_decoder, "decode_file", lambda *a, **k: pytest.fail("decoded twice"))
     images, masks, warnings = decoder.finish(blobs, names)
     assert torch.equal(images, expected) and torch.equal(masks, expected_masks) and not masks.any()
     assert warnings == expected_warnings == []
@@ -76,7 +77,7 @@ async def test_collect_saves_every_file_and_returns_what_the_plain_decode_return
     client, handle = await finished(server, specs)
     async with client:
         saved: list[list] = []
-        got = await outputs.collect(handle, handle.run, "pad to largest", on_saved=saved.append)
+        got = await collect.collect(handle, handle.run, "pad to largest", on_saved=saved.append)
     files = [Path(p).read_bytes() for p in got.paths]
     assert len(got.paths) == 6 and [[f.path for f in saved[0]]] == [got.paths]
     assert not list(tmp_path.rglob("*.part"))
@@ -88,7 +89,7 @@ async def test_collect_falls_back_to_the_size_policy_when_sizes_differ(server, f
     specs = [OutputSpec(size=(32, 24), seed=1), OutputSpec(size=(16, 40), seed=2, mode="RGBA")]
     client, handle = await finished(server, specs)
     async with client:
-        got = await outputs.collect(handle, handle.run, "pad to largest")
+        got = await collect.collect(handle, handle.run, "pad to largest")
     assert got.images.shape == (2, 40, 32, 3) and got.warnings and got.warnings[0].startswith("Padded")
 
 
@@ -98,7 +99,7 @@ async def test_a_corrupt_output_is_saved_with_the_others_before_the_decode_error
     saved: list[list[str]] = []
     async with client:
         with pytest.raises(ImageDecodeError):
-            await outputs.collect(handle, handle.run, "pad to largest", on_saved=saved.append)
+            await collect.collect(handle, handle.run, "pad to largest", on_saved=saved.append)
     assert len(saved[0]) == 3 and len(list(tmp_path.rglob("*.png"))) == 3
 
 
@@ -124,7 +125,7 @@ async def test_collect_decodes_from_the_saved_files(server, finished, tmp_path, 
     add = BatchDecoder.add
     monkeypatch.setattr(BatchDecoder, "add", lambda s, i, src, *a: given.append(src) or add(s, i, src, *a))
     async with client:
-        got = await outputs.collect(handle, handle.run, "pad to largest")
+        got = await collect.collect(handle, handle.run, "pad to largest")
     assert sorted(map(str, given)) == sorted(got.paths) and got.images.shape == (3, 24, 32, 3)
 
 
@@ -133,7 +134,7 @@ async def test_output_names_from_the_server_never_collide_or_leave_the_run_folde
                "/etc/passwd", "." * 3, "x" * 300 + ".png"]
     client, handle = await finished(server, [OutputSpec(name=n, seed=i) for i, n in enumerate(hostile)])
     async with client:
-        got = await outputs.collect(handle, handle.run, "pad to largest")
+        got = await collect.collect(handle, handle.run, "pad to largest")
     folder = tmp_path / "floyo" / handle.run_id
     names = [Path(p).name for p in got.paths]
     assert [Path(p).parent for p in got.paths] == [folder] * len(hostile)
@@ -159,16 +160,16 @@ async def test_tif_and_avif_outputs_without_a_mime_type_decode_the_same_fresh_an
     assert (fresh.warnings == []) == (sizes[0] == sizes[1])
 
 
-async def fresh_and_from_the_journal(client, handle, tmp_path) -> tuple[outputs.Collected, outputs.Collected]:
+async def fresh_and_from_the_journal(client, handle, tmp_path) -> tuple[collect.Collected, collect.Collected]:
     """A run's outputs decoded as they download, and again from what the journal kept of them."""
     journal = Journal(tmp_path / "journal" / "runs.sqlite3")
     journal.begin("flyc-0000000001", name="t", prompt_id=None, node_id=None, api_url=client.api)
     journal.created("flyc-0000000001", handle.run_id)
     async with client:
-        fresh = await outputs.collect(handle, handle.run, "pad to largest",
+        fresh = await collect.collect(handle, handle.run, "pad to largest",
                                       on_saved=journal_saved(journal, handle.run_id))
     record = journal.get(handle.run_id)
-    return fresh, await outputs.collect_saved(record.outputs(), list(record.paths), "pad to largest")
+    return fresh, await collect.collect_saved(record.outputs(), list(record.paths), "pad to largest")
 
 
 async def test_an_image_known_only_by_its_mime_type_decodes_the_same_fresh_and_from_the_journal(
@@ -190,4 +191,4 @@ async def test_an_avif_output_this_pillow_cannot_read_is_named_with_the_way_out(
     monkeypatch.setattr(Image, "EXTENSION", {k: v for k, v in Image.EXTENSION.items() if v != "AVIF"})
     async with client:
         with pytest.raises(ImageDecodeError, match=r"'\w+_00001_\.avif'.*cannot read \.avif files"):
-            await outputs.collect(handle, handle.run, "pad to largest")
+            await collect.collect(handle, handle.run, "pad to largest")

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from floyo_pack.nodes import batch_decoder, outputs
-from floyo_pack.nodes.batch_decoder import BatchDecoder
-from floyo_pack.nodes.images import ImageDecodeError
+from floyo_pack.nodes.decode import batch_decoder
+from floyo_pack.nodes.decode.batch_decoder import BatchDecoder
+from floyo_pack.nodes.decode.image_headers import ImageDecodeError
+from floyo_pack.nodes.run import collect
 from floyo_scripted import OutputSpec
 from PIL import Image
 
@@ -26,13 +27,13 @@ def png(width: int, height: int) -> bytes:
 @pytest.fixture
 def allocations(monkeypatch) -> list[tuple[int, int, int]]:
     seen: list[tuple[int, int, int]] = []
-    real = batch_decoder._allocate
+    real = batch_decoder.allocate_batch
 
     def spy(batch: int, height: int, width: int):
         seen.append((batch, height, width))
         return real(batch, height, width)
 
-    monkeypatch.setattr(batch_decoder, "_allocate", spy)
+    monkeypatch.setattr(batch_decoder, "allocate_batch", spy)
     return seen
 
 
@@ -64,6 +65,6 @@ async def test_collect_refuses_a_batch_over_the_budget_and_keeps_the_files(serve
     saved: list[list] = []
     async with client:
         with pytest.raises(ImageDecodeError, match=r"2 x 2000x2000 = 8\.0 megapixels .* over the 1 megapix"):
-            await outputs.collect(handle, handle.run, "pad to largest", on_saved=saved.append)
+            await collect.collect(handle, handle.run, "pad to largest", on_saved=saved.append)
     assert len(saved[0]) == 2 and all(Path(f.path).stat().st_size == f.size for f in saved[0])
     assert all(b * h * w <= 1_000_000 for b, h, w in allocations)

@@ -11,9 +11,10 @@ import pytest
 import torch
 from floyo_pack.floyo_client import client as client_module
 from floyo_pack.floyo_client.workflow import Override
-from floyo_pack.nodes import comfy, preflight
-from floyo_pack.nodes.overrides import ImageUpload
-from floyo_pack.nodes.spec import Ctx
+from floyo_pack.nodes import comfy
+from floyo_pack.nodes.inputs.override_values import ImageUpload
+from floyo_pack.nodes.node_types import preflight
+from floyo_pack.nodes.node_types.spec import Ctx
 
 KEY_SHAPED = "ghp_" + "abcdefghijklmnopqrstuvwxyz0123456789"
 REMOTE = {"5": {"class_type": "LoadImage", "inputs": {"image": "photo.png"}},
@@ -62,14 +63,14 @@ def test_the_report_names_credentials_by_node_and_input_and_warns_of_a_missing_k
 
 
 def test_preflight_takes_the_same_inputs_as_remote_run():
-    from floyo_pack.nodes.remote_run import SPEC
+    from floyo_pack.nodes.node_types.remote_run import SPEC
 
     assert preflight.SPEC.inputs == SPEC.inputs and preflight.SPEC.display_name == "Floyo Preflight"
     assert "sends nothing" in preflight.SPEC.description.lower()
 
 
 def test_the_paying_node_says_it_spends_flotime_and_preflight_that_it_spends_none():
-    from floyo_pack.nodes.remote_run import SPEC
+    from floyo_pack.nodes.node_types.remote_run import SPEC
 
     assert "spends FloTime" in SPEC.description
     assert "no FloTime" in preflight.SPEC.description

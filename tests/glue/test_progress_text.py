@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from floyo_pack.floyo_client import RunUpdate
 from floyo_pack.floyo_client.models import Phase
-from floyo_pack.nodes import comfy, progress
-from floyo_pack.nodes.active_runs import REGISTRY
+from floyo_pack.nodes import comfy
+from floyo_pack.nodes.run import progress
+from floyo_pack.nodes.run.active_runs import REGISTRY
 
 
 def update(reconnecting_s: float | None, status: str = "processing") -> RunUpdate:

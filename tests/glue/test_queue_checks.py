@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from floyo_pack.nodes import lookup, prompt_hook
+from floyo_pack.nodes.current_graph import prompt_hook
+from floyo_pack.nodes.node_types import run_lookup
 
 KEY_SHAPED = "sk-" + "proj-abcdefghijklmnopqrstuvwx"
 REMOTE = {"6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a cat"}, "_meta": {"title": "Prompt"}},
@@ -99,7 +100,7 @@ def test_current_graph_runs_the_same_checks_on_the_split():
 
 
 def test_malformed_run_id_or_missing_key_refuses_fetch_and_status_at_queue_time(monkeypatch):
-    assert "not a Floyo run id" in lookup.queue_check_run_id("12345")
-    assert lookup.queue_check_run_id("run_abc123") is True
+    assert "not a Floyo run id" in run_lookup.queue_check_run_id("12345")
+    assert run_lookup.queue_check_run_id("run_abc123") is True
     monkeypatch.delenv("FLOYO_API_KEY")
-    assert "FLOYO_API_KEY" in lookup.queue_check_run_id("run_abc123")
+    assert "FLOYO_API_KEY" in run_lookup.queue_check_run_id("run_abc123")

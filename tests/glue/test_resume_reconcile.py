@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from floyo_pack.floyo_client import CancelResult
 from floyo_pack.floyo_client.journal import GAVE_UP, Journal
-from floyo_pack.nodes import comfy, resume
-from floyo_pack.nodes.active_runs import REGISTRY
+from floyo_pack.nodes import comfy
+from floyo_pack.nodes.comfy_server import resume
+from floyo_pack.nodes.run.active_runs import REGISTRY
 from floyo_scripted import Fault, Scenario, ScriptedServer, Step
 
 from ..core.conftest import WORKFLOW

@@ -14,8 +14,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from floyo_pack.nodes import comfy, routes
-from floyo_pack.nodes.active_runs import REGISTRY
+from floyo_pack.nodes import comfy
+from floyo_pack.nodes.comfy_server import http_routes
+from floyo_pack.nodes.run.active_runs import REGISTRY
 
 KEY = "flo_original_key_1"
 LAN_PEER = "192.168.7.20"
@@ -34,9 +35,9 @@ async def server(tmp_path, monkeypatch):
     monkeypatch.delenv("FLOYO_API_KEY", raising=False)
     monkeypatch.delenv("FLOYO_ALLOW_REMOTE_KEY_SETUP", raising=False)
     app = web.Application(middlewares=[simulated_peer])
-    app.router.add_post("/floyo/runs/cancel", routes.cancel_run)
-    app.router.add_post("/floyo/key", routes.set_key)
-    app.router.add_delete("/floyo/key", routes.clear_key)
+    app.router.add_post("/floyo/runs/cancel", http_routes.cancel_run)
+    app.router.add_post("/floyo/key", http_routes.set_key)
+    app.router.add_delete("/floyo/key", http_routes.clear_key)
     async with TestServer(app, host="127.0.0.1") as srv:
         srv.key_file = key_file
         yield srv
@@ -168,8 +169,8 @@ async def journal_server(tmp_path, monkeypatch):
     journal.finished("run_listed1", "succeeded")
     journal.saved("run_listed1", [str(tmp_path / "output" / "floyo" / "run_listed1" / "cat.png")])
     app = web.Application()
-    app.router.add_get("/floyo/runs", routes.list_runs)
-    app.router.add_get("/floyo/runs/{run_id}", routes.get_run)
+    app.router.add_get("/floyo/runs", http_routes.list_runs)
+    app.router.add_get("/floyo/runs/{run_id}", http_routes.get_run)
     async with TestServer(app, host="127.0.0.1") as srv:
         yield srv
 

@@ -10,12 +10,12 @@ import io
 import pytest
 from floyo_pack.floyo_client.errors import FloyoError
 from floyo_pack.floyo_client.models import RunOutput
-from floyo_pack.floyo_client.routing import tag
+from floyo_pack.floyo_client.output_tags import tag
 from floyo_pack.floyo_client.workflow import WorkflowError
-from floyo_pack.nodes.media import MediaError
-from floyo_pack.nodes.routed import run_result
-from floyo_pack.nodes.select import select
-from floyo_pack.nodes.spec import Ctx
+from floyo_pack.nodes.decode.video_audio import MediaError
+from floyo_pack.nodes.node_types.select_output import select
+from floyo_pack.nodes.node_types.spec import Ctx
+from floyo_pack.nodes.run.run_result import run_result
 from PIL import Image
 
 PROMPT = {"3": {"class_type": "SaveImage", "inputs": {"filename_prefix": "base"},

@@ -8,8 +8,8 @@ import signal
 import threading
 
 import pytest
-from floyo_pack.nodes import shutdown
-from floyo_pack.nodes.active_runs import REGISTRY
+from floyo_pack.nodes.comfy_server import shutdown
+from floyo_pack.nodes.run.active_runs import REGISTRY
 
 
 class Runner:

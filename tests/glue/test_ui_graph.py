@@ -9,9 +9,11 @@ import asyncio
 import json
 
 import pytest
-from floyo_pack.nodes import comfy, preflight, prompt_hook
-from floyo_pack.nodes.remote_run import workflow_for
-from floyo_pack.nodes.spec import Ctx
+from floyo_pack.nodes import comfy
+from floyo_pack.nodes.current_graph import prompt_hook
+from floyo_pack.nodes.node_types import preflight
+from floyo_pack.nodes.node_types.runtime import workflow_for
+from floyo_pack.nodes.node_types.spec import Ctx
 
 INSTALLED = {"EmptyImage", "PreviewImage", "SaveImage", "FloyoRemoteRun", "FloyoPreflight"}
 OUTPUTS = {"PreviewImage", "SaveImage", "FloyoRemoteRun", "FloyoPreflight"}

@@ -16,7 +16,9 @@ import pytest
 from aiohttp import web
 from floyo_pack.floyo_client.journal import Journal
 from floyo_pack.floyo_client.owner import Owner
-from floyo_pack.nodes import comfy, prompt_hook, registration, resume, shutdown
+from floyo_pack.nodes import comfy
+from floyo_pack.nodes.comfy_server import registration, resume, shutdown
+from floyo_pack.nodes.current_graph import prompt_hook
 
 
 class FakePromptServer:
