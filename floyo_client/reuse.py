@@ -17,14 +17,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from .client import FloyoClient
-from .credentials import workflow_hash
 from .errors import DownloadError, NotFound
 from .journal import Journal, RunRecord
 from .models import Phase, Run
 from .runner import Hooks, RunHandle, never_cancel
 from .saved_files import SavedFile, intact
 from .tracked import journal_saved
-from .workflow import Prompt
+from .workflow import Prompt, workflow_hash
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

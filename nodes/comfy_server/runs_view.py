@@ -13,7 +13,7 @@ import enum
 from pathlib import Path, PurePath
 from typing import Any
 
-from ..floyo_client import RunRecord
+from ...floyo_client import RunRecord
 
 # run card: id (copy), marker and hint (an unknown create), state and status, name, FloTime and
 # partner cost, when, why it ended (detail), saved outputs (links through ComfyUI's /view)
