@@ -31,13 +31,18 @@ pytestmark = pytest.mark.e2e
 EVIL = "https://evil.example"
 
 
-def _owner_pid(comfy, run_id: str) -> int:
-    """The journal row's owner, read from the file: the routes never show owners (runs_view.py)."""
+def _owner(comfy, run_id: str) -> tuple[str, int]:
+    """The journal row's owner (host, pid), read from the file: the routes never show owners
+    (nodes/comfy_server/runs_view.py)."""
     db = sqlite3.connect(f"file:{comfy.user_dir / 'floyo' / 'runs.sqlite3'}?mode=ro", uri=True)
     try:
-        return db.execute("SELECT owner_pid FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
+        return db.execute("SELECT owner_host, owner_pid FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     finally:
         db.close()
+
+
+def _owner_pid(comfy, run_id: str) -> int:
+    return _owner(comfy, run_id)[1]
 
 
 def _raw(comfy, method: str, path: str, data: bytes | None, headers: dict[str, str]) -> int:
@@ -208,9 +213,8 @@ def test_a_container_recreated_under_a_new_host_name_resumes_its_runs_and_cancel
         wait_until(lambda: floyo.requests.cancel_requests(given_up), timeout=60)
         wait_until(lambda: floyo.requests.polls(watched), timeout=60)
         floyo.finish(watched)
-        record = wait_until(lambda: (r := server.get(f"/floyo/runs/{watched}")[1]).get("state") == "saved"
-                            and r, timeout=60)
-        assert record["owner_host"] == socket.gethostname() and record["owner_pid"] == server.proc.pid
+        wait_until(lambda: server.get(f"/floyo/runs/{watched}")[1].get("state") == "saved", timeout=60)
+        assert tuple(_owner(server, watched)) == (socket.gethostname(), server.proc.pid)
         assert server.get(f"/floyo/runs/{given_up}")[1]["state"] == "cancelled"
         assert floyo.requests.cancel_requests(watched) == []
         assert len(floyo.requests.cancel_requests(given_up)) == 1
