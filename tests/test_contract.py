@@ -61,12 +61,12 @@ def test_every_registered_node_id_comes_from_the_contract():
 
 def _js_object(source: str, name: str) -> dict[str, str]:
     found = re.search(rf"const {name} = \{{([^}}]*)\}};", source)
-    assert found, f"web/floyo.js has no `const {name} = {{...}};`"
+    assert found, f"web/floyo/node_status.js has no `const {name} = {{...}};`"
     return dict(re.findall(r'(\w+):\s*"([^"]*)"', found.group(1)))
 
 
 def test_the_javascript_node_ids_equal_the_python_ones():
-    js = (ROOT / "web" / "floyo.js").read_text()
+    js = (ROOT / "web" / "floyo" / "node_status.js").read_text()
     node = _js_object(js, "NODE")
     assert node == contract.JS_NODE_IDS
     run_nodes = re.search(r"const RUN_NODES = new Set\(\[([^\]]*)\]\);", js)
@@ -75,3 +75,21 @@ def test_the_javascript_node_ids_equal_the_python_ones():
     # Every node id the script names is in the NODE table, not spelled where it is used.
     literals = re.findall(r'"(Floyo[A-Z]\w*)"', js)
     assert sorted(literals) == sorted(node.values())
+    others = [p for p in (ROOT / "web").rglob("*.js") if p.name != "node_status.js"]
+    assert [p.name for p in others if re.search(r'"Floyo[A-Z]\w*"', p.read_text())] == []
+
+
+# What the server knows, the frontend must not keep a copy of: each run's phase and whether it can
+# be fetched, each output's kind, and whether a node's run has ended all come from the server
+# (GET /floyo/runs, the floyo.run event's ``ended``). A list of status words, run states or file
+# extensions in web/ would drift from the Python that decides them.
+VOCABULARY = re.compile(r'new Set\(\[\s*"(?:saved|succeeded|done|reused|cancelled|failed)"'
+                        r'|\\\.\((?:png|jpe?g)\|')
+
+
+def test_the_frontend_keeps_no_vocabulary_of_states_statuses_or_file_kinds():
+    found = {p.relative_to(ROOT).as_posix(): VOCABULARY.findall(p.read_text())
+             for p in (ROOT / "web").rglob("*.js")}
+    assert {k: v for k, v in found.items() if v} == {}
+    assert VOCABULARY.search('const ENDED = new Set(["reused", "saved"]);')  # the check sees one
+    assert VOCABULARY.search(r"const IMAGE = /\.(png|jpe?g|webp)$/i;")

@@ -62,9 +62,10 @@ async def list_runs(request: web.Request) -> web.Response:
     runs tab shows it (runs_view.py: no owner, no absolute path); and whether runs are being
     recorded at all (``journal``: a peer may hold the file locked)."""
     journal, output = comfy.journal(), comfy.output_dir()  # totals: FloTime and partner cost
-    return web.json_response({"runs": [public_run(r, output) for r in journal.list()],
-                              "active": REGISTRY.snapshot(), "totals": journal.totals(),
-                              "journal": journal.health()})
+    active = REGISTRY.snapshot()
+    watched = {a.get("run_id") for a in active if a.get("run_id")}
+    return web.json_response({"runs": [public_run(r, output, r.run_id in watched) for r in journal.list()],
+                              "active": active, "totals": journal.totals(), "journal": journal.health()})
 
 
 async def get_run(request: web.Request) -> web.Response:

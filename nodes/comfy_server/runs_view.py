@@ -13,7 +13,7 @@ import enum
 from pathlib import Path, PurePath
 from typing import Any
 
-from ...floyo_client import RunRecord
+from ...floyo_client import JournalState, Phase, RunRecord, classify_status
 
 # run card: id (copy), marker and hint (an unknown create), state and status, name, FloTime and
 # partner cost, when, why it ended (detail), saved outputs (links through ComfyUI's /view)
@@ -34,9 +34,28 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value  # JournalState: its stored word
 
 
-def public_run(record: RunRecord, output_dir: Path) -> dict[str, Any]:
+# Journal states whose run may have outputs to fetch again: saved (again), succeeded (its saving
+# failed), unknown (a lost create, found later); running only once Floyo's status says it is done.
+_FETCHABLE = {JournalState.SAVED, JournalState.SUCCEEDED, JournalState.UNKNOWN}
+
+
+def fetchable(record: RunRecord, live: bool) -> bool:
+    """Whether the runs tab offers Fetch: a run no node waits on, that may have outputs."""
+    if live or not record.run_id:
+        return False
+    done = record.status is not None and classify_status(record.status) is Phase.SUCCEEDED
+    return record.state in _FETCHABLE or (record.state is JournalState.RUNNING and done)
+
+
+def public_run(record: RunRecord, output_dir: Path, live: bool = False) -> dict[str, Any]:
+    """One run card's fields: what the journal shows, its Floyo ``phase``, whether it can be
+    fetched, and each saved output's path (relative) and ``kind``, so the tab keeps no vocabulary."""
     shown = {k: _plain(getattr(record, k)) for k in SHOWN}
     if shown["hint"] is None:  # only an unknown create has one
         del shown["hint"]
-    shown["paths"] = [relative_output(p, output_dir) for p in record.paths]
+    shown["phase"] = classify_status(record.status).value if record.status else None
+    shown["fetchable"] = fetchable(record, live)
+    paths = [relative_output(p, output_dir) for p in record.paths]
+    shown["paths"] = paths
+    shown["outputs"] = [{"path": p, "kind": o.kind} for p, o in zip(paths, record.outputs(), strict=True)]
     return shown

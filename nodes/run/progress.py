@@ -20,6 +20,9 @@ EVENT = "floyo.run"
 OUTAGE_EVENT_S = 5
 DOWNLOAD_FROM = 25
 FINAL = ("saved", "cancelled")  # an element of a fan-out counts as done (errors: when it leaves)
+# Announced words after which the node's run is over: each event says so itself (``ended``), so
+# the frontend keeps no list of status words (web/floyo/node_status.js).
+ENDED = ("reused", "saved", "cancelled")
 # The progress bar, in percent: a run's phase (the run's own progress is unknown), then one step
 # per output file downloaded.
 BAR = {Phase.QUEUED: 5, Phase.RUNNING: 20, Phase.UNKNOWN: 20, Phase.SUCCEEDED: DOWNLOAD_FROM}
@@ -37,7 +40,7 @@ def event_payload(active: ActiveRun, update: RunUpdate) -> dict[str, object]:
             "status": update.status, "elapsed_s": round(update.elapsed_s, 1),
             "flotime_ms": update.flotime_ms, "message": reconnecting(update) or update.message,
             "reconnecting_s": None if update.reconnecting_s is None else round(update.reconnecting_s),
-            **active.group.fields()}
+            "ended": update.phase in (Phase.FAILED, Phase.CANCELLED), **active.group.fields()}
 
 
 def announce(active: ActiveRun, status: str, message: str | None = None, **extra: object) -> None:
@@ -47,7 +50,8 @@ def announce(active: ActiveRun, status: str, message: str | None = None, **extra
         fanout.finished(active.group, active.counted)
     comfy.send_event(EVENT, {"node_id": active.node_id, "prompt_id": active.prompt_id,
                              "run_id": active.run_id, "status": status, "elapsed_s": None,
-                             "flotime_ms": None, "message": message, **extra, **active.group.fields()})
+                             "flotime_ms": None, "message": message, "ended": status in ENDED, **extra,
+                             **active.group.fields()})
 
 
 def node_hooks(active: ActiveRun) -> Hooks:

@@ -13,13 +13,13 @@ from floyo_pack.nodes import comfy
 from floyo_pack.nodes.node_types.runtime import run_guarded
 from floyo_pack.nodes.node_types.spec import Ctx
 
-JS = Path(__file__).resolve().parents[2] / "web" / "floyo.js"
+JS = Path(__file__).resolve().parents[2] / "web" / "floyo" / "node_status.js"
 
 
 def toast_table() -> dict[str, tuple[str, str]]:
-    """The CANCEL_TOASTS table of web/floyo.js: outcome value -> (severity, text)."""
+    """The CANCEL_TOASTS table of web/floyo/node_status.js: outcome value -> (severity, text)."""
     block = re.search(r"const CANCEL_TOASTS = \{(.*?)\};", JS.read_text(encoding="utf-8"), re.S)
-    assert block, "web/floyo.js has no CANCEL_TOASTS table"
+    assert block, "web/floyo/node_status.js has no CANCEL_TOASTS table"
     entries = re.findall(r'(?:"([^"]+)"|(\w+)):\s*\["(\w+)",\s*"([^"]+)"\]', block.group(1))
     return {quoted or bare: (severity, text) for quoted, bare, severity, text in entries}
 

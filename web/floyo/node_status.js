@@ -1,0 +1,156 @@
+// Floyo for ComfyUI, frontend: the run nodes' Cancel button and one live status line. Runs are
+// keyed by ComfyUI's execution id ("12" at the top level, "12:5" for node 5 inside the subgraph
+// node 12, deeper ids for nested subgraphs): the id the server, its events and the cancel route
+// use. The status line is built here from the floyo.run events (the server sends no progress
+// text), so the node shows its status once and the elapsed time counts between events. Whether a
+// run has ended is the event's `ended`: the server's word, never a list of status words kept here.
+import { app } from "../../../scripts/app.js";
+import { api } from "../../../scripts/api.js";
+import { addStyle, call, notify } from "./api.js";
+
+// Node ids, copied from nodes/current_graph/contract.py (JS_NODE_IDS, RUN_NODES); tests/test_contract.py fails if they drift.
+const NODE = { REMOTE_RUN: "FloyoRemoteRun", FETCH_OUTPUTS: "FloyoFetchOutputs" };
+export const RUN_NODES = new Set([NODE.REMOTE_RUN, NODE.FETCH_OUTPUTS]);
+const CANCEL = "Cancel Floyo run";
+const runs = new Map(); // execution id -> {status, run_id, prompt_id, elapsed_s, flotime_ms, at, live, ...}
+const ourPrompts = new Set(); // execution_start reaches only the tab that queued the prompt
+
+addStyle(`.floyo-status{font:12px/18px monospace;padding:0 6px;white-space:nowrap;overflow:hidden;
+text-overflow:ellipsis;color:var(--input-text,#ddd)}.floyo-stale{opacity:.55;font-style:italic}`);
+
+const since = (s) => (s.live ? (Date.now() - s.at) / 1000 : 0);
+const elapsed = (s) => (s.elapsed_s == null ? null : s.elapsed_s + since(s));
+
+// The node an execution id names: "12:5" is node 5 of the subgraph inside node 12 (nested: "12:5:3").
+function nodeFor(executionId) {
+  let graph = app.rootGraph ?? app.graph, node = null;
+  for (const part of String(executionId).split(":")) {
+    node = graph?.getNodeById(part) ?? graph?.getNodeById(Number(part));
+    graph = node?.subgraph;
+  }
+  return node ?? null;
+}
+
+function statusText(s) {
+  if (!s) return "Floyo: no run";
+  const secs = elapsed(s), flo = s.flotime_ms;
+  const count = s.status === "downloading" && s.outputs != null ? ` ${s.downloaded ?? 0}/${s.outputs}` : "";
+  const outage = s.reconnecting_s != null && s.live ? `reconnecting… (${Math.round(s.reconnecting_s + since(s))}s)` : null;
+  const done = s.list_total != null ? `${s.list_done}/${s.list_total} done · ` : "";
+  const parts = [`Floyo: ${done}${s.status}${count}`, outage, secs != null && `${Math.round(secs)}s`,
+    flo != null && `FloTime ${(flo / 1000).toFixed(1)}s`,
+    s.partner_cost_usd != null && `$${Number(s.partner_cost_usd).toFixed(2)} partner API`,
+    s.status === "reused" ? s.note : s.run_id, s.warnings?.length && `⚠ ${s.warnings.length} warning(s)`];
+  return parts.filter(Boolean).join(" · ") + (s.live ? "" : " (ended)");
+}
+
+function render(id) {
+  const node = nodeFor(id);
+  if (!node?.floyoStatus) return;
+  const s = runs.get(String(id));
+  node.floyoStatus.textContent = statusText(s);
+  node.floyoStatus.title = s?.warnings?.join("\n") ?? ""; // the warnings in full, on hover
+  node.floyoStatus.classList.toggle("floyo-stale", !!s && !s.live);
+  // Greyed out on the canvas, and on the Vue nodes of frontends that follow `disabled` (1.58).
+  // Frontend 1.32's Vue nodes never disable a button widget, so there cancel() is inert instead.
+  const button = node.widgets?.find((w) => w.name === CANCEL);
+  if (button) button.disabled = !s?.live;
+  node.setDirtyCanvas?.(true, false);
+}
+
+function update(id, fields) {
+  const prev = runs.get(id);
+  const carried = prev && { elapsed_s: elapsed(prev),
+    reconnecting_s: prev.reconnecting_s == null ? null : prev.reconnecting_s + since(prev) };
+  runs.set(id, { ...prev, ...carried, ...fields, at: Date.now() });
+  render(id);
+}
+
+function cancel(node) {
+  // the live runs of this node: one per execution id that names it (a subgraph used twice: both)
+  const live = [...runs].filter(([id, s]) => s.live && nodeFor(id) === node);
+  if (!live.length) return notify("info", "This node has no Floyo run in progress.");
+  for (const [id, s] of live) {
+    update(id, { status: "cancelling…" });
+    call("POST", "/floyo/runs/cancel", { node_id: id, prompt_id: s.prompt_id })
+      .then((r) => notify("info", `Cancel requested for ${r.run_id ?? "the run"}; waiting for Floyo…`))
+      .catch((e) => { update(id, { status: s.status }); notify("error", `Cancel failed: ${e.message}`); });
+  }
+}
+
+// The toast of each remote-cancel outcome, by the event's `cancel`: CancelResult's values
+// (floyo_client/outcome.py; tests/glue/test_cancel_toasts.py keeps the two lists equal).
+const CANCEL_TOASTS = { cancelled: ["success", "Floyo run cancelled."],
+  "already finished": ["info", "The Floyo run had already finished; nothing to cancel."],
+  "not found": ["warn", "Floyo no longer has this run; nothing to cancel."],
+  "could not be confirmed": ["warn", "Floyo did not confirm the cancel; the next start cancels the run."] };
+
+function onRunEvent({ detail: d }) {
+  if (d.prompt_id && !ourPrompts.has(d.prompt_id)) return; // another tab's prompt
+  const { status, run_id, prompt_id, flotime_ms, message } = d;
+  const fields = { status, run_id, prompt_id, live: !d.ended, reconnecting_s: d.reconnecting_s ?? null };
+  if (d.elapsed_s != null) fields.elapsed_s = d.elapsed_s;
+  if (flotime_ms != null) fields.flotime_ms = flotime_ms;
+  if (d.outputs != null) Object.assign(fields, { downloaded: d.downloaded, outputs: d.outputs });
+  // a node fed a list: one run per element, one line for all; live until every element is done
+  if (d.list_total != null) Object.assign(fields, { list_done: d.list_done, list_total: d.list_total,
+    live: fields.live || d.list_done < d.list_total });
+  if (d.partner_cost_usd != null) fields.partner_cost_usd = d.partner_cost_usd; // final, when Floyo reports it
+  if (status === "reused") fields.note = message; // "reused run_… from <date>, no FloTime spent"
+  if (d.warnings?.length) { // what the run's outputs lack (dropped frames, nodes that made no files)
+    fields.warnings = d.warnings;
+    notify("warn", d.warnings.join("\n"));
+  }
+  update(String(d.node_id), fields);
+  const [severity, text] = CANCEL_TOASTS[d.cancel] ?? [d.cancel == null ? "info" : "warn", "Floyo run stopped."];
+  if (status === "cancelled") notify(severity, message || text);
+}
+
+function onExecuting({ detail }) {
+  const id = detail?.node ?? detail; // the execution id; 1.32 sends it bare, some versions in an object
+  const node = id != null && nodeFor(id);
+  if (!node || !RUN_NODES.has(node.comfyClass) || runs.get(String(id))?.live) return;
+  runs.delete(String(id)); // a new execution of this node: forget the previous run
+  const prompt_id = detail?.prompt_id ?? [...ourPrompts].at(-1);
+  update(String(id), { status: "starting", prompt_id, elapsed_s: 0, live: true });
+}
+
+function onPromptEnd({ detail }) {
+  const ended = detail?.prompt_id; // only this prompt's runs; all of them if the event has no id
+  for (const [id, s] of runs) if (s.live && (!ended || s.prompt_id === ended)) update(id, { live: false });
+}
+
+export function addRunWidgets(node) {
+  const el = Object.assign(document.createElement("div"), { className: "floyo-status", textContent: statusText(null) });
+  const line = node.addDOMWidget("floyo_status", "floyo-status", el,
+    { serialize: false, hideOnZoom: false, margin: 4, getMinHeight: () => 26, getMaxHeight: () => 26 });
+  line.serialize = false; // widgets_values is positional: keep both widgets out of it
+  node.floyoStatus = el;
+  const button = node.addWidget("button", CANCEL, null, () => cancel(node), { serialize: false });
+  Object.assign(button, { serialize: false, disabled: true });
+}
+
+// A node type this ComfyUI lacks leaves graphToPrompt without a class_type, and the workflow sent
+// with the prompt drops its unlinked widget slots; the prompt hook builds such a node for Floyo
+// from its widget input names (floyo_client/ui_nodes.py), which the loaded node still has.
+function addWidgetNames(output) {
+  for (const [id, entry] of Object.entries(output)) {
+    if (entry.class_type) continue;
+    let graph = app.graph, node = null;
+    for (const part of id.split(":")) { node = graph?.getNodeById(Number(part)); graph = node?.subgraph; }
+    const names = node?.inputs?.filter((i) => i.widget?.name).map((i) => i.widget.name);
+    if (names?.length) entry.floyo_widget_inputs = names;
+  }
+}
+
+
+export function listen() {
+  api.addEventListener("floyo.run", onRunEvent);
+  api.addEventListener("executing", onExecuting);
+  api.addEventListener("execution_start", ({ detail }) => ourPrompts.add(detail?.prompt_id));
+  const ends = ["execution_success", "execution_error", "execution_interrupted"];
+  for (const e of ends) api.addEventListener(e, onPromptEnd);
+  setInterval(() => { for (const [id, s] of runs) if (s.live) render(id); }, 1000);
+  const toPrompt = app.graphToPrompt.bind(app);
+  app.graphToPrompt = async (...args) => { const p = await toPrompt(...args); addWidgetNames(p.output); return p; };
+}
