@@ -67,8 +67,8 @@ function render(id) {
   node.floyoStatus.textContent = statusText(s);
   node.floyoStatus.title = s?.warnings?.join("\n") ?? ""; // the warnings in full, on hover
   node.floyoStatus.classList.toggle("floyo-stale", !!s && !s.live);
-  // Greyed out on the canvas. Vue nodes keep a snapshot of widget options once any widget value
-  // changes (frontend 1.32), so there the button stays enabled and cancel() is inert instead.
+  // Greyed out on the canvas, and on the Vue nodes of frontends that follow `disabled` (1.58).
+  // Frontend 1.32's Vue nodes never disable a button widget, so there cancel() is inert instead.
   const button = node.widgets?.find((w) => w.name === CANCEL);
   if (button) button.disabled = !s?.live;
   node.setDirtyCanvas?.(true, false);
