@@ -109,11 +109,12 @@ def corpus() -> tuple[list[tuple[str, str]], int, str]:
     The base leg runs every template it pins. Another leg runs the templates the base leg runs
     that it pins too (same template id, in its own revision), because every template it pins
     does not fit the CI budget: one leg's e2e suite should stay near 5 minutes on the 2-core CI
-    machine, and the base leg's 77 templates already take ~3 of them (191 s, shared machine).
-    ComfyUI 0.33 pins 506 workflow templates; about 2 s each here, ~17 minutes, and the cost is
+    machine, and the base leg's 77 templates already take 100-190 s of them (as loaded as the
+    machine is). ComfyUI 0.33 pins 506 workflow templates: at the measured ~1.3 s each, ~11
+    minutes (a run of all of them on the shared machine passed 15); its media-image and
+    media-video bundles alone, the base leg's definition, hold 251 (~5.5 minutes). The cost is
     CPU (the frontend opening each graph, the queue-time checks, the worker's validation), not
     the pack's 100 requests/minute per key, so more client ComfyUIs or keys do not close the gap.
-    (0.33's media-image and media-video bundles alone, the base leg's definition, hold 251.)
     The shared set proves the same workflows on both ComfyUIs, as each ComfyUI ships them, at
     the base leg's cost. The leg's other templates are counted in every summary line, never
     silently dropped; FLOYO_TEMPLATES=all runs every pinned template on every leg.
