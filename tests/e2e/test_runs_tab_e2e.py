@@ -40,6 +40,7 @@ def test_runs_tab_lists_copies_fetches_and_cancels(comfy, floyo):
     (live,) = [r for r in floyo.runs.values() if r.id not in known]
     assert res["liveRunId"] == live.id and live.id in res["liveCard"]
     assert len(floyo.requests.cancel_requests(live.id)) == 1, "the tab's Cancel must reach Floyo"
+    assert "Remote run cancel: cancelled" in res["cancelled"] and res["cancelledSeverity"] == "success"
     assert "cancelled" in res["endedCard"]
 
 

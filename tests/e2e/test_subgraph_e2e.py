@@ -25,4 +25,5 @@ def test_status_and_cancel_work_for_a_floyo_node_in_a_nested_subgraph(comfy, flo
     assert res["later"] != res["processing"] and "s · " in res["later"]  # the elapsed time counts
     assert all(e["node_id"] == execution_id for e in res["events"]), res["events"]
     assert len(floyo.requests.cancel_requests(run.id)) == 1, "Cancel must reach POST /runs/{id}/cancel"
-    assert "Remote run cancel: cancelled" in res["toast"] and res["ended"].startswith("Floyo: cancelled")
+    assert "Remote run cancel: cancelled" in res["toast"] and res["toastSeverity"] == "success"
+    assert res["ended"].startswith("Floyo: cancelled")

@@ -1,7 +1,7 @@
 // A FloyoRemoteRun node in the real frontend: its Cancel button and status line before, during
 // and after a slow scripted run, then a real click on Cancel and the outcome toast.
 // Env: WORKFLOW (API-format JSON for the node), RENDERER ("canvas" or "vue"), SHOT (png path, optional).
-import { withComfy, waitText } from "./comfy_page.mjs";
+import { toastSeverity, waitText, waitToast, withComfy } from "./comfy_page.mjs";
 
 const VUE = process.env.RENDERER === "vue";
 const CANCEL = "Cancel Floyo run";
@@ -16,8 +16,12 @@ function nodeState(page) {
   }, CANCEL);
 }
 
+// The Vue node's button, by its accessible name (frontend 1.32 gives it as aria-label, later ones
+// as the button's text); a click waits until it is enabled.
+const vueButton = (page) => page.getByRole("button", { name: CANCEL, exact: true });
+
 async function clickCancel(page) {
-  if (VUE) return page.locator(`button[aria-label="${CANCEL}"]`).click();
+  if (VUE) return vueButton(page).click();
   const [x, y] = await page.evaluate((name) => {
     const { app } = window;
     const node = app.graph._nodes.find((n) => n.comfyClass === "FloyoRemoteRun");
@@ -61,20 +65,25 @@ await withComfy(async (page, res) => {
   }, process.env.WORKFLOW));
   await page.waitForTimeout(300);
   res.before = await nodeState(page);
-  // idle: greyed out on the canvas (clicks never reach it); on Vue nodes a click is inert and says so
-  if (VUE) await page.locator(`button[aria-label="${CANCEL}"]`).click();
+  // idle: greyed out on the canvas (clicks never reach it) and on the Vue nodes of frontends that
+  // follow the widget's `disabled`; where Vue nodes froze it (1.32) a real click is inert and says so.
+  // Either way the button's action itself is inert and says so.
+  if (VUE) res.idleVueDisabled = await vueButton(page).isDisabled();
+  if (VUE && !res.idleVueDisabled) await vueButton(page).click();
   else await page.evaluate((name) => window.app.graph._nodes.find((n) => n.comfyClass === "FloyoRemoteRun")
     .widgets.find((w) => w.name === name).callback(), CANCEL);
-  res.idleToast = await waitText(page, ".p-toast-message", "no Floyo run in progress", 5000);
+  res.idleToast = await waitToast(page, "no Floyo run in progress", 5000);
   res.idleStatus = (await nodeState(page)).status;
   await page.evaluate(() => window.app.queuePrompt(0, 1));
   res.queued = await waitText(page, ".floyo-status", "^Floyo: queued", 30000);
   res.processing = await waitText(page, ".floyo-status", "^Floyo: processing", 30000);
   await page.waitForTimeout(1200); // let the elapsed counter tick once
   res.during = await nodeState(page);
+  if (VUE) res.duringVueDisabled = await vueButton(page).isDisabled();
   if (process.env.SHOT) await shootNode(page, process.env.SHOT);
   await clickCancel(page);
-  res.toast = await waitText(page, ".p-toast-message-success", "Remote run cancel", 30000); // confirmed
+  res.toast = await waitToast(page, "Remote run cancel", 30000); // confirmed
+  res.toastSeverity = await toastSeverity(page, "Remote run cancel");
   res.ended = await waitText(page, ".floyo-status", "\\(ended\\)$", 15000);
   res.after = await nodeState(page);
   res.events = await page.evaluate(() => window.__floyoEvents);

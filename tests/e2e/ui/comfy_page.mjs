@@ -26,6 +26,7 @@ export async function withComfy(body, { settings = {} } = {}) {
     for (const [id, value] of Object.entries(settings)) {
       await page.evaluate(([i, v]) => window.app.extensionManager.setting.set(i, v), [id, value]);
     }
+    await recordToasts(page);
     await body(page, result); // fills `result` as it goes, so a failure still shows what happened
   } catch (e) {
     result.error = String(e?.stack || e).slice(0, 2000);
@@ -39,6 +40,37 @@ export async function waitText(page, selector, pattern, timeout = 30000) {
   return page.waitForFunction(([sel, src]) => [...document.querySelectorAll(sel)]
     .map((e) => e.textContent).find((t) => new RegExp(src).test(t)) || null,
   [selector, pattern], { timeout, polling: 100 }).then((h) => h.jsonValue());
+}
+
+// Toasts, whichever component draws them (PrimeVue's Toast on frontend 1.32, the frontend's own
+// since): each is an element with the ARIA role "alert" holding its summary and detail. Returns the
+// text of the first visible one matching `pattern` (a RegExp source).
+export async function waitToast(page, pattern, timeout = 30000) {
+  const toast = page.getByRole("alert").filter({ hasText: new RegExp(pattern) }).first();
+  await toast.waitFor({ state: "visible", timeout });
+  return toast.innerText();
+}
+
+// A toast's severity is in no accessible name or role, and each frontend marks it its own way (a
+// PrimeVue class, a data attribute). So withComfy records what the page asks the frontend's
+// toast API for (app.extensionManager.toast.add, the one the pack calls): window.__floyoToasts.
+async function recordToasts(page) {
+  await page.evaluate(() => {
+    const toast = window.app.extensionManager?.toast;
+    window.__floyoToasts = [];
+    if (!toast?.add) return;
+    const add = toast.add.bind(toast);
+    toast.add = (message) => {
+      window.__floyoToasts.push({ severity: message?.severity ?? null, detail: String(message?.detail ?? "") });
+      return add(message);
+    };
+  });
+}
+
+// The severity the pack asked for with the last toast whose detail matches `pattern`, or null.
+export async function toastSeverity(page, pattern) {
+  return page.evaluate((src) => window.__floyoToasts.findLast((t) => new RegExp(src).test(t.detail))?.severity
+    ?? null, pattern);
 }
 
 // Record what the Queue button's path sends to /prompt: each queued prompt's node ids with their

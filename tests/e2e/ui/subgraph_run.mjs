@@ -1,7 +1,7 @@
 // A FloyoRemoteRun node inside a subgraph that is itself inside a subgraph (execution id "a:b:c"):
 // the status line shows the live run when the user opens the subgraph, and a real click on the
 // node's Cancel button cancels the Floyo run. Env: WORKFLOW (API-format JSON for the node).
-import { withComfy, waitText } from "./comfy_page.mjs";
+import { toastSeverity, waitText, waitToast, withComfy } from "./comfy_page.mjs";
 
 const CANCEL = "Cancel Floyo run";
 
@@ -50,7 +50,8 @@ await withComfy(async (page, res) => {
     return [rect.left + cx, rect.top + cy];
   }, CANCEL);
   await page.mouse.click(x, y);
-  res.toast = await waitText(page, ".p-toast-message-success", "Remote run cancel", 30000);
+  res.toast = await waitToast(page, "Remote run cancel", 30000);
+  res.toastSeverity = await toastSeverity(page, "Remote run cancel");
   res.ended = await waitText(page, ".floyo-status", "\\(ended\\)$", 15000);
   res.events = await page.evaluate(() => window.__floyoEvents);
 });

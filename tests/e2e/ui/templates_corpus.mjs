@@ -1,10 +1,12 @@
-// Comfy-Org's workflow templates as a corpus: each is opened in the real frontend the way a user
-// opens a file (loadGraphData), given a FloyoRemoteRun in 'current graph' mode with a PreviewImage
-// after it, and queued the way the Queue button does (app.queuePrompt), back to back in one
-// browser session. The templates are shared between client ComfyUIs (one page each, side by
+// Comfy-Org's workflow templates as a corpus: each is opened in the real frontend the way its
+// template browser opens one (loadGraphData under the template's name: frontend 1.58 cannot open
+// some templates as an unnamed workflow), given a FloyoRemoteRun in 'current graph' mode with a
+// PreviewImage after it, and queued the way the Queue button does (app.queuePrompt), back to back
+// in one browser session. The templates are shared between client ComfyUIs (one page each, side by
 // side): each pays its runs' requests from its own per-key budget (100/minute). Records, per
 // template, what the frontend sent to /prompt (node ids and their class_type, null when it had
-// none) and ComfyUI's answer (prompt id, or the refusal body).
+// none) and ComfyUI's answer (prompt id, or the refusal body), or why the frontend could not open
+// it. Each template is recorded as it ends, so a failure still shows how far the corpus got.
 // Env: COMFY_URL, CLIENT_URLS (JSON list, the first is COMFY_URL), CHROMIUM,
 // TEMPLATES (JSON list of [name, path, client index]).
 import fs from "node:fs";
@@ -29,14 +31,16 @@ async function openClient(page, url) {
 }
 
 async function prepare(page) {
-  await page.evaluate(() => { window.app.canvas.pause_rendering = true; });  // painting 77 graphs is CPU the CI budget lacks
+  await page.evaluate(() => { window.app.canvas.pause_rendering = true; });  // painting hundreds of graphs is CPU the CI budget lacks
   await recordQueuedPrompts(page);
 }
 
 async function openAndQueue(page, name, workflow) {
   return page.evaluate(async ([name, wf]) => {
     const { app, LiteGraph } = window;
-    await app.loadGraphData(wf, true, false, null, { showMissingNodesDialog: false, showMissingModelsDialog: false });
+    const opened = await app.loadGraphData(wf, true, false, name.split("/").at(-1),
+      { showMissingNodesDialog: false, showMissingModelsDialog: false }).then(() => null, (e) => String(e));
+    if (opened) return { name, opened };
     const floyo = LiteGraph.createNode("FloyoRemoteRun");
     app.graph.add(floyo);
     floyo.widgets.find((w) => w.name === "source").value = "current graph";
@@ -55,13 +59,11 @@ await withComfy(async (page, result) => {
   const pages = [page, ...await Promise.all(urls.slice(1).map((url) => openClient(page, url)))];
   await Promise.all(pages.map(prepare));
   const templates = JSON.parse(process.env.TEMPLATES || "[]");
-  const done = await Promise.all(pages.map(async (p, index) => {
-    const mine = [];
+  result.templates = [];
+  await Promise.all(pages.map(async (p, index) => {
     for (const [name, path, client] of templates) {
       if (client !== index) continue;
-      mine.push({ client, ...await openAndQueue(p, name, JSON.parse(fs.readFileSync(path, "utf8"))) });
+      result.templates.push({ client, ...await openAndQueue(p, name, JSON.parse(fs.readFileSync(path, "utf8"))) });
     }
-    return mine;
   }));
-  result.templates = done.flat();
 }, { settings: UI_ONLY });
