@@ -23,7 +23,8 @@ TAGGABLE = frozenset({"SaveImage", "SaveAnimatedWEBP", "SaveAnimatedPNG", "SaveV
                       "SaveAudio", "SaveAudioMP3", "SaveAudioOpus", "VHS_VideoCombine"})
 # Output nodes that save files under a name they pick themselves (``ComfyUI_temp_xxxxx_…``).
 UNTAGGABLE = frozenset({"PreviewImage", "PreviewAudio"})
-_ID_RE = re.compile(r"^[A-Za-z0-9]+(?::[A-Za-z0-9]+)*$")  # "9", and "12:5" inside subgraphs
+# "9", and "12:5" inside subgraphs; matched whole (fullmatch): "$" would let "9\n" through
+_ID_RE = re.compile(r"[A-Za-z0-9]+(?::[A-Za-z0-9]+)*")
 _CODE = r"[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*"  # a tagged id: ":" becomes "." (safe in file names)
 _IN_NAME = re.compile(rf"(?:^|_)floyo-({_CODE})(?=_|$)")
 _IN_FOLDER = re.compile(rf"^floyo-({_CODE})$")
@@ -31,7 +32,7 @@ _IN_FOLDER = re.compile(rf"^floyo-({_CODE})$")
 
 def tag_of(node_id: str) -> str | None:
     """The tag for a node id (``floyo-12.5`` for ``12:5``), or None if the id can't be one."""
-    return f"floyo-{node_id.replace(':', '.')}" if _ID_RE.match(node_id) else None
+    return f"floyo-{node_id.replace(':', '.')}" if _ID_RE.fullmatch(node_id) else None
 
 
 def _untagged(prefix: str, tag: str) -> str:

@@ -14,6 +14,7 @@ from floyo_pack.floyo_client.output_tags import (
     silent,
     subfolder_of,
     tag,
+    tag_of,
     tagged_prefix,
 )
 
@@ -111,3 +112,8 @@ def test_subfolder_comes_from_input_path_in_both_spellings_and_kinds_from_name_o
              ("a.opus", None), ("a.gif", None), ("a.webp", None), ("x", "video/mp4"), ("x", "audio/wav"),
              ("a.txt", "text/plain")]]
     assert kinds == ["video", "video", "audio", "audio", "image", "image", "video", "audio", "file"]
+
+
+def test_a_node_id_with_a_trailing_newline_gets_no_tag_so_never_names_a_folder():
+    assert tag_of("12:5") == "floyo-12.5"
+    assert tag_of("9\n") is None and tag_of("12:5\n") is None
