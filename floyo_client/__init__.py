@@ -68,7 +68,7 @@ from .runner import (
 )
 from .saved_files import SavedFile, fingerprint, intact
 from .slots import ENV_MAX_FANOUT, max_fanout
-from .tracked import RunMeta, cancel_given_up, journal_left, journal_saved, journaled_hooks, run_tracked
+from .tracked import RunMeta, journal_saved, journaled_hooks, run_tracked
 from .transport import StopCheck, Transport, identify_host
 from .ui_nodes import WAYS_OUT, build_missing, uninstalled_sinks
 from .uploads import upload_name, upload_once
@@ -106,11 +106,11 @@ __all__ = [
     "RateLimiter", "RetryPolicy", "Run", "RunFailed", "RunHandle", "RunMayExist", "RunMeta", "RunOutput",
     "RunTimedOut", "RunUpdate", "SavedFile", "ServerError", "StopCheck", "Transport", "WAYS_OUT",
     "WorkflowError", "identify_host",
-    "__version__", "ancestors", "apply_overrides", "build_missing", "cancel_given_up", "cancel_on_failure",
+    "__version__", "ancestors", "apply_overrides", "build_missing", "cancel_on_failure",
     "cancel_on_stop", "check_api_format", "classify_status", "descendants", "describe", "download_file",
     "download_outputs", "error_from_response", "failure_of", "find_node", "find_secrets", "fingerprint",
     "intact", "is_link",
-    "is_loopback_host", "journal_left", "journaled_hooks", "key_state", "key_status", "load_config",
+    "is_loopback_host", "journaled_hooks", "key_state", "key_status", "load_config",
     "max_batch_pixels", "max_upload_bytes", "never_cancel", "new_marker", "node_of", "open_client",
     "outage_limit_s", "parse_embedded", "partition", "partner_cost_usd", "redact", "refuse_local_reruns",
     "refuse_secrets", "route", "run_name", "run_tracked", "silent", "spent_text", "start_run",
