@@ -12,7 +12,9 @@ Must not follow redirects on its own (callers decide) or put a key or URL query 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -57,7 +59,28 @@ class SentNetworkError(NetworkError):
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     """The system's trust store (which honours SSL_CERT_FILE), plus ``ca_bundle`` when set, with
     hostname checks on: a private CA (a corporate proxy, the test server) is added, never trusted
-    instead of verification."""
+    instead of verification.
+
+    Loading the system store costs a few hundred milliseconds of CPU, and every client (each run,
+    each status read) makes a Transport, so one context is shared while its sources are unchanged:
+    a context only wraps sockets once built, which OpenSSL allows from any thread or loop."""
+    return _shared_context(ca_bundle, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"),
+                           _file_stamp(ca_bundle))
+
+
+def _file_stamp(path: str | None) -> tuple[int, int] | None:
+    """(mtime, size) of a CA file, so a replaced bundle is loaded again; None when absent (the
+    load then fails with the usual clear error)."""
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size) if st else None
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_context(ca_bundle: str | None, cert_file: str | None, cert_dir: str | None,
+                    stamp: tuple[int, int] | None) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if ca_bundle:
         context.load_verify_locations(cafile=ca_bundle)
