@@ -2,7 +2,8 @@
 and where the outputs were saved, so A, B, A and the same prompt after a restart make no new run;
 files deleted from disk are fetched again by run id, a run Floyo no longer has is made again, and
 'always run' pays every time. Each run's FloTime and partner-API cost are kept and totalled.
-This module's own ComfyUI (its own journal), restarted in the middle."""
+This module's own ComfyUI (its own journal), restarted once in the middle, keyed through the
+settings panel's route so that switching teams needs no restart."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from floyo_scripted import OutputSpec
+from floyo_scripted import OutputSpec, Scenario
 from PIL import Image
 
 from .support.graphs import save
 from .support.results import saved_images
-from .support.scripted import FLOYO_KEY
+from .support.scripted import FLOYO_KEY, e2e_realism
 from .support.websocket import Socket
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +42,15 @@ def prompt(color: int, **inputs) -> dict:
 
 @pytest.fixture(scope="module")
 def own(comfy_factory, comfy_env):
-    return comfy_factory(env=comfy_env, name="comfy-reuse")
+    """This module's ComfyUI, keyed through the settings panel's route rather than the environment,
+    so a test can switch teams as a user does, without a restart (each start costs ~15 s of CPU)."""
+    comfy = comfy_factory(env={**comfy_env, "FLOYO_API_KEY": None}, name="comfy-reuse")
+    _use_key(comfy, FLOYO_KEY)
+    return comfy
+
+
+def _use_key(comfy, key: str) -> None:
+    assert comfy.post("/floyo/key", {"key": key})[0] == 200
 
 
 def _ok(comfy, graph: dict) -> list[bytes]:
@@ -66,13 +75,22 @@ def test_a_b_a_pays_twice_and_the_third_returns_the_first_runs_outputs(own, floy
     assert len(own.get("/floyo/runs")[1]["runs"]) == 2
 
 
-def test_after_a_restart_the_same_prompt_makes_no_new_run(own, floyo):
-    graph = prompt(103)
-    before = _ok(own, graph)
-    assert len(floyo.requests.creates()) == 1
+@pytest.fixture(scope="module")
+def paid_then_restarted(own, floyo_server):
+    """Two prompts paid for (one embedded, one current graph with a local file), then one restart:
+    what each reuse test below finds after it. One restart serves both (each costs a start)."""
+    floyo_server.server.scenario = Scenario(realism=e2e_realism())
+    floyo_server.requests.clear()
+    uploads = len(floyo_server.uploads)
+    embedded, local = prompt(103), _local_file_graph()
+    paid = {"embedded": _ok(own, embedded), "local": _events(own, local)}
+    assert len(floyo_server.requests.creates()) == 2 and len(floyo_server.uploads) == uploads + 1
     own.restart()
-    floyo.requests.clear()
-    assert _ok(own, graph) == before
+    return {"embedded": embedded, "local": local, "paid": paid}
+
+
+def test_after_a_restart_the_same_prompt_makes_no_new_run(own, paid_then_restarted, floyo):
+    assert _ok(own, paid_then_restarted["embedded"]) == paid_then_restarted["paid"]["embedded"]
     assert floyo.requests.creates() == [] and floyo.requests.downloads() == [], "served from disk"
 
 
@@ -152,13 +170,10 @@ def _local_file_graph() -> dict:
             "5": save("4", prefix=f"reuse_{uuid.uuid4().hex[:6]}")}
 
 
-def test_a_graph_with_a_local_file_is_reused_after_a_restart_with_no_upload_and_no_create(own, floyo):
-    graph = _local_file_graph()
-    paid = _events(own, graph)
-    assert len(floyo.requests.creates()) == 1 and len(floyo.uploads) == 1
-    own.restart()
-    floyo.requests.clear()
-    events = _events(own, graph)
+def test_a_graph_with_a_local_file_is_reused_after_a_restart_with_no_upload_and_no_create(
+        own, paid_then_restarted, floyo):
+    paid = paid_then_restarted["paid"]["local"]
+    events = _events(own, paid_then_restarted["local"])
     assert floyo.requests.creates() == [], "the same bytes, the same input_path, the same workflow"
     assert floyo.requests.filter("POST", "/upload", "cdn") == [], "the team already has example.png"
     assert [e["status"] for e in events] == ["reused"] and events[0]["run_id"] == paid[-1]["run_id"]
@@ -186,7 +201,7 @@ def test_another_teams_key_never_gets_the_first_teams_run(own, floyo):
     other = "flo_another_team_key"
     floyo.server.keys.add(other)
     try:
-        own.restart(env={"FLOYO_API_KEY": other})
+        _use_key(own, other)  # as a user switches teams in the settings panel
         floyo.requests.clear()
         _ok(own, prompt(110))
         assert len(floyo.requests.creates()) == 1, "the other team pays for its own run"
@@ -194,4 +209,4 @@ def test_another_teams_key_never_gets_the_first_teams_run(own, floyo):
         assert journal and all(other.encode() not in f.read_bytes() for f in journal)
         assert other not in own.log_text()
     finally:
-        own.restart(env={"FLOYO_API_KEY": FLOYO_KEY})
+        _use_key(own, FLOYO_KEY)
