@@ -83,11 +83,34 @@ def pytest_terminal_summary(terminalreporter):
             f"{stats['key_leaks']} key leaks")
 
 
+# The slowest test files, longest first (measured: docs/performance.md, "CI time"). pytest-xdist
+# hands each worker whole files, two at a time, in collection order (pyproject.toml sets
+# --dist loadfile --no-loadscope-reorder); a long file handed out last keeps one worker busy
+# while the others idle, so the long ones go first and the many short files fill in after them.
+LONGEST_FIRST = (
+    "e2e/test_templates_corpus_e2e.py", "e2e/test_restart_e2e.py", "e2e/test_frontend_e2e.py",
+    "e2e/test_shared_machine_e2e.py", "e2e/test_reuse_e2e.py", "e2e/test_fault_suite_e2e.py",
+    "e2e/test_outputs_e2e.py", "e2e/test_version_skew_e2e.py", "e2e/test_gateway_e2e.py",
+    "e2e/test_comfy_api_e2e.py", "e2e/test_subgraph_e2e.py", "e2e/test_fanout_e2e.py",
+    "core/test_fuzz_responses.py",
+)
+
+
+def _run_order(item) -> int:
+    """Files of LONGEST_FIRST by rank, then the other e2e files, then the fast ones."""
+    name = Path(str(item.path)).relative_to(ROOT / "tests").as_posix()
+    if name in LONGEST_FIRST:
+        return LONGEST_FIRST.index(name)
+    return len(LONGEST_FIRST) + (0 if item.get_closest_marker("e2e") else 1)
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     """Every test under tests/e2e/ starts a real ComfyUI: mark it ``e2e`` whether or not its module
     says so, since .ci/test runs ``-m e2e`` on every ComfyUI of the matrix after the base one, and a
-    suite left unmarked would silently run on one ComfyUI only."""
+    suite left unmarked would silently run on one ComfyUI only. Then order the files for the
+    workers (LONGEST_FIRST); within a file, tests keep their order."""
     e2e = ROOT / "tests" / "e2e"
     for item in items:
         if e2e in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=_run_order)
