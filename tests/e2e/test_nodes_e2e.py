@@ -205,19 +205,37 @@ def test_rgba_output_alpha_becomes_the_mask(comfy, floyo):
 
 def test_local_input_files_named_by_remote_loaders_are_uploaded_once(comfy, floyo):
     import hashlib
+    import io
 
-    local = comfy.base / "input" / "example.png"
-    graph = {
-        "1": {"class_type": "LoadImage", "inputs": {"image": "example.png"}},
-        "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
-        "3": save("2", prefix="remote"),
-        "4": {"class_type": "FloyoRemoteRun", "inputs": {"source": "current graph", "workflow": "",
-                                                         "run_name": f"upload {uuid.uuid4().hex[:6]}",
-                                                         "reuse": "always run"}},
-        "5": save("4"),
-    }
-    entry = comfy.run(graph)
+    # Bytes no other test has sent: the pack remembers every upload of its key's team for the life
+    # of the process (floyo_client/keystate.py), so a shared file such as example.png may already be
+    # known from an earlier test on this ComfyUI, and then rightly is not sent again.
+    name = f"upload-once-{uuid.uuid4().hex[:8]}.png"
+    buf = io.BytesIO()
+    Image.new("RGB", (24, 16), tuple(uuid.uuid4().bytes[:3])).save(buf, "PNG")
+    local = comfy.base / "input" / name
+    local.write_bytes(buf.getvalue())
+
+    def graph() -> dict:
+        return {
+            "1": {"class_type": "LoadImage", "inputs": {"image": name}},
+            "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+            "3": save("2", prefix="remote"),
+            "4": {"class_type": "FloyoRemoteRun", "inputs": {"source": "current graph", "workflow": "",
+                                                             "run_name": f"upload {uuid.uuid4().hex[:6]}",
+                                                             "reuse": "always run"}},
+            "5": save("4"),
+        }
+
+    entry = comfy.run(graph())
     assert entry["status"]["status_str"] == "success", entry["status"]
     (upload,) = floyo.uploads
     assert upload.sha256 == hashlib.sha256(local.read_bytes()).hexdigest()
+    assert floyo.last_run.workflow["1"]["inputs"]["image"] == upload.input_path
+    first_run = floyo.last_run.id
+
+    entry = comfy.run(graph())  # a second paid run of the same file: sent again, never uploaded again
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    assert floyo.last_run.id != first_run
+    assert len(floyo.uploads) == 1
     assert floyo.last_run.workflow["1"]["inputs"]["image"] == upload.input_path
