@@ -89,7 +89,8 @@ def test_a_ui_format_or_unreadable_graph_is_refused_without_its_content():
 async def test_the_list_is_read_from_each_likely_envelope_and_pages_through_the_cursor(floyo, client,
                                                                                        list_key):
     for i in range(23):
-        floyo.workflows.add(f"wf_{i:02d}", f"W {i:02d}", WORKFLOW, team=KEY, updated_at=f"2026-01-{i + 1:02d}")
+        floyo.workflows.add(f"wf_{i:02d}", f"W {i:02d}", WORKFLOW, team=KEY,
+                            updated_at=f"2026-01-{i + 1:02d}")
     floyo.workflows.list_key = list_key
     seen, cursor = [], None
     for _ in range(5):
