@@ -1,0 +1,76 @@
+"""A workflow kept on Floyo runs from the local graph (source 'floyo workflow'), in the real
+ComfyUI against the scripted server with its realism layer on: found by its team name, fetched
+when the prompt is queued, a local image override uploaded into it, its outputs returned; and
+every way it can be wrong (a name two team workflows share, an id that is gone, another team's
+workflow, an answer without a graph) refused when the prompt is queued, before any create."""
+
+from __future__ import annotations
+
+import pytest
+
+from .support.graphs import remote_run, save
+from .support.results import saved_images, succeeded
+
+PHOTO = {"10": {"class_type": "LoadImage", "inputs": {"image": "placeholder.png"}, "_meta": {"title": "Photo"}},
+         "11": {"class_type": "ImageInvert", "inputs": {"image": ["10", 0]}},
+         "9": {"class_type": "SaveImage", "inputs": {"images": ["11", 0], "filename_prefix": "team"}}}
+
+
+@pytest.fixture
+def workflows(floyo):
+    """The scripted server's workflows, empty at the start and end of each test."""
+    floyo.workflows.reset()
+    yield floyo.workflows
+    floyo.workflows.reset()
+
+
+def hosted(ref: str, **inputs) -> dict:
+    return remote_run(source="floyo workflow", floyo_workflow=ref, workflow="", **inputs)
+
+
+def _refusal(comfy, graph: dict, node: str = "1") -> str:
+    status, body = comfy.post("/prompt", {"prompt": graph})
+    assert status == 400, f"refused when queued, before anything runs: {body}"
+    return " ".join(e["details"] for e in body["node_errors"][node]["errors"])
+
+
+def test_a_team_workflow_picked_by_name_runs_with_a_local_image_uploaded_and_returns_its_outputs(
+        comfy, floyo, workflows):
+    workflows.add("wf_team01", "Invert photo", PHOTO, version=3)
+    workflows.add("wf_public9", "Invert photo", {"1": {"class_type": "Nope", "inputs": {}}}, team=None)
+    node = hosted("Invert photo", overrides=["21", 0])
+    graph = {"20": {"class_type": "EmptyImage", "inputs": {"width": 32, "height": 24, "batch_size": 1,
+                                                           "color": 0xFF0000}},
+             "21": {"class_type": "FloyoOverrideImage", "inputs": {"target": "Photo", "input": "image",
+                                                                   "image": ["20", 0]}},
+             "1": node, "2": save("1")}
+    entry = comfy.run(graph)
+    assert succeeded(entry) and len(saved_images(comfy, entry, "2")) == 1
+    sent, uploads = floyo.last_run.workflow, floyo.uploads
+    assert len(floyo.requests.creates()) == 1 and sent["11"]["class_type"] == "ImageInvert"
+    assert len(uploads) == 1 and sent["10"]["inputs"]["image"] == uploads[0].input_path
+    assert floyo.requests.count("GET", "/workflows/wf_team01") == 1
+    again = comfy.run(graph)  # unchanged on Floyo: the same input, so ComfyUI's cache answers
+    assert succeeded(again) and len(floyo.requests.creates()) == 1
+    assert floyo.requests.count("GET", "/workflows/wf_team01") == 1, "an unchanged version is not fetched again"
+
+
+def test_an_ambiguous_name_and_a_missing_id_are_refused_at_queue_time_with_no_create(comfy, floyo, workflows):
+    workflows.add("wf_first1", "Portrait", PHOTO)
+    workflows.add("wf_second2", "portrait", PHOTO)
+    details = _refusal(comfy, {"1": hosted("Portrait"), "2": save("1")})
+    assert "wf_first1" in details and "wf_second2" in details and "Put the id" in details
+    details = _refusal(comfy, {"1": hosted("wf_gone404"), "2": save("1")})
+    assert "Floyo has no workflow wf_gone404" in details
+    assert floyo.requests.creates() == [] and floyo.uploads == []
+
+
+def test_another_teams_workflow_and_an_answer_without_a_graph_are_refused_at_queue_time(comfy, floyo,
+                                                                                        workflows):
+    workflows.add("wf_theirs1", "Theirs", PHOTO, team="flo_another_team_key")
+    assert "belongs to another team" in _refusal(comfy, {"1": hosted("wf_theirs1"), "2": save("1")})
+    workflows.add("wf_ours1", "Ours", PHOTO)
+    workflows.graph_key = None  # the answer carries the workflow's fields but no graph
+    details = _refusal(comfy, {"1": hosted("Ours"), "2": save("1")})
+    assert "holds no API-format graph" in details and "class_type" not in details
+    assert floyo.requests.creates() == []
