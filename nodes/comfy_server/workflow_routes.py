@@ -26,10 +26,13 @@ from ...floyo_client import (
     override_targets,
 )
 from .. import comfy
+from ..current_graph.contract import FLOYO_WORKFLOW
 
 log = logging.getLogger(__name__)
 CHOICES = {"scope": ("all", "team", "public"), "sort": ("recent", "views", "likes")}
 MAX_SEARCH = 200
+# What "Use" in the picker sets on the node (web/floyo/workflow_picker.js keeps no copy of these)
+FILL = {"source_input": "source", "source": FLOYO_WORKFLOW, "input": "floyo_workflow"}
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -59,7 +62,8 @@ async def list_page(request: web.Request) -> web.Response:
         return _error(400, str(e))
     except FloyoError as e:
         return _error(502, str(e))
-    return web.json_response({"items": [s.to_json() for s in page.items], "next_cursor": page.next_cursor})
+    return web.json_response({"items": [s.to_json() for s in page.items], "next_cursor": page.next_cursor,
+                              "fill": FILL})
 
 
 async def targets(request: web.Request) -> web.Response:

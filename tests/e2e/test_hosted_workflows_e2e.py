@@ -11,7 +11,8 @@ import pytest
 from .support.graphs import remote_run, save
 from .support.results import saved_images, succeeded
 
-PHOTO = {"10": {"class_type": "LoadImage", "inputs": {"image": "placeholder.png"}, "_meta": {"title": "Photo"}},
+PHOTO = {"10": {"class_type": "LoadImage", "inputs": {"image": "placeholder.png"},
+                "_meta": {"title": "Photo"}},
          "11": {"class_type": "ImageInvert", "inputs": {"image": ["10", 0]}},
          "9": {"class_type": "SaveImage", "inputs": {"images": ["11", 0], "filename_prefix": "team"}}}
 
@@ -52,7 +53,7 @@ def test_a_team_workflow_picked_by_name_runs_with_a_local_image_uploaded_and_ret
     assert floyo.requests.count("GET", "/workflows/wf_team01") == 1
     again = comfy.run(graph)  # unchanged on Floyo: the same input, so ComfyUI's cache answers
     assert succeeded(again) and len(floyo.requests.creates()) == 1
-    assert floyo.requests.count("GET", "/workflows/wf_team01") == 1, "an unchanged version is not fetched again"
+    assert floyo.requests.count("GET", "/workflows/wf_team01") == 1, "an unchanged version: no new fetch"
 
 
 def test_an_ambiguous_name_and_a_missing_id_are_refused_at_queue_time_with_no_create(comfy, floyo, workflows):
