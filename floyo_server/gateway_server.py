@@ -48,7 +48,7 @@ class GatewayServer:
         await worker.start()
         self.gateway = Gateway(self.store, worker)
         apps = make_gateway_apps(self.store, self.gateway, self.keys)
-        add_workflow_routes(apps[0], folder_library(self.workflows))
+        add_workflow_routes(apps[0], lambda: folder_library(self.workflows)())  # the folder as set now
         self._urls = await bind(apps, self._host, self._ports, self._runners)
         self.store.cdn_url = self._urls[1]
         log.info("Floyo gateway: api %s cdn %s -> ComfyUI worker %s", *self._urls, self.worker_url)
