@@ -6,7 +6,11 @@ workflow, an answer without a graph) refused when the prompt is queued, before a
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+from floyo_scripted import LateBody
 
 from .support.graphs import remote_run, save
 from .support.results import saved_images, succeeded
@@ -75,3 +79,21 @@ def test_another_teams_workflow_and_an_answer_without_a_graph_are_refused_at_que
     details = _refusal(comfy, {"1": hosted("Ours"), "2": save("1")})
     assert "holds no API-format graph" in details and "class_type" not in details
     assert floyo.requests.creates() == []
+
+
+def test_a_slow_workflow_fetch_never_blocks_comfyuis_server(comfy, floyo, workflows):
+    """The fetch runs on the server's loop while /prompt waits for it: other requests are served."""
+    workflows.add("wf_slow1", "Slow answer", PHOTO)
+    floyo.realism.late_bodies.append(LateBody(seconds=2, path=r"^/workflows", count=1))
+    answers: list = []
+    queued = threading.Thread(target=lambda: answers.append(comfy.post("/prompt", {"prompt": {
+        "1": hosted("Slow answer"), "2": save("1")}})))
+    queued.start()
+    time.sleep(0.5)  # the /prompt is now waiting for Floyo's first body byte
+    started = time.monotonic()
+    status, _ = comfy.get("/system_stats")
+    answered_in = time.monotonic() - started
+    still_waiting = queued.is_alive()
+    queued.join(30)
+    assert status == 200 and answered_in < 1.0 and still_waiting, "ComfyUI answered while Floyo was slow"
+    assert answers and answers[0][0] == 200 and succeeded(comfy.wait(answers[0][1]["prompt_id"]))
