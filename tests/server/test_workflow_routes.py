@@ -58,7 +58,7 @@ async def test_a_gateway_without_a_folder_lists_nothing(http):
 ])
 async def test_the_scripted_server_checks_the_documented_parameters(server, http, query, message):
     status, body = await _get(http, f"{server.api_url}/workflows?{query}")
-    assert status in (400, 422) and message in json.dumps(body)
+    assert status == 400 and message in json.dumps(body)
 
 
 async def test_a_cursor_keeps_its_filters_and_another_teams_workflow_stays_hidden(server, http):
@@ -72,5 +72,5 @@ async def test_a_cursor_keeps_its_filters_and_another_teams_workflow_stays_hidde
     _, rest = await _get(http, f"{server.api_url}/workflows?limit=10&search=flow&cursor={after}")
     assert [w["id"] for w in rest["data"]] == ["wf_01", "wf_00"] and rest["next_cursor"] is None
     status, _ = await _get(http, f"{server.api_url}/workflows?limit=10&search=other&cursor={after}")
-    assert status in (400, 422), "a cursor from other filters is refused"
+    assert status == 400, "a cursor from other filters is refused"
     assert (await _get(http, f"{server.api_url}/workflows/wf_theirs"))[0] == 403
