@@ -11,6 +11,7 @@ import time
 
 import pytest
 from floyo_scripted import LateBody
+from PIL import Image
 
 from .support.graphs import remote_run, save
 from .support.results import saved_images, succeeded
@@ -97,3 +98,18 @@ def test_a_slow_workflow_fetch_never_blocks_comfyuis_server(comfy, floyo, workfl
     queued.join(30)
     assert status == 200 and answered_in < 1.0 and still_waiting, "ComfyUI answered while Floyo was slow"
     assert answers and answers[0][0] == 200 and succeeded(comfy.wait(answers[0][1]["prompt_id"]))
+
+
+def test_a_local_file_the_workflow_loads_is_uploaded_and_an_identical_run_is_reused(comfy, floyo, workflows):
+    """As on a pasted workflow: a loader naming a file in input/ gets it uploaded, and the same
+    workflow queued again (another run name, so ComfyUI's cache misses) reuses the saved run."""
+    name = f"hosted_local_{time.time_ns()}.png"
+    Image.new("RGB", (8, 6), (0, 128, 255)).save(comfy.input_dir / name)
+    workflows.add("wf_local1", "Local file", {**PHOTO, "10": {**PHOTO["10"], "inputs": {"image": name}}})
+    first = comfy.run({"1": hosted("Local file", reuse="identical results"), "2": save("1")})
+    assert succeeded(first) and len(floyo.requests.creates()) == 1
+    (upload,) = floyo.uploads
+    assert floyo.last_run.workflow["10"]["inputs"]["image"] == upload.input_path
+    again = comfy.run({"1": hosted("Local file", reuse="identical results"), "2": save("1")})
+    assert succeeded(again) and len(floyo.requests.creates()) == 1, "identical: reused, not paid again"
+    assert len(saved_images(comfy, again, "2")) == 1
