@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 from typing import Any
 
@@ -89,8 +90,9 @@ async def fetch_at_queue_time(request: web.Request, handler: Any) -> web.StreamR
     """Fetch a queued prompt's Floyo workflows before ComfyUI's /prompt handler (and its hook) runs."""
     if request.method != "POST" or request.path not in PROMPT_PATHS:
         return await handler(request)
-    try:
-        fetched = await prefetch(await request.json())  # the body is kept: the handler reads it again
+    try:  # the body is kept: the handler reads it again; most prompts name no Floyo workflow
+        raw = await request.read()
+        fetched = await prefetch(json.loads(raw)) if FLOYO_WORKFLOW.encode() in raw else None
     except ValueError:
         fetched = None  # not JSON: ComfyUI's handler answers that
     except Exception:  # noqa: BLE001 - a bug here must not stop ComfyUI's queue; the hook refuses
