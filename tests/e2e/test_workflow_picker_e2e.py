@@ -40,3 +40,25 @@ def test_search_pick_and_the_node_is_filled_then_runs_the_picked_workflow(comfy,
     assert res["queued"] is True and res["pageErrors"] == []
     # the page's own prompt: fetched at queue time, the picked workflow is what Floyo runs
     wait_until(lambda: floyo.last_run is not None and floyo.last_run.workflow == tag(TEAM_GRAPH)[0], 30)
+
+
+def test_the_picker_routes_show_names_never_values_and_refuse_bad_input_clearly(comfy, floyo):
+    floyo.workflows.reset()
+    secret = "flo_" + "s3cr3t" * 6
+    floyo.workflows.add("wf_vals1", "Values", {"1": {"class_type": "CLIPTextEncode", "inputs": {
+        "text": secret, "clip": ["2", 1]}, "_meta": {"title": "Prompt"}}})
+    try:
+        status, page = comfy.get("/floyo/workflows?search=values&scope=team")
+        assert status == 200 and [i["id"] for i in page["items"]] == ["wf_vals1"]
+        assert page["fill"] == {"source_input": "source", "source": "floyo workflow",
+                                "input": "floyo_workflow"}
+        status, one = comfy.get("/floyo/workflows/wf_vals1")
+        assert status == 200 and one["targets"] == [{"node": "1", "title": "Prompt",
+                                                     "class_type": "CLIPTextEncode", "inputs": ["text"]}]
+        assert "s3cr3t" not in str(one) and "s3cr3t" not in str(page)
+        status, bad = comfy.get("/floyo/workflows?scope=mine")
+        assert status == 400 and "scope must be one of all, team, public" in bad["error"]
+        status, gone = comfy.get("/floyo/workflows/wf_gone1")
+        assert status == 404 and "Floyo has no workflow wf_gone1" in gone["error"]
+    finally:
+        floyo.workflows.reset()
