@@ -85,7 +85,7 @@ def test_another_teams_workflow_and_an_answer_without_a_graph_are_refused_at_que
 def test_a_slow_workflow_fetch_never_blocks_comfyuis_server(comfy, floyo, workflows):
     """The fetch runs on the server's loop while /prompt waits for it: other requests are served."""
     workflows.add("wf_slow1", "Slow answer", PHOTO)
-    floyo.realism.late_bodies.append(LateBody(seconds=2, path=r"^/workflows", count=1))
+    floyo.realism.late_bodies.append(LateBody(seconds=3, path=r"^/workflows", count=1))
     answers: list = []
     queued = threading.Thread(target=lambda: answers.append(comfy.post("/prompt", {"prompt": {
         "1": hosted("Slow answer"), "2": save("1")}})))
@@ -96,7 +96,7 @@ def test_a_slow_workflow_fetch_never_blocks_comfyuis_server(comfy, floyo, workfl
     answered_in = time.monotonic() - started
     still_waiting = queued.is_alive()
     queued.join(30)
-    assert status == 200 and answered_in < 1.0 and still_waiting, "ComfyUI answered while Floyo was slow"
+    assert status == 200 and answered_in < 1.5 and still_waiting, "ComfyUI answered while Floyo was slow"
     assert answers and answers[0][0] == 200 and succeeded(comfy.wait(answers[0][1]["prompt_id"]))
 
 
