@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .errors import AuthError, NotFound, ProtocolError
+from .errors import AuthError, NotFound, ProtocolError, redact
 from .request import Request
 from .transport import StopCheck, never_stop
 from .workflow import Prompt, WorkflowError, check_api_format, is_link
@@ -179,19 +179,20 @@ async def get_workflow(client: Any, wid: str, *, stop: StopCheck = never_stop,
                        deadline_s: float = FETCH_DEADLINE_S) -> tuple[Summary | None, Prompt]:
     """``GET /workflows/{id}``: its summary and graph. A workflow gone, or one the key may not
     see, is a WorkflowError saying so."""
+    shown = redact(wid)
     try:
         reply = await client.transport.call(Request("GET", f"{client.api}/workflows/{quote(wid, safe='')}",
                                                     deadline_s=deadline_s), stop=stop)
     except NotFound:
-        raise WorkflowError(f"Floyo has no workflow {wid}: it was deleted, or the id is wrong. Pick "
+        raise WorkflowError(f"Floyo has no workflow {shown}: it was deleted, or the id is wrong. Pick "
                             "it again in the Floyo sidebar's Workflows section.") from None
     except AuthError as e:
         if e.status != 403:
             raise
-        raise WorkflowError(f"Floyo refused workflow {wid} to this API key (HTTP 403): it belongs to "
+        raise WorkflowError(f"Floyo refused workflow {shown} to this API key (HTTP 403): it belongs to "
                             "another team or is private. Ask its owner to share it, or use a key of "
                             "that team.") from None
-    return read_graph(reply.body, wid)
+    return read_graph(reply.body, shown)
 
 
 class GraphCache:
@@ -230,14 +231,15 @@ async def named(client: Any, name: str, *, stop: StopCheck = never_stop) -> Summ
         matches += [s for s in page.items if s.name.strip().casefold() == wanted and s.team is not False]
         if not (cursor := page.next_cursor):
             break
+    shown = redact(name.strip())  # a key pasted by mistake must not reach the node error or the log
     if len(matches) > 1:
         listing = "; ".join(f"{s.id} (version {s.version or 'unknown'})" for s in matches)
-        raise WorkflowError(f"{len(matches)} of your team's Floyo workflows are named {name.strip()!r}: "
+        raise WorkflowError(f"{len(matches)} of your team's Floyo workflows are named {shown!r}: "
                             f"{listing}. Put the id of the one you mean in floyo_workflow, or pick it "
                             "in the Floyo sidebar's Workflows section.")
     if not matches:
-        near = ", ".join(repr(n) for n in dict.fromkeys(seen[:5])) or "none"
-        raise WorkflowError(f"No Floyo workflow of your team is named {name.strip()!r} (a search "
+        near = ", ".join(repr(redact(n)) for n in dict.fromkeys(seen[:5])) or "none"
+        raise WorkflowError(f"No Floyo workflow of your team is named {shown!r} (a search "
                             f"found: {near}). Check the name, or pick one in the Floyo sidebar.")
     return matches[0]
 

@@ -125,3 +125,11 @@ async def test_the_documented_list_parameters_are_checked_by_the_servers(floyo, 
     assert [s.id for s in page.items] == ["wf_t2", "wf_t1"]
     with pytest.raises(Exception, match="limit must be between 10 and 50"):
         await list_workflows(client, {"limit": "5"})
+
+
+async def test_a_key_pasted_as_the_workflow_is_never_repeated_in_the_error(floyo, client):
+    key = "flo_" + "Ab12" * 8
+    for ref in (key, f"id:{key}"):
+        with pytest.raises(WorkflowError) as caught:
+            await resolve_hosted(client, ref, TEAM, cache=GraphCache())
+        assert key not in str(caught.value) and "flo_[redacted]" in str(caught.value)
