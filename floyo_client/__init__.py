@@ -43,6 +43,9 @@ from .errors import (
     error_from_response,
     redact,
 )
+from .hosted import Hosted, Page, Summary, list_params, list_workflows, override_targets
+from .hosted import get_workflow as get_hosted_workflow
+from .hosted import resolve as resolve_hosted
 from .journal import GAVE_UP, Journal, JournalState, RunRecord
 from .keystate import KeyState, key_state
 from .models import RUN_ID_RE, Phase, Run, RunOutput, classify_status
@@ -120,4 +123,7 @@ __all__ = [
     # the run lifecycle and its journal
     "JournalState", "RecoveryHost", "RunRecord", "fetch_files", "journal_saved", "recover_runs",
     "reuse_identical", "saved_paths",
+    # workflows kept on Floyo (GET /workflows): listed, fetched, resolved by id or team name
+    "Hosted", "Page", "Summary", "get_hosted_workflow", "list_params", "list_workflows",
+    "override_targets", "resolve_hosted",
 ]

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--key", action="append", dest="keys",
                         help="accepted API key (repeatable; default flo_test_key)")
     parser.add_argument("--rate-limit", type=int, default=100, help="requests per minute per key")
+    parser.add_argument("--workflows", metavar="DIR",
+                        help="a folder of API-format workflow files (*.json) served as the team's workflows")
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -40,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 async def serve(args: argparse.Namespace) -> None:
     """Run the gateway until SIGINT/SIGTERM."""
     gateway = GatewayServer(args.gateway, keys=args.keys or ["flo_test_key"], host=args.host,
-                            api_port=args.api_port, cdn_port=args.cdn_port, rate_limit=args.rate_limit)
+                            api_port=args.api_port, cdn_port=args.cdn_port, rate_limit=args.rate_limit,
+                            workflows=args.workflows)
     await serve_until_stopped(gateway, announce_urls)
     log.info("Floyo gateway stopped")
 

@@ -20,6 +20,8 @@ from .origin import DEFAULT_KEYS, bind, check_loopback
 from .scenario import Scenario
 from .state import Store
 from .worker import WorkerClient
+from .workflows import add_routes as add_workflow_routes
+from .workflows import folder_library
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,9 @@ class GatewayServer:
     """``async with GatewayServer("http://127.0.0.1:8188") as gw``: Floyo's API over a ComfyUI."""
 
     def __init__(self, worker_url: str, *, keys: Iterable[str] = DEFAULT_KEYS, host: str = "127.0.0.1",
-                 api_port: int = 0, cdn_port: int = 0, rate_limit: int = 100):
+                 api_port: int = 0, cdn_port: int = 0, rate_limit: int = 100, workflows: str | None = None):
         check_loopback(host)
+        self.workflows = workflows  # a folder of API-format workflows served as the team's (workflows.py)
         self.keys: set[str] = set(keys)
         self.worker_url = worker_url.rstrip("/")
         self._host, self._ports = host, (api_port, cdn_port)
@@ -45,6 +48,7 @@ class GatewayServer:
         await worker.start()
         self.gateway = Gateway(self.store, worker)
         apps = make_gateway_apps(self.store, self.gateway, self.keys)
+        add_workflow_routes(apps[0], lambda: folder_library(self.workflows)())  # the folder as set now
         self._urls = await bind(apps, self._host, self._ports, self._runners)
         self.store.cdn_url = self._urls[1]
         log.info("Floyo gateway: api %s cdn %s -> ComfyUI worker %s", *self._urls, self.worker_url)

@@ -140,6 +140,17 @@ def add_prompt_handler(handler: Any) -> bool:
     return True
 
 
+def add_middleware(middleware: Any) -> bool:
+    """Add ``middleware`` to the server's app unless it is there or the app has started (its
+    middleware list is frozen then); True when added."""
+    app = getattr(_server(), "app", None)
+    middlewares = getattr(app, "middlewares", None)
+    if middlewares is None or middleware in middlewares or getattr(middlewares, "frozen", True):
+        return False
+    middlewares.append(middleware)
+    return True
+
+
 def routes() -> Any | None:
     srv = _server()
     return getattr(srv, "routes", None) if srv is not None else None

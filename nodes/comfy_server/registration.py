@@ -6,7 +6,7 @@ import logging
 
 from ...floyo_client import identify_host
 from .. import comfy
-from ..current_graph import prompt_hook
+from ..current_graph import hosted, prompt_hook
 from ..node_types.list_makers import SPECS as LIST_SPECS
 from ..node_types.override_nodes import SPECS as OVERRIDE_SPECS
 from ..node_types.preflight import SPEC as PREFLIGHT_SPEC
@@ -14,7 +14,7 @@ from ..node_types.remote_run import SPEC as REMOTE_RUN_SPEC
 from ..node_types.run_lookup import FETCH_SPEC, STATUS_SPEC
 from ..node_types.select_output import SPEC as SELECT_SPEC
 from ..node_types.spec import NodeSpec, v1_class, v3_class
-from . import http_routes, resume, shutdown
+from . import http_routes, resume, shutdown, workflow_routes
 
 log = logging.getLogger(__name__)
 SPECS: tuple[NodeSpec, ...] = (REMOTE_RUN_SPEC, PREFLIGHT_SPEC, STATUS_SPEC, FETCH_SPEC, SELECT_SPEC,
@@ -30,7 +30,8 @@ def wire_server() -> bool:
     quiet: tests/e2e/test_nodes_e2e.py), when it wired."""
     if version := comfy.comfyui_version():  # named in requests: the gateway reports release skew
         identify_host(f"ComfyUI/{version}")
-    wired = [http_routes.register(), comfy.add_prompt_handler(prompt_hook.rewrite), shutdown.install()]
+    wired = [http_routes.register(), comfy.add_prompt_handler(prompt_hook.rewrite), shutdown.install(),
+             comfy.add_middleware(hosted.fetch_at_queue_time), workflow_routes.register()]
     try:
         resume.sweep_downloads()
     except (OSError, ImportError) as e:  # no output folder yet (not inside ComfyUI): nothing left
@@ -40,8 +41,8 @@ def wire_server() -> bool:
     except (OSError, ImportError) as e:  # no user dir yet (not inside ComfyUI): nothing to resume
         log.warning("Floyo: run journal unavailable: %s", e)
     if any(wired):
-        log.debug("Floyo: wired into ComfyUI's server (routes %s, prompt hook %s, shutdown handler %s)",
-                 *("added" if w else "unchanged" for w in wired))
+        log.debug("Floyo: wired into ComfyUI's server (routes %s, prompt hook %s, shutdown handler %s, "
+                  "queue-time fetch %s, workflow routes %s)", *("added" if w else "unchanged" for w in wired))
     return any(wired)
 
 

@@ -27,7 +27,8 @@ def override_node(kind: str) -> str:
 # The ``source`` widget of Remote Run and Preflight.
 EMBEDDED = "embedded"
 CURRENT_GRAPH = "current graph"
-SOURCES = (EMBEDDED, CURRENT_GRAPH)
+FLOYO_WORKFLOW = "floyo workflow"  # a workflow kept on Floyo, fetched at queue time (hosted.py)
+SOURCES = (EMBEDDED, CURRENT_GRAPH, FLOYO_WORKFLOW)
 
 PAYING_NODES = (REMOTE_RUN,)  # create runs, so need the key and the queue-time checks
 SPLIT_NODES = (REMOTE_RUN, PREFLIGHT)  # in 'current graph' the hook cuts the remote part out for them

@@ -32,6 +32,7 @@ from .. import comfy
 from . import ui_graph
 from .contract import CURRENT_GRAPH, REMOTE_RUN, SPLIT_NODES, is_floyo
 from .fanout_cap import planned_refusal
+from .hosted import seal_hosted
 from .queue_checks import check_workflow, embedded_nodes, embedded_problem, key_problem
 from .sealed import Refusal, Split, seal, unseal
 
@@ -114,6 +115,8 @@ def rewrite(json_data: dict[str, Any]) -> dict[str, Any]:
     refused = _embedded_refusal(json_data, prompt)
     if refused is not None:
         return refused
+    if (hosted_refusal := seal_hosted(prompt)) is not None:  # source 'floyo workflow' (hosted.py)
+        return _refuse(json_data, [hosted_refusal[0]], hosted_refusal[1])
     nodes = current_graph_nodes(prompt)
     if not nodes:
         return json_data

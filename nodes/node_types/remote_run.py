@@ -75,7 +75,8 @@ def announce_saved(active: ActiveRun, shown: Shown, warnings: list[str], spent: 
 
 async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, run_name: str = "",
                   timeout: int = 3600, size_policy: str = SIZE_POLICIES[0], reuse: str = REUSE[0],
-                  allow_secrets: bool = False) -> Shown:
+                  allow_secrets: bool = False, floyo_workflow: str = "") -> Shown:
+    # floyo_workflow is read at queue time: the prompt hook seals its graph into ``workflow``
     config = load_config(comfy.key_file())
     remote = workflow_for(ctx, source, workflow)
     journal = comfy.journal()
@@ -125,7 +126,8 @@ SPEC = NodeSpec(
     description=("Runs a workflow on Floyo's cloud GPUs and returns its images; each run spends FloTime "
                  "(an identical earlier run is reused for free). 'embedded': paste an "
                  "API-format workflow. 'current graph': everything in this graph that is not this node "
-                 "or downstream of it runs on Floyo. The API key comes from FLOYO_API_KEY or the Floyo "
-                 "settings, never from a widget."),
+                 "or downstream of it runs on Floyo. 'floyo workflow': a workflow kept on Floyo, by "
+                 "id or team name, fetched when the prompt is queued. The API key comes from "
+                 "FLOYO_API_KEY or the Floyo settings, never from a widget."),
     inputs=RUN_INPUTS,
     outputs=OUTPUTS, run=execute, output_node=True, check_workflow=queue_check, audio_player=True)

@@ -21,7 +21,8 @@ from ...floyo_client import (
     parse_embedded,
 )
 from .. import comfy
-from ..current_graph.contract import CURRENT_GRAPH, EMBEDDED, SOURCES
+from ..current_graph.contract import CURRENT_GRAPH, EMBEDDED, FLOYO_WORKFLOW, SOURCES
+from ..current_graph.hosted import hosted_graph
 from ..current_graph.prompt_hook import sealed_workflow
 from ..decode.image_pixels import SIZE_POLICIES
 from ..run.active_runs import REGISTRY, ActiveRun
@@ -46,7 +47,8 @@ OUTPUTS = (Out("images", "IMAGE", "Every image output, every frame of animations
 
 RUN_INPUTS = (  # FloyoRemoteRun's, and FloyoPreflight's: it shows what the same inputs would send
     In("source", "COMBO", options={"choices": SOURCES, "default": SOURCES[0]},
-       tooltip="embedded: run the workflow pasted below; current graph: run this graph's other outputs"),
+       tooltip="embedded: run the workflow pasted below; current graph: run this graph's other "
+               "outputs; floyo workflow: run the Floyo workflow named in floyo_workflow"),
     In("workflow", "STRING", options={"multiline": True, "default": ""},
        tooltip="API-format workflow JSON (embedded mode); filled in automatically in current-graph mode"),
     In("overrides", OVERRIDES, optional=True,
@@ -63,6 +65,9 @@ RUN_INPUTS = (  # FloyoRemoteRun's, and FloyoPreflight's: it shows what the same
                "no FloTime spent; always run: pay for a new run every time"),
     In("allow_secrets", "BOOLEAN", optional=True, options={"default": False},
        tooltip="Send the workflow even if it holds what looks like an API key, token or password"),
+    In("floyo_workflow", "STRING", optional=True, options={"default": ""},
+       tooltip="floyo workflow: the id or team name of a workflow kept on Floyo (pick one in the "
+               "Floyo sidebar); fetched when the prompt is queued"),
 )
 
 
@@ -71,6 +76,8 @@ def workflow_for(ctx: Ctx, source: str, text: str) -> Prompt:
     for this prompt: never stale widget text (prompt_hook.py)."""
     if source == EMBEDDED:
         return parse_embedded(text)
+    if source == FLOYO_WORKFLOW:  # fetched and sealed by the prompt hook (current_graph/hosted.py)
+        return hosted_graph(text)
     if source != CURRENT_GRAPH:
         raise WorkflowError(f"Unknown source {source!r}; use one of {', '.join(SOURCES)}.")
     return sealed_workflow(text)

@@ -277,3 +277,42 @@ def test_the_media_demo_uploads_its_picture_and_sound_and_returns_image_video_an
     [preview] = entry["outputs"][routed]["images"]
     with Image.open(stack.client.base / "temp" / preview["subfolder"] / preview["filename"]) as image:
         assert image.size == (320, 320) and image.getextrema() == Image.open(edges).getextrema()
+
+
+# ---- a Floyo workflow from the gateway's folder (--workflows DIR; issue 26) -------------------------
+
+def test_a_workflow_file_in_the_gateways_folder_runs_by_name_with_a_local_image_uploaded(stack, tmp_path):
+    """A team's own box serves its workflows from a folder: picked by name, fetched when queued,
+    the local image uploaded into the worker's input and read by the workflow's LoadImage."""
+    remote = {"10": {"class_type": "LoadImage", "inputs": {"image": "example.png"},
+                     "_meta": {"title": "Photo"}},
+              "11": {"class_type": "ImageInvert", "inputs": {"image": ["10", 0]}},
+              "12": save("11", prefix="folder")}
+    (tmp_path / "invert photo.json").write_text(json.dumps(remote))
+    (tmp_path / "broken.json").write_text("{not json")  # skipped, with a warning in the gateway's log
+    stack.gateway.server.workflows = str(tmp_path)
+    graph = {"20": {"class_type": "EmptyImage", "inputs": {"width": 40, "height": 30, "batch_size": 1,
+                                                           "color": 0xFF0000}},
+             "21": {"class_type": "FloyoOverrideImage", "inputs": {"target": "Photo", "input": "image",
+                                                                   "image": ["20", 0]}},
+             "1": remote_run_of({}, source="floyo workflow", floyo_workflow="invert photo",
+                                overrides=["21", 0]),
+             "2": save("1")}
+    try:
+        listed = stack.api("/workflows?scope=team")
+        known = set(stack.gateway.runs)
+        entry = stack.client.run(graph)
+        status, refused = stack.client.post("/prompt", {"prompt": {
+            "1": remote_run_of({}, source="floyo workflow", floyo_workflow="wf_gone"),
+            "2": save("1")}})
+    finally:
+        stack.gateway.server.workflows = None
+    assert [(w["id"], w["name"]) for w in listed["data"]] == [("wf_invert_photo", "invert photo")]
+    assert succeeded(entry)
+    [local] = saved(stack.client, entry, "2")
+    assert center_is(local, (0, 255, 255))  # red, inverted on the worker
+    run = stack.new_run(known)
+    sent = stack.worker.history(run.prompt_id)["prompt"][2]
+    assert sent["11"]["class_type"] == "ImageInvert" and sent["10"]["inputs"]["image"] != "example.png"
+    assert status == 400 and "no workflow wf_gone" in json.dumps(refused)
+    assert set(stack.gateway.runs) == known | {run.id}, "the refused prompt created nothing"

@@ -31,7 +31,7 @@ from floyo_pack.floyo_server.origin import (
 from floyo_pack.floyo_server.records import FileRecord, RunRecord, new_id, output_names
 from floyo_pack.floyo_server.state import Store
 
-from . import images
+from . import images, workflows
 
 log = logging.getLogger(__name__)
 
@@ -182,4 +182,5 @@ def make_api_app(store: Store, keys: set[str]) -> web.Application:
     app.router.add_post("/runs/{run_id}/cancel", cancel_run)
     app.router.add_get("/files/{file_id}", get_file)
     app.router.add_get("/team/balance", team_balance)
+    workflows.install(app, store)  # GET /workflows, GET /workflows/{id}
     return app

@@ -27,6 +27,7 @@ from floyo_pack.floyo_server.state import Store
 from .api import make_api_app
 from .realism import Outage, Realism
 from .tls import TestCA
+from .workflows import ScriptedWorkflows, library_of
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,11 @@ class ScriptedServer:
     def files(self) -> dict[str, FileRecord]:
         with self._store.lock:
             return dict(self._store.files)
+
+    @property
+    def workflows(self) -> ScriptedWorkflows:
+        """The workflows ``GET /workflows`` serves (tests/floyo_scripted/workflows.py)."""
+        return library_of(self._store)
 
     @property
     def requests(self) -> Recorder:

@@ -66,7 +66,7 @@ def test_an_older_comfyui_gets_v1_mappings_that_work_without_a_server(isolated, 
     remote = mappings["FloyoRemoteRun"]
     types_ = remote.INPUT_TYPES()
     assert list(types_["required"]) == ["source", "workflow"]
-    assert types_["required"]["source"][0] == ["embedded", "current graph"]
+    assert types_["required"]["source"][0] == ["embedded", "current graph", "floyo workflow"]
     assert remote.RETURN_NAMES == ("images", "masks", "run_id", "files", "video", "audio", "result")
     assert remote.OUTPUT_NODE
     assert mappings["FloyoRunStatus"].IS_CHANGED() != mappings["FloyoRunStatus"].IS_CHANGED()

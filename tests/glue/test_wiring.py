@@ -18,7 +18,7 @@ from floyo_pack.floyo_client.journal import Journal
 from floyo_pack.floyo_client.owner import Owner
 from floyo_pack.nodes import comfy
 from floyo_pack.nodes.comfy_server import registration, resume, shutdown
-from floyo_pack.nodes.current_graph import prompt_hook
+from floyo_pack.nodes.current_graph import hosted, prompt_hook
 
 
 class FakePromptServer:
@@ -27,6 +27,7 @@ class FakePromptServer:
     def __init__(self) -> None:
         self.routes = web.RouteTableDef()
         self.on_prompt_handlers: list = []
+        self.app = web.Application()  # its middlewares: the queue-time fetch (current_graph/hosted.py)
 
     def add_on_prompt_handler(self, handler) -> None:
         self.on_prompt_handlers.append(handler)
@@ -63,8 +64,9 @@ def test_wiring_twice_adds_routes_the_prompt_hook_and_signal_handlers_once(comfy
         assert registration.wire_server() is True
         assert registration.wire_server() is False  # as on_load after the V3 entrypoint
     server = comfyui.instance
-    assert len(_routes(server)) == len(set(_routes(server))) == 7 and "/floyo/runs" in _paths(server)
+    assert len(_routes(server)) == len(set(_routes(server))) == 9 and "/floyo/runs" in _paths(server)
     assert server.on_prompt_handlers == [prompt_hook.rewrite]
+    assert list(server.app.middlewares) == [hosted.fetch_at_queue_time]
     assert all(signal.getsignal(s) is shutdown.on_signal for s in shutdown.SIGNALS)
     assert len(shutdown._previous) == len(shutdown.SIGNALS)  # chained once: never to itself
     assert sum("wired into ComfyUI" in r.getMessage() for r in caplog.records) == 1
