@@ -368,7 +368,8 @@ def node_module_imports(sources: dict[str, str]) -> list[str]:
     return sorted(set(offenders))
 
 
-JOURNAL_MODULE = re.compile(r"floyo_client/journal\w*\.py")
+# the gateway's own state (floyo_server/gateway_store.py) is another database, written there only
+JOURNAL_MODULE = re.compile(r"floyo_client/journal\w*\.py|floyo_server/gateway_store\.py")
 JOURNAL_SQL = re.compile(r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|"
                          r"DELETE\s+FROM)\s+[\"'`\[]?(?:runs|uploads)\b", re.IGNORECASE)
 

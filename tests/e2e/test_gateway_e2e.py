@@ -178,7 +178,7 @@ def internet_like(stack):
     """This test's gateway answers travel like the internet's (tests/e2e/support/scripted.py e2e_realism)."""
     from .support.scripted import e2e_realism
 
-    scenario = stack.gateway.server.store.scenario
+    scenario = stack.shaping.scenario
     scenario.realism = e2e_realism()
     yield
     scenario.realism = None

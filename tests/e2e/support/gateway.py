@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from floyo_scripted import ServerThread, matrix
+from floyo_scripted.gateway_realism import GatewayShaping
 
 from .comfy import COMFY_LEG, Comfy, require_comfyui
 
@@ -25,6 +26,7 @@ class Stack:
     worker: Comfy
     gateway: ServerThread
     client: Comfy
+    shaping: GatewayShaping  # ``shaping.scenario.realism``: how the gateway's answers travel
 
     def new_run(self, known: set[str], timeout: float = 30.0):
         """The first gateway run not in ``known`` that has reached the worker."""
@@ -53,8 +55,9 @@ def gateway_stack(tmp_path_factory, name: str, realism: Any = None, worker_leg: 
 
     require_comfyui()
     worker = Comfy(tmp_path_factory.mktemp(f"{name}-worker"), pack=False, leg=worker_leg)
-    gateway = ServerThread(server=GatewayServer(worker.url, keys=[GATEWAY_KEY])).start()
-    gateway.server.store.scenario.realism = realism
+    shaping = GatewayShaping(realism)
+    server = GatewayServer(worker.url, keys=[GATEWAY_KEY], app_hook=shaping.hook)
+    gateway = ServerThread(server=server).start()
     client = Comfy(tmp_path_factory.mktemp(f"{name}-client"), env={
         "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": GATEWAY_KEY},
         leg=client_leg)
@@ -62,7 +65,7 @@ def gateway_stack(tmp_path_factory, name: str, realism: Any = None, worker_leg: 
         with ThreadPoolExecutor(2) as pool:
             for started in [pool.submit(worker.start), pool.submit(client.start)]:
                 started.result()
-        yield Stack(worker, gateway, client)
+        yield Stack(worker, gateway, client, shaping)
     finally:
         for comfy in (client, worker):
             comfy.stop()
