@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from ..floyo_client.models import EXPAND_FILE_URL, FILE_URL_EXPIRY_RANGE_S
 from .access import Signer
@@ -138,7 +138,7 @@ def _folder(path: str) -> str:
     return "/".join(part for part in path.replace("\\", "/").split("/") if part not in ("", ".", ".."))
 
 
-async def _spool(part: web.BodyPartReader, folder: Path) -> Path:
+async def _spool(part: BodyPartReader, folder: Path) -> Path:
     """The part's bytes in a private temporary file, written as they arrive."""
     handle = tempfile.NamedTemporaryFile(dir=folder, prefix="upload-", delete=False)  # noqa: SIM115
     with handle:
@@ -152,7 +152,7 @@ async def _read_form(request: web.Request, spool: Path) -> tuple[Path | None, di
     path = None
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
-        if not isinstance(part, web.BodyPartReader):
+        if not isinstance(part, BodyPartReader):
             continue
         if part.name == "file" and path is None:
             fields.setdefault("filename", part.filename or "upload.bin")

@@ -277,3 +277,37 @@ def test_the_media_demo_uploads_its_picture_and_sound_and_returns_image_video_an
     [preview] = entry["outputs"][routed]["images"]
     with Image.open(stack.client.base / "temp" / preview["subfolder"] / preview["filename"]) as image:
         assert image.size == (320, 320) and image.getextrema() == Image.open(edges).getextrema()
+
+
+@pytest.mark.timeout(180)
+def test_a_run_watched_through_a_gateway_restart_is_saved_and_paid_once(stack):
+    """Issue #25, item 2: the gateway is stopped mid-run and started again over its state folder;
+    the pack rides out the gap, and the restarted gateway still knows the run and its worker prompt."""
+    known = set(stack.gateway.runs)
+    prompt_id = stack.client.queue({"1": remote_run_of(slow_graph(8)), "2": save("1", prefix="restarted")})
+    run = stack.new_run(known)
+    stack.worker.wait_running(run.prompt_id)
+    stack.restart_gateway(down_s=2.0)
+    entry = stack.client.wait(prompt_id, timeout=120)
+    assert succeeded(entry)
+    [local] = saved(stack.client, entry, "2")
+    assert Image.open(local).size == (512, 512)
+    assert [r.id for r in stack.gateway.runs.values() if r.id not in known] == [run.id], "one run, paid once"
+    body = stack.api(f"/runs/{run.id}")
+    assert body["status"] == "done" and len(body["outputs"]) == 1
+
+
+@pytest.mark.timeout(240)
+def test_a_worker_restarted_mid_run_ends_the_run_failed_naming_the_worker(stack):
+    """Issue #25, item 4: the worker forgets its queue when it restarts; the run is failed with a
+    message naming the worker and what happened, and the client's node shows it. Last in this
+    module: it costs a worker start."""
+    known = set(stack.gateway.runs)
+    prompt_id = stack.client.queue({"1": remote_run_of(slow_graph(40)), "2": save("1", prefix="lost")})
+    run = stack.new_run(known)
+    stack.worker.wait_running(run.prompt_id)
+    stack.worker.restart(kill=True)
+    entry = stack.client.wait(prompt_id, timeout=120)
+    message = node_error(entry)["exception_message"]
+    assert stack.worker.url in message and "restarted" in message
+    assert stack.api(f"/runs/{run.id}")["status"] == "failed"
