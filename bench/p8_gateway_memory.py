@@ -38,7 +38,8 @@ class Worker:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/prompt", self.prompt)
-        app.router.add_get("/queue", lambda r: web.json_response({"queue_running": [], "queue_pending": []}))
+        idle = {"queue_running": [], "queue_pending": []}
+        app.router.add_get("/queue", lambda r: web.json_response(idle))
         app.router.add_get("/history/{pid}", self.history)
         app.router.add_get("/view", lambda r: web.FileResponse(self.folder / r.query["filename"]))
         app.router.add_get("/ws", self.ws)
@@ -80,8 +81,8 @@ class Worker:
 
 def gateway(worker_url: str, state: Path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([sys.executable, "-m", "floyo_server", "--gateway", worker_url, "--key", KEY,
-                             "--state", str(state), "--log-level", "WARNING"], cwd=BENCH.parent,
-                            stdout=subprocess.PIPE, text=True)
+                             "--state", str(state), "--log-level", "WARNING", "--rate-limit", "1000000"],
+                            cwd=BENCH.parent, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     if not line.startswith("FLOYO_API_URL="):
         raise RuntimeError("the gateway did not start")
@@ -97,6 +98,7 @@ def rss_mib(pid: int) -> float:
 
 async def one_run(http: aiohttp.ClientSession, cdn: aiohttp.ClientSession, api: str) -> int:
     async with http.post(api + "/runs", json={"workflow": WORKFLOW, "name": "bench"}) as resp:
+        assert resp.status == 200, await resp.text()
         run_id = (await resp.json())["id"]
     async with http.get(f"{api}/runs/{run_id}", params={"expand": "outputs.presigned_url"}) as resp:
         [output] = (await resp.json())["outputs"]

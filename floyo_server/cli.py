@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="file of accepted API keys, one per line, reread on SIGHUP")
     parser.add_argument("--state", metavar="DIR", type=Path, default=None,
                         help=f"folder of the gateway's runs, files and key (default {default_state_dir()})")
+    parser.add_argument("--public-cdn-url", metavar="URL", default=None,
+                        help="the CDN's address as clients reach it (behind a reverse proxy); "
+                             "presigned links carry it. Default: the bound loopback address")
     parser.add_argument("--rate-limit", type=int, default=100, help="requests per minute per key")
     parser.add_argument("--log-level", default="INFO")
     return parser
@@ -78,7 +81,8 @@ async def serve(args: argparse.Namespace) -> None:
     state = args.state or default_state_dir()
     gateway = GatewayServer(args.gateway, keys=_keys(args, state), keys_file=args.keys_file,
                             state_dir=state, host=args.host, api_port=args.api_port,
-                            cdn_port=args.cdn_port, rate_limit=args.rate_limit)
+                            cdn_port=args.cdn_port, rate_limit=args.rate_limit,
+                            public_cdn_url=args.public_cdn_url)
     with contextlib.suppress(NotImplementedError, AttributeError):  # no SIGHUP on Windows
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, gateway.reload_keys)
     await serve_until_stopped(gateway, announce_urls)

@@ -39,7 +39,8 @@ class GatewayServer:
 
     ``keys`` and ``keys_file`` (one key per line, reread by ``reload_keys``) are the accepted keys;
     at least one is needed. ``state_dir`` holds the SQLite state (None: in memory, gone at stop).
-    ``request_log`` keeps the last N authorised requests (0: off). ``app_hook(app, origin)`` may
+    ``request_log`` keeps the last N authorised requests (0: off). ``public_cdn_url``: the CDN's
+    address behind a reverse proxy, put in presigned links. ``app_hook(app, origin)`` may
     adjust each origin's application before it is bound (the tests add network realism).
     """
 
@@ -47,7 +48,8 @@ class GatewayServer:
                  state_dir: Path | None = None, host: str = "127.0.0.1", api_port: int = 0,
                  cdn_port: int = 0, rate_limit: int = 100, request_log: int = 0,
                  down_limit_s: float = DOWN_LIMIT_S, watch_s: float = WATCH_S,
-                 app_hook: Callable[[web.Application, str], None] | None = None):
+                 app_hook: Callable[[web.Application, str], None] | None = None,
+                 public_cdn_url: str | None = None):
         check_loopback(host)
         self.keys = Keys(keys, keys_file)
         if not len(self.keys):
@@ -56,6 +58,7 @@ class GatewayServer:
         self._host, self._ports = host, (api_port, cdn_port)
         self._state_dir, self._rate_limit, self._log_size = state_dir, rate_limit, request_log
         self._down_limit_s, self._watch_s, self._app_hook = down_limit_s, watch_s, app_hook
+        self._public_cdn_url = public_cdn_url.rstrip("/") if public_cdn_url else None
         self.gateway: Gateway | None = None
         self.events: WorkerEvents | None = None
         self._access: Access | None = None
@@ -80,7 +83,7 @@ class GatewayServer:
             if self._app_hook is not None:
                 self._app_hook(app, origin)
         self._urls = await bind(list(apps), self._host, self._ports, self._runners)
-        links.cdn_url = self._urls[1]
+        links.cdn_url = self._public_cdn_url or self._urls[1]
         self.events.start()
         self._watch = asyncio.get_running_loop().create_task(self._watch_runs())
         log.info("Floyo gateway: api %s cdn %s -> ComfyUI worker %s", *self._urls, self.worker_url)

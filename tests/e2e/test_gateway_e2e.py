@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import time
 import urllib.request
 import wave
@@ -21,6 +22,7 @@ from .support.comfy import Comfy
 from .support.gateway import gateway_stack
 from .support.graphs import remote_run_of
 from .support.results import center_is, node_error, succeeded
+from .support.websocket import Socket
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +32,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "demo" / "workflows"  # the dem
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """Worker and client ComfyUI (started in parallel, ~12 s) with the gateway between them."""
-    with gateway_stack(tmp_path_factory, "gw") as built:
+    with gateway_stack(tmp_path_factory, "gw", worker_nodes=True) as built:
         yield built
 
 
@@ -277,6 +279,29 @@ def test_the_media_demo_uploads_its_picture_and_sound_and_returns_image_video_an
     [preview] = entry["outputs"][routed]["images"]
     with Image.open(stack.client.base / "temp" / preview["subfolder"] / preview["filename"]) as image:
         assert image.size == (320, 320) and image.getextrema() == Image.open(edges).getextrema()
+
+
+@pytest.mark.timeout(120)
+def test_the_client_node_shows_the_workers_node_and_step_while_it_runs(stack):
+    """Issue #25, item 5: the gateway follows its worker's websocket and adds ``progress`` to the
+    run; the pack's ``floyo.run`` events carry "Sampler 3/12" (the node's title and its step),
+    which the node's status line shows (web/floyo/node_status.js), and drop it once the run is done."""
+    remote = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1,
+                                                           "color": 0}},
+              "2": {"class_type": "RemoteOnlySteps", "_meta": {"title": "Sampler"},
+                    "inputs": {"image": ["1", 0], "steps": 12, "seconds": 0.6}},
+              "3": save("2", prefix="stepped")}
+    with Socket(stack.client.url) as ws:
+        prompt_id = stack.client.queue({"1": remote_run_of(remote), "2": save("1")}, client_id=ws.client_id)
+        assert succeeded(stack.client.wait(prompt_id, timeout=90))
+        time.sleep(0.3)
+    events = [e["data"] for e in ws.events if e["type"] == "floyo.run"]
+    steps = [e["progress"] for e in events if e.get("progress")]
+    assert steps, [e["status"] for e in events]
+    assert all(re.fullmatch(r"Sampler (\d+)/12", s) for s in steps), steps
+    counts = [int(re.fullmatch(r"Sampler (\d+)/12", s)[1]) for s in steps]
+    assert counts == sorted(counts) and len(set(counts)) >= 2, "the step moves on, event by event"
+    assert all(e.get("progress") is None for e in events if e["status"] != "processing")
 
 
 @pytest.mark.timeout(180)

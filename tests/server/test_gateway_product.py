@@ -286,3 +286,11 @@ async def test_live_progress_names_the_node_and_its_step_while_the_worker_report
         await asyncio.sleep(0.3)
         _, run = await call("GET", f"{gw.api_url}/runs/{run_id}")
         assert "progress" not in run
+
+
+async def test_presigned_links_carry_the_public_cdn_address_behind_a_reverse_proxy(worker):
+    async with GatewayServer(worker.url, keys=[KEY], public_cdn_url="https://cdn.example.org/") as gw:
+        run_id = await create(gw)
+        worker.finish("p1", ("out_00001_.png", b"png"))
+        _, run = await call("GET", f"{gw.api_url}/runs/{run_id}", params={"expand": "outputs.presigned_url"})
+    assert run["outputs"][0]["presigned_url"].startswith("https://cdn.example.org/p/file_")

@@ -20,6 +20,7 @@ from floyo_scripted.gateway_realism import GatewayShaping
 from .comfy import COMFY_LEG, Comfy, require_comfyui
 
 GATEWAY_KEY = "flo_gateway_e2e"
+WORKER_NODES = Path(__file__).resolve().parents[1] / "worker_nodes"
 
 
 @dataclass
@@ -59,12 +60,15 @@ class Stack:
 
 @contextlib.contextmanager
 def gateway_stack(tmp_path_factory, name: str, realism: Any = None, worker_leg: matrix.Leg = COMFY_LEG,
-                  client_leg: matrix.Leg = COMFY_LEG):
+                  client_leg: matrix.Leg = COMFY_LEG, worker_nodes: bool = False):
     """A worker ComfyUI (no pack) and a client ComfyUI (the pack, keyed for the gateway) with the
     Floyo-compatible gateway between them; both ComfyUIs start in parallel (~12 s). Both run the
-    ComfyUI under test unless ``worker_leg``/``client_leg`` name another of the matrix."""
+    ComfyUI under test unless ``worker_leg``/``client_leg`` name another of the matrix; with
+    ``worker_nodes`` the worker also has tests/e2e/worker_nodes/remote_only."""
     require_comfyui()
     worker = Comfy(tmp_path_factory.mktemp(f"{name}-worker"), pack=False, leg=worker_leg)
+    if worker_nodes:
+        (worker.custom_nodes_dir / "remote_only").symlink_to(WORKER_NODES / "remote_only")
     shaping = GatewayShaping(realism)
     state_dir = tmp_path_factory.mktemp(f"{name}-gateway-state")
     server = GatewayServer(worker.url, keys=[GATEWAY_KEY], app_hook=shaping.hook, state_dir=state_dir)
