@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..floyo_client.models import Phase
+from ..floyo_client import Phase
 from .gateway_runs import (
     GatewayRun,
     StoredFile,

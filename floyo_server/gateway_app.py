@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..floyo_client.models import EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S, VOCABULARIES, Phase
+from ..floyo_client import EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S, VOCABULARIES, Phase
 from .access import FixedWindowLimiter, Keys, LoggedRequest, RequestLog, key_id
 from .gateway import Gateway
 from .gateway_files import (

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
-from ..floyo_client.models import EXPAND_FILE_URL, FILE_URL_EXPIRY_RANGE_S
+from ..floyo_client import EXPAND_FILE_URL, FILE_URL_EXPIRY_RANGE_S
 from .access import Signer
 from .gateway import Gateway
 from .gateway_runs import StoredFile

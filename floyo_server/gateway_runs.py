@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..floyo_client.models import Phase
+from ..floyo_client import Phase
 from .wire import RunError, iso_now, node_order
 
 

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..floyo_client.models import Phase
+from ..floyo_client import Phase
 from .gateway_runs import GatewayRun, StoredFile
 from .wire import RunError
 

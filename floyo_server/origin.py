@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..floyo_client.models import Phase
+from ..floyo_client import Phase
 from .wire import json_error
 
 _SHUTDOWN_TIMEOUT_S = 0.5

@@ -103,6 +103,14 @@ def test_glue_imports_the_core_only_through_its_facade():
     assert facade_bypasses(glue, set(floyo_client.__all__)) == []
 
 
+def test_the_gateway_imports_the_core_only_through_its_facade():
+    """floyo_server/ (shipped) uses the core as the glue does: only what its facade exports."""
+    from floyo_pack import floyo_client
+
+    gateway = {p: t for p, t in _shipped().items() if p.startswith("floyo_server/")}
+    assert facade_bypasses(gateway, set(floyo_client.__all__)) == []
+
+
 def test_the_facade_check_sees_every_depth_of_the_glue():
     planted = {"nodes/run/collect.py": "from ...floyo_client.config import X\n"
                                        "from ...floyo_client import Y, Z\n",
