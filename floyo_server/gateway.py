@@ -112,9 +112,10 @@ class Gateway:
         return runs
 
     async def _update(self, run: GatewayRun, queue: QueueState) -> None:
-        fresh = self.store.run(run.id, None)  # another request may have moved it meanwhile
-        if fresh is not None and fresh.phase.terminal:
-            run.__dict__.update(fresh.__dict__)
+        fresh = self.store.run(run.id, None)  # another request may have moved it (or cancelled it)
+        if fresh is not None:
+            vars(run).update(vars(fresh))
+        if run.phase.terminal:
             return
         before = run.phase
         if run.prompt_id in queue.running:

@@ -79,6 +79,7 @@ async def stream_file(request: web.Request, stored: StoredFile) -> web.StreamRes
     passed = {h: request.headers[h] for h in ("Range", "If-Range") if h in request.headers}
     passed["Accept-Encoding"] = "identity"  # the bytes as stored: sizes and ranges must match
     worker = request.app[GATEWAY].worker
+    response: web.StreamResponse | None = None
     try:
         async with worker.open_view(stored.filename, stored.subfolder, stored.kind, passed) as source:
             if source.status not in (200, 206, 416):
@@ -95,8 +96,9 @@ async def stream_file(request: web.Request, stored: StoredFile) -> web.StreamRes
             return response
     except WorkerUnavailable as exc:
         log.warning("%s", exc)
-        if "response" in locals() and response.prepared:
-            request.transport and request.transport.close()  # a short body, never a wrong one
+        if response is not None and response.prepared:  # cut short: the client sees a short body
+            if request.transport is not None:
+                request.transport.close()
             return response
         return json_error(502, "Bad Gateway", "The ComfyUI worker behind this gateway is unreachable")
 

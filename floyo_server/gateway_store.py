@@ -40,8 +40,9 @@ _SAVE_RUN = """
 INSERT INTO runs (id, key, name, prompt_id, phase, error, flotime_ms, cancel_requested, requested_at,
                   finished_at, outputs_saved, titles) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET phase=excluded.phase, error=excluded.error, flotime_ms=excluded.flotime_ms,
-  cancel_requested=excluded.cancel_requested, finished_at=excluded.finished_at,
-  outputs_saved=excluded.outputs_saved"""
+  cancel_requested=max(runs.cancel_requested, excluded.cancel_requested), finished_at=excluded.finished_at,
+  outputs_saved=excluded.outputs_saved
+WHERE runs.phase NOT IN ('succeeded', 'failed', 'cancelled')"""
 _ADD_FILE = """
 INSERT INTO files (id, key, run_id, file_name, mime_type, size_bytes, input_path, filename, subfolder,
                    kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
@@ -100,7 +101,8 @@ class GatewayStore:
             return bytes(self._db.execute("SELECT value FROM meta WHERE name='signer'").fetchone()[0])
 
     def save_run(self, run: GatewayRun) -> None:
-        """Insert the run, or write what changed about it."""
+        """Insert the run, or write what changed about it. A finished run is never changed again,
+        and a cancel once asked for stays asked for (two requests may save one run at once)."""
         self._write(_SAVE_RUN, _run_row(run))
 
     def run(self, run_id: str, key: str | None) -> GatewayRun | None:

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 CLIENT_ID = "floyo-gateway"
 _TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10)
+# a run's status: asked every few seconds and on each poll, so a hung worker must not hold it long
+_STATUS_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
 # a file streamed through: no total, but a worker silent this long is gone
 _STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10, sock_read=60)
 
@@ -106,13 +108,13 @@ class WorkerClient:
         return str(version) if version else None
 
     async def queue(self) -> QueueState:
-        body = await self._ok("GET", "/queue")
+        body = await self._ok("GET", "/queue", timeout=_STATUS_TIMEOUT)
         body = body if isinstance(body, dict) else {}
         return QueueState(running=_ids(body.get("queue_running")), pending=_ids(body.get("queue_pending")))
 
     async def history(self, prompt_id: str) -> dict[str, Any] | None:
         """The prompt's history entry, or None while it has none (queued, running or removed)."""
-        body = await self._ok("GET", f"/history/{prompt_id}")
+        body = await self._ok("GET", f"/history/{prompt_id}", timeout=_STATUS_TIMEOUT)
         entry = body.get(prompt_id) if isinstance(body, dict) else None
         return entry if isinstance(entry, dict) else None
 

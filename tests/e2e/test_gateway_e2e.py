@@ -18,6 +18,7 @@ import pytest
 from floyo_scripted.ui_format import ui_to_api
 from PIL import Image
 
+from .support.browser import run_script
 from .support.comfy import Comfy
 from .support.gateway import gateway_stack
 from .support.graphs import remote_run_of
@@ -281,18 +282,23 @@ def test_the_media_demo_uploads_its_picture_and_sound_and_returns_image_video_an
         assert image.size == (320, 320) and image.getextrema() == Image.open(edges).getextrema()
 
 
+def stepping(steps: int = 12, seconds: float = 0.6) -> dict:
+    """A remote graph whose node titled "Sampler" reports ``steps`` steps on the worker."""
+    return {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1,
+                                                         "color": 0}},
+            "2": {"class_type": "RemoteOnlySteps", "_meta": {"title": "Sampler"},
+                  "inputs": {"image": ["1", 0], "steps": steps, "seconds": seconds}},
+            "3": save("2", prefix=f"stepped_{time.time_ns()}")}
+
+
 @pytest.mark.timeout(120)
 def test_the_client_node_shows_the_workers_node_and_step_while_it_runs(stack):
     """Issue #25, item 5: the gateway follows its worker's websocket and adds ``progress`` to the
     run; the pack's ``floyo.run`` events carry "Sampler 3/12" (the node's title and its step),
     which the node's status line shows (web/floyo/node_status.js), and drop it once the run is done."""
-    remote = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1,
-                                                           "color": 0}},
-              "2": {"class_type": "RemoteOnlySteps", "_meta": {"title": "Sampler"},
-                    "inputs": {"image": ["1", 0], "steps": 12, "seconds": 0.6}},
-              "3": save("2", prefix="stepped")}
     with Socket(stack.client.url) as ws:
-        prompt_id = stack.client.queue({"1": remote_run_of(remote), "2": save("1")}, client_id=ws.client_id)
+        graph = {"1": remote_run_of(stepping()), "2": save("1")}
+        prompt_id = stack.client.queue(graph, client_id=ws.client_id)
         assert succeeded(stack.client.wait(prompt_id, timeout=90))
         time.sleep(0.3)
     events = [e["data"] for e in ws.events if e["type"] == "floyo.run"]
@@ -302,6 +308,16 @@ def test_the_client_node_shows_the_workers_node_and_step_while_it_runs(stack):
     counts = [int(re.fullmatch(r"Sampler (\d+)/12", s)[1]) for s in steps]
     assert counts == sorted(counts) and len(set(counts)) >= 2, "the step moves on, event by event"
     assert all(e.get("progress") is None for e in events if e["status"] != "processing")
+
+
+@pytest.mark.timeout(150)
+def test_the_nodes_status_line_in_the_browser_shows_the_workers_step(stack, needs_browser):
+    """The same step on the node as the user sees it, in the real frontend of this leg."""
+    res = run_script("gateway_progress.mjs", stack.client, timeout=120, WORKFLOW=json.dumps(stepping()))
+    stepped = [t for t in res["texts"] if re.search(r"^Floyo: processing Sampler \d+/12 · ", t)]
+    assert len(stepped) >= 2, res["texts"]
+    others = [t for t in res["texts"] if not t.startswith("Floyo: processing")]
+    assert not any("Sampler" in t for t in others), res["texts"]
 
 
 @pytest.mark.timeout(180)

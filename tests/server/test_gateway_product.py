@@ -294,3 +294,28 @@ async def test_presigned_links_carry_the_public_cdn_address_behind_a_reverse_pro
         worker.finish("p1", ("out_00001_.png", b"png"))
         _, run = await call("GET", f"{gw.api_url}/runs/{run_id}", params={"expand": "outputs.presigned_url"})
     assert run["outputs"][0]["presigned_url"].startswith("https://cdn.example.org/p/file_")
+
+
+def test_a_stale_copy_of_a_run_never_undoes_a_cancel_nor_reopens_a_finished_run(tmp_path):
+    """The watch and a request may hold copies of one run at once: the later save of the older
+    copy must not lose a cancel asked for meanwhile, nor move a finished run back."""
+    from floyo_pack.floyo_client import Phase
+    from floyo_pack.floyo_server.gateway_runs import GatewayRun
+    from floyo_pack.floyo_server.gateway_store import GatewayStore
+
+    store = GatewayStore(tmp_path)
+    store.save_run(GatewayRun(id="run_a", name="a", key=KEY, prompt_id="p1"))
+    stale = store.run("run_a", KEY)
+    cancelled = store.run("run_a", KEY)
+    cancelled.cancel_requested = True
+    store.save_run(cancelled)
+    stale.phase = Phase.RUNNING
+    store.save_run(stale)
+    assert store.run("run_a", KEY).cancel_requested and store.run("run_a", KEY).phase is Phase.RUNNING
+    done = store.run("run_a", KEY)
+    done.finish(Phase.CANCELLED)
+    store.save_run(done)
+    stale.phase = Phase.QUEUED
+    store.save_run(stale)
+    assert store.run("run_a", KEY).phase is Phase.CANCELLED
+    assert store.run("run_a", OTHER) is None
