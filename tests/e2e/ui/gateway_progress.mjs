@@ -17,16 +17,19 @@ await withComfy(async (page, result) => {
     const preview = LiteGraph.createNode("PreviewImage");
     app.graph.add(preview);
     floyo.connect(0, preview, 0);
-    window.__floyoNode = floyo;
+    window.__floyoEvents = [];
+    window.comfyAPI.api.api.addEventListener("floyo.run", (e) => window.__floyoEvents.push(e.detail.status));
     await app.queuePrompt(0, 1);
     return String(floyo.id);
   }, process.env.WORKFLOW);
   result.texts = [];
   const end = Date.now() + 60000;
   while (Date.now() < end) {
-    const text = await page.evaluate(() => window.__floyoNode.floyoStatus?.textContent ?? "");
+    // the status line as drawn (the one Floyo node's), whichever renderer draws it
+    const text = await page.evaluate(() => document.querySelector(".floyo-status")?.textContent ?? "");
     if (text !== result.texts.at(-1)) result.texts.push(text);
     if (/\(ended\)|saved/.test(text)) break;
     await page.waitForTimeout(100);
   }
+  result.events = await page.evaluate(() => window.__floyoEvents);
 });
