@@ -65,6 +65,11 @@ def key_id(key: str) -> str:
     return "key-" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
+def owner_of(key: str) -> str:
+    """Who owns a run, file or upload: the key's SHA-256, so the state folder holds no key."""
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def read_keys_file(path: Path) -> set[str]:
     """One key per line; blank lines and ``#`` comments skipped. Raises OSError/ValueError."""
     keys = set()

@@ -58,7 +58,7 @@ class Gateway:
         self._lock = asyncio.Lock()  # one refresh at a time: a finish (and its files) is written once
         self._worker_version: str | None = None  # "" once asked and the worker did not say
 
-    async def create(self, workflow: dict[str, Any], name: str, key: str,
+    async def create(self, workflow: dict[str, Any], name: str, owner: str,
                      client_comfyui: str | None = None) -> GatewayRun:
         """Submit the workflow; a prompt the worker rejects becomes a failed run, as on Floyo, and so
         does one it accepts only in part (docs/floyo-api.md, "Partly valid workflows"). Either
@@ -68,7 +68,7 @@ class Gateway:
         Raises WorkerUnavailable when the worker cannot be reached (nothing was created).
         """
         submitted = await self.worker.submit(workflow)
-        run = GatewayRun(id=new_id("run_"), name=name, key=key, prompt_id=submitted.prompt_id,
+        run = GatewayRun(id=new_id("run_"), name=name, owner=owner, prompt_id=submitted.prompt_id,
                          titles=node_titles(workflow))
         if submitted.rejection is not None:
             error = rejection_error(submitted.rejection)
@@ -168,7 +168,7 @@ class Gateway:
                 log.warning("run %s: the worker has no %s any more", run.id, ref.input_path)
                 continue
             self.store.add_file(StoredFile(
-                id=new_id("file_"), key=run.key, run_id=run.id, file_name=ref.filename,
+                id=new_id("file_"), owner=run.owner, run_id=run.id, file_name=ref.filename,
                 mime_type=_mime(ref.filename), size_bytes=size, input_path=ref.input_path,
                 filename=ref.filename, subfolder=ref.subfolder, kind=ref.kind))
         run.outputs_saved = True
@@ -198,7 +198,7 @@ class Gateway:
     def outputs(self, run: GatewayRun) -> list[StoredFile]:
         return self.store.run_files(run.id) if run.phase is Phase.SUCCEEDED else []
 
-    async def upload(self, path: Path, name: str, folder: str, key: str, *,
+    async def upload(self, path: Path, name: str, folder: str, owner: str, *,
                      rename: bool) -> StoredFile | None:
         """Stream the file at ``path`` into the worker's input folder; None if the name is taken
         and not ``rename``.
@@ -211,6 +211,6 @@ class Gateway:
         saved = await self.worker.upload(path, name, folder, overwrite=False)
         stored, sub = str(saved["name"]), str(saved.get("subfolder") or "")
         return self.store.add_file(StoredFile(
-            id=new_id("file_"), key=key, run_id=None, file_name=stored, mime_type=_mime(stored),
+            id=new_id("file_"), owner=owner, run_id=None, file_name=stored, mime_type=_mime(stored),
             size_bytes=path.stat().st_size, input_path=f"{sub}/{stored}" if sub else stored,
             filename=stored, subfolder=sub, kind="input"))

@@ -18,12 +18,12 @@ from typing import Any
 from aiohttp import web
 
 from ..floyo_client import EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S, VOCABULARIES, Phase
-from .access import FixedWindowLimiter, Keys, LoggedRequest, RequestLog, key_id
+from .access import FixedWindowLimiter, Keys, LoggedRequest, RequestLog, key_id, owner_of
 from .gateway import Gateway
 from .gateway_files import (
     GATEWAY,
-    KEY,
     LINKS,
+    OWNER,
     SPOOL,
     Links,
     bearer_download,
@@ -65,7 +65,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     access, key = request.app[ACCESS], bearer_key(request)
     if key is None or key not in access.keys:
         return json_error(401, "Unauthorized", "Invalid API key")
-    request[KEY] = key
+    request[OWNER] = owner_of(key)
     wait_s = access.limiter.hit(key, access.rate_limit, access.window_s, time.monotonic())
     if wait_s is not None:
         response: web.StreamResponse = json_error(
@@ -114,7 +114,7 @@ async def create_run(request: web.Request) -> web.StreamResponse:
     except Invalid as exc:
         return json_error(400, "Validation error", str(exc.args[0]))
     try:
-        run = await request.app[GATEWAY].create(workflow, name, request[KEY],
+        run = await request.app[GATEWAY].create(workflow, name, request[OWNER],
                                                 client_comfyui(request.headers.get("User-Agent", "")))
     except WorkerUnavailable as exc:
         log.warning("%s", exc)
@@ -128,7 +128,7 @@ async def get_run(request: web.Request) -> web.StreamResponse:
         expires_in = parse_expand(request.query, EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S)
     except Invalid as exc:
         return json_error(400, "Validation error", str(exc))
-    run = gateway.store.run(request.match_info["run_id"], request[KEY])
+    run = gateway.store.run(request.match_info["run_id"], request[OWNER])
     if run is None:
         return json_error(404, "Run not found")
     await gateway.refresh([run])
@@ -144,14 +144,14 @@ async def list_runs(request: web.Request) -> web.StreamResponse:
         limit = max(1, min(int(request.query.get("limit", "10")), 100))
     except ValueError:
         return json_error(400, "Validation error", "limit must be an integer")
-    runs, more = gateway.store.runs_of(request[KEY], search, limit)
+    runs, more = gateway.store.runs_of(request[OWNER], search, limit)
     page = [render_run(request.app[LINKS], run, [], None) for run in runs]
     return web.json_response({"object": "list", "data": page, "has_more": more})
 
 
 async def cancel_run(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
-    run = gateway.store.run(request.match_info["run_id"], request[KEY])
+    run = gateway.store.run(request.match_info["run_id"], request[OWNER])
     if run is None:
         return json_error(404, "Run not found")
     try:

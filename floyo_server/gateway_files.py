@@ -63,9 +63,10 @@ class Links:
 
 GATEWAY: web.AppKey[Gateway] = web.AppKey("floyo_gateway", Gateway)
 LINKS: web.AppKey[Links] = web.AppKey("floyo_links", Links)
-# request-scoped: the caller's key, set by auth; web.RequestKey exists from aiohttp 3.14
+# request-scoped: who the caller is (``owner_of`` its key), set by auth; web.RequestKey exists
+# from aiohttp 3.14
 _RequestKey: Any = getattr(web, "RequestKey", None)
-KEY: Any = _RequestKey("floyo_key", str) if _RequestKey else "floyo_key"
+OWNER: Any = _RequestKey("floyo_owner", str) if _RequestKey else "floyo_owner"
 SPOOL: web.AppKey[Path] = web.AppKey("floyo_spool", Path)
 
 
@@ -104,7 +105,7 @@ async def stream_file(request: web.Request, stored: StoredFile) -> web.StreamRes
 
 
 async def bearer_download(request: web.Request) -> web.StreamResponse:
-    stored = request.app[GATEWAY].store.file(request.match_info["file_id"], request[KEY])
+    stored = request.app[GATEWAY].store.file(request.match_info["file_id"], request[OWNER])
     if stored is None:
         return json_error(404, "File not found")
     return await stream_file(request, stored)
@@ -129,7 +130,7 @@ async def get_file(request: web.Request) -> web.StreamResponse:
         expires_in = parse_expand(request.query, EXPAND_FILE_URL, FILE_URL_EXPIRY_RANGE_S)
     except Invalid as exc:
         return validation_error(str(exc))
-    stored = request.app[GATEWAY].store.file(request.match_info["file_id"], request[KEY])
+    stored = request.app[GATEWAY].store.file(request.match_info["file_id"], request[OWNER])
     if stored is None:
         return json_error(404, "File not found")
     url = request.app[LINKS].presigned_url(stored, expires_in) if expires_in is not None else None
@@ -176,7 +177,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
             return json_error(400, "Upload Failed", "on_conflict must be 'fail' or 'rename'")
         name = clean_name(fields.get("filename") or "upload.bin")
         stored = await request.app[GATEWAY].upload(path, name, _folder(fields.get("path") or ""),
-                                                   request[KEY], rename=on_conflict == "rename")
+                                                   request[OWNER], rename=on_conflict == "rename")
     except WorkerUnavailable as exc:
         log.warning("%s", exc)
         return json_error(502, "Bad Gateway", "The ComfyUI worker behind this gateway is unreachable")

@@ -16,7 +16,7 @@ from .wire import RunError, iso_now, node_order
 
 @dataclass
 class GatewayRun:
-    """One run: its owner key, its worker prompt and what was last learned about it.
+    """One run: its owner (``access.owner_of`` its key), its worker prompt and what was last learned about it.
 
     ``prompt_id`` is None when the worker rejected the prompt (the run is then failed at once).
     Once ``phase`` is terminal it never changes and the worker is not asked again, except once
@@ -26,7 +26,7 @@ class GatewayRun:
 
     id: str
     name: str
-    key: str
+    owner: str
     prompt_id: str | None
     phase: Phase = Phase.QUEUED
     error: RunError | None = None
@@ -50,7 +50,7 @@ class StoredFile:
     (``/view?filename=&subfolder=&type=``), never its bytes."""
 
     id: str
-    key: str
+    owner: str
     run_id: str | None
     file_name: str
     mime_type: str

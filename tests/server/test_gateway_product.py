@@ -183,6 +183,8 @@ async def test_runs_files_and_uploads_survive_a_restart_of_the_gateway(worker, t
         link = run["outputs"][0]["presigned_url"]
         uploaded = await upload(gw, b"kept", "kept.png")
         ports = (int(gw.api_url.rsplit(":", 1)[1]), int(gw.cdn_url.rsplit(":", 1)[1]))
+    kept = b"".join(f.read_bytes() for f in state.iterdir() if f.is_file())
+    assert KEY.encode() not in kept, "the state names owners by their key's hash, never the key"
     worker.finish("p2", ("out_00002_.png", b"second"))  # finished while the gateway was down
     async with GatewayServer(worker.url, keys=[KEY], state_dir=state, api_port=ports[0],
                              cdn_port=ports[1]) as gw:
@@ -304,7 +306,7 @@ def test_a_stale_copy_of_a_run_never_undoes_a_cancel_nor_reopens_a_finished_run(
     from floyo_pack.floyo_server.gateway_store import GatewayStore
 
     store = GatewayStore(tmp_path)
-    store.save_run(GatewayRun(id="run_a", name="a", key=KEY, prompt_id="p1"))
+    store.save_run(GatewayRun(id="run_a", name="a", owner=KEY, prompt_id="p1"))
     stale = store.run("run_a", KEY)
     cancelled = store.run("run_a", KEY)
     cancelled.cancel_requested = True
