@@ -283,9 +283,10 @@ def test_the_media_demo_uploads_its_picture_and_sound_and_returns_image_video_an
 
 
 def stepping(steps: int = 12, seconds: float = 0.6) -> dict:
-    """A remote graph whose node titled "Sampler" reports ``steps`` steps on the worker."""
+    """A remote graph whose node titled "Sampler" reports ``steps`` steps on the worker; a fresh
+    color each time, so the worker runs it again rather than serving it from its cache."""
     return {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1,
-                                                         "color": 0}},
+                                                         "color": time.time_ns() % 0xFFFFFF}},
             "2": {"class_type": "RemoteOnlySteps", "_meta": {"title": "Sampler"},
                   "inputs": {"image": ["1", 0], "steps": steps, "seconds": seconds}},
             "3": save("2", prefix=f"stepped_{time.time_ns()}")}
