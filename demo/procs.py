@@ -156,7 +156,8 @@ class Gateway:
         ports = free_port(), free_port()
         self.api_url, self.cdn_url = (f"http://127.0.0.1:{port}" for port in ports)
         cmd = [sys.executable, "-m", "floyo_server", "--gateway", worker_url, "--key", key,
-               "--api-port", str(ports[0]), "--cdn-port", str(ports[1])]
+               "--api-port", str(ports[0]), "--cdn-port", str(ports[1]),
+               "--state", str(log_path.parent / "gateway-state")]  # the demo's own, not the user's
         self.process = Process("gateway", cmd, log_path, cwd=repo)
 
     def wait_ready(self, timeout: float = 30.0) -> None:

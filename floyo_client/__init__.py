@@ -48,7 +48,18 @@ from .hosted import get_workflow as get_hosted_workflow
 from .hosted import resolve as resolve_hosted
 from .journal import GAVE_UP, Journal, JournalState, RunRecord
 from .keystate import KeyState, key_state
-from .models import RUN_ID_RE, Phase, Run, RunOutput, classify_status
+from .models import (
+    EXPAND_FILE_URL,
+    EXPAND_RUN_OUTPUT_URLS,
+    FILE_URL_EXPIRY_RANGE_S,
+    RUN_ID_RE,
+    RUN_URL_EXPIRY_RANGE_S,
+    VOCABULARIES,
+    Phase,
+    Run,
+    RunOutput,
+    classify_status,
+)
 from .outcome import CancelOutcome, CancelResult
 from .output_tags import OutputNode, describe, node_of, route, silent, subfolder_of, tag
 from .part_files import sweep_parts
@@ -109,6 +120,9 @@ __all__ = [
     "RateLimiter", "RetryPolicy", "Run", "RunFailed", "RunHandle", "RunMayExist", "RunMeta", "RunOutput",
     "RunTimedOut", "RunUpdate", "SavedFile", "ServerError", "StopCheck", "Transport", "WAYS_OUT",
     "WorkflowError", "identify_host",
+    # Floyo's wire words and limits, for the gateway (floyo_server/)
+    "EXPAND_FILE_URL", "EXPAND_RUN_OUTPUT_URLS", "FILE_URL_EXPIRY_RANGE_S", "RUN_URL_EXPIRY_RANGE_S",
+    "VOCABULARIES",
     "__version__", "ancestors", "apply_overrides", "build_missing", "cancel_on_failure",
     "cancel_on_stop", "check_api_format", "classify_status", "descendants", "describe", "download_file",
     "download_outputs", "error_from_response", "failure_of", "find_node", "find_secrets", "fingerprint",

@@ -216,6 +216,19 @@ class Run:
         """Floyo's failure detail, if any. Never decides success on its own (docs/floyo-api.md, "Errors")."""
         return error_text({k: self.raw.get(k) for k in ("error", "message", "errors")})
 
+    @property
+    def progress_text(self) -> str | None:
+        """``"KSampler 7/20"`` from a gateway's optional ``progress: {node, value, max}``
+        (docs/floyo-api.md, "Live progress"); None when absent or malformed, as on Floyo."""
+        step = self.raw.get("progress")
+        if not isinstance(step, dict):
+            return None
+        node, value, most = step.get("node"), _int_or_none(step.get("value")), _int_or_none(step.get("max"))
+        if value is None or most is None or not 0 <= value <= most or most <= 0:
+            return None
+        name = " ".join(str(node).split())[:60] if isinstance(node, (str, int)) else ""
+        return f"{name} {value}/{most}".strip()
+
     @classmethod
     def from_json(cls, body: object, *, status: str = "queued") -> Run:
         """Parse a run object. Raises ValueError when there is no usable run id."""

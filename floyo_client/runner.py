@@ -48,6 +48,7 @@ class RunUpdate:
     flotime_ms: int | None = None
     message: str | None = None
     reconnecting_s: float | None = None  # set while Floyo is unreachable: seconds since it began
+    progress: str | None = None  # "KSampler 7/20" while a gateway reports the running node's step
 
 
 def _ignore(*_: Any) -> None:
@@ -132,7 +133,8 @@ class RunHandle:
         return RunUpdate(self.run_id, run.status if run else "queued", run.phase if run else Phase.QUEUED,
                          now - self._started, self._active_s, run.flotime_ms if run else None,
                          run.error_message if run and run.phase is Phase.FAILED else None,
-                         self.outage.seconds(now))
+                         self.outage.seconds(now),
+                         run.progress_text if run and run.phase is Phase.RUNNING else None)
 
     async def refresh(self, *, urls: bool = False, attempts: int | None = None) -> Run:
         run = await self.client.get_run(self.run_id, urls=urls, url_ttl_s=self.limits.url_ttl_s,

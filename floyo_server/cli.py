@@ -1,8 +1,11 @@
 """Command line of gateway mode: ``python -m floyo_server --gateway <ComfyUI URL>`` from the repo root.
 
-Parses flags, starts a GatewayServer over the ComfyUI worker and runs until interrupted. The base
-URLs go to stdout as ``FLOYO_API_URL=…``/``FLOYO_CDN_URL=…`` lines for scripts to read; logs go
-to stderr. Binds loopback only.
+Parses flags, starts a GatewayServer over the ComfyUI worker and runs until interrupted; SIGHUP
+rereads ``--keys FILE``. State lives under ``--state DIR`` (default: the user's data folder).
+With no key given, a random one is made at the first start, kept in the state folder and printed
+once (``FLOYO_API_KEY=…``); there is no well-known key. The base URLs go to stdout as
+``FLOYO_API_URL=…``/``FLOYO_CDN_URL=…`` lines for scripts to read; logs go to stderr. Binds
+loopback only: TLS and the outside world come from a reverse proxy.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from .access import kept_key
 from .gateway_server import GatewayServer
 from .origin import check_loopback
 
@@ -30,8 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--api-port", type=int, default=0)
     parser.add_argument("--cdn-port", type=int, default=0)
-    parser.add_argument("--key", action="append", dest="keys",
-                        help="accepted API key (repeatable; default flo_test_key)")
+    parser.add_argument("--key", action="append", dest="keys", default=[],
+                        help="accepted API key (repeatable)")
+    parser.add_argument("--keys", dest="keys_file", metavar="FILE", type=Path,
+                        help="file of accepted API keys, one per line, reread on SIGHUP")
+    parser.add_argument("--state", metavar="DIR", type=Path, default=None,
+                        help=f"folder of the gateway's runs, files and key (default {default_state_dir()})")
+    parser.add_argument("--public-cdn-url", metavar="URL", default=None,
+                        help="the CDN's address as clients reach it (behind a reverse proxy); "
+                             "presigned links carry it. Default: the bound loopback address")
     parser.add_argument("--rate-limit", type=int, default=100, help="requests per minute per key")
     parser.add_argument("--workflows", metavar="DIR",
                         help="a folder of API-format workflow files (*.json) served as the team's workflows")
@@ -39,11 +52,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def default_state_dir() -> Path:
+    """``$XDG_DATA_HOME/floyo-gateway`` (``~/.local/share``), ``%LOCALAPPDATA%`` on Windows, and
+    ``~/Library/Application Support`` on macOS."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "floyo-gateway"
+
+
+def _keys(args: argparse.Namespace, state: Path) -> list[str]:
+    """The keys given, else the one kept in ``state`` (made and printed once, at the first start)."""
+    if args.keys or args.keys_file:
+        return args.keys
+    key, made = kept_key(state)
+    if made:
+        sys.stdout.write(f"FLOYO_API_KEY={key}\n")
+        sys.stdout.flush()
+        log.info("made an API key for this gateway, kept in %s (printed once, above)", state)
+    else:
+        log.info("using the API key kept in %s", state)
+    return [key]
+
+
 async def serve(args: argparse.Namespace) -> None:
-    """Run the gateway until SIGINT/SIGTERM."""
-    gateway = GatewayServer(args.gateway, keys=args.keys or ["flo_test_key"], host=args.host,
-                            api_port=args.api_port, cdn_port=args.cdn_port, rate_limit=args.rate_limit,
-                            workflows=args.workflows)
+    """Run the gateway until SIGINT/SIGTERM; SIGHUP rereads the keys file."""
+    state = args.state or default_state_dir()
+    gateway = GatewayServer(args.gateway, keys=_keys(args, state), keys_file=args.keys_file,
+                            state_dir=state, host=args.host, api_port=args.api_port,
+                            cdn_port=args.cdn_port, rate_limit=args.rate_limit,
+                            public_cdn_url=args.public_cdn_url, workflows=args.workflows)
+    with contextlib.suppress(NotImplementedError, AttributeError):  # no SIGHUP on Windows
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, gateway.reload_keys)
     await serve_until_stopped(gateway, announce_urls)
     log.info("Floyo gateway stopped")
 
@@ -75,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         log.error("%s", exc)
         return 2
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(args))
+    except (OSError, ValueError) as exc:  # an unreadable keys file or state folder, no key at all
+        log.error("the gateway cannot start: %s", exc)
+        return 2
     return 0

@@ -1,33 +1,81 @@
-"""Gateway mode's two origins: the Floyo API (runs, files) and the CDN (upload, downloads).
+"""Gateway mode's two origins: the Floyo API (runs, files) and the CDN (upload, downloads), with
+what every request goes through: bearer auth, the per-key limiter, then the request log.
 
-Handlers parse the request, call the ``Gateway`` and render Floyo's JSON shapes. Auth, the
-per-key limiter, the request log, presigned links and file downloads are the scripted server's
-own pieces (``middleware``, ``api``, ``cdn``), reused as they are. No worker HTTP here.
+Handlers parse the request, call the ``Gateway`` and render Floyo's JSON shapes; a run, file or
+upload of another key is answered 404, as an unknown one. Every route of the gateway is
+registered in ``make_gateway_apps``. No worker HTTP here.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from ..floyo_client.models import EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S, VOCABULARIES, Phase
-from .cdn import OTHER_URL, bearer_download, presigned_download
+from ..floyo_client import EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S, VOCABULARIES, Phase
+from .access import FixedWindowLimiter, Keys, LoggedRequest, RequestLog, key_id, owner_of
 from .gateway import Gateway
-from .gateway_runs import GatewayRun
-from .middleware import KEY, STORE, json_error, make_app, record_of
-from .origin import FINISHED_MESSAGES, Invalid, get_file, parse_create, parse_expand, team_balance
-from .records import FileRecord, clean_name
-from .state import Store
+from .gateway_files import (
+    GATEWAY,
+    LINKS,
+    OWNER,
+    SPOOL,
+    Links,
+    bearer_download,
+    get_file,
+    presigned_download,
+    upload,
+)
+from .gateway_runs import GatewayRun, StoredFile
+from .origin import FINISHED_MESSAGES, Invalid, parse_create, parse_expand
+from .wire import bearer_key, iso_now, json_error
 from .worker import WorkerUnavailable
 
 log = logging.getLogger(__name__)
 
-GATEWAY: web.AppKey[Gateway] = web.AppKey("floyo_gateway", Gateway)
 _WORDS = {**VOCABULARIES["docs"], Phase.UNKNOWN: "processing"}
-_CONFLICT_MESSAGE = "A file with the same name already exists at the requested path."
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Access:
+    """What the middleware needs: the keys, the limiter and its numbers, the request log."""
+
+    def __init__(self, keys: Keys, rate_limit: int, log_size: int = 0, window_s: float = 60.0):
+        self.keys, self.rate_limit, self.window_s = keys, rate_limit, window_s
+        self.limiter = FixedWindowLimiter()
+        self.log = RequestLog(log_size)
+
+
+ACCESS: web.AppKey[Access] = web.AppKey("floyo_access", Access)
+ORIGIN: web.AppKey[str] = web.AppKey("floyo_origin", str)
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """401 without an accepted key, 429 past the key's window; an answered request is logged
+    (key by its id, never a header) only once its key was accepted."""
+    name = request.match_info.route.name
+    if name and name.startswith("public:"):
+        return await handler(request)
+    access, key = request.app[ACCESS], bearer_key(request)
+    if key is None or key not in access.keys:
+        return json_error(401, "Unauthorized", "Invalid API key")
+    request[OWNER] = owner_of(key)
+    wait_s = access.limiter.hit(key, access.rate_limit, access.window_s, time.monotonic())
+    if wait_s is not None:
+        response: web.StreamResponse = json_error(
+            429, "Too Many Requests", f"Rate limit exceeded: {access.rate_limit} requests per "
+            f"{access.window_s:g} seconds", headers={"Retry-After": str(max(1, math.ceil(wait_s)))})
+    else:
+        response = await handler(request)
+    access.log.add(LoggedRequest(request.app[ORIGIN], request.method, request.path, key_id(key),
+                                 response.status))
+    return response
 
 
 def _bad_gateway(exc: WorkerUnavailable) -> web.Response:
@@ -41,9 +89,11 @@ def client_comfyui(user_agent: str) -> str | None:
     return found.group(1) if found else None
 
 
-def render_run(store: Store, run: GatewayRun, outputs: list[FileRecord], expires_in: int | None) -> dict:
-    """A run as ``GET /runs/{id}`` shows it (the scripted server's shape)."""
-    urls = [store.presigned_url(f, expires_in) if expires_in is not None else None for f in outputs]
+def render_run(links: Links, run: GatewayRun, outputs: list[StoredFile], expires_in: int | None,
+               progress: dict[str, Any] | None = None) -> dict:
+    """A run as ``GET /runs/{id}`` shows it; ``progress`` is the gateway's extension
+    (docs/floyo-api.md, "Live progress"), present only while the worker reports a step."""
+    urls = [links.presigned_url(f, expires_in) if expires_in is not None else None for f in outputs]
     body: dict[str, Any] = {"id": run.id, "object": "run", "name": run.name, "status": _WORDS[run.phase],
                             "requested_at": run.requested_at, "created_at": run.requested_at,
                             "outputs": [f.to_json(url) for f, url in zip(outputs, urls, strict=True)]}
@@ -53,18 +103,18 @@ def render_run(store: Store, run: GatewayRun, outputs: list[FileRecord], expires
             body["flotime_ms"] = run.flotime_ms
     if run.phase is Phase.FAILED and run.error is not None:
         body["error"] = run.error.to_json()
+    if progress is not None and run.phase is Phase.RUNNING:
+        body["progress"] = progress
     return body
 
 
 async def create_run(request: web.Request) -> web.StreamResponse:
-    raw = await request.read()
-    record_of(request).body_size = len(raw)
     try:
-        workflow, name = parse_create(raw, None)
+        workflow, name = parse_create(await request.read(), None)
     except Invalid as exc:
         return json_error(400, "Validation error", str(exc.args[0]))
     try:
-        run = await request.app[GATEWAY].create(workflow, name, request.get(KEY),
+        run = await request.app[GATEWAY].create(workflow, name, request[OWNER],
                                                 client_comfyui(request.headers.get("User-Agent", "")))
     except WorkerUnavailable as exc:
         log.warning("%s", exc)
@@ -78,34 +128,30 @@ async def get_run(request: web.Request) -> web.StreamResponse:
         expires_in = parse_expand(request.query, EXPAND_RUN_OUTPUT_URLS, RUN_URL_EXPIRY_RANGE_S)
     except Invalid as exc:
         return json_error(400, "Validation error", str(exc))
-    run = gateway.runs.get(request.match_info["run_id"])
+    run = gateway.store.run(request.match_info["run_id"], request[OWNER])
     if run is None:
         return json_error(404, "Run not found")
-    try:
-        await gateway.refresh(run)
-        outputs = await gateway.outputs(run) if run.phase is Phase.SUCCEEDED else []
-    except WorkerUnavailable as exc:
-        return _bad_gateway(exc)
-    return web.json_response(render_run(gateway.store, run, outputs, expires_in))
+    await gateway.refresh([run])
+    return web.json_response(render_run(request.app[LINKS], run, gateway.outputs(run), expires_in,
+                                        gateway.progress_of(run)))
 
 
 async def list_runs(request: web.Request) -> web.StreamResponse:
     """``GET /runs?search=&limit=``: the key's runs whose name contains ``search``, newest first,
     as last seen (a lost create is found by its marker, then polled as usual)."""
-    gateway, search = request.app[GATEWAY], (request.query.get("search") or "").lower()
+    gateway, search = request.app[GATEWAY], request.query.get("search") or ""
     try:
         limit = max(1, min(int(request.query.get("limit", "10")), 100))
     except ValueError:
         return json_error(400, "Validation error", "limit must be an integer")
-    runs = [r for r in reversed(list(gateway.runs.values()))
-            if r.key == request.get(KEY) and search in r.name.lower()]
-    page = [render_run(gateway.store, run, [], None) for run in runs[:limit]]
-    return web.json_response({"object": "list", "data": page, "has_more": len(runs) > limit})
+    runs, more = gateway.store.runs_of(request[OWNER], search, limit)
+    page = [render_run(request.app[LINKS], run, [], None) for run in runs]
+    return web.json_response({"object": "list", "data": page, "has_more": more})
 
 
 async def cancel_run(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
-    run = gateway.runs.get(request.match_info["run_id"])
+    run = gateway.store.run(request.match_info["run_id"], request[OWNER])
     if run is None:
         return json_error(404, "Run not found")
     try:
@@ -120,48 +166,29 @@ async def cancel_run(request: web.Request) -> web.StreamResponse:
                              status=409)
 
 
-def _folder(path: str) -> str:
-    return "/".join(part for part in path.replace("\\", "/").split("/") if part not in ("", ".", ".."))
+async def team_balance(request: web.Request) -> web.StreamResponse:
+    """A gateway has no FloTime to sell: its balance never runs out."""
+    return web.json_response({"available_flotime_ms": 10**12, "partner_nodes_usd": 0.0,
+                              "calculated_at": iso_now()})
 
 
-async def upload(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    part = form.get("file")
-    if not isinstance(part, web.FileField):
-        return json_error(400, "Upload Failed", "multipart field 'file' is required")
-    on_conflict = str(form.get("on_conflict") or "fail")
-    if on_conflict not in ("fail", "rename"):
-        return json_error(400, "Upload Failed", "on_conflict must be 'fail' or 'rename'")
-    name = clean_name(str(form.get("filename") or part.filename or "upload.bin"))
-    try:
-        folder = _folder(str(form.get("path") or ""))
-        record = await request.app[GATEWAY].upload(part.file.read(), name, folder,
-                                                   rename=on_conflict == "rename")
-    except WorkerUnavailable as exc:
-        return _bad_gateway(exc)
-    if record is None:
-        stem, dot, ext = name.rpartition(".")
-        suggestion = f"{stem} (1).{ext}" if dot and stem else f"{name} (1)"
-        return json_error(409, "Upload Failed", _CONFLICT_MESSAGE, suggestion=suggestion)
-    log.info("uploaded %s to the worker as %s", record.id, record.input_path)
-    return web.json_response(record.to_json())
+def _app(origin: str, gateway: Gateway, access: Access, links: Links, spool: Any) -> web.Application:
+    app = web.Application(middlewares=[guard], client_max_size=32 * 1024 * 1024)  # a create's workflow
+    app[ORIGIN], app[GATEWAY], app[ACCESS], app[LINKS], app[SPOOL] = origin, gateway, access, links, spool
+    return app
 
 
-def make_gateway_apps(store: Store, gateway: Gateway, keys: set[str]) -> tuple[web.Application, ...]:
-    """The API origin and the CDN origin of gateway mode."""
-    api = make_app(store, "api", keys)
+def make_gateway_apps(gateway: Gateway, access: Access, links: Links,
+                      spool: Any) -> tuple[web.Application, ...]:
+    """The API origin and the CDN origin of gateway mode: every route, here."""
+    api, cdn = (_app(o, gateway, access, links, spool) for o in ("api", "cdn"))
     api.router.add_post("/runs", create_run)
     api.router.add_get("/runs", list_runs)
     api.router.add_get("/runs/{run_id}", get_run)
     api.router.add_post("/runs/{run_id}/cancel", cancel_run)
     api.router.add_get("/files/{file_id}", get_file)
     api.router.add_get("/team/balance", team_balance)
-    cdn = make_app(store, "cdn", keys)
-    cdn[OTHER_URL] = [""]  # the redirect knob stays off in gateway mode
     cdn.router.add_post("/upload", upload)
-    cdn.router.add_get("/p/{file_id}/{file_name}", presigned_download, name="public:presigned")
+    cdn.router.add_get("/p/{file_id}/{file_name:.+}", presigned_download, name="public:presigned")
     cdn.router.add_get("/{file_id}/download", bearer_download)
-    for app in (api, cdn):
-        app[GATEWAY] = gateway
-        app[STORE] = store
     return api, cdn

@@ -10,22 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..floyo_client.models import Phase
-from .records import FileRecord, iso_now, node_order
-from .scenario import RunError
+from ..floyo_client import Phase
+from .wire import RunError, iso_now, node_order
 
 
 @dataclass
 class GatewayRun:
-    """One run: its worker prompt and what was last learned about it.
+    """One run: its owner (``access.owner_of`` its key), its worker prompt and what was last learned about it.
 
     ``prompt_id`` is None when the worker rejected the prompt (the run is then failed at once).
-    Once ``phase`` is terminal it never changes and the worker is not asked again.
+    Once ``phase`` is terminal it never changes and the worker is not asked again, except once
+    for the files of a succeeded run (``outputs_saved`` then). ``titles`` names each node
+    (its title, else its type) for the live progress; ``progress`` is never stored.
     """
 
     id: str
     name: str
-    key: str | None
+    owner: str
     prompt_id: str | None
     phase: Phase = Phase.QUEUED
     error: RunError | None = None
@@ -33,14 +34,52 @@ class GatewayRun:
     cancel_requested: bool = False
     requested_at: str = field(default_factory=iso_now)
     finished_at: str | None = None
-    history: dict[str, Any] | None = field(default=None, repr=False)
-    outputs: list[FileRecord] | None = None
+    outputs_saved: bool = False
+    titles: dict[str, str] = field(default_factory=dict, repr=False)
 
     def finish(self, phase: Phase, error: RunError | None = None, flotime_ms: int | None = None) -> None:
         if self.phase.terminal:
             return
         self.phase, self.error, self.flotime_ms = phase, error, flotime_ms
         self.finished_at = iso_now()
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A run's output or an upload, as the gateway keeps it: where it is on the worker
+    (``/view?filename=&subfolder=&type=``), never its bytes."""
+
+    id: str
+    owner: str
+    run_id: str | None
+    file_name: str
+    mime_type: str
+    size_bytes: int
+    input_path: str
+    filename: str
+    subfolder: str
+    kind: str
+    created_at: str = field(default_factory=iso_now)
+
+    def to_json(self, presigned_url: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": self.id, "object": "file", "file_name": self.file_name,
+                                "mime_type": self.mime_type, "size_bytes": self.size_bytes,
+                                "created_at": self.created_at, "input_path": self.input_path}
+        if presigned_url is not None:
+            body["presigned_url"] = presigned_url
+        return body
+
+
+def node_titles(workflow: dict[str, Any]) -> dict[str, str]:
+    """``{node_id: title or class_type}``: the name the live progress shows for a node."""
+    titles = {}
+    for node_id, node in workflow.items():
+        if isinstance(node, dict):
+            meta = node.get("_meta") if isinstance(node.get("_meta"), dict) else {}
+            name = meta.get("title") or node.get("class_type")
+            if isinstance(name, str) and name:
+                titles[str(node_id)] = name[:80]
+    return titles
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
-"""What both local servers share about Floyo's API surface: binding loopback origins, request
-parsing (create bodies, ``expand``), and the handlers that only read the store (file metadata,
-team balance). Used by the gateway (shipped) and by the scripted test server in
-``tests/floyo_scripted/``. Holds no run logic.
+"""What both local servers share about Floyo's API surface: binding loopback origins and request
+parsing (create bodies, ``expand``). Used by the gateway (shipped) and by the scripted test server
+in ``tests/floyo_scripted/``. Holds no run logic and no state.
 """
 
 from __future__ import annotations
@@ -15,12 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ..floyo_client.models import EXPAND_FILE_URL, FILE_URL_EXPIRY_RANGE_S, Phase
-from .middleware import STORE, json_error
-from .records import FileRecord, iso_now
-from .state import Store
+from ..floyo_client import Phase
+from .wire import json_error
 
-DEFAULT_KEYS = frozenset({"flo_test_key"})
 _SHUTDOWN_TIMEOUT_S = 0.5
 
 
@@ -112,28 +108,3 @@ def parse_create(raw: bytes, allowed: frozenset[str] | None) -> tuple[dict[str, 
             if class_type not in allowed:
                 raise Invalid(f"Unknown node type {class_type!r}", {"node_id": str(node_id)})
     return workflow, name or _default_name()
-
-
-def output_url(store: Store, record: FileRecord, expires_in: int | None, expired: bool) -> str | None:
-    if expires_in is None:
-        return None
-    return store.expired_url(record) if expired else store.presigned_url(record, expires_in)
-
-
-async def get_file(request: web.Request) -> web.StreamResponse:
-    store = request.app[STORE]
-    try:
-        expires_in = parse_expand(request.query, EXPAND_FILE_URL, FILE_URL_EXPIRY_RANGE_S)
-    except Invalid as exc:
-        return validation_error(str(exc))
-    record = store.files.get(request.match_info["file_id"])
-    if record is None:
-        return json_error(404, "File not found")
-    expired = expires_in is not None and store.take("expired_links")
-    return web.json_response(record.to_json(output_url(store, record, expires_in, expired)))
-
-
-async def team_balance(request: web.Request) -> web.StreamResponse:
-    sc = request.app[STORE].scenario
-    return web.json_response({"available_flotime_ms": sc.balance_flotime_ms,
-                              "partner_nodes_usd": sc.balance_partner_usd, "calculated_at": iso_now()})

@@ -2,13 +2,16 @@
 
 One method per worker endpoint (``/prompt``, ``/queue``, ``/history``, ``/interrupt``, ``/view``,
 ``/upload/image``). It knows nothing of Floyo's shapes and keeps no run state; network failures
-become ``WorkerUnavailable`` so the gateway can answer 502.
+become ``WorkerUnavailable``. File bytes pass through as streams, never read whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,6 +20,10 @@ log = logging.getLogger(__name__)
 
 CLIENT_ID = "floyo-gateway"
 _TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10)
+# a run's status: asked every few seconds and on each poll, so a hung worker must not hold it long
+_STATUS_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+# a file streamed through: no total, but a worker silent this long is gone
+_STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10, sock_read=60)
 
 
 class WorkerUnavailable(Exception):
@@ -49,8 +56,9 @@ def _ids(items: Any) -> frozenset[str]:
 class WorkerClient:
     """Calls one ComfyUI server. Create and close it on the loop that uses it."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, client_id: str = CLIENT_ID):
         self.base_url = base_url.rstrip("/")
+        self.client_id = client_id  # the worker sends a prompt's progress to this websocket id
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -80,7 +88,8 @@ class WorkerClient:
 
     async def submit(self, prompt: dict[str, Any]) -> Submitted:
         """Queue an API-format prompt. A 400 (validation) is returned, not raised."""
-        status, body = await self._call("POST", "/prompt", json={"prompt": prompt, "client_id": CLIENT_ID})
+        body_sent = {"prompt": prompt, "client_id": self.client_id}
+        status, body = await self._call("POST", "/prompt", json=body_sent)
         if status == 200 and isinstance(body, dict) and body.get("prompt_id"):
             errors = body.get("node_errors") if isinstance(body.get("node_errors"), dict) else None
             return Submitted(prompt_id=str(body["prompt_id"]), node_errors=errors)
@@ -99,13 +108,13 @@ class WorkerClient:
         return str(version) if version else None
 
     async def queue(self) -> QueueState:
-        body = await self._ok("GET", "/queue")
+        body = await self._ok("GET", "/queue", timeout=_STATUS_TIMEOUT)
         body = body if isinstance(body, dict) else {}
         return QueueState(running=_ids(body.get("queue_running")), pending=_ids(body.get("queue_pending")))
 
     async def history(self, prompt_id: str) -> dict[str, Any] | None:
         """The prompt's history entry, or None while it has none (queued, running or removed)."""
-        body = await self._ok("GET", f"/history/{prompt_id}")
+        body = await self._ok("GET", f"/history/{prompt_id}", timeout=_STATUS_TIMEOUT)
         entry = body.get(prompt_id) if isinstance(body, dict) else None
         return entry if isinstance(entry, dict) else None
 
@@ -116,32 +125,51 @@ class WorkerClient:
     async def delete_pending(self, prompt_id: str) -> None:
         await self._ok("POST", "/queue", json={"delete": [prompt_id]})
 
-    async def view(self, filename: str, subfolder: str, kind: str) -> bytes:
-        """The bytes of one file from the worker's output/temp/input folder."""
+    @contextlib.asynccontextmanager
+    async def open_view(self, filename: str, subfolder: str, kind: str,
+                        headers: dict[str, str]) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The worker's answer to ``/view`` for one file, its body not yet read: the caller
+        streams it on (``headers``: the Range/If-Range to pass through). Raises WorkerUnavailable."""
+        if self._session is None:
+            raise RuntimeError("worker client not started")
         params = {"filename": filename, "subfolder": subfolder, "type": kind}
-        body = await self._ok("GET", "/view", params=params)
-        if not isinstance(body, bytes):
-            raise WorkerUnavailable("ComfyUI worker sent JSON for /view")
-        return body
+        try:
+            async with self._session.get(self.base_url + "/view", params=params, headers=headers,
+                                         timeout=_STREAM_TIMEOUT) as response:
+                yield response
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise WorkerUnavailable(f"ComfyUI worker {self.base_url} unreachable: {exc!r}") from exc
+
+    async def size(self, filename: str, subfolder: str, kind: str) -> int | None:
+        """A file's size from a ``HEAD /view`` (nothing read), None when the worker has no such file."""
+        if self._session is None:
+            raise RuntimeError("worker client not started")
+        params = {"filename": filename, "subfolder": subfolder, "type": kind}
+        try:
+            async with self._session.head(self.base_url + "/view", params=params) as response:
+                if response.status != 200:
+                    return None
+                return response.content_length
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise WorkerUnavailable(f"ComfyUI worker {self.base_url} unreachable: {exc!r}") from exc
 
     async def exists(self, filename: str, subfolder: str) -> bool:
         """Whether the worker's input folder already holds ``subfolder/filename``."""
-        params = {"filename": filename, "subfolder": subfolder, "type": "input"}
-        status, _ = await self._call("GET", "/view", params=params)
-        return status == 200
+        return await self.size(filename, subfolder, "input") is not None
 
-    async def upload(self, data: bytes, filename: str, subfolder: str, *, overwrite: bool) -> dict[str, Any]:
-        """Save a file into the worker's input folder; returns ``{name, subfolder, type}``.
+    async def upload(self, path: Path, filename: str, subfolder: str, *, overwrite: bool) -> dict[str, Any]:
+        """Stream the file at ``path`` into the worker's input folder; returns ``{name, subfolder, type}``.
 
         Without ``overwrite`` the worker keeps an identical existing file and otherwise renames
         the new one ``name (1).ext``, ``name (2).ext``, ... (ComfyUI's ``/upload/image``).
         """
-        form = aiohttp.FormData()
-        form.add_field("image", data, filename=filename, content_type="application/octet-stream")
-        form.add_field("subfolder", subfolder)
-        form.add_field("type", "input")
-        form.add_field("overwrite", "true" if overwrite else "false")
-        body = await self._ok("POST", "/upload/image", data=form)
+        with path.open("rb") as source:  # aiohttp sends an open file in chunks, never whole
+            form = aiohttp.FormData()
+            form.add_field("image", source, filename=filename, content_type="application/octet-stream")
+            form.add_field("subfolder", subfolder)
+            form.add_field("type", "input")
+            form.add_field("overwrite", "true" if overwrite else "false")
+            body = await self._ok("POST", "/upload/image", data=form, timeout=_STREAM_TIMEOUT)
         if not isinstance(body, dict) or not body.get("name"):
             raise WorkerUnavailable("ComfyUI worker's /upload/image returned no name")
         return body

@@ -23,8 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .middleware import KEY, json_error
 from .origin import validation_error
+from .wire import json_error
 
 log = logging.getLogger(__name__)
 CHOICES = {"sort": ("recent", "views", "likes"), "scope": ("all", "team", "public"),
@@ -147,7 +147,7 @@ def page(library: Library, query: Any, key: str | None) -> dict[str, Any]:
 
 async def list_workflows(request: web.Request) -> web.StreamResponse:
     try:
-        return web.json_response(page(request.app[LIBRARY](), request.query, request.get(KEY)))
+        return web.json_response(page(request.app[LIBRARY](), request.query, request.app[CALLER](request)))
     except Invalid as e:
         return validation_error(str(e))
 
@@ -157,7 +157,7 @@ async def get_workflow(request: web.Request) -> web.StreamResponse:
     entry = library.entries.get(request.match_info["workflow_id"])
     if entry is None:
         return json_error(404, "Not Found", "Workflow not found")
-    key = request.get(KEY)
+    key = request.app[CALLER](request)
     if entry.team is not None and not entry.owned_by(key):
         return json_error(403, "Forbidden", "You do not have access to this workflow")
     body = summary(entry, key)
@@ -167,11 +167,13 @@ async def get_workflow(request: web.Request) -> web.StreamResponse:
 
 
 LIBRARY = web.AppKey("floyo_workflows", object)  # a callable returning the Library to serve now
+CALLER = web.AppKey("floyo_workflows_caller", object)  # request -> the caller's team key, or None
 
 
-def add_routes(app: web.Application, library: Any) -> None:
-    """Serve ``library()`` (called per request: a folder is read again) on ``app``."""
-    app[LIBRARY] = library
+def add_routes(app: web.Application, library: Any, caller: Any) -> None:
+    """Serve ``library()`` (called per request: a folder is read again) on ``app``; ``caller``
+    names who asks, as the app's auth recorded it (a team entry is shown to its own key only)."""
+    app[LIBRARY], app[CALLER] = library, caller
     app.router.add_get("/workflows", list_workflows)
     app.router.add_get("/workflows/{workflow_id}", get_workflow)
 

@@ -103,6 +103,14 @@ def test_glue_imports_the_core_only_through_its_facade():
     assert facade_bypasses(glue, set(floyo_client.__all__)) == []
 
 
+def test_the_gateway_imports_the_core_only_through_its_facade():
+    """floyo_server/ (shipped) uses the core as the glue does: only what its facade exports."""
+    from floyo_pack import floyo_client
+
+    gateway = {p: t for p, t in _shipped().items() if p.startswith("floyo_server/")}
+    assert facade_bypasses(gateway, set(floyo_client.__all__)) == []
+
+
 def test_the_facade_check_sees_every_depth_of_the_glue():
     planted = {"nodes/run/collect.py": "from ...floyo_client.config import X\n"
                                        "from ...floyo_client import Y, Z\n",
@@ -368,7 +376,8 @@ def node_module_imports(sources: dict[str, str]) -> list[str]:
     return sorted(set(offenders))
 
 
-JOURNAL_MODULE = re.compile(r"floyo_client/journal\w*\.py")
+# the gateway's own state (floyo_server/gateway_store.py) is another database, written there only
+JOURNAL_MODULE = re.compile(r"floyo_client/journal\w*\.py|floyo_server/gateway_store\.py")
 JOURNAL_SQL = re.compile(r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|"
                          r"DELETE\s+FROM)\s+[\"'`\[]?(?:runs|uploads)\b", re.IGNORECASE)
 

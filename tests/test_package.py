@@ -116,7 +116,8 @@ def test_the_published_pack_holds_what_users_run_and_not_the_scripted_test_serve
             "web/docs/FloyoRemoteRun.md", "example_workflows/floyo_embedded.json"} <= set(published)
     assert not [f for f in published if f.startswith(("tests/", "bench/", "demo/", "docs/", ".ci/"))]
     shipped = "\n".join((ROOT / f).read_text(errors="replace") for f in published if f.endswith(".py"))
-    for test_only in ("class ScriptedServer", "class Realism", "class TestCA", "def generate(", "trustme"):
+    for test_only in ("class ScriptedServer", "class Realism", "class TestCA", "def generate(", "trustme",
+                      "class Scenario", "class Recorder", "class DownloadFault", "flo_test_key"):
         assert test_only not in shipped, f"{test_only!r} is shipped"
 
 

@@ -40,6 +40,7 @@ def event_payload(active: ActiveRun, update: RunUpdate) -> dict[str, object]:
             "status": update.status, "elapsed_s": round(update.elapsed_s, 1),
             "flotime_ms": update.flotime_ms, "message": reconnecting(update) or update.message,
             "reconnecting_s": None if update.reconnecting_s is None else round(update.reconnecting_s),
+            "progress": update.progress,
             "ended": update.phase in (Phase.FAILED, Phase.CANCELLED), **active.group.fields()}
 
 
@@ -62,15 +63,15 @@ def node_hooks(active: ActiveRun) -> Hooks:
             return True
         return active.group.stop.is_set()
 
-    last_outage: list[int | None] = [None]
+    last: list[object] = [None, None]  # the outage's bucket and the step last announced
 
     def on_status(update: RunUpdate) -> None:
         if update.phase in BAR:
             comfy.progress_bar(active.node_id, BAR[update.phase], 100)
-        # an event on each status change, and every few seconds while reconnecting
+        # an event on each status change, each new step, and every few seconds while reconnecting
         outage = None if update.reconnecting_s is None else int(update.reconnecting_s // OUTAGE_EVENT_S)
-        if update.status != active.status or outage != last_outage[0]:
-            active.status, last_outage[0] = update.status, outage
+        if update.status != active.status or [outage, update.progress] != last:
+            active.status, last[:] = update.status, [outage, update.progress]
             comfy.send_event(EVENT, event_payload(active, update))
 
     return Hooks(should_stop=should_stop, on_status=on_status)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import time
 import urllib.request
 import wave
@@ -17,10 +18,12 @@ import pytest
 from floyo_scripted.ui_format import ui_to_api
 from PIL import Image
 
+from .support.browser import run_script
 from .support.comfy import Comfy
 from .support.gateway import gateway_stack
 from .support.graphs import remote_run_of
 from .support.results import center_is, node_error, succeeded
+from .support.websocket import Socket
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +33,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "demo" / "workflows"  # the dem
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """Worker and client ComfyUI (started in parallel, ~12 s) with the gateway between them."""
-    with gateway_stack(tmp_path_factory, "gw") as built:
+    with gateway_stack(tmp_path_factory, "gw", worker_nodes=True) as built:
         yield built
 
 
@@ -178,7 +181,7 @@ def internet_like(stack):
     """This test's gateway answers travel like the internet's (tests/e2e/support/scripted.py e2e_realism)."""
     from .support.scripted import e2e_realism
 
-    scenario = stack.gateway.server.store.scenario
+    scenario = stack.shaping.scenario
     scenario.realism = e2e_realism()
     yield
     scenario.realism = None
@@ -316,3 +319,76 @@ def test_a_workflow_file_in_the_gateways_folder_runs_by_name_with_a_local_image_
     assert sent["11"]["class_type"] == "ImageInvert" and sent["10"]["inputs"]["image"] != "example.png"
     assert status == 400 and "no workflow wf_gone" in json.dumps(refused)
     assert set(stack.gateway.runs) == known | {run.id}, "the refused prompt created nothing"
+
+
+def stepping(steps: int = 12, seconds: float = 0.6) -> dict:
+    """A remote graph whose node titled "Sampler" reports ``steps`` steps on the worker; a fresh
+    color each time, so the worker runs it again rather than serving it from its cache."""
+    return {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1,
+                                                         "color": time.time_ns() % 0xFFFFFF}},
+            "2": {"class_type": "RemoteOnlySteps", "_meta": {"title": "Sampler"},
+                  "inputs": {"image": ["1", 0], "steps": steps, "seconds": seconds}},
+            "3": save("2", prefix=f"stepped_{time.time_ns()}")}
+
+
+@pytest.mark.timeout(120)
+def test_the_client_node_shows_the_workers_node_and_step_while_it_runs(stack):
+    """Issue #25, item 5: the gateway follows its worker's websocket and adds ``progress`` to the
+    run; the pack's ``floyo.run`` events carry "Sampler 3/12" (the node's title and its step),
+    which the node's status line shows (web/floyo/node_status.js), and drop it once the run is done."""
+    with Socket(stack.client.url) as ws:
+        graph = {"1": remote_run_of(stepping()), "2": save("1")}
+        prompt_id = stack.client.queue(graph, client_id=ws.client_id)
+        assert succeeded(stack.client.wait(prompt_id, timeout=90))
+        time.sleep(0.3)
+    events = [e["data"] for e in ws.events if e["type"] == "floyo.run"]
+    steps = [e["progress"] for e in events if e.get("progress")]
+    assert steps, [e["status"] for e in events]
+    assert all(re.fullmatch(r"Sampler (\d+)/12", s) for s in steps), steps
+    counts = [int(re.fullmatch(r"Sampler (\d+)/12", s)[1]) for s in steps]
+    assert counts == sorted(counts) and len(set(counts)) >= 2, "the step moves on, event by event"
+    assert all(e.get("progress") is None for e in events if e["status"] != "processing")
+
+
+@pytest.mark.timeout(150)
+def test_the_nodes_status_line_in_the_browser_shows_the_workers_step(stack, needs_browser):
+    """The same step on the node as the user sees it, in the real frontend of this leg."""
+    res = run_script("gateway_progress.mjs", stack.client, timeout=120, WORKFLOW=json.dumps(stepping()))
+    stepped = [t for t in res["texts"] if re.search(r"^Floyo: processing Sampler \d+/12 · ", t)]
+    assert len(stepped) >= 2, res["texts"]
+    others = [t for t in res["texts"] if not t.startswith("Floyo: processing")]
+    assert not any("Sampler" in t for t in others), res["texts"]
+
+
+@pytest.mark.timeout(180)
+def test_a_run_watched_through_a_gateway_restart_is_saved_and_paid_once(stack):
+    """Issue #25, item 2: the gateway is stopped mid-run and started again over its state folder;
+    the pack rides out the gap, and the restarted gateway still knows the run and its worker prompt."""
+    known = set(stack.gateway.runs)
+    prompt_id = stack.client.queue({"1": remote_run_of(slow_graph(8)), "2": save("1", prefix="restarted")})
+    run = stack.new_run(known)
+    stack.worker.wait_running(run.prompt_id)
+    stack.restart_gateway(down_s=2.0)
+    entry = stack.client.wait(prompt_id, timeout=120)
+    assert succeeded(entry)
+    [local] = saved(stack.client, entry, "2")
+    assert Image.open(local).size == (512, 512)
+    assert [r.id for r in stack.gateway.runs.values() if r.id not in known] == [run.id], "one run, paid once"
+    body = stack.api(f"/runs/{run.id}")
+    assert body["status"] == "done" and len(body["outputs"]) == 1
+
+
+@pytest.mark.timeout(240)
+def test_a_worker_restarted_mid_run_ends_the_run_failed_naming_the_worker(stack):
+    """Issue #25, item 4: the worker forgets its queue when it restarts; the run is failed with a
+    message naming the worker and what happened, and the client's node shows it. Last in this
+    module: it costs a worker start."""
+    known = set(stack.gateway.runs)
+    prompt_id = stack.client.queue({"1": remote_run_of(slow_graph(40)), "2": save("1", prefix="lost")})
+    run = stack.new_run(known)
+    stack.worker.wait_running(run.prompt_id)
+    stack.worker.restart(kill=True)
+    entry = stack.client.wait(prompt_id, timeout=120)
+    message = node_error(entry)["exception_message"]
+    assert stack.worker.url in message and "restarted" in message
+    assert stack.api(f"/runs/{run.id}")["status"] == "failed"

@@ -27,10 +27,12 @@ def _load_pack() -> None:
 _load_pack()
 
 from floyo_pack.floyo_server.gateway_server import GatewayServer  # noqa: E402
-from floyo_pack.floyo_server.origin import DEFAULT_KEYS  # noqa: E402
-from floyo_pack.floyo_server.recorder import RecordedRequest, Recorder, UploadRecord  # noqa: E402
-from floyo_pack.floyo_server.records import FileRecord, RunRecord, save_prefixes  # noqa: E402
-from floyo_pack.floyo_server.scenario import (  # noqa: E402
+
+from .images import generate as generate_output  # noqa: E402
+from .realism import CloudflarePage, LateBody, Outage, Realism, Reset, Sent  # noqa: E402
+from .recorder import RecordedRequest, Recorder, UploadRecord  # noqa: E402
+from .records import FileRecord, RunRecord, save_prefixes  # noqa: E402
+from .scenario import (  # noqa: E402
     DownloadFault,
     Fault,
     OutputSpec,
@@ -39,10 +41,7 @@ from floyo_pack.floyo_server.scenario import (  # noqa: E402
     Step,
     parse_steps,
 )
-
-from .images import generate as generate_output  # noqa: E402
-from .realism import CloudflarePage, LateBody, Outage, Realism, Reset, Sent  # noqa: E402
-from .server import ScriptedServer, ServerThread  # noqa: E402
+from .server import DEFAULT_KEYS, ScriptedServer, ServerThread  # noqa: E402
 
 __all__ = [
     # servers

@@ -17,21 +17,20 @@ from floyo_pack.floyo_client.models import (
     RUN_URL_EXPIRY_RANGE_S,
     Phase,
 )
-from floyo_pack.floyo_server.middleware import KEY, STORE, json_error, make_app, record_of
 from floyo_pack.floyo_server.origin import (
     FINISHED_MESSAGES,
     Invalid,
-    get_file,
-    output_url,
     parse_create,
     parse_expand,
-    team_balance,
     validation_error,
 )
-from floyo_pack.floyo_server.records import FileRecord, RunRecord, new_id, output_names
-from floyo_pack.floyo_server.state import Store
+from floyo_pack.floyo_server.wire import new_id
 
 from . import images, workflows
+from .middleware import KEY, STORE, json_error, make_app, record_of
+from .reads import get_file, output_url, team_balance
+from .records import FileRecord, RunRecord, output_names
+from .state import Store
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,10 @@ import sys
 from floyo_pack.floyo_server.cli import announce_urls, serve_until_stopped
 from floyo_pack.floyo_server.gateway_server import GatewayServer
 from floyo_pack.floyo_server.origin import check_loopback
-from floyo_pack.floyo_server.scenario import Scenario, parse_steps
 
+from .gateway_realism import GatewayShaping
 from .realism import Realism
+from .scenario import Scenario, parse_steps
 from .server import ScriptedServer
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,9 @@ def _server(args: argparse.Namespace) -> ScriptedServer | GatewayServer:
     keys = args.keys or ["flo_test_key"]
     realism = Realism.internet() if args.realism == "internet" else Realism()
     if args.gateway:
-        gateway = GatewayServer(args.gateway, keys=keys, host=args.host, api_port=args.api_port,
-                                cdn_port=args.cdn_port, rate_limit=args.rate_limit)
-        gateway.store.scenario.realism = realism
-        return gateway
+        shaping = GatewayShaping(realism)
+        return GatewayServer(args.gateway, keys=keys, host=args.host, api_port=args.api_port,
+                             cdn_port=args.cdn_port, rate_limit=args.rate_limit, app_hook=shaping.hook)
     scenario = Scenario(steps=parse_steps(args.steps), vocabulary=args.vocabulary,
                         rate_limit=args.rate_limit, realism=realism)
     return ScriptedServer(scenario, keys=keys, host=args.host, api_port=args.api_port,

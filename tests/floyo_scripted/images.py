@@ -12,8 +12,9 @@ import struct
 import zlib
 
 import numpy as np
-from floyo_pack.floyo_server.scenario import OutputSpec
 from PIL import Image
+
+from .scenario import OutputSpec
 
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif", "tiff": "tif", "avif": "avif",
               "txt": "txt", "bin": "bin"}

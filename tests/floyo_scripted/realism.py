@@ -64,7 +64,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from floyo_pack.floyo_server.scenario import rule_matches
+from .scenario import rule_matches
 
 ORIGINS = frozenset({"api", "cdn", "other"})
 

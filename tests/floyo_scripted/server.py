@@ -17,19 +17,21 @@ from typing import Any
 
 from aiohttp import web
 from floyo_pack.floyo_client.models import Phase
-from floyo_pack.floyo_server.cdn import make_cdn_app, make_other_app
-from floyo_pack.floyo_server.origin import DEFAULT_KEYS, bind, check_loopback
-from floyo_pack.floyo_server.recorder import Recorder, UploadRecord
-from floyo_pack.floyo_server.records import FileRecord, RunRecord
-from floyo_pack.floyo_server.scenario import Scenario, Step
-from floyo_pack.floyo_server.state import Store
+from floyo_pack.floyo_server.origin import bind, check_loopback
 
 from .api import make_api_app
+from .cdn import make_cdn_app, make_other_app
 from .realism import Outage, Realism
+from .recorder import Recorder, UploadRecord
+from .records import FileRecord, RunRecord
+from .scenario import Scenario, Step
+from .state import Store
 from .tls import TestCA
 from .workflows import ScriptedWorkflows, library_of
 
 log = logging.getLogger(__name__)
+
+DEFAULT_KEYS = frozenset({"flo_test_key"})  # the scripted server's key; the gateway has no default
 
 
 def _with_realism(scenario: Scenario) -> Scenario:

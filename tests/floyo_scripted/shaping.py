@@ -19,11 +19,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import hdrs, web
-from floyo_pack.floyo_server.recorder import RecordedRequest
-from floyo_pack.floyo_server.state import Store
 from multidict import CIMultiDict
 
 from .realism import CloudflarePage, LateBody, Link, Outage, Realism, Reset, Sent, cloudflare_html
+from .recorder import RecordedRequest
+from .state import Store
 
 log = logging.getLogger(__name__)
 

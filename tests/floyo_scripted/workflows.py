@@ -13,8 +13,10 @@ import weakref
 from typing import Any
 
 from aiohttp import web
-from floyo_pack.floyo_server.state import Store
 from floyo_pack.floyo_server.workflows import EVERY_KEY, Entry, Library, add_routes
+
+from .middleware import KEY
+from .state import Store
 
 __all__ = ["EVERY_KEY", "Entry", "ScriptedWorkflows", "install", "library_of"]
 _LIBRARIES: dict[int, ScriptedWorkflows] = {}  # by id(store): a Store (a dataclass) is unhashable
@@ -45,4 +47,4 @@ def library_of(store: Store) -> ScriptedWorkflows:
 def install(app: web.Application, store: Store) -> None:
     """Serve the store's library on the API origin ``app``."""
     library = library_of(store)
-    add_routes(app, lambda: library)
+    add_routes(app, lambda: library, lambda request: request.get(KEY))

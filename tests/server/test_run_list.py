@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+from floyo_pack.floyo_server.access import owner_of
 from floyo_pack.floyo_server.gateway_runs import GatewayRun
 from floyo_scripted import GatewayServer, ScriptedServer
 
@@ -48,9 +49,9 @@ async def test_run_list_switched_off_answers_404_like_a_floyo_without_it():
 
 async def test_gateway_run_list_finds_a_run_by_its_marker():
     async with GatewayServer("http://127.0.0.1:9", keys=["flo_test_key"]) as gw:
-        gw.gateway.runs["run_a1"] = GatewayRun(id="run_a1", name="x [flyc-7]", key="flo_test_key",
-                                               prompt_id="p1")
-        gw.gateway.runs["run_b2"] = GatewayRun(id="run_b2", name="y [flyc-7]", key="flo_other",
-                                               prompt_id="p2")
+        gw.gateway.store.save_run(GatewayRun(id="run_a1", name="x [flyc-7]", owner=owner_of("flo_test_key"),
+                                             prompt_id="p1"))
+        gw.gateway.store.save_run(GatewayRun(id="run_b2", name="y [flyc-7]", owner=owner_of("flo_other"),
+                                             prompt_id="p2"))
         status, body = await get(gw.api_url + "/runs", search="flyc-7")
     assert status == 200 and [r["id"] for r in body["data"]] == ["run_a1"], "only the key's own runs"

@@ -37,7 +37,8 @@ function statusText(s) {
   const count = s.status === "downloading" && s.outputs != null ? ` ${s.downloaded ?? 0}/${s.outputs}` : "";
   const outage = s.reconnecting_s != null && s.live ? `reconnecting… (${Math.round(s.reconnecting_s + since(s))}s)` : null;
   const done = s.list_total != null ? `${s.list_done}/${s.list_total} done · ` : "";
-  const parts = [`Floyo: ${done}${s.status}${count}`, outage, secs != null && `${Math.round(secs)}s`,
+  const step = s.progress && s.live ? ` ${s.progress}` : ""; // a gateway's "KSampler 7/20"
+  const parts = [`Floyo: ${done}${s.status}${step}${count}`, outage, secs != null && `${Math.round(secs)}s`,
     flo != null && `FloTime ${(flo / 1000).toFixed(1)}s`,
     s.partner_cost_usd != null && `$${Number(s.partner_cost_usd).toFixed(2)} partner API`,
     s.status === "reused" ? s.note : s.run_id, s.warnings?.length && `⚠ ${s.warnings.length} warning(s)`];
@@ -88,7 +89,8 @@ const CANCEL_TOASTS = { cancelled: ["success", "Floyo run cancelled."],
 function onRunEvent({ detail: d }) {
   if (d.prompt_id && !ourPrompts.has(d.prompt_id)) return; // another tab's prompt
   const { status, run_id, prompt_id, flotime_ms, message } = d;
-  const fields = { status, run_id, prompt_id, live: !d.ended, reconnecting_s: d.reconnecting_s ?? null };
+  const fields = { status, run_id, prompt_id, live: !d.ended, reconnecting_s: d.reconnecting_s ?? null,
+    progress: d.progress ?? null };
   if (d.elapsed_s != null) fields.elapsed_s = d.elapsed_s;
   if (flotime_ms != null) fields.flotime_ms = flotime_ms;
   if (d.outputs != null) Object.assign(fields, { downloaded: d.downloaded, outputs: d.outputs });

@@ -11,13 +11,16 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from floyo_scripted import ServerThread, matrix
+from floyo_scripted import GatewayServer, ServerThread, matrix
+from floyo_scripted.gateway_realism import GatewayShaping
 
 from .comfy import COMFY_LEG, Comfy, require_comfyui
 
 GATEWAY_KEY = "flo_gateway_e2e"
+WORKER_NODES = Path(__file__).resolve().parents[1] / "worker_nodes"
 
 
 @dataclass
@@ -25,6 +28,18 @@ class Stack:
     worker: Comfy
     gateway: ServerThread
     client: Comfy
+    shaping: GatewayShaping  # ``shaping.scenario.realism``: how the gateway's answers travel
+    state_dir: Path | None = None
+
+    def restart_gateway(self, down_s: float = 1.0) -> None:
+        """Stop the gateway (its loop and sockets gone, as a killed process's), wait ``down_s``,
+        and start a new one on the same ports over the same state folder."""
+        api_port, cdn_port = (int(u.rsplit(":", 1)[1]) for u in (self.gateway.api_url, self.gateway.cdn_url))
+        self.gateway.stop()
+        time.sleep(down_s)
+        self.gateway = ServerThread(server=GatewayServer(
+            self.worker.url, keys=[GATEWAY_KEY], state_dir=self.state_dir, api_port=api_port,
+            cdn_port=cdn_port, app_hook=self.shaping.hook)).start()
 
     def new_run(self, known: set[str], timeout: float = 30.0):
         """The first gateway run not in ``known`` that has reached the worker."""
@@ -45,16 +60,19 @@ class Stack:
 
 @contextlib.contextmanager
 def gateway_stack(tmp_path_factory, name: str, realism: Any = None, worker_leg: matrix.Leg = COMFY_LEG,
-                  client_leg: matrix.Leg = COMFY_LEG):
+                  client_leg: matrix.Leg = COMFY_LEG, worker_nodes: bool = False):
     """A worker ComfyUI (no pack) and a client ComfyUI (the pack, keyed for the gateway) with the
     Floyo-compatible gateway between them; both ComfyUIs start in parallel (~12 s). Both run the
-    ComfyUI under test unless ``worker_leg``/``client_leg`` name another of the matrix."""
-    from floyo_scripted import GatewayServer
-
+    ComfyUI under test unless ``worker_leg``/``client_leg`` name another of the matrix; with
+    ``worker_nodes`` the worker also has tests/e2e/worker_nodes/remote_only."""
     require_comfyui()
     worker = Comfy(tmp_path_factory.mktemp(f"{name}-worker"), pack=False, leg=worker_leg)
-    gateway = ServerThread(server=GatewayServer(worker.url, keys=[GATEWAY_KEY])).start()
-    gateway.server.store.scenario.realism = realism
+    if worker_nodes:
+        (worker.custom_nodes_dir / "remote_only").symlink_to(WORKER_NODES / "remote_only")
+    shaping = GatewayShaping(realism)
+    state_dir = tmp_path_factory.mktemp(f"{name}-gateway-state")
+    server = GatewayServer(worker.url, keys=[GATEWAY_KEY], app_hook=shaping.hook, state_dir=state_dir)
+    gateway = ServerThread(server=server).start()
     client = Comfy(tmp_path_factory.mktemp(f"{name}-client"), env={
         "FLOYO_API_URL": gateway.api_url, "FLOYO_CDN_URL": gateway.cdn_url, "FLOYO_API_KEY": GATEWAY_KEY},
         leg=client_leg)
@@ -62,8 +80,9 @@ def gateway_stack(tmp_path_factory, name: str, realism: Any = None, worker_leg: 
         with ThreadPoolExecutor(2) as pool:
             for started in [pool.submit(worker.start), pool.submit(client.start)]:
                 started.result()
-        yield Stack(worker, gateway, client)
+        stack = Stack(worker, gateway, client, shaping, state_dir)
+        yield stack
     finally:
         for comfy in (client, worker):
             comfy.stop()
-        gateway.stop()
+        (stack.gateway if "stack" in locals() else gateway).stop()

@@ -1,9 +1,14 @@
 """A tiny custom node installed in the gateway's *worker* ComfyUI only (never in the client that has
 the pack): the node a user's graph needs but only the cloud has. ``RemoteOnlyTint`` raises the
 red channel by ``amount``/255 (``add``) or lowers it (``subtract``); ``seed`` only gives it a
-control-after-generate widget, as many real nodes have. Loaded by the worker from custom_nodes/.
+control-after-generate widget, as many real nodes have. ``RemoteOnlySteps`` passes its image
+through after ``steps`` steps of ``seconds`` each, reporting each one as a sampler does (the
+gateway's live progress, issue #25). Loaded by the worker from custom_nodes/.
 """
 
+import time
+
+import comfy.utils
 import torch
 
 
@@ -28,5 +33,24 @@ class RemoteOnlyTint:
         return (out,)
 
 
-NODE_CLASS_MAPPINGS = {"RemoteOnlyTint": RemoteOnlyTint}
-NODE_DISPLAY_NAME_MAPPINGS = {"RemoteOnlyTint": "Remote-only Tint (test)"}
+class RemoteOnlySteps:
+    CATEGORY = "testing/remote only"
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):  # noqa: N802 - ComfyUI's name
+        return {"required": {"image": ("IMAGE",), "steps": ("INT", {"default": 20, "min": 1, "max": 1000}),
+                             "seconds": ("FLOAT", {"default": 0.5, "min": 0.0, "max": 10.0})}}
+
+    def run(self, image, steps, seconds):
+        bar = comfy.utils.ProgressBar(steps)
+        for _ in range(steps):
+            time.sleep(seconds)
+            bar.update(1)
+        return (image,)
+
+
+NODE_CLASS_MAPPINGS = {"RemoteOnlyTint": RemoteOnlyTint, "RemoteOnlySteps": RemoteOnlySteps}
+NODE_DISPLAY_NAME_MAPPINGS = {"RemoteOnlyTint": "Remote-only Tint (test)",
+                              "RemoteOnlySteps": "Remote-only Steps (test)"}

@@ -8,10 +8,7 @@ scenario is read as given.
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
 import math
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -19,45 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from ..floyo_client.models import Phase
+from floyo_pack.floyo_client.models import Phase
+from floyo_pack.floyo_server.access import FixedWindowLimiter, Signer
+from floyo_pack.floyo_server.wire import new_id
+
 from .recorder import Recorder
-from .records import FileRecord, RunRecord, new_id
+from .records import FileRecord, RunRecord
 from .scenario import Scenario, Step
-
-
-class FixedWindowLimiter:
-    """``limit`` requests per key per window; a key's window opens at its first request."""
-
-    def __init__(self) -> None:
-        self._windows: dict[str, tuple[float, int]] = {}
-
-    def hit(self, key: str, limit: int, window_s: float, now: float) -> float | None:
-        """Count one request; None if allowed, else the seconds until the window resets."""
-        start, used = self._windows.get(key, (now, 0))
-        if now - start >= window_s:
-            start, used = now, 0
-        if used >= limit:
-            self._windows[key] = (start, used)
-            return max(window_s - (now - start), 0.0)
-        self._windows[key] = (start, used + 1)
-        return None
-
-    def reset(self) -> None:
-        self._windows.clear()
-
-
-class Signer:
-    """HMAC-SHA256 signatures for presigned URLs, with a per-server random secret."""
-
-    def __init__(self) -> None:
-        self._secret = secrets.token_bytes(32)
-
-    def sign(self, file_id: str, file_name: str, expires: int) -> str:
-        message = f"{file_id}\n{file_name}\n{expires}".encode()
-        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
-
-    def valid(self, file_id: str, file_name: str, expires: int, sig: str) -> bool:
-        return hmac.compare_digest(self.sign(file_id, file_name, expires), sig)
 
 
 @dataclass

@@ -7,28 +7,14 @@ file generation (``images`` does that).
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import re
-import secrets
-import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..floyo_client.models import Phase, classify_status
+from floyo_pack.floyo_client.models import Phase, classify_status
+from floyo_pack.floyo_server.wire import iso_now, node_order
+
 from .scenario import OutputSpec, RunError, Step
-
-_ALNUM = string.ascii_lowercase + string.digits
-
-
-def new_id(prefix: str) -> str:
-    """``run_``/``file_`` + 16 random lowercase alphanumerics, like Floyo's ids."""
-    return prefix + "".join(secrets.choice(_ALNUM) for _ in range(16))
-
-
-def iso_now() -> str:
-    """An ISO-8601 UTC timestamp with milliseconds, as Floyo writes ``requested_at``."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def step_phase(step: Step) -> Phase:
@@ -118,10 +104,6 @@ class RunRecord:
 _PREFIX_INPUT = "filename_prefix"
 
 
-def node_order(node_id: str) -> tuple[int, str]:
-    return (int(node_id), "") if node_id.isdigit() else (1 << 62, node_id)
-
-
 def save_prefixes(workflow: dict[str, Any]) -> dict[str, str]:
     """``{node_id: prefix}`` of the workflow's save nodes, in node-id order.
 
@@ -152,12 +134,3 @@ def output_names(workflow: dict[str, Any], specs: list[OutputSpec], extensions: 
         counters[prefix] = counters.get(prefix, 0) + 1
         names.append(f"{prefix}_{counters[prefix]:05d}_.{ext}")
     return names
-
-
-_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f"]')
-
-
-def clean_name(name: str) -> str:
-    """The last path component of ``name`` without control characters or quotes."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return _UNSAFE_CHARS.sub("_", base).strip(".") or "upload.bin"

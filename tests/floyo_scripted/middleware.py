@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from floyo_pack.floyo_server.wire import bearer_key, json_error
 
 from .recorder import RecordedRequest
 from .state import Store
@@ -32,16 +33,6 @@ _NO_ANSWER = frozenset({"dropped", "outage_reset", "outage_hang"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def json_error(status: int, error: str, message: str | None = None, *,
-               headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
-    """A Floyo-style error body: ``{"error": ..., "message": ...}`` plus any extra fields."""
-    body: dict[str, Any] = {"error": error}
-    if message is not None:
-        body["message"] = message
-    body.update(extra)
-    return web.json_response(body, status=status, headers=headers)
-
-
 def is_public(request: web.Request) -> bool:
     name = request.match_info.route.name
     return bool(name and name.startswith("public:"))
@@ -49,11 +40,6 @@ def is_public(request: web.Request) -> bool:
 
 def record_of(request: web.Request) -> RecordedRequest:
     return request[RECORD]
-
-
-def bearer_key(request: web.Request) -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 @web.middleware

@@ -22,10 +22,11 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from floyo_pack.floyo_server.wire import clean_name, new_id
 
 from .middleware import STORE, json_error, make_app, record_of
 from .recorder import UploadRecord
-from .records import FileRecord, clean_name, new_id
+from .records import FileRecord
 from .state import Store
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..floyo_client.models import VOCABULARIES, Phase
+from floyo_pack.floyo_client.models import VOCABULARIES, Phase
+from floyo_pack.floyo_server.wire import RunError as FloyoRunError
 
 # Words translated through the vocabulary switch; any other word is emitted verbatim.
 _DOCS_WORDS = {word: phase for phase, word in VOCABULARIES["docs"].items()}
@@ -72,18 +73,12 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
-class RunError:
+class RunError(FloyoRunError):
     """The ``error`` object of a failed run: ``{type, message, details: {node_id}}``."""
 
     type: str = "execution"
     message: str = "Node 9 (KSampler) failed: out of memory"
     node_id: str | None = "9"
-
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": self.type, "message": self.message}
-        if self.node_id is not None:
-            body["details"] = {"node_id": self.node_id}
-        return body
 
 
 def rule_matches(rule: Any, method: str, path: str, origin: str) -> bool:
