@@ -30,6 +30,7 @@ from .errors import (
     ConfigError,
     Conflict,
     DownloadError,
+    FloTimeCapped,
     FloyoError,
     Interrupted,
     NetworkError,
@@ -44,6 +45,7 @@ from .errors import (
     redact,
 )
 from .journal import GAVE_UP, Journal, JournalState, RunRecord
+from .journal_spend import history_estimate
 from .keystate import KeyState, key_state
 from .models import RUN_ID_RE, Phase, Run, RunOutput, classify_status
 from .outcome import CancelOutcome, CancelResult
@@ -68,6 +70,18 @@ from .runner import (
 )
 from .saved_files import SavedFile, fingerprint, intact
 from .slots import ENV_MAX_FANOUT, max_fanout
+from .spend import (
+    BUDGET_ENVS,
+    NO_HISTORY,
+    Balance,
+    Budgets,
+    Estimate,
+    Planned,
+    budget_problem,
+    duration,
+    shape_hash,
+    shape_of,
+)
 from .tracked import RunMeta, journal_saved, journaled_hooks, run_tracked
 from .transport import StopCheck, Transport, identify_host
 from .ui_nodes import WAYS_OUT, build_missing, uninstalled_sinks
@@ -120,4 +134,7 @@ __all__ = [
     # the run lifecycle and its journal
     "JournalState", "RecoveryHost", "RunRecord", "fetch_files", "journal_saved", "recover_runs",
     "reuse_identical", "saved_paths",
+    # the spend guard: estimate, balance, budgets, the FloTime cap
+    "BUDGET_ENVS", "NO_HISTORY", "Balance", "Budgets", "Estimate", "FloTimeCapped", "Planned",
+    "budget_problem", "duration", "history_estimate", "shape_hash", "shape_of",
 ]

@@ -160,6 +160,10 @@ class RunTimedOut(FloyoError):
     """The node's own deadline passed; the run was cancelled (best effort)."""
 
 
+class FloTimeCapped(RunTimedOut):
+    """The run passed its FloTime cap (``max_flotime_s``); cancelled the way a timeout is."""
+
+
 class Interrupted(FloyoError):
     """The user stopped the run (ComfyUI interrupt or the node's Cancel button). ``outcome``: the
     remote cancel it led to, fixed at construction (None: nothing needed cancelling)."""

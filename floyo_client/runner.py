@@ -22,7 +22,15 @@ from typing import Any
 
 from .client import FloyoClient, new_marker
 from .download_limits import DownloadLimits
-from .errors import BillingError, FloyoError, Interrupted, OutageTooLong, RunFailed, RunTimedOut
+from .errors import (
+    BillingError,
+    FloTimeCapped,
+    FloyoError,
+    Interrupted,
+    OutageTooLong,
+    RunFailed,
+    RunTimedOut,
+)
 from .list_poll import ListPoller, poller_for, usable
 from .models import Phase, Run
 from .outage import DEFAULT_OUTAGE_LIMIT_S, Outage, is_transient
@@ -71,6 +79,7 @@ class Limits:
     url_ttl_s: float = 3600.0
     download: DownloadLimits = field(default_factory=DownloadLimits)  # read by run_files only
     outage_limit_s: float = DEFAULT_OUTAGE_LIMIT_S  # then stop waiting, leave the run running
+    max_flotime_s: float | None = None  # the run's FloTime cap (max_flotime_s); None: no cap
 
 
 def failure_of(run: Run) -> FloyoError:
@@ -175,8 +184,27 @@ class RunHandle:
             self._check_deadlines(now)
             await self._sleep(self.limits.schedule.delay(now - self._started))
 
+    def flotime_s(self) -> tuple[float, bool]:
+        """The run's FloTime so far and whether Floyo reported it. Floyo promises ``flotime_ms``
+        only on a finished run (docs/floyo-api.md), so until an answer carries it, the time since
+        the run was first seen processing stands in: what FloTime measures."""
+        if self.run is not None and self.run.flotime_ms is not None:
+            return self.run.flotime_ms / 1000, True
+        return self._active_s, False
+
+    def _check_cap(self) -> None:
+        cap = self.limits.max_flotime_s
+        spent, reported = self.flotime_s()
+        if cap and spent >= cap:
+            how = "as Floyo reported it" if reported else "counted here since it began processing"
+            raise FloTimeCapped(f"Floyo run {self.run_id} passed its FloTime cap (max_flotime_s={cap:g}), "
+                                f"so it was cancelled: it had used about {spent:.1f} s of FloTime ({how}) by "
+                                "then. Raise max_flotime_s, or set it to 0 for no cap.", run_id=self.run_id)
+
     def _check_deadlines(self, now: float) -> None:
-        """The node's own timeout (processing time) and the overall deadline; outages included."""
+        """The node's own timeout (processing time), its FloTime cap and the overall deadline;
+        outages included."""
+        self._check_cap()
         timeout = self.limits.timeout_s
         if timeout is not None and self._active_s >= timeout:
             raise RunTimedOut(f"Floyo run {self.run_id} did not finish within {timeout:.0f}s of "

@@ -14,7 +14,7 @@ from ..node_types.remote_run import SPEC as REMOTE_RUN_SPEC
 from ..node_types.run_lookup import FETCH_SPEC, STATUS_SPEC
 from ..node_types.select_output import SPEC as SELECT_SPEC
 from ..node_types.spec import NodeSpec, v1_class, v3_class
-from . import http_routes, resume, shutdown
+from . import http_routes, resume, shutdown, spend_routes
 
 log = logging.getLogger(__name__)
 SPECS: tuple[NodeSpec, ...] = (REMOTE_RUN_SPEC, PREFLIGHT_SPEC, STATUS_SPEC, FETCH_SPEC, SELECT_SPEC,
@@ -31,6 +31,7 @@ def wire_server() -> bool:
     if version := comfy.comfyui_version():  # named in requests: the gateway reports release skew
         identify_host(f"ComfyUI/{version}")
     wired = [http_routes.register(), comfy.add_prompt_handler(prompt_hook.rewrite), shutdown.install()]
+    spend_routes.register()  # /floyo/balance, /floyo/estimate: added with the others
     try:
         resume.sweep_downloads()
     except (OSError, ImportError) as e:  # no output folder yet (not inside ComfyUI): nothing left
