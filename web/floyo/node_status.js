@@ -37,7 +37,8 @@ function statusText(s) {
   const count = s.status === "downloading" && s.outputs != null ? ` ${s.downloaded ?? 0}/${s.outputs}` : "";
   const outage = s.reconnecting_s != null && s.live ? `reconnecting… (${Math.round(s.reconnecting_s + since(s))}s)` : null;
   const done = s.list_total != null ? `${s.list_done}/${s.list_total} done · ` : "";
-  const parts = [`Floyo: ${done}${s.status}${count}`, outage, secs != null && `${Math.round(secs)}s`,
+  const eta = s.live && s.eta_s != null ? `ETA ≈ ${Math.max(0, Math.round(s.eta_s - since(s)))}s` : null;
+  const parts = [`Floyo: ${done}${s.status}${count}`, outage, secs != null && `${Math.round(secs)}s`, eta,
     flo != null && `FloTime ${(flo / 1000).toFixed(1)}s`,
     s.partner_cost_usd != null && `$${Number(s.partner_cost_usd).toFixed(2)} partner API`,
     s.status === "reused" ? s.note : s.run_id, s.warnings?.length && `⚠ ${s.warnings.length} warning(s)`];
@@ -48,7 +49,9 @@ function render(id) {
   const node = nodeFor(id);
   if (!node?.floyoStatus) return;
   const s = runs.get(String(id));
-  node.floyoStatus.textContent = statusText(s);
+  // before a run (and after one): the next run's estimate, from spend.js
+  const next = !s?.live && node.floyoEstimate ? ` · next run: ${node.floyoEstimate}` : "";
+  node.floyoStatus.textContent = statusText(s) + next;
   node.floyoStatus.title = s?.warnings?.join("\n") ?? ""; // the warnings in full, on hover
   node.floyoStatus.classList.toggle("floyo-stale", !!s && !s.live);
   // Greyed out on the canvas, and on the Vue nodes of frontends that follow `disabled` (1.58).
@@ -60,7 +63,7 @@ function render(id) {
 
 function update(id, fields) {
   const prev = runs.get(id);
-  const carried = prev && { elapsed_s: elapsed(prev),
+  const carried = prev && { elapsed_s: elapsed(prev), eta_s: prev.eta_s == null ? null : prev.eta_s - since(prev),
     reconnecting_s: prev.reconnecting_s == null ? null : prev.reconnecting_s + since(prev) };
   runs.set(id, { ...prev, ...carried, ...fields, at: Date.now() });
   render(id);
@@ -90,6 +93,7 @@ function onRunEvent({ detail: d }) {
   const { status, run_id, prompt_id, flotime_ms, message } = d;
   const fields = { status, run_id, prompt_id, live: !d.ended, reconnecting_s: d.reconnecting_s ?? null };
   if (d.elapsed_s != null) fields.elapsed_s = d.elapsed_s;
+  if (d.eta_s != null) fields.eta_s = d.eta_s; // time left by the estimate (nodes/run/estimate.py)
   if (flotime_ms != null) fields.flotime_ms = flotime_ms;
   if (d.outputs != null) Object.assign(fields, { downloaded: d.downloaded, outputs: d.outputs });
   // a node fed a list: one run per element, one line for all; live until every element is done
@@ -118,6 +122,14 @@ function onExecuting({ detail }) {
 function onPromptEnd({ detail }) {
   const ended = detail?.prompt_id; // only this prompt's runs; all of them if the event has no id
   for (const [id, s] of runs) if (s.live && (!ended || s.prompt_id === ended)) update(id, { live: false });
+}
+
+// The next run's estimate (or that there is none), by execution id: shown while no run is live.
+export function showEstimate(id, text) {
+  const node = nodeFor(id);
+  if (!node?.floyoStatus) return;
+  node.floyoEstimate = text;
+  render(id);
 }
 
 export function addRunWidgets(node) {
