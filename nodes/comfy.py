@@ -41,7 +41,7 @@ def user_settings() -> dict[str, Any]:
 
     try:
         data = json.loads((user_dir() / "default" / "comfy.settings.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, ImportError):  # none yet, unreadable, or not inside ComfyUI
         return {}
     return data if isinstance(data, dict) else {}
 

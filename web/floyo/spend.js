@@ -7,7 +7,7 @@
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
 import { addStyle, call, el } from "./api.js";
-import { showEstimate } from "./node_status.js";
+import { RUN_NODES, showEstimate } from "./node_status.js";
 
 addStyle(".floyo-balance,.floyo-spend{font-size:12px;opacity:.85;margin:2px 0}");
 
@@ -54,7 +54,7 @@ export function spendHeader(head, data) {
 // Each Floyo node's estimate, from what Queue would send now; shown on the node until it runs.
 async function refreshEstimates() {
   const { output, workflow } = await app.graphToPrompt();
-  if (!Object.values(output).some((n) => n.class_type === "FloyoRemoteRun")) return;
+  if (!Object.values(output).some((n) => RUN_NODES.has(n.class_type))) return; // no Floyo node: no request
   const { nodes } = await call("POST", "/floyo/estimate", { prompt: output, extra_data: { extra_pnginfo: { workflow } } });
   for (const [id, plan] of Object.entries(nodes)) showEstimate(id, plan.text);
 }
