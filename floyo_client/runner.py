@@ -192,7 +192,8 @@ class RunHandle:
             return self.run.flotime_ms / 1000, True
         return self._active_s, False
 
-    def _check_cap(self) -> None:
+    def check_cap(self) -> None:
+        """Raise FloTimeCapped once the run's FloTime so far reaches ``max_flotime_s``."""
         cap = self.limits.max_flotime_s
         spent, reported = self.flotime_s()
         if cap and spent >= cap:
@@ -204,7 +205,7 @@ class RunHandle:
     def _check_deadlines(self, now: float) -> None:
         """The node's own timeout (processing time), its FloTime cap and the overall deadline;
         outages included."""
-        self._check_cap()
+        self.check_cap()
         timeout = self.limits.timeout_s
         if timeout is not None and self._active_s >= timeout:
             raise RunTimedOut(f"Floyo run {self.run_id} did not finish within {timeout:.0f}s of "
