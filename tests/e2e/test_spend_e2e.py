@@ -14,24 +14,16 @@ from contextlib import contextmanager
 import pytest
 from floyo_scripted import Fault, Step
 
-from .support.graphs import remote_run, save
+from .support.graphs import remote_run, save, shaped
 from .support.results import node_error
 
 pytestmark = pytest.mark.e2e
 DEFAULT_BALANCE_MS = 4_080_000  # the scripted server's
 
 
-def graph(steps: int, seed: int) -> dict:
-    """A remote graph of its own shape (``steps``), with a seed the estimate must see past."""
-    return {"3": {"class_type": "KSampler", "inputs": {"seed": seed, "steps": steps, "cfg": 7.0}},
-            "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1,
-                                                         "color": 0}},
-            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "spend"}}}
-
-
 def paid_once(comfy, steps: int) -> None:
     """One run of the shape, journaled with the scripted FloTime (48.2 s): the estimate's history."""
-    entry = comfy.run({"1": remote_run(workflow=json.dumps(graph(steps, seed=1))), "2": save("1")})
+    entry = comfy.run({"1": remote_run(workflow=json.dumps(shaped(steps, seed=1))), "2": save("1")})
     assert entry["status"]["status_str"] == "success", entry["status"]
 
 
@@ -59,11 +51,11 @@ def test_a_prompt_over_its_flotime_budget_is_refused_at_queue_time_with_0_create
     paid_once(comfy, steps=101)
     creates = len(floyo.requests.creates())
     with setting(comfy, "Floyo.Budget.PromptFloTimeS", 30):
-        status, errors = queued(comfy, remote_run(workflow=json.dumps(graph(101, seed=2))))  # a new seed
+        status, errors = queued(comfy, remote_run(workflow=json.dumps(shaped(101, seed=2))))  # a new seed
         assert status == 400 and "FLOYO_BUDGET_PROMPT_FLOTIME_S=30 s" in errors, errors
         assert "≈ 48 s FloTime" in errors and "Nothing was sent to Floyo" in errors
         assert comfy.get("/floyo/runs")[1]["budgets"]["FLOYO_BUDGET_PROMPT_FLOTIME_S"] == 30
-        status, _ = queued(comfy, remote_run(workflow=json.dumps(graph(999, seed=2))))  # no history
+        status, _ = queued(comfy, remote_run(workflow=json.dumps(shaped(999, seed=2))))  # no history
         assert status == 200, "a graph never run has no estimate, so no budget refuses it"
     assert len(floyo.requests.creates()) == creates + 1  # only the graph with no history ran
 
@@ -76,7 +68,7 @@ def test_a_prompt_over_the_balance_is_refused_at_queue_time_with_0_creates(comfy
         assert comfy.get("/floyo/balance")[1] == {"available": True, "available_flotime_ms": 20_000,
                                                   "partner_nodes_usd": 25.5}  # as the panel reads it
         creates = len(floyo.requests.creates())
-        status, errors = queued(comfy, remote_run(workflow=json.dumps(graph(102, seed=3))))
+        status, errors = queued(comfy, remote_run(workflow=json.dumps(shaped(102, seed=3))))
         assert status == 400 and "balance of 20 s FloTime" in errors and "Add FloTime" in errors, errors
         assert len(floyo.requests.creates()) == creates
     finally:  # the shared ComfyUI remembers the balance: give it the usual one back
@@ -123,7 +115,7 @@ def test_a_fanout_of_30_is_refused_at_queue_time_and_the_setting_moves_the_cap(c
 def test_preflight_reports_the_estimate_and_the_budget_check(comfy, floyo):
     paid_once(comfy, steps=103)
     node = {"class_type": "FloyoPreflight", "inputs": {"source": "embedded",
-                                                       "workflow": json.dumps(graph(103, seed=4))}}
+                                                       "workflow": json.dumps(shaped(103, seed=4))}}
     prompt = {"1": node, "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 1]}}}
     with setting(comfy, "Floyo.Budget.PromptFloTimeS", 10):
         entry = comfy.run(prompt)

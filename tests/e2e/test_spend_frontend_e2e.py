@@ -1,0 +1,39 @@
+"""The spend guard in ComfyUI's real frontend (headless Chromium), on every frontend CI covers: the
+team's balance shows in the settings panel and in the runs tab header (beside today's spend), a
+Floyo Remote Run node shows its next run's estimate before it runs (from the journal's earlier
+run of the same graph, another seed), and its status line carries an ETA while it processes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from .support.browser import run_script
+from .support.graphs import remote_run, save, shaped
+from .support.scripted import SLOW_RUN
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("needs_browser")]
+DEFAULT_BALANCE_MS = 4_080_000
+
+
+@pytest.mark.timeout(240)
+def test_balance_estimate_and_eta_show_in_the_real_frontend(comfy, floyo):
+    entry = comfy.run({"1": remote_run(workflow=json.dumps(shaped(104, seed=1))), "2": save("1")})
+    assert entry["status"]["status_str"] == "success", entry["status"]  # the estimate's history
+    floyo.server.scenario.balance_flotime_ms = 1_234_000
+    floyo.server.scenario.steps = list(SLOW_RUN)
+    known = set(floyo.runs)
+    try:
+        res = run_script("spend.mjs", comfy, timeout=200, WORKFLOW=json.dumps(shaped(104, seed=7)))
+    finally:  # the shared ComfyUI remembers the balance it read: give it the usual one back
+        floyo.server.scenario.balance_flotime_ms = DEFAULT_BALANCE_MS
+        comfy.get("/floyo/balance")
+    assert res["settingsBalance"] == "Balance: 1234 s FloTime · $25.50 partner credit", res
+    assert res["tabBalance"] == res["settingsBalance"]
+    assert re.fullmatch(r"Today: \d+ s FloTime", res["tabSpend"]), res["tabSpend"]
+    assert "next run: ≈ 48 s FloTime" in res["estimate"] and "1 earlier run(s)" in res["estimate"], res
+    assert re.search(r"Floyo: (queued|processing) · \d+s · ETA ≈ \d+s", res["eta"]), res["eta"]
+    (run,) = [r for r in floyo.runs.values() if r.id not in known]
+    assert len(floyo.requests.cancel_requests(run.id)) == 1  # the interrupt cancelled the UI's run
