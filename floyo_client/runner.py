@@ -185,26 +185,20 @@ class RunHandle:
             await self._sleep(self.limits.schedule.delay(now - self._started))
 
     def flotime_s(self) -> tuple[float, bool]:
-        """The run's FloTime so far and whether Floyo reported it. Floyo promises ``flotime_ms``
-        only on a finished run (docs/floyo-api.md), so until an answer carries it, the time since
-        the run was first seen processing stands in: what FloTime measures."""
+        """FloTime so far, and whether Floyo reported it (it promises ``flotime_ms`` only on a
+        finished run): else the time since the run was first seen processing, what FloTime measures."""
         if self.run is not None and self.run.flotime_ms is not None:
             return self.run.flotime_ms / 1000, True
         return self._active_s, False
 
     def check_cap(self) -> None:
-        """Raise FloTimeCapped once the run's FloTime so far reaches ``max_flotime_s``."""
-        cap = self.limits.max_flotime_s
+        """Raise FloTimeCapped once the run's FloTime reaches ``max_flotime_s``."""
         spent, reported = self.flotime_s()
-        if cap and spent >= cap:
-            how = "as Floyo reported it" if reported else "counted here since it began processing"
-            raise FloTimeCapped(f"Floyo run {self.run_id} passed its FloTime cap (max_flotime_s={cap:g}), "
-                                f"so it was cancelled: it had used about {spent:.1f} s of FloTime ({how}) by "
-                                "then. Raise max_flotime_s, or set it to 0 for no cap.", run_id=self.run_id)
+        if self.limits.max_flotime_s and spent >= self.limits.max_flotime_s:
+            raise FloTimeCapped.of(self.run_id, self.limits.max_flotime_s, spent, reported)
 
     def _check_deadlines(self, now: float) -> None:
-        """The node's own timeout (processing time), its FloTime cap and the overall deadline;
-        outages included."""
+        """The node's own timeout (processing time), its FloTime cap and the overall deadline."""
         self.check_cap()
         timeout = self.limits.timeout_s
         if timeout is not None and self._active_s >= timeout:

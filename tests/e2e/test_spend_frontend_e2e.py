@@ -1,5 +1,6 @@
 """The spend guard in ComfyUI's real frontend (headless Chromium), on every frontend CI covers: the
-team's balance shows in the settings panel and in the runs tab header (beside today's spend), a
+team's balance shows in the settings panel and in the runs tab header (beside today's spend
+against the daily budget), a
 Floyo Remote Run node shows its next run's estimate before it runs (from the journal's earlier
 run of the same graph, another seed), and its status line carries an ETA while it processes."""
 
@@ -16,6 +17,7 @@ from .support.scripted import SLOW_RUN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("needs_browser")]
 DEFAULT_BALANCE_MS = 4_080_000
+DAY_BUDGET_S = 9_000_000  # a daily budget the whole session's runs stay far below
 
 
 @pytest.mark.timeout(240)
@@ -25,14 +27,17 @@ def test_balance_estimate_and_eta_show_in_the_real_frontend(comfy, floyo):
     floyo.server.scenario.balance_flotime_ms = 1_234_000
     floyo.server.scenario.steps = list(SLOW_RUN)
     known = set(floyo.runs)
+    assert comfy.post("/settings/Floyo.Budget.DayFloTimeS", DAY_BUDGET_S)[0] == 200  # as the panel sets it
     try:
         res = run_script("spend.mjs", comfy, timeout=200, WORKFLOW=json.dumps(shaped(104, seed=7)))
     finally:  # the shared ComfyUI remembers the balance it read: give it the usual one back
+        comfy.post("/settings/Floyo.Budget.DayFloTimeS", 0)
         floyo.server.scenario.balance_flotime_ms = DEFAULT_BALANCE_MS
         comfy.get("/floyo/balance")
     assert res["settingsBalance"] == "Balance: 1234 s FloTime · $25.50 partner credit", res
     assert res["tabBalance"] == res["settingsBalance"]
-    assert re.fullmatch(r"Today: \d+ s FloTime", res["tabSpend"]), res["tabSpend"]
+    assert re.fullmatch(rf"Today: \d+ s of {DAY_BUDGET_S} s FloTime \(daily budget\)", res["tabSpend"]), res
+
     assert "next run: ≈ 48 s FloTime" in res["estimate"] and "1 earlier run(s)" in res["estimate"], res
     assert re.search(r"Floyo: (queued|processing) · \d+s · ETA ≈ \d+s", res["eta"]), res["eta"]
     (run,) = [r for r in floyo.runs.values() if r.id not in known]
