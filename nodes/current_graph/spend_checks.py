@@ -100,6 +100,8 @@ def plan(prompt: Prompt, remotes: dict[str, Prompt | None], config: Config) -> l
 def spend_check(prompt: Prompt, remotes: dict[str, Prompt | None]) -> tuple[list[Planned], str | None]:
     """Each paying node's plan, and why this prompt must not be sent (a budget, the balance) or
     None. No key: nothing planned here (the key check refuses the prompt)."""
+    if not planned_runs(prompt):  # no Floyo node: nothing to pay for, nothing to read
+        return [], None
     try:
         config = load_config(comfy.key_file())
     except ConfigError:

@@ -122,3 +122,20 @@ def test_preflight_reports_the_estimate_and_the_budget_check(comfy, floyo):
     report = "".join(entry["outputs"]["2"]["text"])
     assert "Estimate: ≈ 48 s FloTime" in report and "1 earlier run(s) of this graph" in report, report
     assert "Budget check: the run would be refused" in report and "FLOYO_BUDGET_PROMPT_FLOTIME_S" in report
+
+
+def test_the_estimate_route_counts_a_lists_runs_and_says_when_there_is_no_history(comfy, floyo):
+    paid_once(comfy, steps=105)
+    seeds = {"5": {"class_type": "FloyoSeedList", "inputs": {"count": 3, "start": 0}},
+             "6": {"class_type": "FloyoOverrideInt",
+                   "inputs": {"target": "3", "input": "seed", "value": ["5", 0]}},
+             "1": remote_run(workflow=json.dumps(shaped(105, seed=8)), overrides=["6", 0]),
+             "7": remote_run(workflow=json.dumps(shaped(998, seed=8)))}
+    before = len(floyo.requests.all())
+    status, body = comfy.post("/floyo/estimate", {"prompt": seeds})
+    assert status == 200 and body["problem"] is None, body
+    listed, fresh = body["nodes"]["1"], body["nodes"]["7"]
+    assert listed["runs"] == 3 and listed["estimate"]["flotime_ms"] == 48210
+    assert "≈ 145 s FloTime" in listed["text"] and "for 3 runs" in listed["text"]
+    assert fresh["estimate"] is None and "no earlier run of this graph" in fresh["text"]
+    assert len(floyo.requests.all()) == before, "an estimate sends nothing to Floyo"
