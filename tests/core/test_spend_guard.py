@@ -20,6 +20,7 @@ from floyo_pack.floyo_client import (
     Hooks,
     Journal,
     Limits,
+    Override,
     Planned,
     RecoveryHost,
     Run,
@@ -32,7 +33,6 @@ from floyo_pack.floyo_client import (
     shape_of,
     start_run,
 )
-from floyo_pack.floyo_client.workflow import Override
 from floyo_scripted import Fault, Step
 
 from .conftest import WORKFLOW
