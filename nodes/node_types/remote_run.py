@@ -33,7 +33,7 @@ from ..inputs.loader_files import upload_local_inputs
 from ..inputs.override_values import resolve
 from ..run.active_runs import ActiveRun
 from ..run.collect import Collected, collect
-from ..run.estimate import prepare
+from ..run.estimate import check_spend, prepare
 from ..run.fanout import admit
 from ..run.progress import announce, downloading, node_hooks
 from ..run.reuse import REUSE, reuse_saved, reused_status
@@ -97,6 +97,7 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
         hooks = node_hooks(active)
         meta = RunMeta(label=run_name or f"ComfyUI node {ctx.node_id}", prompt_id=active.prompt_id,
                        node_id=ctx.node_id, shape=prepare(active, remote, overrides, config))
+        check_spend(active, config)  # budgets and balance, the whole list counted, before any upload
         async with open_client(config) as client:
             final = await resolve(client, remote, overrides, hooks.should_stop, journal)
             final = await upload_local_inputs(client, final, hooks.should_stop, journal)

@@ -33,6 +33,7 @@ class Group:
     reserved: int = 0  # runs of the prompt's FLOYO_MAX_FANOUT this list holds (admit)
     admitted: int = 0  # elements let through to their create
     refused: str | None = None  # why the list may not create: every element fails with it
+    spend_checked: bool = False  # the list's budget check was made (estimate.check_spend), once
 
     def fields(self) -> dict[str, int]:
         """The event fields web/floyo.js shows as "n/N done"; none for a single run."""

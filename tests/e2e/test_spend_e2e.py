@@ -139,3 +139,25 @@ def test_the_estimate_route_counts_a_lists_runs_and_says_when_there_is_no_histor
     assert "≈ 145 s FloTime" in listed["text"] and "for 3 runs" in listed["text"]
     assert fresh["estimate"] is None and "no earlier run of this graph" in fresh["text"]
     assert len(floyo.requests.all()) == before, "an estimate sends nothing to Floyo"
+
+
+@pytest.mark.timeout(120)
+def test_a_list_whose_length_is_linked_is_checked_against_the_budget_when_it_arrives_with_0_creates(
+        comfy, floyo):
+    """At queue time a count from another node is unknown (one run counted: 48 s fits 100 s); when
+    the list arrives its 3 × 48 s is checked before any element creates or uploads anything."""
+    paid_once(comfy, steps=106)
+    prompt = {"8": {"class_type": "PrimitiveInt", "inputs": {"value": 3}},
+              "5": {"class_type": "FloyoSeedList", "inputs": {"count": ["8", 0], "start": 0}},
+              "6": {"class_type": "FloyoOverrideInt",
+                    "inputs": {"target": "3", "input": "seed", "value": ["5", 0]}},
+              "1": remote_run(workflow=json.dumps(shaped(106, seed=8)), overrides=["6", 0]),
+              "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 2]}}}
+    creates = len(floyo.requests.creates())
+    with setting(comfy, "Floyo.Budget.PromptFloTimeS", 100):
+        entry = comfy.run(prompt, timeout=60)
+    error = node_error(entry)
+    message = error["exception_message"]
+    assert error["node_type"] == "FloyoRemoteRun" and "≈ 145 s FloTime" in message, error
+    assert "3 × " in message and "FLOYO_BUDGET_PROMPT_FLOTIME_S=100 s" in message
+    assert len(floyo.requests.creates()) == creates
