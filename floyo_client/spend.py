@@ -9,17 +9,19 @@ maps onto the same names); a budget that is not set is off. Must not do I/O nor 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import statistics
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError
-from .workflow import Override, WorkflowError, apply_overrides
+from .workflow import Override, WorkflowError, find_node
 
 ENV_BUDGET_PROMPT_FLOTIME_S = "FLOYO_BUDGET_PROMPT_FLOTIME_S"
 ENV_BUDGET_DAY_FLOTIME_S = "FLOYO_BUDGET_DAY_FLOTIME_S"
@@ -36,33 +38,41 @@ _MASKED_NAMES = re.compile(r"(^|_)(seed|text|texts|prompt|positive|negative|stri
                            r"filename_prefix|image|video|audio|file)(_|$)|seed", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
+def _masked_name(name: str) -> bool:
+    return bool(_MASKED_NAMES.search(name))
+
+
 def _masked(name: str, value: Any) -> Any:
     if isinstance(value, list):  # a link [node, slot]: part of the shape
         return value
-    if _MASKED_NAMES.search(name) or (isinstance(value, str) and ("\n" in value or " " in value.strip())):
+    if _masked_name(name) or (isinstance(value, str) and ("\n" in value or " " in value.strip())):
         return MASK
     return value
 
 
-def shape_hash(workflow: Mapping[str, Any]) -> str:
-    """The workflow's shape: node types, links and settings, with seeds and texts masked, so
-    runs that differ only there (a new seed, another prompt) are the same shape."""
-    shape = {str(node_id): {"class_type": node.get("class_type"),
-                            "inputs": {k: _masked(k, v) for k, v in (node.get("inputs") or {}).items()}}
+def shape_hash(workflow: Mapping[str, Any], varied: AbstractSet[tuple[str, str]] = frozenset()) -> str:
+    """The workflow's shape: node types, links and settings, with seeds and texts masked (and the
+    ``varied`` (node id, input) pairs), so runs that differ only there are the same shape."""
+    shape = {str(node_id): [node.get("class_type"),
+                            {k: MASK if (node_id, k) in varied else _masked(k, v)
+                             for k, v in (node.get("inputs") or {}).items()}]
              for node_id, node in workflow.items() if isinstance(node, dict)}
     text = json.dumps(shape, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def shape_of(workflow: Mapping[str, Any], overrides: Sequence[Override] | None = None) -> str:
-    """``shape_hash`` of the workflow an override chain changes, the inputs it sets masked: what
-    an override sets is what varies from run to run (a seed list's seed, a prompt), and at queue
-    time a linked value is not known yet, so both ends hash the same shape."""
-    masks = [Override(o.target, o.input, MASK) for o in overrides or ()]
-    try:
-        return shape_hash(apply_overrides(dict(workflow), masks) if masks else workflow)
-    except WorkflowError:  # a chain that cannot apply is refused elsewhere; its shape is plain
-        return shape_hash(workflow)
+    """``shape_hash`` with the inputs an override chain sets masked: what an override sets is what
+    varies from run to run (a seed list's seed, a prompt), and at queue time a linked value is not
+    known yet, so both ends hash the same shape. A target that is not there is refused elsewhere."""
+    varied = set()
+    for o in overrides or ():
+        try:
+            varied.add((find_node(dict(workflow), o.target), o.input.strip()))
+        except WorkflowError:
+            continue
+    return shape_hash(workflow, varied)
 
 
 @dataclass(frozen=True)
