@@ -148,6 +148,17 @@ async def test_a_flotime_cap_cancels_a_live_run_once_and_says_what_it_had_cost(f
     assert 30 <= spent < 40  # queued time is not FloTime: the count starts at processing
 
 
+async def test_a_flotime_figure_floyo_reports_while_processing_is_used_by_the_cap(floyo, client, fake_time):
+    floyo.scenario.steps, floyo.scenario.flotime_live = [Step("processing")], True  # 48.2 s reported
+    handle = await start_run(client, WORKFLOW, hooks=Hooks(sleep=fake_time.sleep, clock=fake_time.clock),
+                             limits=Limits(max_flotime_s=30))
+    with pytest.raises(FloTimeCapped, match=r"about 48\.2 s of FloTime \(as Floyo reported it\)"):
+        async with handle:
+            await handle.wait()
+    assert len(floyo.requests.cancel_requests(floyo.last_run.id)) == 1
+    assert fake_time.now - 1000.0 < 30  # at its first answer, not after 30 s of counting
+
+
 def test_the_cap_uses_floyos_own_figure_when_an_answer_reports_one(client):
     handle = RunHandle(client, "run_abc123", limits=Limits(max_flotime_s=30))
     assert handle.flotime_s() == (0.0, False)  # nothing reported, nothing processed yet
