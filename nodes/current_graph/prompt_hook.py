@@ -10,8 +10,9 @@ this hook produced: never stale widget text, never pasted text that imitates a s
 graph the hook did not see. A graph it must not split (two current-graph nodes, nothing remote
 to run, a node both sides would run) is refused at queue time: the prompt is cut down to the
 Floyo nodes, carrying the reason, and their queue-time check fails with it, so nothing runs
-locally. ComfyUI swallows exceptions from this hook, so it never raises. Must not send anything
-to Floyo.
+locally. A prompt whose estimate crosses a budget or the balance is refused the same way
+(spend_checks.py). ComfyUI swallows exceptions from this hook, so it never raises. Must not send
+anything to Floyo.
 """
 
 from __future__ import annotations
