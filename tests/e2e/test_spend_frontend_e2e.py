@@ -38,7 +38,10 @@ def test_balance_estimate_and_eta_show_in_the_real_frontend(comfy, floyo):
     assert res["tabBalance"] == res["settingsBalance"]
     assert re.fullmatch(rf"Today: \d+ s of {DAY_BUDGET_S} s FloTime \(daily budget\)", res["tabSpend"]), res
 
-    assert "next run: ≈ 48 s FloTime" in res["estimate"] and "1 earlier run(s)" in res["estimate"], res
+    assert res["estimate"].startswith("Floyo: no run · next run: ≈ 48 s FloTime"), res["estimate"]
+    assert "1 earlier run(s) of this graph" in res["estimate"]
+    # after the run ends the estimate is read again, on hover: a cancelled run is no history
+    assert res["ended"].endswith("(ended)") and "1 earlier run(s)" in res["estimateAfter"], res
     assert re.search(r"Floyo: (queued|processing) · \d+s · ETA ≈ \d+s", res["eta"]), res["eta"]
     (run,) = [r for r in floyo.runs.values() if r.id not in known]
     assert len(floyo.requests.cancel_requests(run.id)) == 1  # the interrupt cancelled the UI's run

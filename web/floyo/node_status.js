@@ -49,10 +49,10 @@ function render(id) {
   const node = nodeFor(id);
   if (!node?.floyoStatus) return;
   const s = runs.get(String(id));
-  // before a run (and after one): the next run's estimate, from spend.js
-  const next = !s?.live && node.floyoEstimate ? ` · next run: ${node.floyoEstimate}` : "";
-  node.floyoStatus.textContent = statusText(s) + next;
-  node.floyoStatus.title = s?.warnings?.join("\n") ?? ""; // the warnings in full, on hover
+  // the next run's estimate (spend.js): on the line before a first run, on hover always
+  const next = node.floyoEstimate ? `next run: ${node.floyoEstimate}` : "";
+  node.floyoStatus.textContent = statusText(s) + (!s && next ? ` · ${next}` : "");
+  node.floyoStatus.title = [...(s?.warnings ?? []), next].filter(Boolean).join("\n"); // in full, on hover
   node.floyoStatus.classList.toggle("floyo-stale", !!s && !s.live);
   // Greyed out on the canvas, and on the Vue nodes of frontends that follow `disabled` (1.58).
   // Frontend 1.32's Vue nodes never disable a button widget, so there cancel() is inert instead.
@@ -124,7 +124,7 @@ function onPromptEnd({ detail }) {
   for (const [id, s] of runs) if (s.live && (!ended || s.prompt_id === ended)) update(id, { live: false });
 }
 
-// The next run's estimate (or that there is none), by execution id: shown while no run is live.
+// The next run's estimate (or that there is none), by execution id.
 export function showEstimate(id, text) {
   const node = nodeFor(id);
   if (!node?.floyoStatus) return;

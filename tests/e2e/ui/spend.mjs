@@ -4,19 +4,20 @@
 // JSON of a graph with history). Controls are found by role and text, the node's line by its class.
 import { waitText, withComfy } from "./comfy_page.mjs";
 
-const status = (page) => page.evaluate(() =>
-  window.app.graph._nodes.find((n) => n.comfyClass === "FloyoRemoteRun")?.floyoStatus?.textContent ?? null);
+// the node's status line (textContent), or its tooltip (title)
+const lineText = (page, what = "textContent") => page.evaluate((w) =>
+  window.app.graph._nodes.find((n) => n.comfyClass === "FloyoRemoteRun")?.floyoStatus?.[w] ?? null, what);
 
-async function waitStatus(page, pattern, timeout = 30000) {
+async function waitStatus(page, pattern, timeout = 30000, line = "textContent") {
   const re = new RegExp(pattern);
   const end = Date.now() + timeout;
   let text = null;
   while (Date.now() < end) {
-    text = await status(page);
+    text = await lineText(page, line);
     if (text && re.test(text)) return text;
     await page.waitForTimeout(100);
   }
-  throw new Error(`the node's status line never matched /${pattern}/; last: ${text}`);
+  throw new Error(`the node's ${line} never matched /${pattern}/; last: ${text}`);
 }
 
 await withComfy(async (page, res) => {
@@ -43,10 +44,11 @@ await withComfy(async (page, res) => {
     // what the frontend's change tracker sends after an edit
     window.comfyAPI.api.api.dispatchEvent(new CustomEvent("graphChanged"));
   }, process.env.WORKFLOW);
-  res.estimate = await waitStatus(page, "next run: ≈ \\d+ s FloTime");
+  res.estimate = await waitStatus(page, "^Floyo: no run · next run: ≈ \\d+ s FloTime");
 
   await page.evaluate(() => window.app.queuePrompt(0, 1));
   res.eta = await waitStatus(page, "ETA ≈ \\d+s");
   await page.evaluate(() => window.comfyAPI.api.api.interrupt());
-  res.ended = await waitStatus(page, "\\(ended\\)");
+  res.ended = await waitStatus(page, "\\(ended\\)$");
+  res.estimateAfter = await waitStatus(page, "^next run: ≈ \\d+ s FloTime", 30000, "title"); // on hover
 });
