@@ -78,7 +78,6 @@ from .spend import (
     Estimate,
     Planned,
     budget_problem,
-    duration,
     shape_hash,
     shape_of,
 )
@@ -136,5 +135,5 @@ __all__ = [
     "reuse_identical", "saved_paths",
     # the spend guard: estimate, balance, budgets, the FloTime cap
     "BUDGET_ENVS", "NO_HISTORY", "Balance", "Budgets", "Estimate", "FloTimeCapped", "Planned",
-    "budget_problem", "duration", "history_estimate", "shape_hash", "shape_of",
+    "budget_problem", "history_estimate", "shape_hash", "shape_of",
 ]
