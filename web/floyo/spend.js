@@ -3,7 +3,7 @@
 // header, read when either opens and after each run; today's spend against each budget (from
 // GET /floyo/runs: `totals`, `budgets`); the budget settings; and each Floyo node's estimate
 // before its run (POST /floyo/estimate with what Queue would send: nothing goes to Floyo).
-// The server words every figure; this file only places them.
+// Every figure comes from the server (the estimate worded there too); this file formats the rest.
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
 import { addStyle, call, el } from "./api.js";
