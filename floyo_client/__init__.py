@@ -30,6 +30,7 @@ from .errors import (
     ConfigError,
     Conflict,
     DownloadError,
+    FloTimeCapped,
     FloyoError,
     Interrupted,
     NetworkError,
@@ -47,6 +48,7 @@ from .hosted import Hosted, Page, Summary, list_params, list_workflows, override
 from .hosted import get_workflow as get_hosted_workflow
 from .hosted import resolve as resolve_hosted
 from .journal import GAVE_UP, Journal, JournalState, RunRecord
+from .journal_spend import history_estimate
 from .keystate import KeyState, key_state
 from .models import (
     EXPAND_FILE_URL,
@@ -82,6 +84,17 @@ from .runner import (
 )
 from .saved_files import SavedFile, fingerprint, intact
 from .slots import ENV_MAX_FANOUT, max_fanout
+from .spend import (
+    BUDGET_ENVS,
+    NO_HISTORY,
+    Balance,
+    Budgets,
+    Estimate,
+    Planned,
+    budget_problem,
+    shape_hash,
+    shape_of,
+)
 from .tracked import RunMeta, journal_saved, journaled_hooks, run_tracked
 from .transport import StopCheck, Transport, identify_host
 from .ui_nodes import WAYS_OUT, build_missing, uninstalled_sinks
@@ -140,4 +153,7 @@ __all__ = [
     # workflows kept on Floyo (GET /workflows): listed, fetched, resolved by id or team name
     "Hosted", "Page", "Summary", "get_hosted_workflow", "list_params", "list_workflows",
     "override_targets", "resolve_hosted",
+    # the spend guard: estimate, balance, budgets, the FloTime cap
+    "BUDGET_ENVS", "NO_HISTORY", "Balance", "Budgets", "Estimate", "FloTimeCapped", "Planned",
+    "budget_problem", "history_estimate", "shape_hash", "shape_of",
 ]

@@ -1,4 +1,5 @@
-"""Floyo's endpoints as methods: create, get and cancel runs, file metadata, one CDN upload.
+"""Floyo's endpoints as methods: create, get and cancel runs, file metadata, one CDN upload, the
+team's balance.
 
 ``create_run`` is at most once: Floyo has no idempotency key, so once its body may have left,
 the request is never sent again (docs/architecture.md, "A create is sent at most once").
@@ -36,6 +37,7 @@ from .models import (
 )
 from .outcome import CancelOutcome, CancelResult
 from .request import Request
+from .spend import Balance
 from .transport import SentNetworkError, StopCheck, Transport, never_stop
 
 DEFAULT_URL_TTL_S = 3600
@@ -160,6 +162,18 @@ class FloyoClient:
         except NotFound:
             return CancelOutcome(CancelResult.NOT_FOUND)
         return CancelOutcome(CancelResult.CANCELLED)
+
+    async def team_balance(self, *, stop: StopCheck = never_stop) -> Balance | None:
+        """GET /team/balance (unconfirmed, docs/floyo-api.md 2.8): None when this key may not read
+        it or Floyo has no such route (401/403/404/405), or the answer has no balance in it."""
+        try:
+            reply = await self.transport.call(Request("GET", self.api + "/team/balance", attempts=1,
+                                                      timeout_s=10.0, deadline_s=10.0), stop=stop)
+        except FloyoError as e:
+            if e.status in (401, 403, 404, 405):
+                return None
+            raise
+        return Balance.from_json(reply.body)
 
     async def get_file(self, file_id: str, *, url: bool = False, url_ttl_s: float = DEFAULT_URL_TTL_S,
                        stop: StopCheck = never_stop) -> RunOutput:

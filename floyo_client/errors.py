@@ -160,6 +160,17 @@ class RunTimedOut(FloyoError):
     """The node's own deadline passed; the run was cancelled (best effort)."""
 
 
+class FloTimeCapped(RunTimedOut):
+    """The run passed its FloTime cap (``max_flotime_s``); cancelled the way a timeout is."""
+
+    @classmethod
+    def of(cls, run_id: str, cap: float, spent_s: float, reported: bool) -> FloTimeCapped:
+        how = "as Floyo reported it" if reported else "counted here since it began processing"
+        return cls(f"Floyo run {run_id} passed its FloTime cap (max_flotime_s={cap:g}), so it was "
+                   f"cancelled: it had used about {spent_s:.1f} s of FloTime ({how}) by then. Raise "
+                   "max_flotime_s, or set it to 0 for no cap.", run_id=run_id)
+
+
 class Interrupted(FloyoError):
     """The user stopped the run (ComfyUI interrupt or the node's Cancel button). ``outcome``: the
     remote cancel it led to, fixed at construction (None: nothing needed cancelling)."""

@@ -139,15 +139,17 @@ class Journal:
         self._writing(lambda db: _moved(db, where, key, state, **fields))
 
     def begin(self, marker: str, *, name: str, prompt_id: str | None, node_id: str | None,
-              api_url: str, resolved_hash: str | None = None, team: str | None = None) -> None:
+              api_url: str, resolved_hash: str | None = None, team: str | None = None,
+              shape_hash: str | None = None) -> None:
         """Record a run about to be created (before the request leaves), owned by this process,
-        with the hash of the workflow it sends and the team paying for it (what reuse looks for)."""
+        with the hash of the workflow it sends and the team paying for it (what reuse looks for),
+        and its shape (what the spend estimate looks for)."""
         now, o = time.time(), self.owner
         self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url, owner_host,"
-                    " owner_pid, owner_started, owner_instance, created_at, updated_at, resolved_hash, team)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " owner_pid, owner_started, owner_instance, created_at, updated_at, resolved_hash, team,"
+                    " shape_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (marker, FIRST.value, name, prompt_id, node_id, api_url, o.host, o.pid, o.started,
-                     o.instance, now, now, resolved_hash, team))
+                     o.instance, now, now, resolved_hash, team, shape_hash))
 
     def created(self, marker: str, run_id: str) -> None:
         self._move("marker", marker, JournalState.RUNNING, run_id=run_id, status="queued")

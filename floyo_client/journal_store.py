@@ -83,6 +83,11 @@ MIGRATIONS = (
     # and routed as it was fresh (an image known only by its MIME type stays an image). Rows from
     # before keep NULL: their files are known by their local names, as they were.
     ("ALTER TABLE runs ADD COLUMN outputs TEXT",),
+    # spend guard: the workflow's shape (spend.shape_hash: seeds and texts masked), so a new
+    # prompt's cost is estimated from the FloTime of earlier runs of the same graph. Rows from
+    # before keep NULL and count for no estimate.
+    ("ALTER TABLE runs ADD COLUMN shape_hash TEXT",
+     "CREATE INDEX IF NOT EXISTS runs_shape_hash ON runs(shape_hash)"),
 )
 VERSION = len(MIGRATIONS)
 SIDECARS = ("-wal", "-shm", "-journal")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .client import FloyoClient
+from .cost import partner_cost_usd
 from .errors import BillingError, FloyoError, Interrupted, RunFailed
 from .journal import Journal, JournalState, RunRecord
 from .models import Phase
@@ -60,6 +61,8 @@ async def resume_run(client: FloyoClient, journal: Journal, record: RunRecord, h
         try:
             async with handle:
                 run = await handle.wait()
+                # its FloTime and partner cost, as a node's own run records them (the totals)
+                journal.cost(run_id, run.flotime_ms, partner_cost_usd(run.raw))
                 outputs = list(run.outputs)
                 paths = await download_outputs(handle, outputs, host.folder(run_id))
             journal.saved(run_id, await asyncio.to_thread(fingerprint, paths, outputs))

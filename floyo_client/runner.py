@@ -22,7 +22,15 @@ from typing import Any
 
 from .client import FloyoClient, new_marker
 from .download_limits import DownloadLimits
-from .errors import BillingError, FloyoError, Interrupted, OutageTooLong, RunFailed, RunTimedOut
+from .errors import (
+    BillingError,
+    FloTimeCapped,
+    FloyoError,
+    Interrupted,
+    OutageTooLong,
+    RunFailed,
+    RunTimedOut,
+)
 from .list_poll import ListPoller, poller_for, usable
 from .models import Phase, Run
 from .outage import DEFAULT_OUTAGE_LIMIT_S, Outage, is_transient
@@ -72,6 +80,7 @@ class Limits:
     url_ttl_s: float = 3600.0
     download: DownloadLimits = field(default_factory=DownloadLimits)  # read by run_files only
     outage_limit_s: float = DEFAULT_OUTAGE_LIMIT_S  # then stop waiting, leave the run running
+    max_flotime_s: float | None = None  # the run's FloTime cap (max_flotime_s); None: no cap
 
 
 def failure_of(run: Run) -> FloyoError:
@@ -177,8 +186,22 @@ class RunHandle:
             self._check_deadlines(now)
             await self._sleep(self.limits.schedule.delay(now - self._started))
 
+    def flotime_s(self) -> tuple[float, bool]:
+        """FloTime so far, and whether Floyo reported it (it promises ``flotime_ms`` only on a
+        finished run): else the time since the run was first seen processing, what FloTime measures."""
+        if self.run is not None and self.run.flotime_ms is not None:
+            return self.run.flotime_ms / 1000, True
+        return self._active_s, False
+
+    def check_cap(self) -> None:
+        """Raise FloTimeCapped once the run's FloTime reaches ``max_flotime_s``."""
+        spent, reported = self.flotime_s()
+        if self.limits.max_flotime_s and spent >= self.limits.max_flotime_s:
+            raise FloTimeCapped.of(self.run_id, self.limits.max_flotime_s, spent, reported)
+
     def _check_deadlines(self, now: float) -> None:
-        """The node's own timeout (processing time) and the overall deadline; outages included."""
+        """The node's own timeout (processing time), its FloTime cap and the overall deadline."""
+        self.check_cap()
         timeout = self.limits.timeout_s
         if timeout is not None and self._active_s >= timeout:
             raise RunTimedOut(f"Floyo run {self.run_id} did not finish within {timeout:.0f}s of "

@@ -28,6 +28,7 @@ from .outcome import CancelOutcome, CancelResult
 from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name
 from .saved_files import SavedFile
 from .slots import run_slot
+from .spend import shape_hash
 from .transport import StopCheck, Transport
 from .workflow import Prompt, workflow_hash
 
@@ -42,6 +43,7 @@ class RunMeta:
     label: str | None = None
     prompt_id: str | None = None
     node_id: str | None = None
+    shape: str | None = None  # the graph's shape (spend.shape_of), as the estimate looks it up
 
 
 def journaled_hooks(hooks: Hooks, journal: Journal) -> Hooks:
@@ -92,7 +94,7 @@ async def _create(client: FloyoClient, workflow: Prompt, journal: Journal, meta:
     name = run_name(meta.label, marker)
     journal.begin(marker, name=name, prompt_id=meta.prompt_id, node_id=meta.node_id,
                   api_url=client.api, resolved_hash=workflow_hash(workflow),
-                  team=client.transport.config.team)
+                  team=client.transport.config.team, shape_hash=meta.shape or shape_hash(workflow))
     answer = detached(lambda: _create_run(client.transport, workflow, name, marker, hooks.should_stop))
     try:
         await asyncio.shield(answer)  # ComfyUI may cancel this node now: the create goes on

@@ -33,6 +33,19 @@ def key_file() -> Path:
     return user_dir() / "floyo" / "api_key"
 
 
+def user_settings() -> dict[str, Any]:
+    """The frontend's settings, as ComfyUI keeps them for its default user
+    (``<user dir>/default/comfy.settings.json``, written by its /settings routes); {} when none.
+    Read at use: a setting changed in the panel counts for the next prompt."""
+    import json
+
+    try:
+        data = json.loads((user_dir() / "default" / "comfy.settings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, ImportError):  # none yet, unreadable, or not inside ComfyUI
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 _journals: dict[Path, Any] = {}
 
 

@@ -1,18 +1,19 @@
 // Floyo for ComfyUI, frontend entry: the one file that registers with ComfyUI. What it wires lives
 // beside it in web/floyo/: node_status.js (the run nodes' Cancel button and status line),
 // runs_tab.js (the "Floyo runs" sidebar tab), settings.js (the API-key row), workflow_picker.js
-// (the "Pick Floyo workflow…" button and dialog) and api.js (what they share). Those only export:
-// ComfyUI loads every .js under web/, so they must do nothing on import but define (and add their
-// styles).
+// (the "Pick Floyo workflow…" button and dialog), spend.js (balance, budgets, estimates) and api.js
+// (what they share). Those only export: ComfyUI loads every .js under web/, so they must do nothing
+// on import but define (and add their styles).
 import { app } from "../../scripts/app.js";
 import { addRunWidgets, listen, RUN_NODES } from "./floyo/node_status.js";
 import { followRuns, RUNS_TAB } from "./floyo/runs_tab.js";
 import { SETTINGS } from "./floyo/settings.js";
 import { addPickButton, hasPicker } from "./floyo/workflow_picker.js";
+import { afterGraphLoaded, listenSpend, SPEND_SETTINGS } from "./floyo/spend.js";
 
 app.registerExtension({
   name: "floyo.RunControls",
-  settings: SETTINGS,
+  settings: [...SETTINGS, ...SPEND_SETTINGS],
   async beforeRegisterNodeDef(nodeType, nodeData) {
     if (!RUN_NODES.has(nodeData.name)) return;
     const original = nodeType.prototype.onNodeCreated;
@@ -24,7 +25,9 @@ app.registerExtension({
   },
   setup() {
     listen();
+    listenSpend();
   },
+  afterConfigureGraph: afterGraphLoaded, // a loaded graph's Floyo nodes show their estimate
 });
 
 app.registerExtension({

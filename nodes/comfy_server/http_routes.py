@@ -22,6 +22,7 @@ from ..run.active_runs import REGISTRY
 from .request_guard import key_refusal, write_refusal
 from .runs_tab import fetch_outputs
 from .runs_view import public_run, relative_output
+from .spend_routes import budgets
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ async def list_runs(request: web.Request) -> web.Response:
     active = REGISTRY.snapshot()
     watched = {a.get("run_id") for a in active if a.get("run_id")}
     return web.json_response({"runs": [public_run(r, output, r.run_id in watched) for r in journal.list()],
-                              "active": active, "totals": journal.totals(), "journal": journal.health()})
+                              "active": active, "totals": journal.totals(), "journal": journal.health(),
+                              "budgets": budgets()})  # spend against each budget, beside the totals
 
 
 async def get_run(request: web.Request) -> web.Response:

@@ -14,7 +14,7 @@ from ..node_types.remote_run import SPEC as REMOTE_RUN_SPEC
 from ..node_types.run_lookup import FETCH_SPEC, STATUS_SPEC
 from ..node_types.select_output import SPEC as SELECT_SPEC
 from ..node_types.spec import NodeSpec, v1_class, v3_class
-from . import http_routes, resume, shutdown, workflow_routes
+from . import http_routes, resume, shutdown, spend_routes, workflow_routes
 
 log = logging.getLogger(__name__)
 SPECS: tuple[NodeSpec, ...] = (REMOTE_RUN_SPEC, PREFLIGHT_SPEC, STATUS_SPEC, FETCH_SPEC, SELECT_SPEC,
@@ -31,7 +31,8 @@ def wire_server() -> bool:
     if version := comfy.comfyui_version():  # named in requests: the gateway reports release skew
         identify_host(f"ComfyUI/{version}")
     wired = [http_routes.register(), comfy.add_prompt_handler(prompt_hook.rewrite), shutdown.install(),
-             comfy.add_middleware(hosted.fetch_at_queue_time), workflow_routes.register()]
+             comfy.add_middleware(hosted.fetch_at_queue_time), workflow_routes.register(),
+             spend_routes.register()]
     try:
         resume.sweep_downloads()
     except (OSError, ImportError) as e:  # no output folder yet (not inside ComfyUI): nothing left
@@ -42,7 +43,8 @@ def wire_server() -> bool:
         log.warning("Floyo: run journal unavailable: %s", e)
     if any(wired):
         log.debug("Floyo: wired into ComfyUI's server (routes %s, prompt hook %s, shutdown handler %s, "
-                  "queue-time fetch %s, workflow routes %s)", *("added" if w else "unchanged" for w in wired))
+                  "queue-time fetch %s, workflow routes %s, spend routes %s)",
+                  *("added" if w else "unchanged" for w in wired))
     return any(wired)
 
 

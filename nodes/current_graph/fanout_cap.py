@@ -22,6 +22,7 @@ from typing import Any
 
 from ...floyo_client import ENV_MAX_FANOUT, Prompt, is_link, max_fanout
 from .contract import PAYING_NODES, SEED_LIST, TEXT_LIST
+from .spend_settings import spend_env
 
 MAX_ITEMS = 1000  # every list maker's own cap, whatever FLOYO_MAX_FANOUT says
 _SETTLED_TICKS = 3  # loop turns without a new element: ComfyUI starts one element per turn
@@ -33,14 +34,15 @@ _created: OrderedDict[str, int] = OrderedDict()  # prompt id -> runs reserved so
 def too_many(runs: int, where: str, cap: int) -> str:
     return (f"{where}: {runs} Floyo runs in one prompt, more than {ENV_MAX_FANOUT}={cap} allows, so "
             f"nothing was sent to Floyo. Shorten the list, or set {ENV_MAX_FANOUT}={runs} (or more) "
-            "where ComfyUI starts if you mean to pay for that many runs.")
+            "where ComfyUI starts, or Floyo > Budgets > Most runs per prompt in ComfyUI's settings, "
+            "if you mean to pay for that many runs.")
 
 
 def check_list_length(length: int, node: str) -> None:
     """A list maker's length, checked in code (a linked count skips the widget's min/max)."""
     if length < 1:
         raise ValueError(f"{node} needs at least one element; got {length}.")
-    cap = max_fanout()
+    cap = max_fanout(spend_env())
     if length > MAX_ITEMS:
         raise ValueError(f"{node} makes {length} runs; at most {MAX_ITEMS} runs at once, and "
                          f"{ENV_MAX_FANOUT}={cap} per prompt.")
@@ -70,17 +72,25 @@ def _upstream(prompt: Prompt, node_id: str) -> set[str]:
     return seen
 
 
-def planned_refusal(prompt: Prompt) -> tuple[list[str], str] | None:
-    """At queue time: the paying nodes and why, when the list lengths known now already make
-    more runs than the cap. ComfyUI calls a node max(list lengths) times, so a Floyo node fed by
-    lists makes as many runs as its longest constant list; the prompt's total is their sum."""
+def planned_runs(prompt: Prompt) -> dict[str, int]:
+    """Each paying node's runs, as far as the prompt's constants tell. ComfyUI calls a node
+    max(list lengths) times, so a Floyo node fed by lists makes as many runs as its longest
+    constant list (a list known only when it runs counts as one here)."""
     paying = [i for i, n in prompt.items() if isinstance(n, dict) and n.get("class_type") in PAYING_NODES]
     runs = {}
     for node_id in paying:
         lengths = [_constant_length(prompt[u]) for u in _upstream(prompt, node_id)
                    if isinstance(prompt[u], dict)]
         runs[node_id] = max([n for n in lengths if n is not None], default=1)
-    total, cap = sum(runs.values()), max_fanout()
+    return runs
+
+
+def planned_refusal(prompt: Prompt) -> tuple[list[str], str] | None:
+    """At queue time: the paying nodes and why, when the list lengths known now already make
+    more runs than the cap; the prompt's total is the sum of its Floyo nodes' runs."""
+    runs = planned_runs(prompt)
+    paying = list(runs)
+    total, cap = sum(runs.values()), max_fanout(spend_env())
     if total <= cap:
         return None
     where = ", ".join(f"node {i}: {n}" for i, n in runs.items() if n > 1) or "its Floyo nodes"

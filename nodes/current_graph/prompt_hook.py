@@ -10,8 +10,9 @@ this hook produced: never stale widget text, never pasted text that imitates a s
 graph the hook did not see. A graph it must not split (two current-graph nodes, nothing remote
 to run, a node both sides would run) is refused at queue time: the prompt is cut down to the
 Floyo nodes, carrying the reason, and their queue-time check fails with it, so nothing runs
-locally. ComfyUI swallows exceptions from this hook, so it never raises. Must not send anything
-to Floyo.
+locally. A prompt whose estimate crosses a budget or the balance is refused the same way
+(spend_checks.py). ComfyUI swallows exceptions from this hook, so it never raises. Must not send
+anything to Floyo.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from ...floyo_client import (
 from .. import comfy
 from . import ui_graph
 from .contract import CURRENT_GRAPH, REMOTE_RUN, SPLIT_NODES, is_floyo
-from .fanout_cap import planned_refusal
+from .fanout_cap import planned_refusal, planned_runs
 from .hosted import seal_hosted
 from .queue_checks import check_workflow, embedded_nodes, embedded_problem, key_problem
 from .sealed import Refusal, Split, seal, unseal
+from .spend_checks import spend_check
 
 log = logging.getLogger(__name__)
 NOT_PREPARED = ("In 'current graph' mode the remote part is cut out of the graph when the prompt is "
@@ -119,7 +121,7 @@ def rewrite(json_data: dict[str, Any]) -> dict[str, Any]:
         return _refuse(json_data, [hosted_refusal[0]], hosted_refusal[1])
     nodes = current_graph_nodes(prompt)
     if not nodes:
-        return json_data
+        return _over_budget(json_data, prompt, {}) or json_data
     try:
         prompt = ui_graph.complete(json_data, prompt, nodes[0])  # types not installed here
         part = split_for_node(prompt, nodes[0])
@@ -142,4 +144,17 @@ def rewrite(json_data: dict[str, Any]) -> dict[str, Any]:
     json_data["prompt"] = local
     log.info("Floyo: node %s sends %d node(s) to Floyo; %d stay local", nodes[0], len(part.remote),
              len(local))
-    return json_data
+    return _over_budget(json_data, prompt, {nodes[0]: part.remote}) or json_data
+
+
+def _over_budget(json_data: dict[str, Any], prompt: Prompt,
+                 remotes: dict[str, Prompt | None]) -> dict[str, Any] | None:
+    """The prompt cut down to its Floyo nodes when its estimate crosses a budget or the balance
+    (spend_checks.py), else None. A failing check never stops a good prompt."""
+    try:
+        problem = spend_check(prompt, remotes)[1]
+    except Exception:  # noqa: BLE001 - a bug in the estimate must not refuse (or run) the graph unsplit
+        log.exception("Floyo: could not check the prompt's spend at queue time")
+        return None
+    paying = [i for i in planned_runs(prompt) if i in json_data["prompt"]]
+    return _refuse(json_data, paying, problem) if problem and paying else None

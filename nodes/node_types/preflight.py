@@ -18,6 +18,7 @@ from .. import comfy
 from ..current_graph.contract import CURRENT_GRAPH, PREFLIGHT
 from ..current_graph.prompt_hook import queue_check
 from ..current_graph.queue_checks import key_problem
+from ..current_graph.spend_checks import report_lines
 from ..current_graph.ui_graph import not_installed
 from ..inputs.loader_files import local_files
 from ..inputs.override_values import Upload
@@ -79,7 +80,8 @@ def built_line(workflow: Prompt, source: str) -> list[str]:
     return [f"Not installed here, {how}: {len(missing)} ({', '.join(missing)})"]
 
 
-def report(workflow: Prompt, uploads: list[str], allow_secrets: bool, source: str = "") -> str:
+def report(workflow: Prompt, uploads: list[str], allow_secrets: bool, source: str = "",
+           spend: list[str] | None = None) -> str:
     secrets = find_secrets(workflow)
     lines = ["Floyo Preflight: nothing was sent to Floyo.",
              f"Nodes sent: {len(workflow)} ({', '.join(workflow)})", *built_line(workflow, source),
@@ -91,6 +93,7 @@ def report(workflow: Prompt, uploads: list[str], allow_secrets: bool, source: st
         lines.append("Secrets: none found")
     warnings = [w for w in (key_problem(),) if w]
     lines.append(reuse_line(workflow, uploads) if not warnings else "Reuse: unknown without a key.")
+    lines += spend or []  # the estimate and the budget check (current_graph/spend_checks.py)
     lines += [f"Warning: {w}" for w in warnings]
     return "\n".join(lines)
 
@@ -102,7 +105,8 @@ async def preflight(ctx: Ctx, source: str, workflow: str, overrides: Any = None,
     resolved = pending_overrides(overrides, uploads)
     final = apply_overrides(remote, resolved) if resolved else remote
     final = tag(pending_files(final, uploads))[0]  # the routing tags, exactly as Remote Run sends them
-    return (json.dumps(final, indent=2, sort_keys=True), report(final, uploads, allow_secrets, source))
+    spend = report_lines(ctx.node_id, remote, overrides)
+    return (json.dumps(final, indent=2, sort_keys=True), report(final, uploads, allow_secrets, source, spend))
 
 
 SPEC = NodeSpec(

@@ -33,6 +33,7 @@ from ..inputs.loader_files import upload_local_inputs
 from ..inputs.override_values import resolve
 from ..run.active_runs import ActiveRun
 from ..run.collect import Collected, collect
+from ..run.estimate import check_spend, prepare
 from ..run.fanout import admit
 from ..run.progress import announce, downloading, node_hooks
 from ..run.reuse import REUSE, reuse_saved, reused_status
@@ -75,7 +76,8 @@ def announce_saved(active: ActiveRun, shown: Shown, warnings: list[str], spent: 
 
 async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, run_name: str = "",
                   timeout: int = 3600, size_policy: str = SIZE_POLICIES[0], reuse: str = REUSE[0],
-                  allow_secrets: bool = False, floyo_workflow: str = "") -> Shown:
+                  allow_secrets: bool = False, floyo_workflow: str = "",
+                  max_flotime_s: int = 0) -> Shown:
     # floyo_workflow is read at queue time: the prompt hook seals its graph into ``workflow``
     config = load_config(comfy.key_file())
     remote = workflow_for(ctx, source, workflow)
@@ -96,7 +98,8 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
         await admit(active.group, active.prompt_id, ctx.node_id)  # FLOYO_MAX_FANOUT, before any work
         hooks = node_hooks(active)
         meta = RunMeta(label=run_name or f"ComfyUI node {ctx.node_id}", prompt_id=active.prompt_id,
-                       node_id=ctx.node_id)
+                       node_id=ctx.node_id, shape=prepare(active, remote, overrides, config))
+        check_spend(active, config)  # budgets and balance, the whole list counted, before any upload
         async with open_client(config) as client:
             final = await resolve(client, remote, overrides, hooks.should_stop, journal)
             final = await upload_local_inputs(client, final, hooks.should_stop, journal)
@@ -109,8 +112,9 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
             if reuse != REUSE[1] and (shown := await reused(client, journal, final, sent, size_policy,
                                                             active, hooks)) is not None:
                 return shown
+            limits = limits_for(timeout, max_flotime_s)
             shown, warnings = await run_tracked(
-                client, final, journal=journal, meta=meta, hooks=hooks, limits=limits_for(timeout),
+                client, final, journal=journal, meta=meta, hooks=hooks, limits=limits,
                 finish=lambda h, r: finish(h, r, active),
                 on_created=lambda h: setattr(active, "run_id", h.run_id))
         if not journal.recording:  # said once in the log at start; on every run's status line too

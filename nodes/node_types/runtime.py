@@ -68,6 +68,8 @@ RUN_INPUTS = (  # FloyoRemoteRun's, and FloyoPreflight's: it shows what the same
     In("floyo_workflow", "STRING", optional=True, options={"default": ""},
        tooltip="floyo workflow: the id or team name of a workflow kept on Floyo (pick one in the "
                "Floyo sidebar); fetched when the prompt is queued"),
+    In("max_flotime_s", "INT", optional=True, options={"default": 0, "min": 0, "max": 7 * 24 * 3600},
+       tooltip="Cancel the run on Floyo once it has used this many seconds of FloTime; 0: no cap"),
 )
 
 
@@ -96,12 +98,12 @@ async def run_guarded(ctx: Ctx, body: Callable[[ActiveRun], Awaitable[Any]]) -> 
         REGISTRY.finish(active)
 
 
-def limits_for(timeout: float | None) -> Limits:
-    """The node's processing timeout (None: only the overall week-long deadline), the download
-    caps from FLOYO_MAX_OUTPUT_MB, FLOYO_MAX_OUTPUTS and FLOYO_MAX_RUN_MB, and the outage limit
-    from FLOYO_OUTAGE_LIMIT_MIN."""
+def limits_for(timeout: float | None, max_flotime_s: float = 0) -> Limits:
+    """The node's processing timeout (None: only the overall week-long deadline), its FloTime cap
+    (0: none), the download caps from FLOYO_MAX_OUTPUT_MB, FLOYO_MAX_OUTPUTS and FLOYO_MAX_RUN_MB,
+    and the outage limit from FLOYO_OUTAGE_LIMIT_MIN."""
     return Limits(timeout_s=None if timeout is None else float(timeout), download=DownloadLimits.from_env(),
-                  outage_limit_s=outage_limit_s())
+                  outage_limit_s=outage_limit_s(), max_flotime_s=float(max_flotime_s) or None)
 
 
 def with_warnings(text: str, warnings: list[str]) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import fanout
 
@@ -33,6 +34,7 @@ class ActiveRun:
     # the node's calls in this prompt when ComfyUI fed it a list (fanout.py): stop and count as one
     group: fanout.Group = field(default_factory=fanout.Group)
     counted: list[bool] = field(default_factory=lambda: [False])
+    estimate: Any = None  # the run's floyo_client Estimate, for the ETA (estimate.py); None: no history
 
     def as_json(self) -> dict[str, object]:
         return {"node_id": self.node_id, "prompt_id": self.prompt_id, "run_id": self.run_id,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ...floyo_client import WorkflowError, max_fanout
 from ..current_graph.fanout_cap import too_many
+from ..current_graph.spend_settings import spend_env
 
 _SETTLED_TICKS = 3  # loop turns without a new element: ComfyUI starts one element per turn
 _KEPT_PROMPTS = 64
@@ -32,6 +33,7 @@ class Group:
     reserved: int = 0  # runs of the prompt's FLOYO_MAX_FANOUT this list holds (admit)
     admitted: int = 0  # elements let through to their create
     refused: str | None = None  # why the list may not create: every element fails with it
+    spend_checked: bool = False  # the list's budget check was made (estimate.check_spend), once
 
     def fields(self) -> dict[str, int]:
         """The event fields web/floyo.js shows as "n/N done"; none for a single run."""
@@ -82,7 +84,7 @@ async def admit(group: Group, prompt_id: str | None, node_id: str) -> None:
     reserves itself."""
     if not group.reserved:
         await _settled(group)
-    cap, key = max_fanout(), prompt_id or ""
+    cap, key = max_fanout(spend_env()), prompt_id or ""
     with _admit_lock:
         if group.refused:
             raise WorkflowError(group.refused)

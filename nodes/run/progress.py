@@ -15,6 +15,7 @@ from ...floyo_client import Hooks, Phase, RunUpdate
 from .. import comfy
 from . import fanout
 from .active_runs import ActiveRun
+from .estimate import eta_fields
 
 EVENT = "floyo.run"
 OUTAGE_EVENT_S = 5
@@ -41,7 +42,8 @@ def event_payload(active: ActiveRun, update: RunUpdate) -> dict[str, object]:
             "flotime_ms": update.flotime_ms, "message": reconnecting(update) or update.message,
             "reconnecting_s": None if update.reconnecting_s is None else round(update.reconnecting_s),
             "progress": update.progress,
-            "ended": update.phase in (Phase.FAILED, Phase.CANCELLED), **active.group.fields()}
+            "ended": update.phase in (Phase.FAILED, Phase.CANCELLED), **active.group.fields(),
+            **eta_fields(active.estimate, update)}
 
 
 def announce(active: ActiveRun, status: str, message: str | None = None, **extra: object) -> None:

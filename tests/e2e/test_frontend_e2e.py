@@ -66,8 +66,10 @@ def test_cancel_button_and_live_status_line_on_the_canvas_renderer(comfy, floyo,
     # the extension loaded and put its widgets on the node, kept out of the saved workflow
     assert "button:Cancel Floyo run" in res["widgets"] and "floyo-status:floyo_status" in res["widgets"]
     assert "Cancel Floyo run" not in res["serialized"] and "floyo_status" not in res["serialized"]
-    assert res["before"] == {"status": "Floyo: no run", "buttonDisabled": True, "progressText": False}
-    assert res["idleStatus"] == "Floyo: no run" and "no Floyo run in progress" in res["idleToast"]
+    # idle: "Floyo: no run", then the next run's estimate once read (tests/e2e/test_spend_frontend_e2e.py)
+    assert res["before"]["status"].startswith("Floyo: no run")
+    assert res["before"]["buttonDisabled"] is True and res["before"]["progressText"] is False
+    assert res["idleStatus"].startswith("Floyo: no run") and "no Floyo run in progress" in res["idleToast"]
 
     # the status line follows the run: queued, then processing with elapsed time and run id
     run_id = outcome["run"].id
@@ -94,7 +96,7 @@ def test_cancel_button_works_on_the_vue_nodes_renderer(comfy, floyo):
         comfy.post("/settings/Comfy.VueNodes.Enabled", False)
     # idle, the button is greyed out (frontends whose Vue nodes follow the widget's `disabled`) or,
     # where Vue nodes froze widget options (1.32), a real click on it is inert and says so
-    assert res["idleStatus"] == "Floyo: no run" and "no Floyo run in progress" in res["idleToast"]
+    assert res["idleStatus"].startswith("Floyo: no run") and "no Floyo run in progress" in res["idleToast"]
     assert res["queued"].startswith("Floyo: queued") and res["processing"].startswith("Floyo: processing")
     assert res["duringVueDisabled"] is False, "a live run's Cancel must be clickable on Vue nodes"
     assert_cancelled(res, outcome, floyo)

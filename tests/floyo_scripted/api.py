@@ -92,8 +92,8 @@ def render_run(store: Store, run: RunRecord, outputs: list[FileRecord], expires_
                                         for f in outputs]}
     if phase.terminal:
         body["finished_at"] = run.finished_at
-        if sc.flotime_ms is not None:
-            body["flotime_ms"] = sc.flotime_ms
+    if sc.flotime_ms is not None and (phase.terminal or (sc.flotime_live and phase is Phase.RUNNING)):
+        body["flotime_ms"] = sc.flotime_ms
     if phase is Phase.SUCCEEDED:
         if sc.partner_nodes_cost_usd is not None:
             body["partner_nodes_cost_usd"] = sc.partner_nodes_cost_usd

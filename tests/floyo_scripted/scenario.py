@@ -147,7 +147,8 @@ class Scenario:
     outputs: list[OutputSpec] = field(default_factory=lambda: [OutputSpec()])
     failure: RunError = field(default_factory=RunError)
     vocabulary: str = "docs"
-    flotime_ms: int | None = 48210
+    flotime_ms: int | None = 48210  # reported on a finished run, as Floyo's docs promise
+    flotime_live: bool = False  # True: also while processing (an answer the docs do not promise)
     partner_nodes_cost_usd: float | None = None
     noisy_success_error: bool = False
     allowed_class_types: frozenset[str] | None = None

@@ -23,6 +23,13 @@ from floyo_scripted import OutputSpec, Scenario, ScriptedServer, Step
 Finished = Callable[[ScriptedServer, list[OutputSpec]], Awaitable[tuple[FloyoClient, RunHandle]]]
 
 
+@pytest.fixture(autouse=True)
+def _user_dir(tmp_path, monkeypatch):
+    """ComfyUI's user folder (the journal, the settings file) in ``tmp_path``: the queue-time
+    spend check reads both, and ComfyUI's folder_paths is not here."""
+    monkeypatch.setattr(comfy, "user_dir", lambda: tmp_path / "user")
+
+
 @pytest.fixture
 async def server(tmp_path, monkeypatch):
     """A scripted server whose runs finish at once; ComfyUI's output folder is ``tmp_path``."""

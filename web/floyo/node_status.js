@@ -38,7 +38,8 @@ function statusText(s) {
   const outage = s.reconnecting_s != null && s.live ? `reconnecting… (${Math.round(s.reconnecting_s + since(s))}s)` : null;
   const done = s.list_total != null ? `${s.list_done}/${s.list_total} done · ` : "";
   const step = s.progress && s.live ? ` ${s.progress}` : ""; // a gateway's "KSampler 7/20"
-  const parts = [`Floyo: ${done}${s.status}${step}${count}`, outage, secs != null && `${Math.round(secs)}s`,
+  const eta = s.live && s.eta_s != null ? `ETA ≈ ${Math.max(0, Math.round(s.eta_s - since(s)))}s` : null;
+  const parts = [`Floyo: ${done}${s.status}${step}${count}`, outage, secs != null && `${Math.round(secs)}s`, eta,
     flo != null && `FloTime ${(flo / 1000).toFixed(1)}s`,
     s.partner_cost_usd != null && `$${Number(s.partner_cost_usd).toFixed(2)} partner API`,
     s.status === "reused" ? s.note : s.run_id, s.warnings?.length && `⚠ ${s.warnings.length} warning(s)`];
@@ -49,8 +50,10 @@ function render(id) {
   const node = nodeFor(id);
   if (!node?.floyoStatus) return;
   const s = runs.get(String(id));
-  node.floyoStatus.textContent = statusText(s);
-  node.floyoStatus.title = s?.warnings?.join("\n") ?? ""; // the warnings in full, on hover
+  // the next run's estimate (spend.js): on the line before a first run, on hover always
+  const next = node.floyoEstimate ? `next run: ${node.floyoEstimate}` : "";
+  node.floyoStatus.textContent = statusText(s) + (!s && next ? ` · ${next}` : "");
+  node.floyoStatus.title = [...(s?.warnings ?? []), next].filter(Boolean).join("\n"); // in full, on hover
   node.floyoStatus.classList.toggle("floyo-stale", !!s && !s.live);
   // Greyed out on the canvas, and on the Vue nodes of frontends that follow `disabled` (1.58).
   // Frontend 1.32's Vue nodes never disable a button widget, so there cancel() is inert instead.
@@ -61,7 +64,7 @@ function render(id) {
 
 function update(id, fields) {
   const prev = runs.get(id);
-  const carried = prev && { elapsed_s: elapsed(prev),
+  const carried = prev && { elapsed_s: elapsed(prev), eta_s: prev.eta_s == null ? null : prev.eta_s - since(prev),
     reconnecting_s: prev.reconnecting_s == null ? null : prev.reconnecting_s + since(prev) };
   runs.set(id, { ...prev, ...carried, ...fields, at: Date.now() });
   render(id);
@@ -92,6 +95,7 @@ function onRunEvent({ detail: d }) {
   const fields = { status, run_id, prompt_id, live: !d.ended, reconnecting_s: d.reconnecting_s ?? null,
     progress: d.progress ?? null };
   if (d.elapsed_s != null) fields.elapsed_s = d.elapsed_s;
+  if (d.eta_s != null) fields.eta_s = d.eta_s; // time left by the estimate (nodes/run/estimate.py)
   if (flotime_ms != null) fields.flotime_ms = flotime_ms;
   if (d.outputs != null) Object.assign(fields, { downloaded: d.downloaded, outputs: d.outputs });
   // a node fed a list: one run per element, one line for all; live until every element is done
@@ -120,6 +124,14 @@ function onExecuting({ detail }) {
 function onPromptEnd({ detail }) {
   const ended = detail?.prompt_id; // only this prompt's runs; all of them if the event has no id
   for (const [id, s] of runs) if (s.live && (!ended || s.prompt_id === ended)) update(id, { live: false });
+}
+
+// The next run's estimate (or that there is none), by execution id.
+export function showEstimate(id, text) {
+  const node = nodeFor(id);
+  if (!node?.floyoStatus) return;
+  node.floyoEstimate = text;
+  render(id);
 }
 
 export function addRunWidgets(node) {

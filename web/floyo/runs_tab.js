@@ -7,6 +7,7 @@
 // status words or file extensions of its own. Never shows the API key.
 import { api } from "../../../scripts/api.js";
 import { addStyle, call, el, notify } from "./api.js";
+import { spendHeader } from "./spend.js";
 
 let root = null;
 let refreshTimer = null;
@@ -84,7 +85,9 @@ async function refresh() {
   if (!root) return; // rendered once the tab first opens
   const list = root.querySelector(".floyo-runs-list");
   try {
-    const { runs, active, journal } = await call("GET", "/floyo/runs");
+    const data = await call("GET", "/floyo/runs");
+    const { runs, active, journal } = data;
+    spendHeader(root.querySelector(".floyo-runs-head"), data); // balance, spend against budgets
     const live = new Map(active.filter((a) => a.run_id).map((a) => [a.run_id, a]));
     // the journal is not recording (a peer holds it locked): say so above the list, every time
     const warning = journal && !journal.recording

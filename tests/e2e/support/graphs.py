@@ -37,3 +37,10 @@ def fresh_remote() -> str:
     no saved run to reuse, so the browser's prompt makes a real run."""
     return json.dumps({**REMOTE, "2": {**REMOTE["2"], "inputs": {**REMOTE["2"]["inputs"],
                                                                  "filename_prefix": f"ui_{time.time_ns()}"}}})
+
+
+def shaped(steps: int, seed: int) -> dict:
+    """A remote graph of a shape of its own (``steps``) with a seed: the spend estimate matches
+    earlier runs of the same shape whatever the seed (the scripted server runs any node type)."""
+    return {"3": {"class_type": "KSampler", "inputs": {"seed": seed, "steps": steps, "cfg": 7.0}},
+            **REMOTE, "2": {**REMOTE["2"], "inputs": {**REMOTE["2"]["inputs"], "filename_prefix": "spend"}}}
