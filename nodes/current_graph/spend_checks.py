@@ -33,7 +33,9 @@ from ...floyo_client import (
     shape_of,
 )
 from .. import comfy
+from .contract import FLOYO_WORKFLOW
 from .fanout_cap import planned_runs
+from .hosted import hosted_graph
 from .queue_checks import constant_overrides
 from .spend_settings import spend_env
 
@@ -77,8 +79,13 @@ def estimate(workflow: Prompt | None, overrides: Any, config: Config) -> Estimat
 
 
 def embedded_workflow(prompt: Prompt, node_id: str) -> Prompt | None:
-    text = prompt[node_id].get("inputs", {}).get("workflow")
+    """The graph a node sends: its pasted workflow, or the Floyo workflow the hook fetched and
+    sealed into it (hosted.py), which is held to the same budgets."""
+    inputs = prompt[node_id].get("inputs", {})
+    text = inputs.get("workflow")
     try:
+        if inputs.get("source") == FLOYO_WORKFLOW:
+            return hosted_graph(text)
         return parse_embedded(text) if isinstance(text, str) else None
     except WorkflowError:
         return None
