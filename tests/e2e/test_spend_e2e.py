@@ -64,9 +64,9 @@ def test_a_prompt_over_its_flotime_budget_is_refused_at_queue_time_with_0_create
 def test_a_floyo_workflow_over_its_flotime_budget_is_refused_at_queue_time_with_0_creates(comfy, floyo):
     """Source 'floyo workflow' (issue 26): the graph fetched at queue time is estimated like an
     embedded one, so a team workflow run here before is held to the same budget."""
-    paid_once(comfy, steps=103)
+    paid_once(comfy, steps=107)
     floyo.workflows.reset()
-    floyo.workflows.add("wf_budget1", "Budgeted", shaped(103, seed=4))
+    floyo.workflows.add("wf_budget1", "Budgeted", shaped(107, seed=4))
     creates = len(floyo.requests.creates())
     try:
         with setting(comfy, "Floyo.Budget.PromptFloTimeS", 30):
