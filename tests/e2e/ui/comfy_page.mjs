@@ -14,7 +14,13 @@ export async function withComfy(body, { settings = {} } = {}) {
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(30000);
-    await page.addInitScript(() => localStorage.setItem("vueNodesBannerDismissed", "true"));
+    // A returning user has dismissed the Nodes 2.0 banner and, on frontend 1.32, the "Prefer the
+    // legacy design?" toast that turning Vue nodes on shows for good (life 0, bottom centre): it
+    // lies over a tall node's lower widgets and would take the click meant for them.
+    await page.addInitScript(() => {
+      localStorage.setItem("vueNodesBannerDismissed", "true");
+      localStorage.setItem("comfy.vueNodesMigration.dismissed", "true");
+    });
     // the frontend calls api.comfy.org and others: fail those fast, the tests run offline
     await page.route((url) => !["127.0.0.1", "localhost"].includes(url.hostname), (r) => r.abort());
     page.on("pageerror", (e) => result.pageErrors.push(String(e).slice(0, 300)));
