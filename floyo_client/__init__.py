@@ -44,12 +44,15 @@ from .errors import (
     redact,
 )
 from .journal import GAVE_UP, Journal, JournalState, RunRecord
+from .journal_pages import PageQuery, states
+from .kept import unpack
 from .keystate import KeyState, key_state
 from .models import RUN_ID_RE, Phase, Run, RunOutput, classify_status
 from .outcome import CancelOutcome, CancelResult
 from .output_tags import OutputNode, describe, node_of, route, silent, subfolder_of, tag
 from .part_files import sweep_parts
 from .policy import PollSchedule, RetryPolicy
+from .provenance import png_entry, stamp
 from .ratelimit import RateLimiter
 from .recovery import RecoveryHost, fetch_files, recover_runs, saved_paths
 from .reuse import reuse_identical
@@ -120,4 +123,6 @@ __all__ = [
     # the run lifecycle and its journal
     "JournalState", "RecoveryHost", "RunRecord", "fetch_files", "journal_saved", "recover_runs",
     "reuse_identical", "saved_paths",
+    # the runs tab's pages, the kept workflows, outputs' provenance (#23)
+    "PageQuery", "png_entry", "stamp", "states", "unpack",
 ]

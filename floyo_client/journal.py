@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .journal_pages import PageQuery, page_sql
 from .journal_states import FIRST, RESUMABLE, TAKEN_OVER, JournalState, sources
 from .journal_store import SCHEMA_V0, JournalLocked, JournalUnavailable, open_store
 from .outcome import CancelOutcome
@@ -139,15 +140,17 @@ class Journal:
         self._writing(lambda db: _moved(db, where, key, state, **fields))
 
     def begin(self, marker: str, *, name: str, prompt_id: str | None, node_id: str | None,
-              api_url: str, resolved_hash: str | None = None, team: str | None = None) -> None:
+              api_url: str, resolved_hash: str | None = None, team: str | None = None,
+              kept: tuple[bytes | None, bytes | None] = (None, None)) -> None:
         """Record a run about to be created (before the request leaves), owned by this process,
-        with the hash of the workflow it sends and the team paying for it (what reuse looks for)."""
+        with the hash of the workflow it sends and the team paying for it (what reuse looks for),
+        and what it sends and came from (``kept``: kept.keep's scrubbed, compressed workflows)."""
         now, o = time.time(), self.owner
         self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url, owner_host,"
-                    " owner_pid, owner_started, owner_instance, created_at, updated_at, resolved_hash, team)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " owner_pid, owner_started, owner_instance, created_at, updated_at, resolved_hash, team,"
+                    " sent_workflow, ui_workflow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (marker, FIRST.value, name, prompt_id, node_id, api_url, o.host, o.pid, o.started,
-                     o.instance, now, now, resolved_hash, team))
+                     o.instance, now, now, resolved_hash, team, *kept))
 
     def created(self, marker: str, run_id: str) -> None:
         self._move("marker", marker, JournalState.RUNNING, run_id=run_id, status="queued")
@@ -232,7 +235,17 @@ class Journal:
         return _first(self._read("SELECT * FROM runs WHERE run_id = ?", (run_id,)))
 
     def list(self, limit: int = 200) -> list[RunRecord]:
-        return _records(self._read("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,)))
+        return self.page(PageQuery(limit=limit))[0]
+
+    def page(self, query: PageQuery) -> tuple[list[RunRecord], bool]:
+        """One page of the runs tab (journal_pages.py), and whether another page follows."""
+        records = _records(self._read(*page_sql(query)))
+        return records[:query.limit], len(records) > query.limit
+
+    def kept_workflow(self, run_id: str) -> tuple[bytes | None, bytes | None] | None:
+        """The run's kept workflows as stored (sent, UI; kept.unpack reads them); None: no such run."""
+        rows = self._read("SELECT sent_workflow, ui_workflow FROM runs WHERE run_id = ?", (run_id,))
+        return (rows[0]["sent_workflow"], rows[0]["ui_workflow"]) if rows else None
 
     def recover(self) -> list[RunRecord]:
         """``take_over``'s runs to resume."""

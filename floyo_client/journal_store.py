@@ -83,6 +83,12 @@ MIGRATIONS = (
     # and routed as it was fresh (an image known only by its MIME type stays an image). Rows from
     # before keep NULL: their files are known by their local names, as they were.
     ("ALTER TABLE runs ADD COLUMN outputs TEXT",),
+    # (#23) what ran, kept: the exact workflow sent and the UI workflow it came from, each as
+    # zlib-compressed JSON with credentials scrubbed (kept.py), read by GET /floyo/runs/<id>/workflow;
+    # and an index on created_at, so a page of the runs tab stays fast over 100,000 runs.
+    ("ALTER TABLE runs ADD COLUMN sent_workflow BLOB",
+     "ALTER TABLE runs ADD COLUMN ui_workflow BLOB",
+     "CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at)"),
 )
 VERSION = len(MIGRATIONS)
 SIDECARS = ("-wal", "-shm", "-journal")
