@@ -35,6 +35,7 @@ from ..run.active_runs import ActiveRun
 from ..run.collect import Collected, collect
 from ..run.fanout import admit
 from ..run.progress import announce, downloading, node_hooks
+from ..run.provenance import mark_outputs, ui_workflow
 from ..run.reuse import REUSE, reuse_saved, reused_status
 from ..run.run_result import node_outputs
 from .runtime import OUTPUTS, RUN_INPUTS, limits_for, run_guarded, with_warnings, workflow_for
@@ -95,7 +96,7 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
         await admit(active.group, active.prompt_id, ctx.node_id)  # FLOYO_MAX_FANOUT, before any work
         hooks = node_hooks(active)
         meta = RunMeta(label=run_name or f"ComfyUI node {ctx.node_id}", prompt_id=active.prompt_id,
-                       node_id=ctx.node_id)
+                       node_id=ctx.node_id, ui_workflow=ui_workflow(ctx.extra_pnginfo))
         async with open_client(config) as client:
             final = await resolve(client, remote, overrides, hooks.should_stop, journal)
             final = await upload_local_inputs(client, final, hooks.should_stop, journal)
@@ -107,11 +108,13 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
             sent.update(tagged)
             if reuse != REUSE[1] and (shown := await reused(client, journal, final, sent, size_policy,
                                                             active, hooks)) is not None:
+                mark_outputs(ctx.extra_pnginfo, shown.values[2], final, ctx.node_id)
                 return shown
             shown, warnings = await run_tracked(
                 client, final, journal=journal, meta=meta, hooks=hooks, limits=limits_for(timeout),
                 finish=lambda h, r: finish(h, r, active),
                 on_created=lambda h: setattr(active, "run_id", h.run_id))
+        mark_outputs(ctx.extra_pnginfo, shown.values[2], final, ctx.node_id)
         if not journal.recording:  # said once in the log at start; on every run's status line too
             warnings = [*warnings, NOT_RECORDED]
         announce_saved(active, shown, warnings, spent)
