@@ -14,6 +14,7 @@ import { addStyle, call, cancelWarning, confirmed, notify } from "./api.js";
 // Node ids, copied from nodes/current_graph/contract.py (JS_NODE_IDS, RUN_NODES); tests/test_contract.py fails if they drift.
 const NODE = { REMOTE_RUN: "FloyoRemoteRun", FETCH_OUTPUTS: "FloyoFetchOutputs" };
 export const RUN_NODES = new Set([NODE.REMOTE_RUN, NODE.FETCH_OUTPUTS]);
+export const REMOTE_RUN = NODE.REMOTE_RUN; // the runs tab's "Open what ran" of a run queued without a UI workflow
 const CANCEL = "Cancel Floyo run";
 const runs = new Map(); // execution id -> {status, run_id, prompt_id, elapsed_s, flotime_ms, at, live, ...}
 const ourPrompts = new Set(); // execution_start reaches only the tab that queued the prompt

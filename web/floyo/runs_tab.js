@@ -10,6 +10,7 @@
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
 import { addStyle, call, cancelWarning, confirmed, el, notify } from "./api.js";
+import { REMOTE_RUN } from "./node_status.js";
 import { totalsHeader } from "./runs_header.js";
 
 const PAGE = 30;
@@ -93,7 +94,7 @@ async function openWhatRan(id) {
   const empty = { last_node_id: 0, last_link_id: 0, nodes: [], links: [], groups: [], config: {}, extra: {}, version: 0.4 };
   await app.loadGraphData(kept.ui_workflow ?? empty, true, true, `Floyo ${id}`);
   if (!kept.ui_workflow) {
-    const node = window.LiteGraph.createNode("FloyoRemoteRun");
+    const node = window.LiteGraph.createNode(REMOTE_RUN);
     app.graph.add(node);
     const set = (name, value) => { const w = node.widgets?.find((x) => x.name === name); if (w) w.value = value; };
     set("source", "embedded");
