@@ -53,7 +53,8 @@ async def run_workflow(request: web.Request) -> web.Response:
         return web.json_response({"error": f"{run_id} {why}."}, status=404)
     record = journal.get(run_id)
     return web.json_response({"run_id": run_id, "workflow": sent, "ui_workflow": unpack(kept[1]),
-                              "workflow_hash": record.resolved_hash if record else None})
+                              "workflow_hash": record.resolved_hash if record else None,
+                              "node_id": record.node_id if record else None})
 
 
 def add_to(table: Any) -> None:

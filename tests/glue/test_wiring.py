@@ -63,7 +63,7 @@ def test_wiring_twice_adds_routes_the_prompt_hook_and_signal_handlers_once(comfy
         assert registration.wire_server() is True
         assert registration.wire_server() is False  # as on_load after the V3 entrypoint
     server = comfyui.instance
-    assert len(_routes(server)) == len(set(_routes(server))) == 7 and "/floyo/runs" in _paths(server)
+    assert len(_routes(server)) == len(set(_routes(server))) == 9 and "/floyo/runs" in _paths(server)
     assert server.on_prompt_handlers == [prompt_hook.rewrite]
     assert all(signal.getsignal(s) is shutdown.on_signal for s in shutdown.SIGNALS)
     assert len(shutdown._previous) == len(shutdown.SIGNALS)  # chained once: never to itself

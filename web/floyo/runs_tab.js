@@ -103,9 +103,21 @@ async function openWhatRan(id) {
   return kept;
 }
 
+// Run again: what ran, queued again. The node that made the run gets a new run name (not part of
+// what is sent, so reuse still finds the identical run), else ComfyUI would answer from its cache.
+async function runAgain(id) {
+  const kept = await openWhatRan(id);
+  const top = String(kept.node_id ?? "").split(":")[0]; // a node inside a subgraph: its subgraph node
+  const nodes = app.graph._nodes.filter((n) => n.comfyClass === REMOTE_RUN);
+  const node = nodes.find((n) => String(n.id) === top) ?? nodes[0];
+  const name = node?.widgets?.find((w) => w.name === "run_name");
+  if (name) name.value = `${String(name.value || "run").replace(/ · again .*$/, "")} · again ${new Date().toISOString().slice(11, 23)}`;
+  await app.queuePrompt(0, 1);
+}
+
 function keptButtons(id) {
   const open = () => openWhatRan(id).then(() => notify("info", `Opened what ${id} ran in a new tab.`, 6000));
-  const again = () => openWhatRan(id).then(() => app.queuePrompt(0, 1))
+  const again = () => runAgain(id)
     .then(() => notify("info", `Queued ${id}'s workflow again (reused if identical results are on).`, 6000));
   const failed = (e) => notify("error", `Could not open what ${id} ran: ${e.message}`, 8000);
   return [el("button", { className: "floyo-run-open", textContent: "Open what ran", onclick: () => open().catch(failed) }),
