@@ -29,8 +29,8 @@ from .support.waits import wait_until
 
 pytestmark = pytest.mark.e2e
 SIDECAR = "floyo-run.json"
-UI_WORKFLOW = {"last_node_id": 2, "nodes": [{"id": 1, "type": "FloyoRemoteRun"}, {"id": 2, "type": "SaveImage"}],
-               "links": [], "version": 0.4}
+UI_WORKFLOW = {"last_node_id": 2, "links": [], "version": 0.4,
+               "nodes": [{"id": 1, "type": "FloyoRemoteRun"}, {"id": 2, "type": "SaveImage"}]}
 
 
 def journal_row(comfy, run_id: str) -> dict:
@@ -104,7 +104,8 @@ def test_the_runs_route_pages_filters_and_searches_and_names_a_bad_parameter(com
     (card,) = page["runs"]
     assert card["kept"] is True and card["elapsed_s"] >= 0 and "saved" in page["states"]
     assert "today" in page["totals"] and "last_7_days" in page["totals"]
-    assert [r["run_id"] for r in comfy.get("/floyo/runs?q=FINDABLE%20inbox&state=saved")[1]["runs"]] == [run_id]
+    found = comfy.get("/floyo/runs?q=FINDABLE%20inbox&state=saved")[1]["runs"]
+    assert [r["run_id"] for r in found] == [run_id]
     one = comfy.get("/floyo/runs?limit=1")[1]
     assert len(one["runs"]) == 1 and one["more"] is True
     status, body = comfy.get("/floyo/runs?state=bogus")
