@@ -1,6 +1,6 @@
 // A node's run follows the node, not the page: queue a slow run, reload the page mid-run, and the
 // node shows its live status again (from GET /floyo/active: the new page heard no event of the
-// prompt); a second page of the same browser shows it too; a real click on the node's Cancel in
+// prompt); a second browser that opens the same workflow shows it too; a real click on the node's Cancel in
 // the reloaded page cancels the Floyo run. Env: WORKFLOW (API-format JSON for the node).
 import { clickNodeButton, waitText, waitToast, withComfy } from "./comfy_page.mjs";
 
@@ -49,7 +49,10 @@ await withComfy(async (page, res) => {
   res.followedMs = Date.now() - t0;
   res.afterReloadButton = await buttonState(page);
 
-  const second = await page.context().newPage(); // a second page: it never queued anything
+  // a second browser (a context of its own: no storage shared), which never queued anything, with
+  // the same workflow opened in it
+  const second = await page.context().browser().newPage({ viewport: { width: 1280, height: 800 } });
+  await second.route((url) => !["127.0.0.1", "localhost"].includes(url.hostname), (r) => r.abort());
   await second.goto(page.url(), { waitUntil: "domcontentloaded" });
   await waitForExtension(second);
   res.secondRestored = await reopen(second, saved);
