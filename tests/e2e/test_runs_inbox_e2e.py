@@ -23,12 +23,11 @@ from PIL import Image
 
 from .support.browser import run_script
 from .support.graphs import fresh_remote, remote_run, save
-from .support.results import saved_images, succeeded
+from .support.results import SIDECAR, saved_images, succeeded
 from .support.scripted import FLOYO_KEY, SLOW_RUN, start_run_elsewhere
 from .support.waits import wait_until
 
 pytestmark = pytest.mark.e2e
-SIDECAR = "floyo-run.json"
 UI_WORKFLOW = {"last_node_id": 2, "links": [], "version": 0.4,
                "nodes": [{"id": 1, "type": "FloyoRemoteRun"}, {"id": 2, "type": "SaveImage"}]}
 

@@ -167,8 +167,9 @@ function moreButton() {
     onclick: () => { shown += PAGE; refresh(); } });
 }
 
-async function refresh() {
-  if (!root?.isConnected) return; // rendered once the tab opens; a closed tab asks for nothing
+async function refresh(opening = false) {
+  // rendered once the tab opens (maybe before the sidebar attaches it); a closed tab asks for nothing
+  if (!root || (!opening && !root.isConnected)) return;
   const list = root.querySelector(".floyo-runs-list");
   try {
     const { runs, more, active, journal, totals, states } = await loadRuns();
@@ -206,10 +207,10 @@ function controls() {
 function render(container) {
   root = el("div", { className: "floyo-runs" },
     el("div", { className: "floyo-runs-head" }, el("strong", { textContent: "Floyo runs" }),
-      el("button", { className: "floyo-runs-refresh", textContent: "Refresh", onclick: refresh })),
+      el("button", { className: "floyo-runs-refresh", textContent: "Refresh", onclick: () => refresh() })),
     totalsHeader(null), controls(), el("div", { className: "floyo-runs-list" }));
   container.replaceChildren(root);
-  refresh();
+  refresh(true);
 }
 
 export const RUNS_TAB = {

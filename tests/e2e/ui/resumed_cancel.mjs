@@ -19,7 +19,8 @@ await withComfy(async (page, res) => {
   res.nodeStatus = await waitText(page, ".floyo-status", `${id}`, 10000);
   await openRunsTab(page);
   const cancel = button(card(page, id), "Cancel");
-  await cancel.waitFor({ state: "visible", timeout: 15000 });
+  await cancel.waitFor({ state: "visible", timeout: 15000 })
+    .catch(async (e) => { res.tab = await page.locator(".floyo-runs").innerText().catch(() => null); throw e; });
   res.liveCard = await card(page, id).innerText();
   await cancel.click();
   res.cancelToast = await waitToast(page, `Cancel requested for ${id}`, 10000);
