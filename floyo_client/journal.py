@@ -146,11 +146,19 @@ class Journal:
         with the hash of the workflow it sends and the team paying for it (what reuse looks for),
         and what it sends and came from (``kept``: kept.keep's scrubbed, compressed workflows)."""
         now, o = time.time(), self.owner
-        self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url, owner_host,"
-                    " owner_pid, owner_started, owner_instance, created_at, updated_at, resolved_hash, team,"
-                    " sent_workflow, ui_workflow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (marker, FIRST.value, name, prompt_id, node_id, api_url, o.host, o.pid, o.started,
-                     o.instance, now, now, resolved_hash, team, *kept))
+
+        def insert(db: sqlite3.Connection) -> None:
+            db.execute("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url, owner_host,"
+                       " owner_pid, owner_started, owner_instance, created_at, updated_at,"
+                       " resolved_hash, team)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (marker, FIRST.value, name, prompt_id, node_id, api_url, o.host, o.pid, o.started,
+                        o.instance, now, now, resolved_hash, team))
+            if any(kept):
+                db.execute("INSERT OR REPLACE INTO kept_workflows (marker, sent, ui) VALUES (?, ?, ?)",
+                           (marker, *kept))
+
+        self._writing(insert)
 
     def created(self, marker: str, run_id: str) -> None:
         self._move("marker", marker, JournalState.RUNNING, run_id=run_id, status="queued")
@@ -244,8 +252,9 @@ class Journal:
 
     def kept_workflow(self, run_id: str) -> tuple[bytes | None, bytes | None] | None:
         """The run's kept workflows as stored (sent, UI; kept.unpack reads them); None: no such run."""
-        rows = self._read("SELECT sent_workflow, ui_workflow FROM runs WHERE run_id = ?", (run_id,))
-        return (rows[0]["sent_workflow"], rows[0]["ui_workflow"]) if rows else None
+        rows = self._read("SELECT k.sent, k.ui FROM runs r LEFT JOIN kept_workflows k ON k.marker = r.marker"
+                          " WHERE r.run_id = ?", (run_id,))
+        return (rows[0]["sent"], rows[0]["ui"]) if rows else None
 
     def recover(self) -> list[RunRecord]:
         """``take_over``'s runs to resume."""

@@ -3,8 +3,9 @@ searched by name or run id, without reading the kept workflows (journal.py runs 
 
 Builds SQL and parameters only: no connection, no writes. Every value a user typed is a bound
 parameter; LIKE wildcards in a search are escaped, so ``run_`` finds run ids, not every row.
-A page is cut by ``created_at`` (indexed since schema 8, journal_store.py), so reading page one
-costs the same over a hundred runs or a hundred thousand.
+A page is cut by ``created_at`` (indexed since schema 8, with the state, and with the name, run id
+and marker a search reads: journal_store.py), so page one costs the same over a hundred runs or a
+hundred thousand (bench/p8_journal_scale.py).
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ from dataclasses import dataclass
 from .journal_states import JournalState
 
 MAX_PAGE = 200
-# every column a run card reads; the kept workflows (BLOBs) are left on disk, only whether one is kept
-CARD_COLUMNS = ("marker, run_id, state, status, name, prompt_id, node_id, api_url, flotime_ms, paths,"
-                " detail, created_at, updated_at, owner_host, owner_pid, owner_started, owner_instance,"
-                " resolved_hash, partner_cost_usd, cancel_result, team, files, outputs,"
-                " sent_workflow IS NOT NULL AS kept")
+# every column of a run, and whether its workflow is kept (the kept workflows themselves stay on disk)
+CARD_COLUMNS = "*, EXISTS (SELECT 1 FROM kept_workflows k WHERE k.marker = runs.marker) AS kept"
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def test_a_version_7_journal_gains_the_kept_workflows_and_keeps_its_rows(tmp_pat
     journal = Journal(path)
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == VERSION
-    assert {"sent_workflow", "ui_workflow"} <= {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+    assert {"marker", "sent", "ui"} <= {r[1] for r in db.execute("PRAGMA table_info(kept_workflows)")}
     db.close()
     assert journal.get("run_old1").name == "old" and journal.kept_workflow("run_old1") == (None, None)
     (record,), more = journal.page(PageQuery())
