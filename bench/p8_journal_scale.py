@@ -62,6 +62,7 @@ def fill(path: Path, runs: int) -> None:
                    "WHERE runs.marker = 'm0'")
         db.execute(f"{each}INSERT INTO kept_workflows (marker, sent, ui) SELECT 'm' || n, sent, ui "  # noqa: S608
                    "FROM k, kept_workflows WHERE marker = 'm0'")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the file as a ComfyUI that ran for a year leaves it
     db.close()
 
 
@@ -71,8 +72,13 @@ def timed(action: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def startup(path: Path) -> Callable[[], object]:
-    return lambda: Journal(path).take_over()
+def opening(path: Path) -> Callable[[], object]:
+    return lambda: Journal(path)  # open_store: WAL, write lock, integrity check of the run rows, schema
+
+
+def take_over(path: Path) -> Callable[[], object]:
+    journal = Journal(path)
+    return journal.take_over  # the resume scan: rows of owners gone, to resume or reconcile
 
 
 def reads(journal: Journal) -> dict[str, Callable[[], object]]:
@@ -105,23 +111,29 @@ def main() -> None:
         fill(full_path, runs)
         size = sum(p.stat().st_size for p in full_path.parent.glob("runs.sqlite3*"))
         cases = {name: (a, reads(full)[name]) for name, a in reads(empty).items()}
-        cases["startup (open + take-over scan)"] = (startup(empty_path), startup(full_path))
+        cases["startup: open (integrity check)"] = (opening(empty_path), opening(full_path))
+        cases["startup: take-over scan"] = (take_over(empty_path), take_over(full_path))
         times: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in cases}
         for _ in range(rounds):
             for name, (on_empty, on_full) in cases.items():
                 times[name][0].append(timed(on_empty))
                 times[name][1].append(timed(on_full))
-    rows = []
+    rows, added = [], 0.0
     for name, (e, f) in times.items():
         me, mf = statistics.median(e), statistics.median(f)
-        goal, measured = (f"<= {GOALS[name]} ms", mf) if name in GOALS else \
-            ("<= 200 ms added", mf - me) if name.startswith("startup") else ("(recorded)", None)
-        ok = "" if measured is None else verdict(measured <= (GOALS.get(name) or 200))
+        goal, measured = (f"<= {GOALS[name]} ms", mf) if name in GOALS else ("(recorded)", None)
+        ok = "" if measured is None else verdict(measured <= GOALS[name])
+        if name.startswith("startup"):
+            added += mf - me
+            goal = "(sum below)"
         ratio = f"{mf / me:.1f}" if me else "-"
         rows.append((name, f"{me:.2f}", f"{mf:.2f}", f"{mf - me:+.2f}", ratio, goal, ok))
-    print(f"P8 journal of {runs:,} runs beside an empty one: {rounds} rounds, medians; {machine()}; "
+    print(f"\nP8 journal of {runs:,} runs beside an empty one: {rounds} rounds, medians; {machine()}; "
           f"{time.perf_counter() - started:.0f}s")
     table("Reads on an empty journal and a full one (ms)", rows,
+          ("read", "empty ms", "full ms", "added ms", "full / empty", "goal", "status"))
+    rows = [("startup, both steps", "", "", f"{added:+.2f}", "", "<= 200 ms added", verdict(added <= 200))]
+    table("Startup added by the full journal (ms)", rows,
           ("read", "empty ms", "full ms", "added ms", "full / empty", "goal", "status"))
     table("Size", [(f"{runs:,}", f"{size / 1e6:.1f}", f"{size / runs:,.0f}")],
           ("runs", "journal MB (with -wal)", "bytes per run (sent + UI workflow kept)"))

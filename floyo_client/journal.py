@@ -202,8 +202,9 @@ class Journal:
     def reusable(self, resolved_hash: str, api_url: str, team: str) -> RunRecord | None:
         """The newest run of the same resolved workflow on the same Floyo, paid for by the same team,
         whose outputs were saved (rows from before teams were journaled never match)."""
+        # +state: look it up by the hash's index, never by the state's (every saved run matches that)
         rows = self._read("SELECT * FROM runs WHERE resolved_hash = ? AND api_url = ? AND team = ?"
-                          " AND state = 'saved' ORDER BY updated_at DESC LIMIT 1",
+                          " AND +state = 'saved' ORDER BY updated_at DESC LIMIT 1",
                           (resolved_hash, api_url, team))
         return _first(rows)
 
