@@ -26,7 +26,8 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
     ("p1_outputs.py --link 40ms,200mbit", ["over link 40 ms round trip", "(a) / (b)", "<= 1.05"]),
     ("p6_fanout.py", ["at once / one alone", "(b) mean delay s", "list polls (GET /runs?ids=)"]),
     ("p7_many_outputs.py", ["6 x 32² PNG, 100ms,200mbit", "pack / limit", "<= 1.15", "load average"]),
-    ("p8_journal_scale.py", ["tab page (30 newest)", "reuse lookup (found)", "<= 200 ms added", "bytes per run"]),
+    ("p8_journal_scale.py", ["tab page (30 newest)", "reuse lookup (found)", "<= 200 ms added",
+                             "bytes per run"]),
 ])
 def test_bench_smoke_runs_and_prints_its_table(script, expected):
     name, *extra = script.split()

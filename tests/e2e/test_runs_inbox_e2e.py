@@ -154,6 +154,9 @@ def test_open_what_ran_loads_the_same_graph_and_run_again_creates_once_or_reuses
         "Run again with 'always run' made one create; with 'identical results' none"
     assert res["againB"]["run_id"] == res["runB"], "Run again reused the identical run"
     assert floyo.run(res["againA"]).workflow == floyo.run(res["runA"]).workflow
+    assert res["searched"] == [res["runB"]], "search by run id"
+    assert "took " in res["cardB"] and "FloTime 48.2s" in res["cardB"], "each card shows its elapsed time"
+    assert res["filtered"] == "No run matches." and res["filteredCards"] == [], "filter by state"
     idle(comfy)
 
 
@@ -175,3 +178,6 @@ def test_after_kill_9_and_a_restart_the_resumed_run_is_cancelled_from_the_tab(co
     assert [r.id for r in floyo.runs.values() if r.id not in known] == [run.id], "never resubmitted"
     assert comfy.get(f"/floyo/runs/{run.id}")[1]["state"] == "cancelled"
     assert res["nodeEnded"].endswith("(ended)")
+    assert "Remote run cancel: cancelled" in res["endedDetail"], "the card says why the run ended"
+    assert res["totals"].startswith("Today: ") and "Last 7 days: " in res["totals"], "the header's totals"
+    assert "FloTime" in res["totals"]

@@ -28,5 +28,7 @@ await withComfy(async (page, res) => {
   await page.waitForFunction((run) => document.querySelector(`.floyo-run[data-run-id="${run}"]`)?.dataset.state
     === "cancelled", id, { timeout: 20000, polling: 200 });
   res.endedCard = await card(page, id).innerText();
+  res.endedDetail = await card(page, id).locator(".floyo-run-detail").innerText(); // why it ended, shown
+  res.totals = await page.locator(".floyo-runs-totals").innerText();
   res.nodeEnded = await waitText(page, ".floyo-status", "\\(ended\\)$", 10000);
 });

@@ -57,4 +57,16 @@ await withComfy(async (page, res) => {
   await button(card(page, res.runB), "Run again").click();
   const reused = await nextEvent(page, "reused", from);
   res.againB = { run_id: reused.run_id, message: reused.message };
+
+  // the inbox: search by run id, then filter by state (the cards are the server's answer)
+  const cards = () => page.locator(".floyo-run").evaluateAll((els) => els.map((e) => e.dataset.runId));
+  await page.getByRole("searchbox", { name: "Search Floyo runs" }).fill(res.runB);
+  await page.waitForFunction((id) => [...document.querySelectorAll(".floyo-run")].every((e) => e.dataset.runId === id)
+    && document.querySelectorAll(".floyo-run").length === 1, res.runB, { timeout: 10000 });
+  res.searched = await cards();
+  res.cardB = await card(page, res.runB).innerText();
+  // the same search with the state filter on "failed": run B was saved, so nothing matches
+  await page.getByRole("combobox", { name: "Filter Floyo runs by state" }).selectOption("failed");
+  res.filtered = await page.locator(".floyo-runs-list").getByText("No run matches.").innerText({ timeout: 10000 });
+  res.filteredCards = await cards();
 }, { settings: { "Comfy.VueNodes.Enabled": false } });
