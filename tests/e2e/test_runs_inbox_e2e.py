@@ -141,6 +141,33 @@ def test_cancel_on_a_run_not_created_here_says_so_and_asks_once(comfy, floyo):
     idle(comfy)
 
 
+@pytest.mark.timeout(150)
+@pytest.mark.usefixtures("needs_browser")
+def test_the_tabs_cancel_on_one_list_element_says_it_stops_all_and_asks_once(comfy, floyo):
+    floyo.update(steps=[Step("processing")])  # until cancelled
+    known = set(floyo.runs)
+    remote = remote_run(overrides=["2", 0])
+    comfy.queue({"1": {"class_type": "FloyoSeedList", "inputs": {"count": 2, "start": 7}},
+                 "2": {"class_type": "FloyoOverrideInt", "inputs": {"target": "1", "input": "color",
+                                                                      "value": ["1", 0]}},
+                 "3": remote, "4": {"class_type": "PreviewAny", "inputs": {"source": ["3", 2]}}})
+    wait_until(lambda: len([r for r in floyo.runs.values() if r.id not in known]) == 2)
+    runs = [r for r in floyo.runs.values() if r.id not in known]
+
+    def both_live() -> bool:
+        active = comfy.get("/floyo/active")[1]["active"]
+        return {a.get("run_id") for a in active} == {r.id for r in runs} and all(
+            a.get("list_total") == 2 for a in active)
+
+    wait_until(both_live)
+    res = run_script("fanout_cancel.mjs", comfy, timeout=140, RUN_IDS=",".join(r.id for r in runs))
+    assert res["labels"] == ["Cancel all 2", "Cancel all 2"], "the button says it stops the whole list"
+    assert "stops all 2 runs" in res["asked"] and res["postsAfterFirst"] == 0, "the first click only asks"
+    assert res["postsAfterSecond"] == 1
+    assert [len(floyo.requests.cancel_requests(r.id)) for r in runs] == [1, 1], "one Cancel stopped all"
+    idle(comfy)
+
+
 @pytest.mark.timeout(200)
 @pytest.mark.usefixtures("needs_browser")
 def test_open_what_ran_loads_the_same_graph_and_run_again_creates_once_or_reuses(comfy, floyo):
