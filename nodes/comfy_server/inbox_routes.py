@@ -8,6 +8,7 @@ before it was stored, floyo_client/kept.py), an owner or an absolute path.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -34,7 +35,8 @@ def live_runs() -> list[dict[str, Any]]:
 
 
 async def active_runs(request: web.Request) -> web.Response:
-    return web.json_response({"active": live_runs()})
+    # every open page asks every 2 s: the journal reads run off the server's event loop
+    return web.json_response({"active": await asyncio.to_thread(live_runs)})
 
 
 async def run_workflow(request: web.Request) -> web.Response:
