@@ -171,8 +171,11 @@ def test_the_tabs_cancel_on_one_list_element_says_it_stops_all_and_asks_once(com
 @pytest.mark.timeout(200)
 @pytest.mark.usefixtures("needs_browser")
 def test_open_what_ran_loads_the_same_graph_and_run_again_creates_once_or_reuses(comfy, floyo):
+    assert succeeded(comfy.run({"1": remote_run(), "2": save("1")}))  # through the API: no UI workflow
+    run_c = floyo.last_run
     known = set(floyo.runs)
-    res = run_script("what_ran.mjs", comfy, timeout=190, WORKFLOW_A=fresh_remote(), WORKFLOW_B=fresh_remote())
+    res = run_script("what_ran.mjs", comfy, timeout=190, WORKFLOW_A=fresh_remote(), WORKFLOW_B=fresh_remote(),
+                     RUN_C=run_c.id)
     new = [r.id for r in floyo.runs.values() if r.id not in known]
     assert res["openedA"] == res["queuedA"], "Open what ran loads the same graph"
     assert res["openedTitle"] is None or res["runA"] in res["openedTitle"], "in a tab of its own"
@@ -181,6 +184,9 @@ def test_open_what_ran_loads_the_same_graph_and_run_again_creates_once_or_reuses
         "Run again with 'always run' made one create; with 'identical results' none"
     assert res["againB"]["run_id"] == res["runB"], "Run again reused the identical run"
     assert floyo.run(res["againA"]).workflow == floyo.run(res["runA"]).workflow
+    opened = res["openedC"]  # a run queued without a UI workflow opens as one node holding what it sent
+    assert opened["nodes"] == 1 and opened["source"] == "embedded"
+    assert json.loads(opened["workflow"]) == run_c.workflow
     assert res["searched"] == [res["runB"]], "search by run id"
     assert "took " in res["cardB"] and "FloTime 48.2s" in res["cardB"], "each card shows its elapsed time"
     assert res["filtered"] == "No run matches." and res["filteredCards"] == [], "filter by state"

@@ -1,7 +1,7 @@
 // What ran, kept: queue a graph from the page, then from its card in the runs tab "Open what ran"
 // (a new workflow tab holding the same graph) and "Run again": with reuse "always run" it makes a
 // new run; with "identical results" it reuses the saved one. Env: WORKFLOW_A, WORKFLOW_B (API-format
-// JSON no run has sent yet).
+// JSON no run has sent yet), RUN_C (a run queued through the API, without a UI workflow).
 import { graphSummary, openRunsTab, withComfy } from "./comfy_page.mjs";
 
 const card = (page, id) => page.locator(`.floyo-run[data-run-id="${id}"]`);
@@ -57,6 +57,17 @@ await withComfy(async (page, res) => {
   await button(card(page, res.runB), "Run again").click();
   const reused = await nextEvent(page, "reused", from);
   res.againB = { run_id: reused.run_id, message: reused.message };
+
+  // C, queued through the API (no UI workflow): Open what ran gives a Remote Run node holding it
+  await card(page, process.env.RUN_C).waitFor({ state: "visible", timeout: 15000 });
+  await button(card(page, process.env.RUN_C), "Open what ran").click();
+  await page.waitForFunction(() => window.app.graph._nodes.some((n) => n.comfyClass === "FloyoRemoteRun"
+    && n.widgets.find((w) => w.name === "workflow")?.value?.includes("class_type")), null, { timeout: 15000 });
+  res.openedC = await page.evaluate(() => {
+    const node = window.app.graph._nodes.find((n) => n.comfyClass === "FloyoRemoteRun");
+    const value = (name) => node.widgets.find((w) => w.name === name).value;
+    return { nodes: window.app.graph._nodes.length, source: value("source"), workflow: value("workflow") };
+  });
 
   // the inbox: search by run id, then filter by state (the cards are the server's answer)
   const cards = () => page.locator(".floyo-run").evaluateAll((els) => els.map((e) => e.dataset.runId));
