@@ -30,6 +30,12 @@ def mark_outputs(extra_pnginfo: Any, run_id: str, sent: Prompt, node_id: str) ->
     stamp(extra_pnginfo, png_entry(run_id, workflow_hash(sent), node_id))
 
 
+def mark_fetched(extra_pnginfo: Any, run_id: str, record: Any, node_id: str) -> None:
+    """The same for a run fetched by id: its hash as the journal has it (None for a run made
+    elsewhere, whose workflow this ComfyUI never saw)."""
+    stamp(extra_pnginfo, png_entry(run_id, getattr(record, "resolved_hash", None), node_id))
+
+
 def ensure_slot(json_data: dict[str, Any]) -> None:
     """On the prompt hook: a prompt with a run node and no ``extra_pnginfo`` gets an empty one,
     the dict the node's mark reaches the save nodes through."""

@@ -79,6 +79,12 @@ def test_provenance_reads_back_from_the_sidecar_and_a_downstream_save_images_png
         "beside ComfyUI's usual prompt and workflow"
     assert FLOYO_KEY not in json.dumps(text) and FLOYO_KEY not in (folder / SIDECAR).read_text()
 
+    fetched = comfy.run({"1": {"class_type": "FloyoFetchOutputs", "inputs": {"run_id": run.id}},
+                         "2": save("1", prefix="provenance_fetched")})
+    (again,) = saved_images(comfy, fetched, "2")
+    assert json.loads(png_text(again)["floyo"])["runs"] == [{**mark, "node_id": "1"}], \
+        "a save node after Fetch Outputs carries the run too"
+
     status, kept = comfy.get(f"/floyo/runs/{run.id}/workflow")
     assert status == 200 and kept["workflow"] == run.workflow and kept["ui_workflow"] == UI_WORKFLOW
     assert kept["workflow_hash"] == row["resolved_hash"] and FLOYO_KEY not in json.dumps(kept)
