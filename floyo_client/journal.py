@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .journal_pages import PageQuery, page_sql
+from .journal_pages import CARD_COLUMNS, PageQuery, page_sql
 from .journal_states import FIRST, RESUMABLE, TAKEN_OVER, JournalState, sources
 from .journal_store import SCHEMA_V0, JournalLocked, JournalUnavailable, open_store
 from .outcome import CancelOutcome
@@ -241,7 +241,7 @@ class Journal:
         return {"runs": runs, "flotime_ms": flotime, "partner_cost_usd": cost}
 
     def get(self, run_id: str) -> RunRecord | None:
-        return _first(self._read("SELECT * FROM runs WHERE run_id = ?", (run_id,)))
+        return _first(self._read(f"SELECT {CARD_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)))  # noqa: S608
 
     def list(self, limit: int = 200) -> list[RunRecord]:
         return self.page(PageQuery(limit=limit))[0]

@@ -101,12 +101,14 @@ def test_a_prompt_queued_without_extra_data_still_marks_the_pngs_downstream(comf
 
 
 def test_the_runs_route_pages_filters_and_searches_and_names_a_bad_parameter(comfy, floyo):
+    assert succeeded(comfy.run({"1": remote_run(), "2": save("1")}))  # so there is a second page
     entry = comfy.run({"1": remote_run(run_name="findable inbox run"), "2": save("1")})
     assert succeeded(entry)
     run_id = floyo.last_run.id
     status, page = comfy.get(f"/floyo/runs?q={run_id}")
     assert status == 200 and [r["run_id"] for r in page["runs"]] == [run_id] and page["more"] is False
     (card,) = page["runs"]
+    assert comfy.get(f"/floyo/runs/{run_id}")[1]["kept"] is True
     assert card["kept"] is True and card["elapsed_s"] >= 0 and "saved" in page["states"]
     assert "today" in page["totals"] and "last_7_days" in page["totals"]
     found = comfy.get("/floyo/runs?q=FINDABLE%20inbox&state=saved")[1]["runs"]
