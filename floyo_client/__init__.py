@@ -48,7 +48,9 @@ from .hosted import Hosted, Page, Summary, list_params, list_workflows, override
 from .hosted import get_workflow as get_hosted_workflow
 from .hosted import resolve as resolve_hosted
 from .journal import GAVE_UP, Journal, JournalState, RunRecord
+from .journal_pages import PageQuery, states
 from .journal_spend import history_estimate
+from .kept import unpack
 from .keystate import KeyState, key_state
 from .models import (
     EXPAND_FILE_URL,
@@ -66,6 +68,7 @@ from .outcome import CancelOutcome, CancelResult
 from .output_tags import OutputNode, describe, node_of, route, silent, subfolder_of, tag
 from .part_files import sweep_parts
 from .policy import PollSchedule, RetryPolicy
+from .provenance import png_entry, stamp
 from .ratelimit import RateLimiter
 from .recovery import RecoveryHost, fetch_files, recover_runs, saved_paths
 from .reuse import reuse_identical
@@ -156,4 +159,6 @@ __all__ = [
     # the spend guard: estimate, balance, budgets, the FloTime cap
     "BUDGET_ENVS", "NO_HISTORY", "Balance", "Budgets", "Estimate", "FloTimeCapped", "Planned",
     "budget_problem", "history_estimate", "shape_hash", "shape_of",
+    # the runs tab's pages, the kept workflows, outputs' provenance (#23)
+    "PageQuery", "png_entry", "stamp", "states", "unpack",
 ]

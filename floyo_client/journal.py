@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .journal_pages import CARD_COLUMNS, PageQuery, page_sql
 from .journal_states import FIRST, RESUMABLE, TAKEN_OVER, JournalState, sources
 from .journal_store import SCHEMA_V0, JournalLocked, JournalUnavailable, open_store
 from .outcome import CancelOutcome
@@ -140,16 +141,26 @@ class Journal:
 
     def begin(self, marker: str, *, name: str, prompt_id: str | None, node_id: str | None,
               api_url: str, resolved_hash: str | None = None, team: str | None = None,
-              shape_hash: str | None = None) -> None:
+              shape_hash: str | None = None,
+              kept: tuple[bytes | None, bytes | None] = (None, None)) -> None:
         """Record a run about to be created (before the request leaves), owned by this process,
         with the hash of the workflow it sends and the team paying for it (what reuse looks for),
-        and its shape (what the spend estimate looks for)."""
+        its shape (what the spend estimate looks for), and what it sends and came from (``kept``:
+        kept.keep's scrubbed, compressed workflows)."""
         now, o = time.time(), self.owner
-        self._write("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url, owner_host,"
-                    " owner_pid, owner_started, owner_instance, created_at, updated_at, resolved_hash, team,"
-                    " shape_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (marker, FIRST.value, name, prompt_id, node_id, api_url, o.host, o.pid, o.started,
-                     o.instance, now, now, resolved_hash, team, shape_hash))
+
+        def insert(db: sqlite3.Connection) -> None:
+            db.execute("INSERT INTO runs (marker, state, name, prompt_id, node_id, api_url, owner_host,"
+                       " owner_pid, owner_started, owner_instance, created_at, updated_at,"
+                       " resolved_hash, team, shape_hash)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (marker, FIRST.value, name, prompt_id, node_id, api_url, o.host, o.pid, o.started,
+                        o.instance, now, now, resolved_hash, team, shape_hash))
+            if any(kept):
+                db.execute("INSERT OR REPLACE INTO kept_workflows (marker, sent, ui) VALUES (?, ?, ?)",
+                           (marker, *kept))
+
+        self._writing(insert)
 
     def created(self, marker: str, run_id: str) -> None:
         self._move("marker", marker, JournalState.RUNNING, run_id=run_id, status="queued")
@@ -193,8 +204,9 @@ class Journal:
     def reusable(self, resolved_hash: str, api_url: str, team: str) -> RunRecord | None:
         """The newest run of the same resolved workflow on the same Floyo, paid for by the same team,
         whose outputs were saved (rows from before teams were journaled never match)."""
+        # +state: look it up by the hash's index, never by the state's (every saved run matches that)
         rows = self._read("SELECT * FROM runs WHERE resolved_hash = ? AND api_url = ? AND team = ?"
-                          " AND state = 'saved' ORDER BY updated_at DESC LIMIT 1",
+                          " AND +state = 'saved' ORDER BY updated_at DESC LIMIT 1",
                           (resolved_hash, api_url, team))
         return _first(rows)
 
@@ -231,10 +243,21 @@ class Journal:
         return {"runs": runs, "flotime_ms": flotime, "partner_cost_usd": cost}
 
     def get(self, run_id: str) -> RunRecord | None:
-        return _first(self._read("SELECT * FROM runs WHERE run_id = ?", (run_id,)))
+        return _first(self._read(f"SELECT {CARD_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)))  # noqa: S608
 
     def list(self, limit: int = 200) -> list[RunRecord]:
-        return _records(self._read("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,)))
+        return self.page(PageQuery(limit=limit))[0]
+
+    def page(self, query: PageQuery) -> tuple[list[RunRecord], bool]:
+        """One page of the runs tab (journal_pages.py), and whether another page follows."""
+        records = _records(self._read(*page_sql(query)))
+        return records[:query.limit], len(records) > query.limit
+
+    def kept_workflow(self, run_id: str) -> tuple[bytes | None, bytes | None] | None:
+        """The run's kept workflows as stored (sent, UI; kept.unpack reads them); None: no such run."""
+        rows = self._read("SELECT k.sent, k.ui FROM runs r LEFT JOIN kept_workflows k ON k.marker = r.marker"
+                          " WHERE r.run_id = ?", (run_id,))
+        return (rows[0]["sent"], rows[0]["ui"]) if rows else None
 
     def recover(self) -> list[RunRecord]:
         """``take_over``'s runs to resume."""

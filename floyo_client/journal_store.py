@@ -88,6 +88,13 @@ MIGRATIONS = (
     # before keep NULL and count for no estimate.
     ("ALTER TABLE runs ADD COLUMN shape_hash TEXT",
      "CREATE INDEX IF NOT EXISTS runs_shape_hash ON runs(shape_hash)"),
+    # #23: what ran, kept: the exact workflow sent and the UI workflow it came from, each as
+    # zlib-compressed JSON with credentials scrubbed (kept.py), in a table of their own so the runs
+    # table's rows stay small to scan; and the indexes a runs-tab page reads by (newest first, by
+    # state; name, run id and marker inside the index, so a search walks it without the rows).
+    ("CREATE TABLE IF NOT EXISTS kept_workflows (marker TEXT PRIMARY KEY, sent BLOB, ui BLOB)",
+     "CREATE INDEX IF NOT EXISTS runs_newest ON runs(created_at, name, run_id, marker)",
+     "CREATE INDEX IF NOT EXISTS runs_state_newest ON runs(state, created_at)"),
 )
 VERSION = len(MIGRATIONS)
 SIDECARS = ("-wal", "-shm", "-journal")
@@ -152,15 +159,31 @@ def migrate(db: sqlite3.Connection) -> int:
     return old
 
 
+# The tables whose rows the pack's lifecycle needs, checked at every start. The kept workflows
+# (schema 8, 70% of a heavy user's file) are not: checking them would add ~300 ms per 100,000 runs
+# to every start (bench/p8_journal_scale.py), and a bad page there only loses a kept copy (its read
+# is logged and answered "not kept"), never a run.
+_CHECKED = ("runs", "uploads")
+
+
+def _quick_checks(db: sqlite3.Connection) -> list[str]:
+    """PRAGMA quick_check per lifecycle table (SQLite 3.33+ takes a table), else of the whole file."""
+    have = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if sqlite3.sqlite_version_info < (3, 33, 0) or not have:
+        return ["PRAGMA quick_check(1)"]
+    return [f"PRAGMA quick_check({t})" for t in _CHECKED if t in have]
+
+
 def _check(path: Path, timeout_s: float) -> None:
     """Open, take the write lock, check integrity and migrate; raises sqlite3.Error if it can't."""
     db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; stays set in the file
         db.execute("BEGIN IMMEDIATE")  # a file another connection keeps locked fails here
-        result = db.execute("PRAGMA quick_check(1)").fetchone()[0]
-        if result != "ok":
-            raise sqlite3.DatabaseError(f"integrity check failed: {result}")
+        for check in _quick_checks(db):
+            result = db.execute(check).fetchone()[0]
+            if result != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {result}")
         migrate(db)
         db.execute("COMMIT")
     finally:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 MAX_NAME_BYTES = 120
 PART_SUFFIX = ".part"  # a download in progress: never the final name of an output
+SIDECAR = "floyo-run.json"  # the run's provenance (provenance.py): never the name of an output
 _UNSAFE = re.compile(r"[^\w.() -]+")  # \w is Unicode-aware: letters and digits of any script stay
 _MAX_EXT_CHARS = 16  # a longer "extension" is part of the name, not a type
 _RESERVED = frozenset(
@@ -63,9 +64,10 @@ def _key(name: str) -> str:
 
 def output_names(server_names: list[str]) -> list[str]:
     """A unique safe name per output, in order: a clash (ignoring case) gets ``_<n>`` before the
-    extension, so ``a.png`` and ``A.PNG`` become ``a.png`` and ``A_1.PNG``."""
+    extension, so ``a.png`` and ``A.PNG`` become ``a.png`` and ``A_1.PNG``; an output Floyo calls
+    ``floyo-run.json`` is renamed so, as the sidecar holds that name."""
     names: list[str] = []
-    used: set[str] = set()
+    used: set[str] = {_key(SIDECAR)}
     for index, raw in enumerate(server_names):
         name = safe_name(raw, index)
         stem, ext = _split_ext(name)

@@ -26,6 +26,7 @@ from .cost import partner_cost_usd
 from .errors import BillingError, FloyoError, Interrupted, RunFailed
 from .journal import Journal, JournalState, RunRecord
 from .models import Phase
+from .provenance import record_saved
 from .run_files import download_outputs
 from .runner import Hooks, Limits, RunHandle, cancel_on_stop, failure_of, never_cancel
 from .saved_files import fingerprint, intact
@@ -65,7 +66,7 @@ async def resume_run(client: FloyoClient, journal: Journal, record: RunRecord, h
                 journal.cost(run_id, run.flotime_ms, partner_cost_usd(run.raw))
                 outputs = list(run.outputs)
                 paths = await download_outputs(handle, outputs, host.folder(run_id))
-            journal.saved(run_id, await asyncio.to_thread(fingerprint, paths, outputs))
+            record_saved(journal, run_id, await asyncio.to_thread(fingerprint, paths, outputs))
             log.info("Floyo: resumed run %s finished; %d output(s) saved", run_id, len(paths))
         except Interrupted as e:
             journal_left(journal, handle, str(e))
@@ -136,5 +137,5 @@ async def fetch_files(client: FloyoClient, journal: Journal, run_id: str, folder
             raise failure_of(run)
         outputs = list(run.outputs)
         paths = [str(p) for p in await download_outputs(handle, outputs, folder)]
-    journal.saved(run_id, await asyncio.to_thread(fingerprint, paths, outputs))
+    record_saved(journal, run_id, await asyncio.to_thread(fingerprint, paths, outputs))
     return paths

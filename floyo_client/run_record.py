@@ -45,6 +45,7 @@ class RunRecord:
     owner: Owner | None = None  # None on rows from before owners were recorded
     paths: tuple[str, ...] = ()
     files: tuple[SavedFile, ...] | None = None  # None: no identity recorded, never served from disk
+    kept: bool | None = None  # whether the sent workflow is kept (a runs tab page says; None: not read)
 
     @property
     def gave_up(self) -> bool:
@@ -87,7 +88,7 @@ class RunRecord:
 
 
 _PLAIN = ("run_id", "status", "name", "prompt_id", "node_id", "api_url", "detail", "flotime_ms",
-          "partner_cost_usd", "resolved_hash", "team")
+          "partner_cost_usd", "resolved_hash", "team", "kept")
 
 
 def _name(path: str) -> str:

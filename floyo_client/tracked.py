@@ -23,8 +23,10 @@ from .cost import partner_cost_usd
 from .detached import detached
 from .errors import FloyoError, Interrupted, RunListUnavailable, RunMayExist, ServerError
 from .journal import GAVE_UP, Journal, JournalState
+from .kept import keep
 from .models import Phase, Run, classify_status
 from .outcome import CancelOutcome, CancelResult
+from .provenance import record_saved
 from .runner import Hooks, Limits, RunHandle, RunUpdate, run_name
 from .saved_files import SavedFile
 from .slots import run_slot
@@ -44,6 +46,8 @@ class RunMeta:
     prompt_id: str | None = None
     node_id: str | None = None
     shape: str | None = None  # the graph's shape (spend.shape_of), as the estimate looks it up
+    # the UI workflow the run came from (the prompt's extra_pnginfo.workflow), kept with what is sent
+    ui_workflow: dict[str, Any] | None = None
 
 
 def journaled_hooks(hooks: Hooks, journal: Journal) -> Hooks:
@@ -61,9 +65,10 @@ def journaled_hooks(hooks: Hooks, journal: Journal) -> Hooks:
 
 def journal_saved(journal: Journal, run_id: str) -> Callable[[Sequence[SavedFile]], None]:
     """What to call the moment a run's files are on disk (before decoding, which may still fail):
-    journals them as saved, with each file's identity and what Floyo said it is. A run the
-    journal does not have (a Fetch of a run made elsewhere) is not added."""
-    return lambda files: journal.saved(run_id, files)
+    journals them as saved, with each file's identity and what Floyo said it is, and writes the
+    run folder's sidecar (provenance.py). A run the journal does not have (a Fetch of a run made
+    elsewhere) is not added."""
+    return lambda files: record_saved(journal, run_id, files)
 
 
 def left_state(handle: RunHandle) -> JournalState:
@@ -94,7 +99,8 @@ async def _create(client: FloyoClient, workflow: Prompt, journal: Journal, meta:
     name = run_name(meta.label, marker)
     journal.begin(marker, name=name, prompt_id=meta.prompt_id, node_id=meta.node_id,
                   api_url=client.api, resolved_hash=workflow_hash(workflow),
-                  team=client.transport.config.team, shape_hash=meta.shape or shape_hash(workflow))
+                  team=client.transport.config.team, shape_hash=meta.shape or shape_hash(workflow),
+                  kept=keep(workflow, meta.ui_workflow, client.transport.config.api_key))
     answer = detached(lambda: _create_run(client.transport, workflow, name, marker, hooks.should_stop))
     try:
         await asyncio.shield(answer)  # ComfyUI may cancel this node now: the create goes on

@@ -25,9 +25,11 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
                              "mp4 -> VIDEO added peak RSS (MiB)"]),
     ("p1_outputs.py --link 40ms,200mbit", ["over link 40 ms round trip", "(a) / (b)", "<= 1.05"]),
     ("p6_fanout.py", ["at once / one alone", "(b) mean delay s", "list polls (GET /runs?ids=)"]),
-    ("p8_gateway_memory.py", ["added: busy growth - idle growth (MiB)", "<= 32 MiB"]),
+    ("p10_gateway_memory.py", ["added: busy growth - idle growth (MiB)", "<= 32 MiB"]),
     ("p7_many_outputs.py", ["6 x 32² PNG, 100ms,200mbit", "pack / limit", "<= 1.15", "load average"]),
-    ("p8_estimate.py", ["shape_of + history_estimate", "guard / split", "<= 0.5"]),
+    ("p9_estimate.py", ["shape_of + history_estimate", "guard / split", "<= 0.5"]),
+    ("p8_journal_scale.py", ["tab page (30 newest)", "reuse lookup (found)", "<= 200 ms added",
+                             "bytes per run"]),
 ])
 def test_bench_smoke_runs_and_prints_its_table(script, expected):
     name, *extra = script.split()

@@ -16,9 +16,20 @@ from typing import Any
 
 from aiohttp import web
 
-from ...floyo_client import RUN_ID_RE, ConfigError, FloyoError, NotFound, key_status, write_key_file
+from ...floyo_client import (
+    RUN_ID_RE,
+    ConfigError,
+    FloyoError,
+    NotFound,
+    PageQuery,
+    key_status,
+    states,
+    write_key_file,
+)
 from .. import comfy
 from ..run.active_runs import REGISTRY
+from . import inbox_routes
+from .inbox_routes import live_runs
 from .request_guard import key_refusal, write_refusal
 from .runs_tab import fetch_outputs
 from .runs_view import public_run, relative_output
@@ -59,14 +70,22 @@ async def cancel_run(request: web.Request) -> web.Response:
 
 
 async def list_runs(request: web.Request) -> web.Response:
-    """The journal, newest first: every run this ComfyUI started, and what became of it, as the
-    runs tab shows it (runs_view.py: no owner, no absolute path); and whether runs are being
-    recorded at all (``journal``: a peer may hold the file locked)."""
+    """The journal, newest first: one page of the runs this ComfyUI started (``offset``, ``limit``,
+    ``state``, ``q``: part of a name or run id), and what became of them, as the runs tab shows
+    it (runs_view.py: no owner, no absolute path); whether another page follows (``more``); and
+    whether runs are being recorded at all (``journal``: a peer may hold the file locked)."""
+    q = request.query
+    try:
+        page = PageQuery.parse(q.get("offset", 0), q.get("limit", 200), q.get("state"), q.get("q"))
+    except ValueError as e:
+        return _error(400, f"{e}.")
     journal, output = comfy.journal(), comfy.output_dir()  # totals: FloTime and partner cost
-    active = REGISTRY.snapshot()
+    active = live_runs()
     watched = {a.get("run_id") for a in active if a.get("run_id")}
-    return web.json_response({"runs": [public_run(r, output, r.run_id in watched) for r in journal.list()],
-                              "active": active, "totals": journal.totals(), "journal": journal.health(),
+    runs, more = journal.page(page)
+    return web.json_response({"runs": [public_run(r, output, r.run_id in watched) for r in runs],
+                              "more": more, "states": states(), "active": active,
+                              "totals": journal.totals(), "journal": journal.health(),
                               "budgets": budgets()})  # spend against each budget, beside the totals
 
 
@@ -133,6 +152,7 @@ def register() -> bool:
         return False
     table.post("/floyo/runs/cancel")(cancel_run)
     table.get("/floyo/runs")(list_runs)
+    inbox_routes.add_to(table)  # /floyo/active, /floyo/runs/<id>/workflow (before /floyo/runs/<id>)
     table.get("/floyo/runs/{run_id}")(get_run)
     table.post("/floyo/runs/{run_id}/fetch")(fetch_run)
     table.get("/floyo/key")(get_key)

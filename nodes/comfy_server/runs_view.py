@@ -18,7 +18,7 @@ from ...floyo_client import JournalState, Phase, RunRecord, classify_status
 # run card: id (copy), marker and hint (an unknown create), state and status, name, FloTime and
 # partner cost, when, why it ended (detail), saved outputs (links through ComfyUI's /view)
 SHOWN = ("run_id", "marker", "hint", "state", "status", "name", "flotime_ms", "partner_cost_usd",
-         "created_at", "detail")
+         "created_at", "updated_at", "detail")
 
 
 def relative_output(path: str, output_dir: Path) -> str:
@@ -55,6 +55,9 @@ def public_run(record: RunRecord, output_dir: Path, live: bool = False) -> dict[
         del shown["hint"]
     shown["phase"] = classify_status(record.status).value if record.status else None
     shown["fetchable"] = fetchable(record, live)
+    shown["kept"] = bool(record.kept)  # "Open what ran" and "Run again" (GET /floyo/runs/<id>/workflow)
+    # how long it ran: until its last change once it has ended, until now while it is live
+    shown["elapsed_s"] = None if live else round(record.updated_at - record.created_at, 1)
     paths = [relative_output(p, output_dir) for p in record.paths]
     shown["paths"] = paths
     shown["outputs"] = [{"path": p, "kind": o.kind} for p, o in zip(paths, record.outputs(), strict=True)]

@@ -30,6 +30,7 @@ from ...floyo_client import (
     refuse_local_reruns,
 )
 from .. import comfy
+from ..run.provenance import ensure_slot
 from . import ui_graph
 from .contract import CURRENT_GRAPH, REMOTE_RUN, SPLIT_NODES, is_floyo
 from .fanout_cap import planned_refusal, planned_runs
@@ -112,6 +113,7 @@ def rewrite(json_data: dict[str, Any]) -> dict[str, Any]:
     prompt = json_data.get("prompt")
     if not isinstance(prompt, dict):
         return json_data
+    ensure_slot(json_data)  # where a run's provenance reaches the save nodes (nodes/run/provenance.py)
     if (too_many := planned_refusal(prompt)) is not None:  # FLOYO_MAX_FANOUT, known lists
         return _refuse(json_data, *too_many)
     refused = _embedded_refusal(json_data, prompt)

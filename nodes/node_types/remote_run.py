@@ -36,6 +36,7 @@ from ..run.collect import Collected, collect
 from ..run.estimate import check_spend, prepare
 from ..run.fanout import admit
 from ..run.progress import announce, downloading, node_hooks
+from ..run.provenance import mark_outputs, ui_workflow
 from ..run.reuse import REUSE, reuse_saved, reused_status
 from ..run.run_result import node_outputs
 from .runtime import OUTPUTS, RUN_INPUTS, limits_for, run_guarded, with_warnings, workflow_for
@@ -98,7 +99,8 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
         await admit(active.group, active.prompt_id, ctx.node_id)  # FLOYO_MAX_FANOUT, before any work
         hooks = node_hooks(active)
         meta = RunMeta(label=run_name or f"ComfyUI node {ctx.node_id}", prompt_id=active.prompt_id,
-                       node_id=ctx.node_id, shape=prepare(active, remote, overrides, config))
+                       node_id=ctx.node_id, shape=prepare(active, remote, overrides, config),
+                       ui_workflow=ui_workflow(ctx.extra_pnginfo))
         check_spend(active, config)  # budgets and balance, the whole list counted, before any upload
         async with open_client(config) as client:
             final = await resolve(client, remote, overrides, hooks.should_stop, journal)
@@ -111,12 +113,14 @@ async def execute(ctx: Ctx, source: str, workflow: str, overrides: Any = None, r
             sent.update(tagged)
             if reuse != REUSE[1] and (shown := await reused(client, journal, final, sent, size_policy,
                                                             active, hooks)) is not None:
+                mark_outputs(ctx.extra_pnginfo, shown.values[2], final, ctx.node_id)
                 return shown
             limits = limits_for(timeout, max_flotime_s)
             shown, warnings = await run_tracked(
                 client, final, journal=journal, meta=meta, hooks=hooks, limits=limits,
                 finish=lambda h, r: finish(h, r, active),
                 on_created=lambda h: setattr(active, "run_id", h.run_id))
+        mark_outputs(ctx.extra_pnginfo, shown.values[2], final, ctx.node_id)
         if not journal.recording:  # said once in the log at start; on every run's status line too
             warnings = [*warnings, NOT_RECORDED]
         announce_saved(active, shown, warnings, spent)

@@ -33,6 +33,7 @@ from ..decode.image_pixels import SIZE_POLICIES
 from ..run.active_runs import ActiveRun
 from ..run.collect import Collected, collect, collect_saved
 from ..run.progress import announce, downloading, node_hooks
+from ..run.provenance import mark_fetched
 from ..run.run_result import node_outputs
 from .runtime import OUTPUTS, limits_for, run_guarded, with_warnings
 from .spec import CATEGORY, Ctx, In, NodeSpec, Out, Shown
@@ -83,6 +84,7 @@ async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
     config = load_config(comfy.key_file())
     if record is not None and await served_from_disk(record, config.team):  # paid once, fetched once
         collected = await collect_saved(record.outputs(), list(record.paths), size_policy)
+        mark_fetched(ctx.extra_pnginfo, run_id, record, ctx.node_id)
         return (await shown(collected, run_id, size_policy))[0]
 
     async def body(active: ActiveRun) -> Shown:
@@ -104,6 +106,7 @@ async def fetch(ctx: Ctx, run_id: str, wait: bool = True, timeout: int = 3600,
             collected = await collect(handle, run, size_policy, on_saved=journal_saved(journal, run_id),
                                       on_file=downloading(active))
         out, warnings = await shown(collected, run_id, size_policy)
+        mark_fetched(ctx.extra_pnginfo, run_id, record, ctx.node_id)
         announce(active, "saved", with_warnings(f"{len(collected.paths)} output file(s) saved for {run_id}",
                                                 warnings), warnings=warnings)
         return out

@@ -51,6 +51,9 @@ class Ctx:
 
     node_id: str
     prompt: dict[str, Any] | None
+    # the prompt's extra_pnginfo: the UI workflow it came from, and the one dict ComfyUI hands every
+    # node of the prompt (its save nodes write it as PNG text: provenance, floyo_client/provenance.py)
+    extra_pnginfo: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -132,11 +135,13 @@ def v3_class(spec: NodeSpec) -> type:
         return io.Schema(node_id=spec.node_id, display_name=spec.display_name, category=spec.category,
                          description=spec.description, inputs=[_v3_input(io, i) for i in _all_inputs(spec)],
                          outputs=[_v3_output(io, o, spec.output_is_list) for o in spec.outputs],
-                         hidden=[io.Hidden.prompt, io.Hidden.unique_id], is_output_node=spec.output_node,
+                         hidden=[io.Hidden.prompt, io.Hidden.unique_id, io.Hidden.extra_pnginfo],
+                         is_output_node=spec.output_node,
                          **extra)
 
     async def execute(cls: Any, **inputs: Any) -> Any:
-        ctx = Ctx(node_id=str(cls.hidden.unique_id), prompt=cls.hidden.prompt)
+        ctx = Ctx(node_id=str(cls.hidden.unique_id), prompt=cls.hidden.prompt,
+                  extra_pnginfo=cls.hidden.extra_pnginfo)
         inputs.pop(AUDIO_PLAYER.name, None)
         values, ui = _split(await spec.run(ctx, **inputs))
         return io.NodeOutput(*values, ui=ui)
@@ -174,11 +179,13 @@ def v1_class(spec: NodeSpec) -> type:
         required = {i.name: _v1_input(i) for i in spec.inputs if not i.optional}
         optional = {i.name: _v1_input(i) for i in _all_inputs(spec) if i.optional}
         return {"required": required, "optional": optional,
-                "hidden": {"prompt": "PROMPT", "unique_id": "UNIQUE_ID"}}
+                "hidden": {"prompt": "PROMPT", "unique_id": "UNIQUE_ID", "extra_pnginfo": "EXTRA_PNGINFO"}}
 
-    async def execute(self: Any, prompt: Any = None, unique_id: Any = None, **inputs: Any) -> Any:
+    async def execute(self: Any, prompt: Any = None, unique_id: Any = None, extra_pnginfo: Any = None,
+                      **inputs: Any) -> Any:
         inputs.pop(AUDIO_PLAYER.name, None)
-        values, ui = _split(await spec.run(Ctx(node_id=str(unique_id), prompt=prompt), **inputs))
+        ctx = Ctx(node_id=str(unique_id), prompt=prompt, extra_pnginfo=extra_pnginfo)
+        values, ui = _split(await spec.run(ctx, **inputs))
         return values if ui is None else {"ui": ui, "result": values}
 
     attrs = {"INPUT_TYPES": classmethod(input_types), "FUNCTION": "execute", "execute": execute,

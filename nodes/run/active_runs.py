@@ -39,7 +39,7 @@ class ActiveRun:
     def as_json(self) -> dict[str, object]:
         return {"node_id": self.node_id, "prompt_id": self.prompt_id, "run_id": self.run_id,
                 "status": self.status, "started": self.started, "creates": self.creates,
-                "cancel_requested": self.cancel.is_set()}
+                "cancel_requested": self.cancel.is_set(), **self.group.fields()}
 
 
 class Registry:

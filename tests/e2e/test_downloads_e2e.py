@@ -11,7 +11,7 @@ import pytest
 from floyo_scripted import OutputSpec, Realism, Reset
 
 from .support.graphs import remote_run, save
-from .support.results import node_error, saved_images
+from .support.results import node_error, run_outputs, saved_images
 
 pytestmark = pytest.mark.e2e
 
@@ -40,12 +40,12 @@ def test_output_names_from_the_server_never_collide_or_leave_the_run_folder(comf
     entry = comfy.run({"1": remote_run(), "2": save("1", prefix="names")})
     assert entry["status"]["status_str"] == "success", entry["status"]
     folder = run_folder(comfy, floyo)
-    files = sorted(p.name for p in folder.iterdir())
+    files = sorted(p.name for p in run_outputs(folder))
     assert len(files) == 5 and len({f.casefold() for f in files}) == 5 and "_CON.png" in files
     assert all(len(f.encode()) <= 120 for f in files)
     assert [p.parent for p in comfy.base.rglob("escape.png")] == [folder], "nothing landed outside it"
     served = sorted(floyo.files[o.id].data for o in floyo.last_run.outputs)
-    assert sorted(p.read_bytes() for p in folder.iterdir()) == served
+    assert sorted(p.read_bytes() for p in run_outputs(folder)) == served
 
 
 def test_a_run_listing_thousands_of_outputs_is_a_clear_error_before_any_download(comfy, floyo):

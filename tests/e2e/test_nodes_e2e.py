@@ -14,7 +14,7 @@ from floyo_scripted import OutputSpec, RunError, Step
 from PIL import Image
 
 from .support.graphs import REMOTE, remote_run, save
-from .support.results import node_error, saved_images
+from .support.results import node_error, run_outputs, saved_images
 from .support.waits import wait_for_new_run
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +50,7 @@ def test_embedded_run_sends_the_workflow_once_and_feeds_save_image(comfy, floyo)
     run = floyo.last_run
     assert len(floyo.requests.creates()) == 1 and run.workflow == tag(REMOTE)[0]  # with routing tags
     assert run.name.startswith("e2e embedded [flyc-")
-    kept = sorted(p.name for p in (comfy.base / "output" / "floyo" / run.id).iterdir())
+    kept = sorted(p.name for p in run_outputs(comfy.base / "output" / "floyo" / run.id))
     assert kept == sorted(o.file_name for o in run.outputs), "every paid output is saved locally"
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from .support.browser import run_script
 from .support.graphs import fresh_remote, remote_run, save
+from .support.results import run_outputs
 from .support.scripted import SLOW_RUN
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +35,7 @@ def test_runs_tab_lists_copies_fetches_and_cancels(comfy, floyo):
     assert res["tabButton"] == 1, "the tab has its own button in ComfyUI's sidebar"
     card = res["savedCard"]
     assert saved.id in card and "FloTime 48.2s" in card and card.startswith("saved")
-    assert res["savedImages"] == len(files) >= 1
+    assert res["savedImages"] == len(run_outputs(folder)) == len(files) - 1 >= 1  # and the sidecar
     assert res["copyToast"].endswith(f"Copied {saved.id}")
     assert sorted(p.name for p in folder.iterdir()) == files, "Fetch saves them in output/floyo/<run id>/"
     (live,) = [r for r in floyo.runs.values() if r.id not in known]

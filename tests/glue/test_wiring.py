@@ -64,7 +64,7 @@ def test_wiring_twice_adds_routes_the_prompt_hook_and_signal_handlers_once(comfy
         assert registration.wire_server() is True
         assert registration.wire_server() is False  # as on_load after the V3 entrypoint
     server = comfyui.instance
-    assert len(_routes(server)) == len(set(_routes(server))) == 11 and "/floyo/runs" in _paths(server)
+    assert len(_routes(server)) == len(set(_routes(server))) == 13 and "/floyo/runs" in _paths(server)
     assert {"/floyo/balance", "/floyo/estimate"} <= set(_paths(server))  # the spend guard's
     assert server.on_prompt_handlers == [prompt_hook.rewrite]
     assert list(server.app.middlewares) == [hosted.fetch_at_queue_time]

@@ -4,16 +4,21 @@
 // use. The status line is built here from the floyo.run events (the server sends no progress
 // text), so the node shows its status once and the elapsed time counts between events. Whether a
 // run has ended is the event's `ended`: the server's word, never a list of status words kept here.
+// The node follows its run, not the tab: events of every prompt are shown (a second browser), and
+// GET /floyo/active, read every SYNC_MS, brings back what no event told this page (a reload, a
+// run resumed after a restart, whose watcher sends no events) and whether the run was created here.
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
-import { addStyle, call, notify } from "./api.js";
+import { addStyle, call, cancelWarning, confirmed, notify } from "./api.js";
 
 // Node ids, copied from nodes/current_graph/contract.py (JS_NODE_IDS, RUN_NODES); tests/test_contract.py fails if they drift.
 const NODE = { REMOTE_RUN: "FloyoRemoteRun", FETCH_OUTPUTS: "FloyoFetchOutputs" };
 export const RUN_NODES = new Set([NODE.REMOTE_RUN, NODE.FETCH_OUTPUTS]);
+export const REMOTE_RUN = NODE.REMOTE_RUN; // the runs tab's "Open what ran" of a run queued without a UI workflow
 const CANCEL = "Cancel Floyo run";
 const runs = new Map(); // execution id -> {status, run_id, prompt_id, elapsed_s, flotime_ms, at, live, ...}
 const ourPrompts = new Set(); // execution_start reaches only the tab that queued the prompt
+const SYNC_MS = 2000; // a reloaded page or a second browser shows a live run within ~2 s
 
 addStyle(`.floyo-status{font:12px/18px monospace;padding:0 6px;white-space:nowrap;overflow:hidden;
 text-overflow:ellipsis;color:var(--input-text,#ddd)}.floyo-stale{opacity:.55;font-style:italic}`);
@@ -58,7 +63,7 @@ function render(id) {
   // Greyed out on the canvas, and on the Vue nodes of frontends that follow `disabled` (1.58).
   // Frontend 1.32's Vue nodes never disable a button widget, so there cancel() is inert instead.
   const button = node.widgets?.find((w) => w.name === CANCEL);
-  if (button) button.disabled = !s?.live;
+  if (button) Object.assign(button, { disabled: !s?.live, label: cancelLabel(s) });
   node.setDirtyCanvas?.(true, false);
 }
 
@@ -70,10 +75,19 @@ function update(id, fields) {
   render(id);
 }
 
+// The button says when it stops more than one run, or a run this ComfyUI did not create.
+function cancelLabel(s) {
+  if (s?.live && s.list_total > 1) return `Cancel all ${s.list_total} Floyo runs`;
+  if (s?.live && s.created_here === false) return `${CANCEL} (not started here)`;
+  return CANCEL;
+}
+
 function cancel(node) {
   // the live runs of this node: one per execution id that names it (a subgraph used twice: both)
   const live = [...runs].filter(([id, s]) => s.live && nodeFor(id) === node);
   if (!live.length) return notify("info", "This node has no Floyo run in progress.");
+  const warning = live.map(([, s]) => cancelWarning(s)).find(Boolean);
+  if (!confirmed(node.floyoArmed ??= {}, warning)) return; // asks once, on the first click
   for (const [id, s] of live) {
     update(id, { status: "cancelling…" });
     call("POST", "/floyo/runs/cancel", { node_id: id, prompt_id: s.prompt_id })
@@ -90,7 +104,6 @@ const CANCEL_TOASTS = { cancelled: ["success", "Floyo run cancelled."],
   "could not be confirmed": ["warn", "Floyo did not confirm the cancel; the next start cancels the run."] };
 
 function onRunEvent({ detail: d }) {
-  if (d.prompt_id && !ourPrompts.has(d.prompt_id)) return; // another tab's prompt
   const { status, run_id, prompt_id, flotime_ms, message } = d;
   const fields = { status, run_id, prompt_id, live: !d.ended, reconnecting_s: d.reconnecting_s ?? null,
     progress: d.progress ?? null };
@@ -134,6 +147,31 @@ export function showEstimate(id, text) {
   render(id);
 }
 
+// The live runs the server waits on, onto the nodes they belong to (by execution id). A run this
+// page hears of through events keeps its events' status and only learns where it came from; a run
+// it learned of here is kept up from here, and ended once the server no longer waits on it.
+async function syncActive() {
+  let active;
+  try {
+    ({ active } = await call("GET", "/floyo/active"));
+  } catch {
+    return; // ComfyUI restarting: the next round tries again
+  }
+  const seen = new Set();
+  for (const a of active) {
+    const id = String(a.node_id), node = nodeFor(id), cur = runs.get(id);
+    if (!node || !RUN_NODES.has(node.comfyClass)) continue;
+    seen.add(id);
+    const known = { created_here: a.created_here,
+      ...(a.list_total != null && { list_done: a.list_done, list_total: a.list_total }) };
+    if (cur?.live && !cur.synced) { Object.assign(cur, { created_here: a.created_here }); render(id); continue; }
+    if (cur && !cur.live && cur.run_id && cur.run_id === a.run_id) continue; // ended by its own event
+    update(id, { ...known, status: a.cancel_requested ? "cancelling…" : a.status, run_id: a.run_id,
+      prompt_id: a.prompt_id, elapsed_s: a.elapsed_s, live: true, synced: true });
+  }
+  for (const [id, s] of runs) if (s.synced && s.live && !seen.has(id)) update(id, { live: false });
+}
+
 export function addRunWidgets(node) {
   const el = Object.assign(document.createElement("div"), { className: "floyo-status", textContent: statusText(null) });
   const line = node.addDOMWidget("floyo_status", "floyo-status", el,
@@ -165,6 +203,8 @@ export function listen() {
   const ends = ["execution_success", "execution_error", "execution_interrupted"];
   for (const e of ends) api.addEventListener(e, onPromptEnd);
   setInterval(() => { for (const [id, s] of runs) if (s.live) render(id); }, 1000);
+  syncActive();
+  setInterval(syncActive, SYNC_MS);
   const toPrompt = app.graphToPrompt.bind(app);
   app.graphToPrompt = async (...args) => { const p = await toPrompt(...args); addWidgetNames(p.output); return p; };
 }

@@ -13,6 +13,14 @@ def saved_images(comfy, entry: dict, node: str) -> list[Path]:
     return [comfy.base / "output" / i["subfolder"] / i["filename"] for i in entry["outputs"][node]["images"]]
 
 
+SIDECAR = "floyo-run.json"  # the run folder's provenance (floyo_client/provenance.py), not an output
+
+
+def run_outputs(folder: Path) -> list[Path]:
+    """The files a run folder holds that Floyo sent: everything but the provenance sidecar."""
+    return sorted(p for p in folder.iterdir() if p.name != SIDECAR)
+
+
 def node_error(entry: dict) -> dict:
     errors = [m[1] for m in entry["status"]["messages"] if m[0] == "execution_error"]
     assert errors, f"expected an execution error, got {entry['status']}"

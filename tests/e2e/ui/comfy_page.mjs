@@ -98,3 +98,37 @@ export async function recordQueuedPrompts(page) {
     };
   });
 }
+
+// A real mouse click on a button widget of the first node of `comfyClass` on the canvas renderer,
+// the node brought into view first (a restored workflow keeps whatever view it was saved with).
+export async function clickNodeButton(page, comfyClass, name) {
+  const [x, y] = await page.evaluate(([type, label]) => {
+    const { app } = window;
+    const node = app.canvas.graph._nodes.find((n) => n.comfyClass === type);
+    const button = node.widgets.find((w) => w.name === label);
+    node.pos = [260, 160];
+    app.canvas.ds.offset = [0, 0];
+    app.canvas.ds.scale = 1;
+    app.canvas.setDirty(true, true);
+    app.canvas.draw(true, true);
+    const [cx, cy] = app.canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, node.pos[1] + button.y + 10]);
+    const rect = app.canvas.canvas.getBoundingClientRect();
+    return [rect.left + cx, rect.top + cy];
+  }, [comfyClass, name]);
+  await page.mouse.click(x, y);
+}
+
+// The graph's nodes as a user would compare two graphs: type and widget values, by id.
+export function graphSummary(page) {
+  return page.evaluate(() => window.app.graph.serialize().nodes
+    .map((n) => ({ id: n.id, type: n.type, widgets_values: n.widgets_values ?? null }))
+    .sort((a, b) => a.id - b.id));
+}
+
+// Open the "Floyo runs" sidebar tab (its button's accessible name is the tab's tooltip).
+export async function openRunsTab(page) {
+  const tabButton = page.getByRole("button", { name: /^Floyo runs\b/ });
+  if (await tabButton.count()) await tabButton.first().click();
+  else await page.evaluate(() => window.app.extensionManager.command.execute("Workspace.ToggleSidebarTab.floyo-runs"));
+  await page.locator(".floyo-runs").waitFor({ state: "visible", timeout: 20000 });
+}

@@ -1,6 +1,6 @@
-"""P8: resident memory a gateway adds over many runs with large outputs, beside an idle gateway.
+"""P10: resident memory a gateway adds over many runs with large outputs, beside an idle gateway.
 
-``python bench/p8_gateway_memory.py`` (``--runs 1000 --mib 8`` by default; ``--smoke``: 10 runs
+``python bench/p10_gateway_memory.py`` (``--runs 1000 --mib 8`` by default; ``--smoke``: 10 runs
 of 1 MiB). Two gateways run as their own processes (``python -m floyo_server``) over one loopback
 stand-in of a ComfyUI worker that finishes every prompt at once with one output file (the same
 file each time: the gateway streams it from disk like any other). Gateway A serves the runs:
@@ -144,7 +144,7 @@ def main() -> int:
     grown, drift = after[0] - before[0], after[1] - before[1]
     added = grown - drift
     print(f"{machine()}\n{runs} runs of {mib} MiB ({sent / (1 << 30):.2f} GiB streamed in {took:.0f} s)\n")
-    table("P8 gateway memory", [
+    table("P10 gateway memory", [
         ("busy gateway RSS before / after (MiB)", f"{before[0]:.1f} / {after[0]:.1f}", ""),
         ("idle gateway RSS before / after (MiB)", f"{before[1]:.1f} / {after[1]:.1f}", ""),
         ("added: busy growth - idle growth (MiB)", f"{added:.1f}", "<= 32 MiB"),

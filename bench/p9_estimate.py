@@ -1,6 +1,6 @@
-"""P8: what the spend guard adds to a queued prompt: the graph's shape and its estimate from the journal.
+"""P9: what the spend guard adds to a queued prompt: the graph's shape and its estimate from the journal.
 
-``python bench/p8_estimate.py`` (``--smoke``: 60 nodes, 200 rows, 3 rounds). The prompt hook runs
+``python bench/p9_estimate.py`` (``--smoke``: 60 nodes, 200 rows, 3 rounds). The prompt hook runs
 on ComfyUI's server loop, so everything it does delays every request the server answers. Timed
 side by side in one process, on P4's 2,000-node prompt: what the hook already did (partition and
 ``json.dumps`` of the remote part, as in P4) and what the spend guard adds
@@ -67,7 +67,7 @@ def main() -> None:
                 history_estimate(journal.path, shape_of(remote, overrides), API, TEAM)
             guard.append(t.seconds)
     split_ms, guard_ms = median(split) * 1000, median(guard) * 1000
-    print(f"P8 estimate: {len(prompt)}-node prompt ({len(remote)} remote), journal of {args.rows} runs, "
+    print(f"P9 estimate: {len(prompt)}-node prompt ({len(remote)} remote), journal of {args.rows} runs, "
           f"{args.rounds} rounds, medians; {machine()}")
     table("Times (ms)", [("partition + json.dumps(remote part)", f"{split_ms:.1f}"),
                          ("shape_of + history_estimate", f"{guard_ms:.1f}")], ("step", "median ms"))

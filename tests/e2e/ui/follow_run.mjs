@@ -1,0 +1,66 @@
+// A node's run follows the node, not the page: queue a slow run, reload the page mid-run, and the
+// node shows its live status again (from GET /floyo/active: the new page heard no event of the
+// prompt); a second browser that opens the same workflow shows it too; a real click on the node's Cancel in
+// the reloaded page cancels the Floyo run. Env: WORKFLOW (API-format JSON for the node).
+import { clickNodeButton, waitText, waitToast, withComfy } from "./comfy_page.mjs";
+
+const CANCEL = "Cancel Floyo run";
+const RUN_NODE = "FloyoRemoteRun";
+
+async function waitForExtension(page) {
+  await page.waitForSelector("#graph-canvas", { state: "visible", timeout: 60000 });
+  await page.waitForFunction(() => window.app?.graph
+    && window.app.extensions?.some((e) => e.name === "floyo.RunControls"), null, { timeout: 60000 });
+}
+
+// The workflow the user had open: restored by the frontend on reload, else opened again by hand.
+async function reopen(page, saved) {
+  const restored = await page.waitForFunction((type) => window.app.graph._nodes.some((n) => n.comfyClass === type),
+    RUN_NODE, { timeout: 5000 }).then(() => true, () => false);
+  if (!restored) await page.evaluate((g) => window.app.loadGraphData(JSON.parse(g)), saved);
+  return restored;
+}
+
+const buttonState = (page) => page.evaluate(([type, name]) => {
+  const node = window.app.graph._nodes.find((n) => n.comfyClass === type);
+  return { disabled: !!node?.widgets?.find((w) => w.name === name)?.disabled, status: node?.floyoStatus?.textContent };
+}, [RUN_NODE, CANCEL]);
+
+await withComfy(async (page, res) => {
+  await page.evaluate(([workflow, type]) => {
+    const { app, LiteGraph } = window;
+    app.graph.clear();
+    const node = LiteGraph.createNode(type);
+    node.pos = [260, 160];
+    app.graph.add(node);
+    node.size = [560, node.size[1]];
+    node.widgets.find((w) => w.name === "workflow").value = workflow;
+    node.widgets.find((w) => w.name === "run_name").value = `follow ${Date.now()}`;
+    return app.queuePrompt(0, 1);
+  }, [process.env.WORKFLOW, RUN_NODE]);
+  res.beforeReload = await waitText(page, ".floyo-status", "^Floyo: processing", 30000);
+  const saved = await page.evaluate(() => JSON.stringify(window.app.graph.serialize()));
+
+  await page.reload({ waitUntil: "domcontentloaded" });
+  await waitForExtension(page);
+  res.restored = await reopen(page, saved);
+  const t0 = Date.now();
+  res.afterReload = await waitText(page, ".floyo-status", "^Floyo: processing", 10000);
+  res.followedMs = Date.now() - t0;
+  res.afterReloadButton = await buttonState(page);
+
+  // a second browser (a context of its own: no storage shared), which never queued anything, with
+  // the same workflow opened in it
+  const second = await page.context().browser().newPage({ viewport: { width: 1280, height: 800 } });
+  await second.route((url) => !["127.0.0.1", "localhost"].includes(url.hostname), (r) => r.abort());
+  await second.goto(page.url(), { waitUntil: "domcontentloaded" });
+  await waitForExtension(second);
+  res.secondRestored = await reopen(second, saved);
+  res.secondPage = await waitText(second, ".floyo-status", "^Floyo: processing", 10000);
+  await second.close();
+
+  await clickNodeButton(page, RUN_NODE, CANCEL);
+  res.toast = await waitToast(page, "Remote run cancel", 30000);
+  res.ended = await waitText(page, ".floyo-status", "\\(ended\\)$", 15000);
+  res.afterCancelButton = await buttonState(page);
+}, { settings: { "Comfy.VueNodes.Enabled": false } });
