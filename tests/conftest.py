@@ -89,10 +89,11 @@ def pytest_terminal_summary(terminalreporter):
 # while the others idle, so the long ones go first and the many short files fill in after them.
 LONGEST_FIRST = (
     "e2e/test_templates_corpus_e2e.py", "e2e/test_restart_e2e.py", "e2e/test_frontend_e2e.py",
-    "e2e/test_shared_machine_e2e.py", "e2e/test_reuse_e2e.py", "e2e/test_fault_suite_e2e.py",
-    "e2e/test_outputs_e2e.py", "e2e/test_version_skew_e2e.py", "e2e/test_gateway_e2e.py",
-    "e2e/test_comfy_api_e2e.py", "e2e/test_subgraph_e2e.py", "e2e/test_fanout_e2e.py",
-    "core/test_fuzz_responses.py",
+    "e2e/test_gateway_e2e.py", "e2e/test_runs_inbox_e2e.py", "e2e/test_shared_machine_e2e.py",
+    "e2e/test_reuse_e2e.py", "e2e/test_fault_suite_e2e.py", "e2e/test_outputs_e2e.py",
+    "e2e/test_spend_e2e.py", "e2e/test_version_skew_e2e.py", "e2e/test_hosted_workflows_e2e.py",
+    "e2e/test_workflow_picker_e2e.py", "e2e/test_comfy_api_e2e.py", "e2e/test_subgraph_e2e.py",
+    "e2e/test_fanout_e2e.py", "core/test_fuzz_responses.py",
 )
 
 
