@@ -45,8 +45,9 @@ def test_a_team_workflow_picked_by_name_runs_with_a_local_image_uploaded_and_ret
     workflows.add("wf_team01", "Invert photo", PHOTO, version=3)
     workflows.add("wf_public9", "Invert photo", {"1": {"class_type": "Nope", "inputs": {}}}, team=None)
     node = hosted("Invert photo", overrides=["21", 0])
+    color = time.time_ns() & 0xFFFFFF  # bytes no other test sent: an upload is remembered per process
     graph = {"20": {"class_type": "EmptyImage", "inputs": {"width": 32, "height": 24, "batch_size": 1,
-                                                           "color": 0xFF0000}},
+                                                           "color": color}},
              "21": {"class_type": "FloyoOverrideImage", "inputs": {"target": "Photo", "input": "image",
                                                                    "image": ["20", 0]}},
              "1": node, "2": save("1")}

@@ -81,13 +81,16 @@ def test_current_graph_sends_only_the_remote_part_even_with_a_locally_missing_ch
 
 
 def test_overrides_set_text_seed_and_upload_a_local_image_once(comfy, floyo):
+    # a colour no other test sends: the pack remembers uploads for the life of the process
+    # (floyo_client/keystate.py), so bytes another test on this ComfyUI sent are not sent again
+    color = uuid.uuid4().int & 0xFFFFFF
     remote = {"3": {"class_type": "KSampler", "inputs": {"seed": 5, "steps": 4}},
               "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "old"}, "_meta": {"title": "Prompt"}},
               "10": {"class_type": "LoadImage", "inputs": {"image": "x.png"}, "_meta": {"title": "Photo"}},
               "9": save("10", prefix="remote")}
     graph = {
         "20": {"class_type": "EmptyImage", "inputs": {"width": 32, "height": 24, "batch_size": 1,
-                                                      "color": 0xFF0000}},
+                                                      "color": color}},
         "21": {"class_type": "FloyoOverrideImage", "inputs": {"target": "Photo", "input": "image",
                                                               "image": ["20", 0]}},
         "22": {"class_type": "FloyoOverrideText", "inputs": {"target": "Prompt", "input": "text",

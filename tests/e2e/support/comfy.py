@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import pathlib
+import random
 import shutil
 import signal
 import socket
@@ -41,10 +42,29 @@ START_TIMEOUT = float(os.environ.get("FLOYO_COMFY_START_TIMEOUT", "180"))
 STOP_TIMEOUT = 15.0
 
 
+# ComfyUI's port is picked here and bound by ComfyUI seconds later. A port from the kernel's
+# ephemeral range (32768-60999 on Linux, /proc/sys/net/ipv4/ip_local_port_range) can be taken in
+# between as the local end of any outgoing connection, and ComfyUI then exits "Port ... is already
+# in use" (seen once in a CI-sized run). So ports come from below that range, from a slice of
+# 2,000 per xdist worker, never handed out twice by this process.
+_PORTS_FROM, _SLICE = 20000, 2000
+_handed: set[int] = set()
+
+
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = _PORTS_FROM + (int(worker) % 6 if worker.isdigit() else 0) * _SLICE
+    for port in random.sample(range(first, first + _SLICE), _SLICE):
+        if port in _handed:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed.add(port)
+        return port
+    raise RuntimeError(f"no free port in {first}-{first + _SLICE - 1}")
 
 
 def _terminal_signals() -> None:
