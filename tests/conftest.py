@@ -84,10 +84,9 @@ def pytest_terminal_summary(terminalreporter):
 
 
 # The slowest test files, longest first (measured: docs/performance.md, "CI time"). pytest-xdist
-# hands out work in collection order (pyproject.toml sets --dist loadgroup --no-loadscope-reorder):
-# a file whose tests share a module-scoped fixture (its own ComfyUIs, started once for the file) as
-# one unit, every other test on its own. A long file handed out last keeps one worker busy while
-# the others idle, so the long ones go first and the single tests fill in after them.
+# hands each worker whole files, two at a time, in collection order (pyproject.toml sets
+# --dist loadfile --no-loadscope-reorder); a long file handed out last keeps one worker busy
+# while the others idle, so the long ones go first and the many short files fill in after them.
 LONGEST_FIRST = (
     "e2e/test_templates_corpus_e2e.py", "e2e/test_restart_e2e.py", "e2e/test_frontend_e2e.py",
     "e2e/test_gateway_e2e.py", "e2e/test_runs_inbox_e2e.py", "e2e/test_shared_machine_e2e.py",
@@ -106,26 +105,13 @@ def _run_order(item) -> int:
     return len(LONGEST_FIRST) + (0 if item.get_closest_marker("e2e") else 1)
 
 
-def _shares_module_state(item) -> bool:
-    """Whether the test uses a fixture kept for its whole module (or package): such a file must
-    run on one worker, else each worker would build that fixture (start its ComfyUIs) again."""
-    info = getattr(item, "_fixtureinfo", None)
-    return info is not None and any(d.scope in ("module", "package")
-                                    for defs in info.name2fixturedefs.values() for d in defs)
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config, items) -> None:
     """Every test under tests/e2e/ starts a real ComfyUI: mark it ``e2e`` whether or not its module
     says so, since .ci/test runs ``-m e2e`` on every ComfyUI of the matrix after the base one, and a
-    suite left unmarked would silently run on one ComfyUI only. Keep each file that shares
-    module state on one worker (an xdist group), then order the work (LONGEST_FIRST); within a
-    file, tests keep their order."""
+    suite left unmarked would silently run on one ComfyUI only. Then order the files for the
+    workers (LONGEST_FIRST); within a file, tests keep their order."""
     e2e = ROOT / "tests" / "e2e"
-    grouped = {item.path for item in items if _shares_module_state(item)}
     for item in items:
         if e2e in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.e2e)
-        if item.path in grouped:
-            item.add_marker(pytest.mark.xdist_group(Path(str(item.path)).name))
     items.sort(key=_run_order)
