@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..floyo_client import Phase
-from .wire import RunError, iso_now, node_order
+from .wire import RunError, file_json, iso_now, node_order
 
 
 @dataclass
@@ -62,12 +62,8 @@ class StoredFile:
     created_at: str = field(default_factory=iso_now)
 
     def to_json(self, presigned_url: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"id": self.id, "object": "file", "file_name": self.file_name,
-                                "mime_type": self.mime_type, "size_bytes": self.size_bytes,
-                                "created_at": self.created_at, "input_path": self.input_path}
-        if presigned_url is not None:
-            body["presigned_url"] = presigned_url
-        return body
+        return file_json(self.id, self.file_name, self.mime_type, self.size_bytes, self.created_at,
+                         self.input_path, presigned_url)
 
 
 def node_titles(workflow: dict[str, Any]) -> dict[str, str]:

@@ -67,3 +67,13 @@ class RunError:
         if self.node_id is not None:
             body["details"] = {"node_id": self.node_id}
         return body
+
+
+def file_json(file_id: str, file_name: str, mime_type: str, size_bytes: int, created_at: str,
+              input_path: str, presigned_url: str | None = None) -> dict[str, Any]:
+    """A file as Floyo's API shows it (``object: "file"``); the presigned link only when expanded."""
+    body: dict[str, Any] = {"id": file_id, "object": "file", "file_name": file_name, "mime_type": mime_type,
+                            "size_bytes": size_bytes, "created_at": created_at, "input_path": input_path}
+    if presigned_url is not None:
+        body["presigned_url"] = presigned_url
+    return body

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from floyo_pack.floyo_client.models import Phase, classify_status
-from floyo_pack.floyo_server.wire import iso_now, node_order
+from floyo_pack.floyo_server.wire import file_json, iso_now, node_order
 
 from .scenario import OutputSpec, RunError, Step
 
@@ -37,12 +37,8 @@ class FileRecord:
         return len(self.data)
 
     def to_json(self, presigned_url: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"id": self.id, "object": "file", "file_name": self.file_name,
-                                "mime_type": self.mime_type, "size_bytes": self.size_bytes,
-                                "created_at": self.created_at, "input_path": self.input_path}
-        if presigned_url is not None:
-            body["presigned_url"] = presigned_url
-        return body
+        return file_json(self.id, self.file_name, self.mime_type, self.size_bytes, self.created_at,
+                         self.input_path, presigned_url)
 
 
 @dataclass
