@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,18 @@ class Signer:
 
     def valid(self, file_id: str, file_name: str, expires: int, sig: str) -> bool:
         return hmac.compare_digest(self.sign(file_id, file_name, expires), sig)
+
+    def problem(self, file_id: str, file_name: str, query: Any, now: float) -> str | None:
+        """Why a presigned link's ``expires``/``sig`` query does not open the file, else None."""
+        try:
+            expires = int(query.get("expires", ""))
+        except ValueError:
+            return "Missing or malformed expires"
+        if not self.valid(file_id, file_name, expires, query.get("sig", "")):
+            return "Invalid signature"
+        if expires < now:
+            return "Request has expired"
+        return None
 
 
 def key_id(key: str) -> str:

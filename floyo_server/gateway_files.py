@@ -50,15 +50,7 @@ class Links:
         return f"{self.cdn_url}/p/{stored.id}/{quote(stored.file_name)}?expires={expires}&sig={sig}"
 
     def problem(self, file_id: str, file_name: str, query: Any) -> str | None:
-        try:
-            expires = int(query.get("expires", ""))
-        except ValueError:
-            return "Missing or malformed expires"
-        if not self.signer.valid(file_id, file_name, expires, query.get("sig", "")):
-            return "Invalid signature"
-        if expires < self.wall_clock():
-            return "Request has expired"
-        return None
+        return self.signer.problem(file_id, file_name, query, self.wall_clock())
 
 
 GATEWAY: web.AppKey[Gateway] = web.AppKey("floyo_gateway", Gateway)

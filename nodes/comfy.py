@@ -167,3 +167,13 @@ def add_middleware(middleware: Any) -> bool:
 def routes() -> Any | None:
     srv = _server()
     return getattr(srv, "routes", None) if srv is not None else None
+
+
+def add_routes(first_path: str, add: Any) -> bool:
+    """Call ``add(table)`` with the server's route table unless there is no server (unit tests) or
+    the table holds ``first_path`` already (the table says so: no flag here); True when added."""
+    table = routes()
+    if table is None or any(getattr(route, "path", None) == first_path for route in table):
+        return False
+    add(table)
+    return True

@@ -147,9 +147,10 @@ async def clear_key(request: web.Request) -> web.Response:
 def register() -> bool:
     """Add the routes to ComfyUI's server, if one exists (it does not in unit tests) and does not
     have them yet (the server's own table says so: no flag here). True when this call added them."""
-    table = comfy.routes()
-    if table is None or any(getattr(route, "path", None) == "/floyo/runs" for route in table):
-        return False
+    return comfy.add_routes("/floyo/runs", _add)
+
+
+def _add(table: web.RouteTableDef) -> None:
     table.post("/floyo/runs/cancel")(cancel_run)
     table.get("/floyo/runs")(list_runs)
     inbox_routes.add_to(table)  # /floyo/active, /floyo/runs/<id>/workflow (before /floyo/runs/<id>)
@@ -158,4 +159,3 @@ def register() -> bool:
     table.get("/floyo/key")(get_key)
     table.post("/floyo/key")(set_key)
     table.delete("/floyo/key")(clear_key)
-    return True

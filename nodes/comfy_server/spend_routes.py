@@ -74,11 +74,11 @@ async def estimate(request: web.Request) -> web.Response:
     return web.json_response({"nodes": nodes, "problem": problem, "budgets": budgets()})
 
 
-def register() -> bool:
-    """Add the routes once per server (its own table says whether they are there)."""
-    table = comfy.routes()
-    if table is None or any(getattr(route, "path", None) == "/floyo/balance" for route in table):
-        return False
+def _add(table: web.RouteTableDef) -> None:
     table.get("/floyo/balance")(balance)
     table.post("/floyo/estimate")(estimate)
-    return True
+
+
+def register() -> bool:
+    """Add the routes once per server; True when this call added them."""
+    return comfy.add_routes("/floyo/balance", _add)

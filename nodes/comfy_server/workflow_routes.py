@@ -82,11 +82,11 @@ async def targets(request: web.Request) -> web.Response:
                               "targets": override_targets(graph)})
 
 
-def register() -> bool:
-    """Add the routes unless the server's table has them; True when this call added them."""
-    table = comfy.routes()
-    if table is None or any(getattr(route, "path", None) == "/floyo/workflows" for route in table):
-        return False
+def _add(table: web.RouteTableDef) -> None:
     table.get("/floyo/workflows")(list_page)
     table.get("/floyo/workflows/{workflow_id}")(targets)
-    return True
+
+
+def register() -> bool:
+    """Add the routes once per server; True when this call added them."""
+    return comfy.add_routes("/floyo/workflows", _add)

@@ -18,7 +18,6 @@ import mimetypes
 import re
 import socket
 import struct
-from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -172,18 +171,6 @@ async def bearer_download(request: web.Request) -> web.StreamResponse:
     return await serve_bytes(request, record, "bearer")
 
 
-def _presigned_problem(store: Store, file_id: str, file_name: str, query: Any) -> str | None:
-    try:
-        expires = int(query.get("expires", ""))
-    except ValueError:
-        return "Missing or malformed expires"
-    if not store.signer.valid(file_id, file_name, expires, query.get("sig", "")):
-        return "Invalid signature"
-    if expires < store.wall_clock():
-        return "Request has expired"
-    return None
-
-
 async def presigned_download(request: web.Request) -> web.StreamResponse:
     store = request.app[STORE]
     if "Authorization" in request.headers:
@@ -191,7 +178,7 @@ async def presigned_download(request: web.Request) -> web.StreamResponse:
         log.warning("presigned URL fetched with an Authorization header")
         return json_error(403, "Forbidden", "Presigned URLs must be fetched without an Authorization header")
     file_id, file_name = request.match_info["file_id"], request.match_info["file_name"]
-    problem = _presigned_problem(store, file_id, file_name, request.query)
+    problem = store.signer.problem(file_id, file_name, request.query, store.wall_clock())
     if problem is not None:
         return json_error(403, "Forbidden", problem)
     record = store.files.get(file_id)
