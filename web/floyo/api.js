@@ -1,5 +1,5 @@
 // Floyo for ComfyUI, frontend: what the other files share: the pack's routes (call), toasts
-// (notify), a tiny element builder (el) and the one-time confirmation of a Cancel that stops more
+// (notify), a tiny element builder (el), how FloTime and dollars are written (floTime, dollars) and the one-time confirmation of a Cancel that stops more
 // than one run (confirmed, cancelWarning). No listeners: importing it does nothing.
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
@@ -23,6 +23,10 @@ export function el(tag, props = {}, ...children) {
   node.append(...children.filter((c) => c != null));
   return node;
 }
+
+// As the node's status line, the runs tab and its header all write them.
+export const floTime = (ms) => `FloTime ${((ms ?? 0) / 1000).toFixed(1)}s`;
+export const dollars = (v) => `$${Number(v ?? 0).toFixed(2)}`;
 
 export function addStyle(css) {
   document.head.append(el("style", { textContent: css }));

@@ -9,7 +9,7 @@
 // run resumed after a restart, whose watcher sends no events) and whether the run was created here.
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
-import { addStyle, call, cancelWarning, confirmed, notify } from "./api.js";
+import { addStyle, call, cancelWarning, confirmed, dollars, floTime, notify } from "./api.js";
 
 // Node ids, copied from nodes/current_graph/contract.py (JS_NODE_IDS, RUN_NODES); tests/test_contract.py fails if they drift.
 const NODE = { REMOTE_RUN: "FloyoRemoteRun", FETCH_OUTPUTS: "FloyoFetchOutputs" };
@@ -45,8 +45,8 @@ function statusText(s) {
   const step = s.progress && s.live ? ` ${s.progress}` : ""; // a gateway's "KSampler 7/20"
   const eta = s.live && s.eta_s != null ? `ETA ≈ ${Math.max(0, Math.round(s.eta_s - since(s)))}s` : null;
   const parts = [`Floyo: ${done}${s.status}${step}${count}`, outage, secs != null && `${Math.round(secs)}s`, eta,
-    flo != null && `FloTime ${(flo / 1000).toFixed(1)}s`,
-    s.partner_cost_usd != null && `$${Number(s.partner_cost_usd).toFixed(2)} partner API`,
+    flo != null && floTime(flo),
+    s.partner_cost_usd != null && `${dollars(s.partner_cost_usd)} partner API`,
     s.status === "reused" ? s.note : s.run_id, s.warnings?.length && `⚠ ${s.warnings.length} warning(s)`];
   return parts.filter(Boolean).join(" · ") + (s.live ? "" : " (ended)");
 }

@@ -1,14 +1,13 @@
 // Floyo for ComfyUI, frontend: the runs tab's header line of totals: today's and the last 7 days'
 // runs, FloTime and partner-API cost, as GET /floyo/runs sends them (`totals`, counted by the
 // journal). Only builds elements: no requests, no state, no listeners.
-import { el } from "./api.js";
+import { dollars, el, floTime } from "./api.js";
 
-const flo = (ms) => `FloTime ${((ms ?? 0) / 1000).toFixed(1)}s`;
-const usd = (v) => (v != null ? `$${Number(v).toFixed(2)} partner API` : null);
+const usd = (v) => (v != null ? `${dollars(v)} partner API` : null);
 
 function period(label, t) {
   if (!t) return null;
-  const parts = [`${t.runs} run${t.runs === 1 ? "" : "s"}`, flo(t.flotime_ms), usd(t.partner_cost_usd)];
+  const parts = [`${t.runs} run${t.runs === 1 ? "" : "s"}`, floTime(t.flotime_ms), usd(t.partner_cost_usd)];
   return el("div", { className: "floyo-runs-total", textContent: `${label}: ${parts.filter(Boolean).join(" · ")}` });
 }
 

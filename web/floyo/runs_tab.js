@@ -9,7 +9,7 @@
 // and the state words to filter by, so this file keeps no vocabulary. Never shows the API key.
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
-import { addStyle, call, cancelWarning, confirmed, el, notify } from "./api.js";
+import { addStyle, call, cancelWarning, confirmed, dollars, el, floTime, notify } from "./api.js";
 import { REMOTE_RUN } from "./node_status.js";
 import { totalsHeader } from "./runs_header.js";
 import { spendHeader } from "./spend.js";
@@ -128,8 +128,8 @@ function keptButtons(id) {
 function runCard(run, active) {
   const id = run.run_id;
   const state = active ? (active.cancel_requested ? "cancelling…" : active.status) : run.state;
-  const flo = run.flotime_ms != null ? `FloTime ${(run.flotime_ms / 1000).toFixed(1)}s` : null;
-  const cost = run.partner_cost_usd != null ? `$${Number(run.partner_cost_usd).toFixed(2)}` : null;
+  const flo = run.flotime_ms != null ? floTime(run.flotime_ms) : null;
+  const cost = run.partner_cost_usd != null ? dollars(run.partner_cost_usd) : null;
   const when = run.created_at ? new Date(run.created_at * 1000).toLocaleString() : null;
   const took = duration(active ? active.elapsed_s : run.elapsed_s);
   const buttons = [];

@@ -6,7 +6,7 @@
 // Every figure comes from the server (the estimate worded there too); this file formats the rest.
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
-import { addStyle, call, el } from "./api.js";
+import { addStyle, call, dollars, el } from "./api.js";
 import { RUN_NODES, showEstimate } from "./node_status.js";
 
 addStyle(".floyo-balance,.floyo-spend{font-size:12px;opacity:.85;margin:2px 0}");
@@ -16,7 +16,7 @@ let estimateTimer = null;
 
 function balanceText(b) {
   const parts = [b.available_flotime_ms != null && `${secs(b.available_flotime_ms)} FloTime`,
-    b.partner_nodes_usd != null && `$${Number(b.partner_nodes_usd).toFixed(2)} partner credit`];
+    b.partner_nodes_usd != null && `${dollars(b.partner_nodes_usd)} partner credit`];
   return `Balance: ${parts.filter(Boolean).join(" · ")}`;
 }
 
@@ -47,7 +47,7 @@ export function spendHeader(head, data) {
   const today = data?.totals?.today ?? {}, budgets = data?.budgets ?? {};
   const flo = budgets.FLOYO_BUDGET_DAY_FLOTIME_S, usd = budgets.FLOYO_BUDGET_DAY_USD;
   const parts = [`Today: ${secs(today.flotime_ms ?? 0)}${flo ? ` of ${flo} s` : ""} FloTime`,
-    (usd || today.partner_cost_usd) && `$${Number(today.partner_cost_usd ?? 0).toFixed(2)}${usd ? ` of $${usd}` : ""} partner API`];
+    (usd || today.partner_cost_usd) && `${dollars(today.partner_cost_usd)}${usd ? ` of $${usd}` : ""} partner API`];
   line.textContent = parts.filter(Boolean).join(" · ") + (flo || usd ? " (daily budget)" : "");
 }
 
