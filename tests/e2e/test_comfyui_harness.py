@@ -1,5 +1,9 @@
 """Smoke test for the e2e harness itself (tests/e2e/conftest.py), independent of the pack's nodes."""
 
+import os
+import signal
+import subprocess
+
 import pytest
 from PIL import Image
 
@@ -23,3 +27,32 @@ def test_real_comfyui_starts_and_runs_a_builtin_prompt_to_a_png(comfy):
         assert im.size == (32, 24)
         assert im.convert("RGB").getpixel((0, 0)) == (255, 0, 0)
 
+
+
+def test_a_forked_comfyui_start_loads_the_same_nodes_and_pack_as_a_plain_python_main_py(comfy_env, tmp_path):
+    """The suites start ComfyUI by forking a warm start server (tests/e2e/support/forked.py);
+    the process under test must be the ComfyUI a user starts: the same node classes with the same
+    inputs, the pack loaded, its own pid and exit code on SIGTERM, a log of its own."""
+    from .support import comfy as harness
+
+    harness.require_comfyui()
+    answers = {}
+    for how in ("exec", "fork"):
+        server = harness.Comfy(tmp_path / how, env={**comfy_env, "FLOYO_TEST_COMFY_START": None})
+        previous = os.environ.get("FLOYO_TEST_COMFY_START")
+        os.environ["FLOYO_TEST_COMFY_START"] = how
+        try:
+            server.start()
+        finally:
+            os.environ.pop("FLOYO_TEST_COMFY_START") if previous is None else os.environ.update(
+                FLOYO_TEST_COMFY_START=previous)
+        try:
+            assert isinstance(server.proc, subprocess.Popen) == (how == "exec")
+            answers[how] = server.get("/object_info")[1]
+            assert server.get("/system_stats")[1]["system"]["comfyui_version"] == server.leg.name
+        finally:
+            assert server.stop() in (0, -signal.SIGTERM), server.log_tail()
+        text = server.log_text()
+        assert "Import times for custom nodes" in text and "IMPORT FAILED" not in text
+    assert "FloyoRemoteRun" in answers["fork"]
+    assert answers["fork"] == answers["exec"]

@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 from floyo_scripted import matrix
 
+from . import forked
+
 log = logging.getLogger("floyo.e2e")
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
@@ -111,7 +113,7 @@ class Comfy:
         self.custom_nodes_dir = base / "custom_nodes"
         self.user_dir = base / "user"
         self.log_path = base / "comfyui.log"
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen | forked.ForkedProcess | None = None
         self.starts = 0
         self._prepare_base()
 
@@ -154,9 +156,13 @@ class Comfy:
             logf.write(f"\n===== floyo e2e: start #{self.starts} on port {self.port} =====\n")
             logf.flush()
             t0 = time.monotonic()
-            self.proc = subprocess.Popen(cmd, cwd=self.base, stdout=logf, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True,
-                                         env=self._process_env(), preexec_fn=_terminal_signals)
+            if forked.enabled():  # the same main.py and arguments, without importing torch again
+                self.proc = forked.zygote(self.leg.python, self.leg.name).spawn(
+                    cmd[1:], self._process_env(), self.base, self.log_path)
+            else:
+                self.proc = subprocess.Popen(cmd, cwd=self.base, stdout=logf, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, start_new_session=True,
+                                             env=self._process_env(), preexec_fn=_terminal_signals)
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ComfyUI exited with {self.proc.returncode} during startup; "

@@ -1,0 +1,123 @@
+"""ComfyUI processes forked from a warm start server (``zygote.py`` beside this file), one per
+ComfyUI of the CI matrix in each pytest worker: a start costs ~1 s of CPU instead of ~8.
+
+``spawn`` hands back what :class:`support.comfy.Comfy` needs of a ``subprocess.Popen``: ``pid``,
+``poll()``, ``wait(timeout)`` and ``returncode``. The child is ComfyUI's own ``main.py`` with the
+same arguments, environment, working directory and log as an exec'd start, in a session of its
+own, so signals, ``killpg`` and exit codes behave as before. ``FLOYO_TEST_COMFY_START=exec``
+starts every ComfyUI the plain way instead (``tests/e2e/test_comfyui_harness.py`` proves both
+load the same nodes).
+
+This module must not decide anything about the tests: it only starts processes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+log = logging.getLogger("floyo.e2e")
+
+ZYGOTE = pathlib.Path(__file__).with_name("zygote.py")
+READY_TIMEOUT = 180.0
+
+
+def enabled() -> bool:
+    return os.environ.get("FLOYO_TEST_COMFY_START", "fork") != "exec"
+
+
+class ForkedProcess:
+    """A ComfyUI the zygote forked, seen as a ``Popen``: the zygote is its parent, so it reaps
+    it and reports its exit code."""
+
+    def __init__(self, zygote: Zygote, pid: int, argv: list[str]):
+        self.zygote, self.pid, self.args = zygote, pid, argv
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self.zygote.exit_code(self.pid)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+
+class Zygote:
+    """One start server for one ComfyUI (a leg's Python), owned by this pytest worker."""
+
+    def __init__(self, python: pathlib.Path, name: str):
+        self.folder = folder = pathlib.Path(tempfile.mkdtemp(prefix=f"floyo-zygote-{name}-"))
+        self.socket_path = str(folder / "s")  # short: a Unix socket path has ~107 bytes
+        self.log_path = folder / "zygote.log"
+        env = {**os.environ, "PYTHONUNBUFFERED": "1",
+               # main.py sets these before it imports torch and huggingface_hub; here they are
+               # imported before main.py runs, so they read them from this environment
+               "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
+        with open(self.log_path, "ab") as logf:
+            self.proc = subprocess.Popen(
+                [str(python), str(ZYGOTE), self.socket_path], stdout=logf, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True, env=env,
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+    def _call(self, request: dict, timeout: float = 30) -> dict:
+        end = time.monotonic() + READY_TIMEOUT
+        while not os.path.exists(self.socket_path):  # still importing torch & co.
+            if self.proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError(f"the ComfyUI start server is not up: {self.log_path.read_text()[-3000:]}")
+            time.sleep(0.05)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            conn.connect(self.socket_path)
+            with conn.makefile("rwb") as stream:
+                stream.write(json.dumps(request).encode() + b"\n")
+                stream.flush()
+                return json.loads(stream.readline())
+
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: pathlib.Path,
+              log_path: pathlib.Path) -> ForkedProcess:
+        answer = self._call({"op": "spawn", "argv": argv, "env": env, "cwd": str(cwd), "log": str(log_path)})
+        return ForkedProcess(self, int(answer["pid"]), argv)
+
+    def exit_code(self, pid: int) -> int | None:
+        return self._call({"op": "poll", "pid": pid})["code"]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_zygotes: dict[str, Zygote] = {}
+
+
+def zygote(python: pathlib.Path, name: str) -> Zygote:
+    """This worker's start server for a leg, started on first use (its imports take ~8 s)."""
+    if name not in _zygotes:
+        _zygotes[name] = Zygote(python, name)
+        log.info("ComfyUI %s: start server launched (log %s)", name, _zygotes[name].log_path)
+    return _zygotes[name]
+
+
+@atexit.register
+def _close_all() -> None:
+    for each in _zygotes.values():
+        each.close()
