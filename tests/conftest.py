@@ -6,8 +6,13 @@ The pack root is never put on ``sys.path``: its ``nodes/`` folder would shadow C
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import shutil
+import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -60,6 +65,31 @@ def _local_fault_stats() -> dict[str, int]:
     return dict.fromkeys(_FAULT_KEYS, 0)
 
 
+_ZYGOTES = pytest.StashKey[str]()
+
+
+def pytest_configure(config) -> None:
+    """In the run's main process: a folder for the ComfyUI start servers its xdist workers share
+    (tests/e2e/support/forked.py), one per ComfyUI of the matrix instead of one per worker."""
+    if hasattr(config, "workerinput") or os.environ.get("FLOYO_TEST_ZYGOTES"):
+        return
+    config.stash[_ZYGOTES] = folder = tempfile.mkdtemp(prefix="floyo-zygotes-")
+    os.environ.update(FLOYO_TEST_ZYGOTES=folder, FLOYO_TEST_ZYGOTE_OWNER=str(os.getpid()))
+
+
+def pytest_unconfigure(config) -> None:
+    folder = config.stash.get(_ZYGOTES, None)
+    if folder is None:
+        return
+    for pid_file in Path(folder).glob("*/pid"):  # each exits by itself within 1 s of this process
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+    shutil.rmtree(folder, ignore_errors=True)
+    for name in ("FLOYO_TEST_ZYGOTES", "FLOYO_TEST_ZYGOTE_OWNER"):
+        os.environ.pop(name, None)
+
+
+
 def pytest_sessionfinish(session):
     output = getattr(session.config, "workeroutput", None)
     if output is not None:  # an xdist worker
@@ -83,17 +113,21 @@ def pytest_terminal_summary(terminalreporter):
             f"{stats['key_leaks']} key leaks")
 
 
-# The slowest test files, longest first (measured: docs/performance.md, "CI time"). pytest-xdist
-# hands each worker whole files, two at a time, in collection order (pyproject.toml sets
+# The slowest test files, longest first (measured: docs/performance.md, "CI time"), unit test
+# files too: the bench smoke file (~70 s) handed out last once kept one worker busy ~90 s after
+# the others were done. pytest-xdist hands each worker whole files in collection order, the next
+# one when its current file has two tests left (pyproject.toml sets
 # --dist loadfile --no-loadscope-reorder); a long file handed out last keeps one worker busy
 # while the others idle, so the long ones go first and the many short files fill in after them.
 LONGEST_FIRST = (
-    "e2e/test_templates_corpus_e2e.py", "e2e/test_restart_e2e.py", "e2e/test_frontend_e2e.py",
-    "e2e/test_gateway_e2e.py", "e2e/test_runs_inbox_e2e.py", "e2e/test_shared_machine_e2e.py",
-    "e2e/test_reuse_e2e.py", "e2e/test_fault_suite_e2e.py", "e2e/test_outputs_e2e.py",
-    "e2e/test_spend_e2e.py", "e2e/test_version_skew_e2e.py", "e2e/test_hosted_workflows_e2e.py",
-    "e2e/test_workflow_picker_e2e.py", "e2e/test_comfy_api_e2e.py", "e2e/test_subgraph_e2e.py",
-    "e2e/test_fanout_e2e.py", "core/test_fuzz_responses.py",
+    "e2e/test_templates_corpus_e2e.py", "e2e/test_runs_inbox_e2e.py", "e2e/test_frontend_e2e.py",
+    "e2e/test_gateway_e2e.py", "e2e/test_fault_suite_e2e.py", "test_bench_smoke.py",
+    "e2e/test_restart_e2e.py", "e2e/test_reuse_e2e.py", "e2e/test_network_e2e.py", "e2e/test_nodes_e2e.py",
+    "e2e/test_spend_e2e.py", "core/test_list_poll.py", "e2e/test_workflow_picker_e2e.py",
+    "e2e/test_version_skew_e2e.py", "e2e/test_spend_frontend_e2e.py", "e2e/test_runs_tab_e2e.py",
+    "core/test_download_hosts.py", "e2e/test_shared_machine_e2e.py", "e2e/test_example_workflows_e2e.py",
+    "e2e/test_outputs_e2e.py", "e2e/test_hosted_workflows_e2e.py", "e2e/test_subgraph_e2e.py",
+    "core/test_fuzz_responses.py",
 )
 
 

@@ -14,6 +14,8 @@ This module must not decide anything about the tests: it only starts processes.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -58,26 +60,42 @@ class ForkedProcess:
 
 
 class Zygote:
-    """One start server for one ComfyUI (a leg's Python), owned by this pytest worker."""
+    """The start server for one ComfyUI (a leg's Python): one for the whole pytest run, shared by
+    its xdist workers through ``FLOYO_TEST_ZYGOTES`` (a folder tests/conftest.py makes), started by
+    whichever process needs it first and owned by the run's main process; else one per process.
+    Its imports take ~10 s of CPU, which each worker paid before, all at once at the start."""
 
     def __init__(self, python: pathlib.Path, name: str):
-        self.folder = folder = pathlib.Path(tempfile.mkdtemp(prefix=f"floyo-zygote-{name}-"))
-        self.socket_path = str(folder / "s")  # short: a Unix socket path has ~107 bytes
-        self.log_path = folder / "zygote.log"
+        shared = os.environ.get("FLOYO_TEST_ZYGOTES")
+        self.folder = pathlib.Path(shared or tempfile.mkdtemp(prefix="floyo-zygotes-")) / name
+        self.socket_path = str(self.folder / "s")  # short: a Unix socket path has ~107 bytes
+        self.log_path = self.folder / "zygote.log"
+        self.owned = not shared  # else the run's main process stops it (close_shared)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder.parent / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one start server per leg, whoever asks first
+            pid_file = self.folder / "pid"
+            if pid_file.exists() and _alive(int(pid_file.read_text())):
+                self.pid = int(pid_file.read_text())
+                return
+            self.pid = self._launch(python, int(os.environ.get("FLOYO_TEST_ZYGOTE_OWNER") or os.getpid()))
+            pid_file.write_text(str(self.pid))
+
+    def _launch(self, python: pathlib.Path, owner: int) -> int:
         env = {**os.environ, "PYTHONUNBUFFERED": "1",
                # main.py sets these before it imports torch and huggingface_hub; here they are
                # imported before main.py runs, so they read them from this environment
                "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
         with open(self.log_path, "ab") as logf:
-            self.proc = subprocess.Popen(
-                [str(python), str(ZYGOTE), self.socket_path], stdout=logf, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True, env=env,
-                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            return subprocess.Popen(
+                [str(python), str(ZYGOTE), self.socket_path, str(owner)], stdout=logf,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env,
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)).pid
 
     def _call(self, request: dict, timeout: float = 30) -> dict:
         end = time.monotonic() + READY_TIMEOUT
         while not os.path.exists(self.socket_path):  # still importing torch & co.
-            if self.proc.poll() is not None or time.monotonic() > end:
+            if not _alive(self.pid) or time.monotonic() > end:
                 raise RuntimeError(f"the ComfyUI start server is not up: {self.log_path.read_text()[-3000:]}")
             time.sleep(0.05)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
@@ -97,23 +115,37 @@ class Zygote:
         return self._call({"op": "poll", "pid": pid})["code"]
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.owned:
+            _stop(self.pid)
+            shutil.rmtree(self.folder.parent, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _stop(pid: int) -> None:
+    """SIGTERM a start server, SIGKILL it if it is still there 10 s later (it is not our child)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(200):
+            os.kill(pid, 0)
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
 
 
 _zygotes: dict[str, Zygote] = {}
 
 
 def zygote(python: pathlib.Path, name: str) -> Zygote:
-    """This worker's start server for a leg, started on first use (its imports take ~8 s)."""
+    """The start server for a leg, started on first use."""
     if name not in _zygotes:
         _zygotes[name] = Zygote(python, name)
-        log.info("ComfyUI %s: start server launched (log %s)", name, _zygotes[name].log_path)
+        log.info("ComfyUI %s: start server %d (log %s)", name, _zygotes[name].pid, _zygotes[name].log_path)
     return _zygotes[name]
 
 

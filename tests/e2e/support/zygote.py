@@ -10,11 +10,11 @@ What it must not do: import anything of ComfyUI itself (``comfy.cli_args`` parse
 import and ``folder_paths`` reads the base directory, so they must run in the child after its
 arguments are set), start a thread (a fork copies only the forking thread), or import pytest.
 
-Run as ``python zygote.py SOCKET`` with the leg's Python. It serves JSON lines on a Unix socket:
+Run as ``python zygote.py SOCKET OWNER_PID`` with the leg's Python. It serves JSON lines on a Unix socket:
 ``{"op": "spawn", "argv", "env", "cwd", "log"}`` answers ``{"pid"}`` (the child is in a new
 session, like ``Popen(start_new_session=True)``); ``{"op": "poll", "pid"}`` answers ``{"code"}``,
 null while the child runs, else its exit code as ``Popen.returncode`` gives it (``-signal`` when
-a signal ended it). It exits when its parent (the pytest worker) is gone.
+a signal ended it). It exits when its owner (pid in argv, the pytest run) is gone.
 """
 
 from __future__ import annotations
@@ -90,14 +90,21 @@ def _become(req: dict) -> None:
     sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
 
 
-def serve(path: str) -> dict | None:
-    """Answer requests until the parent is gone (returns None), or return a spawn request in the
-    forked child, which then becomes ComfyUI."""
-    parent = os.getppid()
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def serve(path: str, owner: int) -> dict | None:
+    """Answer requests until the owner (the pytest run) is gone (returns None), or return a spawn
+    request in the forked child, which then becomes ComfyUI."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(8)
-    while os.getppid() == parent:
+    while _alive(owner):
         if not select.select([listener], [], [], 1.0)[0]:
             continue
         conn, _ = listener.accept()
@@ -122,7 +129,7 @@ def serve(path: str) -> dict | None:
 
 if __name__ == "__main__":
     preload()
-    request = serve(sys.argv[1])
+    request = serve(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else os.getppid())
     if request is not None:
         _become(request)
         runpy.run_path(sys.argv[0], run_name="__main__")
