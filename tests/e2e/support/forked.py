@@ -27,6 +27,8 @@ import subprocess
 import tempfile
 import time
 
+from .zygote import alive
+
 log = logging.getLogger("floyo.e2e")
 
 ZYGOTE = pathlib.Path(__file__).with_name("zygote.py")
@@ -75,7 +77,7 @@ class Zygote:
         with open(self.folder.parent / f"{name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one start server per leg, whoever asks first
             pid_file = self.folder / "pid"
-            if pid_file.exists() and _alive(int(pid_file.read_text())):
+            if pid_file.exists() and alive(int(pid_file.read_text())):
                 self.pid = int(pid_file.read_text())
                 return
             self.pid = self._launch(python, int(os.environ.get("FLOYO_TEST_ZYGOTE_OWNER") or os.getpid()))
@@ -95,7 +97,7 @@ class Zygote:
     def _call(self, request: dict, timeout: float = 30) -> dict:
         end = time.monotonic() + READY_TIMEOUT
         while not os.path.exists(self.socket_path):  # still importing torch & co.
-            if not _alive(self.pid) or time.monotonic() > end:
+            if not alive(self.pid) or time.monotonic() > end:
                 raise RuntimeError(f"the ComfyUI start server is not up: {self.log_path.read_text()[-3000:]}")
             time.sleep(0.05)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
@@ -118,14 +120,6 @@ class Zygote:
         if self.owned:
             _stop(self.pid)
             shutil.rmtree(self.folder.parent, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _stop(pid: int) -> None:

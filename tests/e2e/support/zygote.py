@@ -90,7 +90,8 @@ def _become(req: dict) -> None:
     sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process exists (it may be a zombie): the owner's, or a start server's."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -104,7 +105,7 @@ def serve(path: str, owner: int) -> dict | None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(8)
-    while _alive(owner):
+    while alive(owner):
         if not select.select([listener], [], [], 1.0)[0]:
             continue
         conn, _ = listener.accept()
