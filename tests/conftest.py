@@ -119,10 +119,12 @@ def pytest_terminal_summary(terminalreporter):
 # one when its current file has two tests left (pyproject.toml sets
 # --dist loadfile --no-loadscope-reorder); a long file handed out last keeps one worker busy
 # while the others idle, so the long ones go first and the many short files fill in after them.
+# Except that the restart file (no browser) opens beside three browser files: four browser
+# files at once (runs inbox second) starved the pages and a 10 s wait in one ran out (CI).
 LONGEST_FIRST = (
-    "e2e/test_templates_corpus_e2e.py", "e2e/test_runs_inbox_e2e.py", "e2e/test_frontend_e2e.py",
-    "e2e/test_gateway_e2e.py", "e2e/test_fault_suite_e2e.py", "test_bench_smoke.py",
-    "e2e/test_restart_e2e.py", "e2e/test_reuse_e2e.py", "e2e/test_network_e2e.py", "e2e/test_nodes_e2e.py",
+    "e2e/test_templates_corpus_e2e.py", "e2e/test_restart_e2e.py", "e2e/test_frontend_e2e.py",
+    "e2e/test_gateway_e2e.py", "e2e/test_runs_inbox_e2e.py", "e2e/test_fault_suite_e2e.py",
+    "test_bench_smoke.py", "e2e/test_reuse_e2e.py", "e2e/test_network_e2e.py", "e2e/test_nodes_e2e.py",
     "e2e/test_spend_e2e.py", "core/test_list_poll.py", "e2e/test_workflow_picker_e2e.py",
     "e2e/test_version_skew_e2e.py", "e2e/test_spend_frontend_e2e.py", "e2e/test_runs_tab_e2e.py",
     "core/test_download_hosts.py", "e2e/test_shared_machine_e2e.py", "e2e/test_example_workflows_e2e.py",

@@ -30,7 +30,12 @@ def e2e_realism() -> Any:
     return Realism.internet()
 
 
-SLOW_RUN = [Step("queued", seconds=3), Step("processing", seconds=60), Step("done")]
+# A run a browser test cancels mid-run: it must still be processing when the test clicks Cancel,
+# however slowly a busy CI machine opens the pages before that (its processing once lasted 60 s,
+# and a test that took 112 s met a run already done: CI). It outlasts every such test's own
+# timeout (<= 180 s), and still ends by itself, so a test that failed before its Cancel does not
+# leave the session's ComfyUI busy for the tests after it.
+SLOW_RUN = [Step("queued", seconds=3), Step("processing", seconds=240), Step("done")]
 
 
 def start_run_elsewhere(floyo) -> str:
