@@ -30,17 +30,19 @@ import sys
 
 # What ComfyUI imports and its own code does not configure: the libraries that take most of a
 # start (python -X importtime main.py: torch ~2.4 s of ~7 s, then transformers, scipy, sympy,
-# pydantic_settings, sqlalchemy, alembic, kornia). A module missing on a leg is skipped.
+# pydantic_settings, sqlalchemy, alembic, kornia). Only modules ComfyUI itself imports at start
+# (that same list), so the child holds nothing a plain start would not. One missing on a leg is
+# skipped.
 PRELOAD = (
     "torch", "torch.nn.functional", "torch._dynamo", "torchvision", "torchaudio", "numpy",
-    "scipy.stats", "scipy.signal", "sympy", "PIL.Image", "av", "aiohttp.web", "yarl",
+    "scipy.stats", "sympy", "PIL.Image", "av", "aiohttp.web", "yarl",
     "transformers", "safetensors.torch", "einops", "kornia.filters", "kornia.augmentation",
     "spandrel", "sqlalchemy.orm", "alembic.runtime.environment", "alembic.command",
     "pydantic", "pydantic_settings", "huggingface_hub", "tokenizers", "yaml", "psutil",
     "comfy_kitchen",
 )
-# transformers loads its models lazily; these are the names ComfyUI's text encoders import.
-TRANSFORMERS_NAMES = ("CLIPTokenizer", "T5TokenizerFast", "LlamaTokenizerFast")
+# transformers loads its models lazily; comfy/sd1_clip.py imports this one at start.
+TRANSFORMERS_NAMES = ("CLIPTokenizer",)
 
 
 def preload() -> None:
