@@ -72,7 +72,7 @@ class Zygote:
         self.folder = pathlib.Path(shared or tempfile.mkdtemp(prefix="floyo-zygotes-")) / name
         self.socket_path = str(self.folder / "s")  # short: a Unix socket path has ~107 bytes
         self.log_path = self.folder / "zygote.log"
-        self.owned = not shared  # else the run's main process stops it (close_shared)
+        self.owned = not shared  # else the run's main process stops it (tests/conftest.py)
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder.parent / f"{name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one start server per leg, whoever asks first
@@ -123,10 +123,14 @@ class Zygote:
 
 
 def _stop(pid: int) -> None:
-    """SIGTERM a start server, SIGKILL it if it is still there 10 s later (it is not our child)."""
+    """SIGTERM a start server, SIGKILL it if it is still there 10 s later. It is this process's
+    child when this process launched it (then reaped here: a zombie would look alive)."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
         for _ in range(200):
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    return
             os.kill(pid, 0)
             time.sleep(0.05)
         os.kill(pid, signal.SIGKILL)
