@@ -61,7 +61,10 @@ await withComfy(async (page, res) => {
   // C, queued through the API (no UI workflow): Open what ran gives a Remote Run node holding it
   await card(page, process.env.RUN_C).waitFor({ state: "visible", timeout: 15000 });
   await page.evaluate(() => window.app.graph.clear()); // so the wait below sees only the opened graph
-  await button(card(page, process.env.RUN_C), "Open what ran").click();
+  // Dispatched on the button as found at that moment: B's reuse event has just made the tab re-render
+  // its cards, and a mouse click aimed where C's button was can land beside it (CI, once). A's Open
+  // and every Run again above are real mouse clicks.
+  await button(card(page, process.env.RUN_C), "Open what ran").dispatchEvent("click");
   await page.waitForFunction(() => window.app.graph._nodes.some((n) => n.comfyClass === "FloyoRemoteRun"
     && n.widgets.find((w) => w.name === "workflow")?.value?.includes("class_type")), null, { timeout: 15000 });
   res.openedC = await page.evaluate(() => {
