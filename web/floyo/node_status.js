@@ -125,12 +125,17 @@ function onRunEvent({ detail: d }) {
   if (status === "cancelled") notify(severity, message || text);
 }
 
+// A node of a prompt this page saw start begins to run. ComfyUI also sends "executing" to a page
+// whose websocket returns with the queuing tab's client id (a reload; server.py's websocket
+// handler: "On reconnect ... send the current node"), with no prompt id: no new execution, and
+// read as one it would show "starting" over a run long past that until its next event. Such a
+// page learns the run from GET /floyo/active instead.
 function onExecuting({ detail }) {
   const id = detail?.node ?? detail; // the execution id; 1.32 sends it bare, some versions in an object
   const node = id != null && nodeFor(id);
-  if (!node || !RUN_NODES.has(node.comfyClass) || runs.get(String(id))?.live) return;
-  runs.delete(String(id)); // a new execution of this node: forget the previous run
   const prompt_id = detail?.prompt_id ?? [...ourPrompts].at(-1);
+  if (!node || !RUN_NODES.has(node.comfyClass) || !ourPrompts.has(prompt_id) || runs.get(String(id))?.live) return;
+  runs.delete(String(id)); // a new execution of this node: forget the previous run
   update(String(id), { status: "starting", prompt_id, elapsed_s: 0, live: true });
 }
 

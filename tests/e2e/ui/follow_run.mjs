@@ -26,6 +26,23 @@ const buttonState = (page) => page.evaluate(([type, name]) => {
   return { disabled: !!node?.widgets?.find((w) => w.name === name)?.disabled, status: node?.floyoStatus?.textContent };
 }, [RUN_NODE, CANCEL]);
 
+// What the page had when a status line did not come: the nodes of its graph, their status lines,
+// and what the server's /floyo/active said then (for a failure's RESULT).
+const seen = (page) => page.evaluate(async () => ({
+  nodes: window.app.graph._nodes.map((n) => [n.id, n.comfyClass, n.floyoStatus?.textContent ?? null]),
+  active: await fetch("/api/floyo/active").then((r) => r.json(), (e) => String(e)),
+}));
+
+// Close the page's websocket; the frontend opens it again with the same client id. Returns the
+// node id of the first "executing" the page then hears (ComfyUI's re-send), or null after 10 s.
+const resendRunningNode = (page) => page.evaluate(async () => {
+  const { api } = window.comfyAPI.api;
+  const heard = new Promise((resolve) => api.addEventListener("executing",
+    ({ detail }) => resolve(String(detail?.node ?? detail)), { once: true }));
+  api.socket.close();
+  return Promise.race([heard, new Promise((resolve) => setTimeout(() => resolve(null), 10000))]);
+});
+
 await withComfy(async (page, res) => {
   await page.evaluate(([workflow, type]) => {
     const { app, LiteGraph } = window;
@@ -45,18 +62,34 @@ await withComfy(async (page, res) => {
   await waitForExtension(page);
   res.restored = await reopen(page, saved);
   const t0 = Date.now();
-  res.afterReload = await waitText(page, ".floyo-status", "^Floyo: processing", 10000);
+  res.afterReload = await waitText(page, ".floyo-status", "^Floyo: processing", 10000)
+    .catch(async (e) => { res.whenNotShown = await seen(page); throw e; });
   res.followedMs = Date.now() - t0;
   res.afterReloadButton = await buttonState(page);
+
+  // Reload again, with the page's reads of /floyo/active held back 4 s, and make its websocket
+  // return once the workflow is open: ComfyUI then re-sends the running node to this page (same
+  // client id), before the page knows the run. The line must still come to show the run.
+  await page.route("**/api/floyo/active", async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    await route.continue().catch(() => {}); // the page may be gone by then
+  });
+  await page.reload({ waitUntil: "domcontentloaded" });
+  await waitForExtension(page);
+  await reopen(page, saved);
+  res.resent = await resendRunningNode(page);
+  res.afterResend = await waitText(page, ".floyo-status", "^Floyo: processing", 10000)
+    .catch(async (e) => { res.whenNotShown = await seen(page); throw e; });
+  await page.unroute("**/api/floyo/active");
 
   // a second browser (a context of its own: no storage shared), which never queued anything, with
   // the same workflow opened in it
   const second = await page.context().browser().newPage({ viewport: { width: 1280, height: 800 } });
-  await second.route((url) => !["127.0.0.1", "localhost"].includes(url.hostname), (r) => r.abort());
   await second.goto(page.url(), { waitUntil: "domcontentloaded" });
   await waitForExtension(second);
   res.secondRestored = await reopen(second, saved);
-  res.secondPage = await waitText(second, ".floyo-status", "^Floyo: processing", 10000);
+  res.secondPage = await waitText(second, ".floyo-status", "^Floyo: processing", 10000)
+    .catch(async (e) => { res.whenNotShown = await seen(second); throw e; });
   await second.close();
 
   await clickNodeButton(page, RUN_NODE, CANCEL);
