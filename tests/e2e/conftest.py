@@ -16,6 +16,8 @@ Fixtures:
   separate server with its own base dir (``pack=False``: without this pack); all are stopped at
   the end of the session.
 * ``needs_browser``: skips a test that drives the headless browser when it is missing.
+* after each test that used ``comfy``, its queue is left empty (``Comfy.settle``), so a test that
+  failed mid-run never makes the next ones wait behind its run.
 
 This file holds fixtures and pytest hooks only. What tests share besides fixtures (the ComfyUI
 process manager, graph builders, results, waits, the websocket client, the gateway stack, browser
@@ -115,6 +117,16 @@ def pytest_terminal_summary(terminalreporter) -> None:
         for name, value in getattr(report, "user_properties", ()):
             if name == "summary":
                 terminalreporter.write_line(str(value))
+
+
+@pytest.fixture(autouse=True)
+def _session_comfy_left_idle(request):
+    """Each test that used the session's ComfyUI leaves it idle for the next one. A test that
+    failed mid-run (a browser step that timed out before its Cancel) would otherwise leave a run
+    of minutes executing there, and every later test in that worker would queue behind it."""
+    yield
+    if "comfy" in request.fixturenames:
+        request.getfixturevalue("comfy").settle(left_by=request.node.nodeid)
 
 
 @pytest.fixture

@@ -275,6 +275,26 @@ class Comfy:
     def interrupt(self) -> int:
         return self.post("/interrupt")[0]
 
+    def settle(self, left_by: str = "", timeout: float = 30) -> list[str]:
+        """Leave the server idle: clear its pending prompts and interrupt the running one (a Floyo
+        run there is cancelled), then wait until its queue is empty. Returns the prompt ids it
+        found (logged with `left_by`, the test that left them); a server not running or idle is
+        left as it is."""
+        if not self.running:
+            return []
+        _, q = self.get("/queue")
+        found = [item[1] for key in ("queue_running", "queue_pending") for item in q.get(key, [])]
+        if found:
+            log.warning("%s left prompts %s in ComfyUI on %s: interrupting them", left_by, found, self.url)
+            self.post("/queue", {"clear": True})
+            self.interrupt()
+            end = time.monotonic() + timeout
+            while any(self.get("/queue")[1].get(key) for key in ("queue_running", "queue_pending")):
+                if time.monotonic() > end:
+                    raise TimeoutError(f"ComfyUI busy {timeout}s after an interrupt; log {self.log_path}")
+                time.sleep(0.1)
+        return found
+
     # ---- logs ------------------------------------------------------------------------------
 
     def log_text(self) -> str:
