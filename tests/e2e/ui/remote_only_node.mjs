@@ -9,7 +9,6 @@ import { recordQueuedPrompts, withComfy } from "./comfy_page.mjs";
 async function savedOnWorker(page) {
   const context = await page.context().browser().newContext({ viewport: { width: 1280, height: 800 } });
   const worker = await context.newPage();
-  await worker.route((url) => !["127.0.0.1", "localhost"].includes(url.hostname), (r) => r.abort());
   await worker.goto(process.env.WORKER_URL + "/", { waitUntil: "domcontentloaded" });
   await worker.waitForFunction(() => window.app?.graph && window.LiteGraph?.registered_node_types?.RemoteOnlyTint,
     null, { timeout: 60000 });

@@ -20,7 +20,6 @@ async function openClient(page, url) {
   const context = await page.context().browser().newContext({ viewport: { width: 1280, height: 800 } });
   const other = await context.newPage();
   await other.addInitScript(() => localStorage.setItem("vueNodesBannerDismissed", "true"));
-  await other.route((u) => !["127.0.0.1", "localhost"].includes(u.hostname), (r) => r.abort());
   await other.goto(url + "/", { waitUntil: "domcontentloaded" });
   await other.waitForFunction(() => window.app?.graph && window.app.extensions?.some((e) => e.name === "floyo.RunControls"),
     null, { timeout: 60000 });
