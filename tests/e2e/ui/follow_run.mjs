@@ -1,7 +1,8 @@
 // A node's run follows the node, not the page: queue a slow run, reload the page mid-run, and the
 // node shows its live status again (from GET /floyo/active: the new page heard no event of the
-// prompt); a second browser that opens the same workflow shows it too; a real click on the node's Cancel in
-// the reloaded page cancels the Floyo run. Env: WORKFLOW (API-format JSON for the node).
+// prompt, only ComfyUI's re-sent "executing"); a second browser that opens the same workflow
+// shows it too, within ~2 s; a real click on the node's Cancel in the reloaded page cancels the
+// Floyo run. Env: WORKFLOW (API-format JSON for the node).
 import { clickNodeButton, waitText, waitToast, withComfy } from "./comfy_page.mjs";
 
 const CANCEL = "Cancel Floyo run";
@@ -58,29 +59,21 @@ await withComfy(async (page, res) => {
   res.beforeReload = await waitText(page, ".floyo-status", "^Floyo: processing", 30000);
   const saved = await page.evaluate(() => JSON.stringify(window.app.graph.serialize()));
 
-  await page.reload({ waitUntil: "domcontentloaded" });
-  await waitForExtension(page);
-  res.restored = await reopen(page, saved);
-  const t0 = Date.now();
-  res.afterReload = await waitText(page, ".floyo-status", "^Floyo: processing", 10000)
-    .catch(async (e) => { res.whenNotShown = await seen(page); throw e; });
-  res.followedMs = Date.now() - t0;
-  res.afterReloadButton = await buttonState(page);
-
-  // Reload again, with the page's reads of /floyo/active held back 4 s, and make its websocket
-  // return once the workflow is open: ComfyUI then re-sends the running node to this page (same
-  // client id), before the page knows the run. The line must still come to show the run.
+  // Reload with the page's reads of /floyo/active held back 4 s, and make its websocket return
+  // once the workflow is open: ComfyUI then re-sends the running node to this page (same client
+  // id) before the page knows the run. The line must still come to show the run, from the server.
   await page.route("**/api/floyo/active", async (route) => {
     await new Promise((resolve) => setTimeout(resolve, 4000));
     await route.continue().catch(() => {}); // the page may be gone by then
   });
   await page.reload({ waitUntil: "domcontentloaded" });
   await waitForExtension(page);
-  await reopen(page, saved);
+  res.restored = await reopen(page, saved);
   res.resent = await resendRunningNode(page);
-  res.afterResend = await waitText(page, ".floyo-status", "^Floyo: processing", 10000)
+  res.afterReload = await waitText(page, ".floyo-status", "^Floyo: processing", 10000)
     .catch(async (e) => { res.whenNotShown = await seen(page); throw e; });
   await page.unroute("**/api/floyo/active");
+  res.afterReloadButton = await buttonState(page);
 
   // a second browser (a context of its own: no storage shared), which never queued anything, with
   // the same workflow opened in it
@@ -88,8 +81,10 @@ await withComfy(async (page, res) => {
   await second.goto(page.url(), { waitUntil: "domcontentloaded" });
   await waitForExtension(second);
   res.secondRestored = await reopen(second, saved);
+  const t0 = Date.now();
   res.secondPage = await waitText(second, ".floyo-status", "^Floyo: processing", 10000)
     .catch(async (e) => { res.whenNotShown = await seen(second); throw e; });
+  res.followedMs = Date.now() - t0;
   await second.close();
 
   await clickNodeButton(page, RUN_NODE, CANCEL);
