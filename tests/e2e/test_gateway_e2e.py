@@ -355,7 +355,7 @@ def test_the_nodes_status_line_in_the_browser_shows_the_workers_step(stack, need
     """The same step on the node as the user sees it, in the real frontend of this leg."""
     res = run_script("gateway_progress.mjs", stack.client, timeout=120, WORKFLOW=json.dumps(stepping()))
     stepped = [t for t in res["texts"] if re.search(r"^Floyo: processing Sampler \d+/12 · ", t)]
-    assert len(stepped) >= 2, res["texts"]
+    assert len(stepped) >= 2, (res["texts"], res["events"])
     others = [t for t in res["texts"] if not t.startswith("Floyo: processing")]
     assert not any("Sampler" in t for t in others), res["texts"]
 

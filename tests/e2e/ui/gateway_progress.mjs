@@ -9,14 +9,21 @@ await withComfy(async (page, result) => {
     const { app, LiteGraph } = window;
     app.graph.clear();
     const floyo = LiteGraph.createNode("FloyoRemoteRun");
+    floyo.pos = [100, 100];
     app.graph.add(floyo);
     const set = (name, value) => { floyo.widgets.find((w) => w.name === name).value = value; };
     set("workflow", workflow);
     set("run_name", `progress ${Date.now()}`);
     set("reuse", "always run");
     const preview = LiteGraph.createNode("PreviewImage");
+    preview.pos = [floyo.pos[0] + floyo.size[0] + 40, 100];
     app.graph.add(preview);
     floyo.connect(0, preview, 0);
+    // in view, as a user watching it has it: frontends show a node's DOM widgets (the status
+    // line) only while the node is on screen
+    app.canvas.ds.offset = [0, 0];
+    app.canvas.ds.scale = 1;
+    app.canvas.setDirty(true, true);
     window.__floyoEvents = [];
     window.comfyAPI.api.api.addEventListener("floyo.run", (e) => window.__floyoEvents.push(e.detail.status));
     await app.queuePrompt(0, 1);
