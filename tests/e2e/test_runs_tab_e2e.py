@@ -37,6 +37,7 @@ def test_runs_tab_lists_copies_fetches_and_cancels(comfy, floyo):
     assert saved.id in card and "FloTime 48.2s" in card and card.startswith("saved")
     assert res["savedImages"] == len(run_outputs(folder)) == len(files) - 1 >= 1  # and the sidecar
     assert res["copyToast"].endswith(f"Copied {saved.id}")
+    assert res["copyAcrossRefresh"] is True, "a card the refresh left unchanged keeps taking clicks"
     assert sorted(p.name for p in folder.iterdir()) == files, "Fetch saves them in output/floyo/<run id>/"
     (live,) = [r for r in floyo.runs.values() if r.id not in known]
     assert res["liveRunId"] == live.id and live.id in res["liveCard"]

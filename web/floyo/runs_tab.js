@@ -21,7 +21,7 @@ let refreshTimer = null;
 let shown = PAGE; // how many runs the list holds: "Load more" adds a page
 let live = 0; // runs live at the last refresh
 const filter = { state: "", q: "" };
-const armed = new Map(); // run id -> its Cancel's confirmation state (cards are rebuilt on refresh)
+const armed = new Map(); // run id -> its Cancel's confirmation state (a changed card is rebuilt)
 
 addStyle(`.floyo-runs{padding:8px;font:13px/1.4 sans-serif;color:var(--fg-color,#ddd);overflow:auto;height:100%;
 box-sizing:border-box}.floyo-runs-head{display:flex;justify-content:space-between;align-items:center;margin-bottom:6px}
@@ -84,8 +84,9 @@ function fetchButton(id) {
   return el("button", { className: "floyo-run-fetch", textContent: "Fetch",
     onclick: (ev) => { ev.target.disabled = true; ev.target.textContent = "Fetching…";
       call("POST", `/floyo/runs/${id}/fetch`, {})
-        .then((r) => { notify("success", `${r.paths.length} output(s) of ${id} saved in output/floyo/${id}/`, 6000); refresh(); })
-        .catch((e) => { notify("error", `Fetch failed: ${e.message}`, 6000); refresh(); }); } });
+        .then((r) => notify("success", `${r.paths.length} output(s) of ${id} saved in output/floyo/${id}/`, 6000))
+        .catch((e) => notify("error", `Fetch failed: ${e.message}`, 6000))
+        .finally(() => { Object.assign(ev.target, { disabled: false, textContent: "Fetch" }); refresh(); }); } });
 }
 
 // What ran, in a new workflow tab: the UI workflow it came from, or (queued without one, through
@@ -146,7 +147,30 @@ function runCard(run, active) {
     detail,
     run.outputs?.length ? el("div", { className: "floyo-run-outputs" }, ...run.outputs.map((o) => outputLink(id, o))) : null);
   Object.assign(cardEl.dataset, { runId: id ?? "", marker: run.marker, state: run.state });
-  return cardEl;
+  return Object.assign(cardEl, { floyoKey: id ?? run.marker, floyoShape: shapeOf(cardEl) });
+}
+
+// A card as drawn, but for its meta line: a live run's elapsed time changes on every refresh.
+function shapeOf(card) {
+  const copy = card.cloneNode(true);
+  copy.querySelector(".floyo-run-meta").remove();
+  return copy.outerHTML;
+}
+
+// Puts `next` in the list, keeping each card whose run shows the same as before: the same element,
+// its meta line brought up to date. A press on its buttons as a refresh lands still clicks, and its
+// "Confirm cancel" stays; new and changed cards take their places without rebuilding the rest.
+function reconcile(list, next) {
+  const before = new Map([...list.children].filter((c) => c.floyoShape).map((c) => [c.floyoKey, c]));
+  const children = next.map((card) => {
+    const old = card.floyoShape && before.get(card.floyoKey);
+    if (!old || old.floyoShape !== card.floyoShape) return card;
+    before.delete(card.floyoKey); // a key shown twice keeps one element
+    old.querySelector(".floyo-run-meta").replaceWith(card.querySelector(".floyo-run-meta"));
+    return old;
+  });
+  children.forEach((child, i) => { if (list.children[i] !== child) list.insertBefore(child, list.children[i] ?? null); });
+  while (list.children.length > children.length) list.lastElementChild.remove();
 }
 
 // Every run the list shows: pages of at most 200 (the route's cap) until `shown` or the end.
@@ -184,7 +208,7 @@ async function refresh(opening = false) {
     const warning = journal && !journal.recording
       ? el("p", { className: "floyo-runs-journal-warning", textContent: `⚠ ${journal.problem}` }) : null;
     const empty = filter.state || filter.q ? "No run matches." : "No Floyo runs yet. Queue a graph with a Floyo Remote Run node.";
-    list.replaceChildren(...[warning, ...(runs.length ? runs.map((r) => runCard(r, byRun.get(r.run_id)))
+    reconcile(list, [warning, ...(runs.length ? runs.map((r) => runCard(r, byRun.get(r.run_id)))
       : [el("p", { textContent: empty })]), more ? moreButton() : null].filter((c) => c != null));
   } catch (e) {
     list.replaceChildren(el("p", { textContent: `Could not read the run journal: ${e.message}` }));

@@ -1,11 +1,30 @@
 // The "Floyo runs" sidebar tab in the real frontend: open it from the sidebar, read a finished
-// run's card (status, FloTime, outputs), copy its id, Fetch it (its outputs are saved again), then
-// queue a slow run and cancel it from its card. Env: SAVED_RUN (a finished run's id), WORKFLOW.
+// run's card (status, FloTime, outputs), copy its id (also with a press a refresh interrupts),
+// Fetch it (its outputs are saved again), then queue a slow run and cancel it from its card. Env: SAVED_RUN (a finished run's id), WORKFLOW.
 // The sidebar button and the cards' buttons are found by their accessible names, toasts by role.
 import { toastSeverity, waitToast, withComfy } from "./comfy_page.mjs";
 
 const card = (page, id) => page.locator(`.floyo-run[data-run-id="${id}"]`);
 const button = (scope, name) => scope.getByRole("button", { name, exact: true });
+
+const copies = (page) => page.evaluate(() => window.__floyoToasts.filter((t) => t.detail.startsWith("Copied")).length);
+
+// A real press on `target` that a refresh of the tab interrupts: mouse down, the tab refreshes
+// (its Refresh button, as a run event would) and draws, mouse up. Returns whether it clicked.
+async function pressAcrossRefresh(page, target) {
+  const before = await copies(page);
+  const box = await target.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.evaluate(() => {
+    document.querySelector(".floyo-runs-totals").dataset.drawn = "before";
+    document.querySelector(".floyo-runs-refresh").click();
+  });
+  await page.waitForFunction(() => !document.querySelector(".floyo-runs-totals").dataset.drawn, null, { timeout: 10000 });
+  await page.mouse.up();
+  return page.waitForFunction((n) => window.__floyoToasts.filter((t) => t.detail.startsWith("Copied")).length > n,
+    before, { timeout: 3000 }).then(() => true, () => false);
+}
 
 await withComfy(async (page, res) => {
   const saved = process.env.SAVED_RUN;
@@ -20,6 +39,7 @@ await withComfy(async (page, res) => {
   res.savedImages = await card(page, saved).getByRole("img").count();
   await button(card(page, saved), "Copy id").click();
   res.copyToast = await waitToast(page, `Copied ${saved}`, 10000);
+  res.copyAcrossRefresh = await pressAcrossRefresh(page, button(card(page, saved), "Copy id"));
   await button(card(page, saved), "Fetch").click();
   res.fetchToast = await waitToast(page, "saved in output/floyo/", 30000);
 
