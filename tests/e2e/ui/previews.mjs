@@ -15,7 +15,11 @@ await withComfy(async (page, res) => {
     app.canvas.setDirty(true, true);
   }, process.env.WORKFLOW);
   await page.evaluate(() => window.app.queuePrompt(0, 1));
-  res.status = await waitText(page, ".floyo-status", "^Floyo: (saved|reused)", 90000);
+  res.status = await waitText(page, ".floyo-status", "^Floyo: (saved|reused)", 90000)
+    .catch(async (e) => { // what the node showed instead, for the failure's RESULT
+      res.statusLines = await page.evaluate(() => [...document.querySelectorAll(".floyo-status")].map((s) => s.textContent));
+      throw e;
+    });
   const media = () => page.evaluate(() => {
     const src = (sel) => [...document.querySelectorAll(sel)].map((e) => e.currentSrc || e.src).filter(Boolean);
     const node = window.app.graph._nodes.find((n) => n.comfyClass === "FloyoRemoteRun");
