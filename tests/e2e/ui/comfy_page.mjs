@@ -30,9 +30,7 @@ export async function withComfy(body, { settings = {} } = {}) {
     page.on("pageerror", (e) => result.pageErrors.push(String(e).slice(0, 300)));
     page.on("console", (m) => { if (m.type() === "warning" && m.text().includes("Floyo")) result.console.push(m.text()); });
     await page.goto(BASE + "/", { waitUntil: "domcontentloaded" });
-    await page.waitForSelector("#graph-canvas", { state: "visible", timeout: 60000 });
-    await page.waitForFunction(() => window.app?.graph && window.LiteGraph
-      && window.app.extensions?.some((e) => e.name === "floyo.RunControls"), null, { timeout: 60000 });
+    await frontendReady(page);
     for (const [id, value] of Object.entries(settings)) {
       await page.evaluate(([i, v]) => window.app.extensionManager.setting.set(i, v), [id, value]);
     }
@@ -44,6 +42,16 @@ export async function withComfy(body, { settings = {} } = {}) {
     await browser.close();
   }
   console.log("RESULT " + JSON.stringify(result));
+}
+
+// The frontend is ready for a script: the canvas shown, the app and the Floyo extension loaded,
+// and its first workflow open (a new browser opens the default graph, a reload the one it had). A
+// graph a script builds before that is replaced, with its Floyo node and status line.
+export async function frontendReady(page) {
+  await page.waitForSelector("#graph-canvas", { state: "visible", timeout: 60000 });
+  await page.waitForFunction(() => window.app?.graph && window.LiteGraph
+    && window.app.extensions?.some((e) => e.name === "floyo.RunControls") && window.app.graph._nodes.length > 0,
+  null, { timeout: 60000 });
 }
 
 export async function waitText(page, selector, pattern, timeout = 30000) {

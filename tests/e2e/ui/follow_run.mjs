@@ -3,16 +3,11 @@
 // prompt, only ComfyUI's re-sent "executing"); a second browser that opens the same workflow
 // shows it too, within ~2 s; a real click on the node's Cancel in the reloaded page cancels the
 // Floyo run. Env: WORKFLOW (API-format JSON for the node).
-import { clickNodeButton, waitText, waitToast, withComfy } from "./comfy_page.mjs";
+import { clickNodeButton, frontendReady, waitText, waitToast, withComfy } from "./comfy_page.mjs";
 
 const CANCEL = "Cancel Floyo run";
 const RUN_NODE = "FloyoRemoteRun";
 
-async function waitForExtension(page) {
-  await page.waitForSelector("#graph-canvas", { state: "visible", timeout: 60000 });
-  await page.waitForFunction(() => window.app?.graph
-    && window.app.extensions?.some((e) => e.name === "floyo.RunControls"), null, { timeout: 60000 });
-}
 
 // The workflow the user had open: restored by the frontend on reload, else opened again by hand.
 async function reopen(page, saved) {
@@ -56,7 +51,8 @@ await withComfy(async (page, res) => {
     node.widgets.find((w) => w.name === "run_name").value = `follow ${Date.now()}`;
     return app.queuePrompt(0, 1);
   }, [process.env.WORKFLOW, RUN_NODE]);
-  res.beforeReload = await waitText(page, ".floyo-status", "^Floyo: processing", 30000);
+  res.beforeReload = await waitText(page, ".floyo-status", "^Floyo: processing", 30000)
+    .catch(async (e) => { res.whenNotShown = await seen(page); throw e; });
   const saved = await page.evaluate(() => JSON.stringify(window.app.graph.serialize()));
 
   // Reload with the page's reads of /floyo/active held back 4 s, and make its websocket return
@@ -67,7 +63,7 @@ await withComfy(async (page, res) => {
     await route.continue().catch(() => {}); // the page may be gone by then
   });
   await page.reload({ waitUntil: "domcontentloaded" });
-  await waitForExtension(page);
+  await frontendReady(page);
   res.restored = await reopen(page, saved);
   res.resent = await resendRunningNode(page);
   res.afterReload = await waitText(page, ".floyo-status", "^Floyo: processing", 10000)
@@ -79,7 +75,7 @@ await withComfy(async (page, res) => {
   // the same workflow opened in it
   const second = await page.context().browser().newPage({ viewport: { width: 1280, height: 800 } });
   await second.goto(page.url(), { waitUntil: "domcontentloaded" });
-  await waitForExtension(second);
+  await frontendReady(second);
   res.secondRestored = await reopen(second, saved);
   const t0 = Date.now();
   res.secondPage = await waitText(second, ".floyo-status", "^Floyo: processing", 10000)

@@ -10,7 +10,7 @@
 // Env: COMFY_URL, CLIENT_URLS (JSON list, the first is COMFY_URL), CHROMIUM,
 // TEMPLATES (JSON list of [name, path, client index]).
 import fs from "node:fs";
-import { recordQueuedPrompts, withComfy } from "./comfy_page.mjs";
+import { frontendReady, recordQueuedPrompts, withComfy } from "./comfy_page.mjs";
 
 // dialogs and checks that only inform the user (a missing model is the worker's to report)
 const UI_ONLY = { "Comfy.Workflow.ShowMissingModelsWarning": false, "Comfy.Workflow.ShowMissingNodesWarning": false,
@@ -21,8 +21,7 @@ async function openClient(page, url) {
   const other = await context.newPage();
   await other.addInitScript(() => localStorage.setItem("vueNodesBannerDismissed", "true"));
   await other.goto(url + "/", { waitUntil: "domcontentloaded" });
-  await other.waitForFunction(() => window.app?.graph && window.app.extensions?.some((e) => e.name === "floyo.RunControls"),
-    null, { timeout: 60000 });
+  await frontendReady(other);
   for (const [id, value] of Object.entries(UI_ONLY)) {
     await other.evaluate(([i, v]) => window.app.extensionManager.setting.set(i, v), [id, value]);
   }
