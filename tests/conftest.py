@@ -114,21 +114,26 @@ def pytest_terminal_summary(terminalreporter):
 
 
 # The slowest test files, longest first (measured: docs/performance.md, "CI time"), unit test
-# files too: the bench smoke file (~70 s) handed out last once kept one worker busy ~90 s after
-# the others were done. pytest-xdist hands each worker whole files in collection order, the next
-# one when its current file has two tests left (pyproject.toml sets
-# --dist loadfile --no-loadscope-reorder); a long file handed out last keeps one worker busy
-# while the others idle, so the long ones go first and the many short files fill in after them.
-# Except that the restart file (no browser) opens beside three browser files: four browser
-# files at once (runs inbox second) starved the pages and a 10 s wait in one ran out (CI).
+# files too. pytest-xdist hands each worker whole files in collection order, the next one when its
+# current file has two tests left (pyproject.toml sets --dist loadfile --no-loadscope-reorder); a
+# long file handed out last keeps one worker busy while the others idle, so the long ones go first
+# and the many short files fill in after them. Three groups, in order:
+# - the five that keep both cores busy for the first half of a leg (four with a browser, the
+#   restart file beside them: four browser files and runs inbox second starved the pages once);
+# - long files that mostly wait (outages, slow answers, runs), which fill the sixth worker and the
+#   first gaps without taking CPU from the browsers; the bench smoke among them, after the first
+#   few, so it starts as the browser files end (started with them it took 180 s);
+# - the shorter browser and ComfyUI files, then latency-bound files that once ended a leg alone.
 LONGEST_FIRST = (
     "e2e/test_templates_corpus_e2e.py", "e2e/test_restart_e2e.py", "e2e/test_frontend_e2e.py",
     "e2e/test_gateway_e2e.py", "e2e/test_runs_inbox_e2e.py", "e2e/test_fault_suite_e2e.py",
-    "test_bench_smoke.py", "e2e/test_reuse_e2e.py", "e2e/test_network_e2e.py", "e2e/test_nodes_e2e.py",
-    "e2e/test_spend_e2e.py", "core/test_list_poll.py", "e2e/test_workflow_picker_e2e.py",
-    "e2e/test_version_skew_e2e.py", "e2e/test_spend_frontend_e2e.py", "e2e/test_runs_tab_e2e.py",
-    "core/test_download_hosts.py", "e2e/test_shared_machine_e2e.py", "e2e/test_example_workflows_e2e.py",
+    "e2e/test_reuse_e2e.py", "e2e/test_network_e2e.py", "e2e/test_nodes_e2e.py", "core/test_list_poll.py",
+    "e2e/test_spend_e2e.py", "core/test_download_hosts.py", "test_bench_smoke.py",
+    "e2e/test_workflow_picker_e2e.py", "e2e/test_version_skew_e2e.py", "e2e/test_spend_frontend_e2e.py",
+    "e2e/test_runs_tab_e2e.py", "e2e/test_shared_machine_e2e.py", "e2e/test_example_workflows_e2e.py",
     "e2e/test_outputs_e2e.py", "e2e/test_hosted_workflows_e2e.py", "e2e/test_subgraph_e2e.py",
+    "e2e/test_comfyui_harness.py", "e2e/test_downloads_e2e.py", "e2e/test_nodes_more_e2e.py",
+    "e2e/test_odd_answers_e2e.py", "core/test_whole_answers.py", "core/test_outages.py",
     "core/test_fuzz_responses.py",
 )
 
