@@ -39,6 +39,9 @@ def test_runs_tab_lists_copies_fetches_and_cancels(comfy, floyo):
     assert res["copyToast"].endswith(f"Copied {saved.id}")
     assert res["copyAcrossRefresh"] is True, "a card the refresh left unchanged keeps taking clicks"
     assert sorted(p.name for p in folder.iterdir()) == files, "Fetch saves them in output/floyo/<run id>/"
+    assert res["clickAsItMoved"] == {"disabled": True, "fetchStarted": False}, \
+        "a card pushed down by a new run's card must not take a click meant for what was there"
+    assert res["fetchAfterSettling"] is True
     (live,) = [r for r in floyo.runs.values() if r.id not in known]
     assert res["liveRunId"] == live.id and live.id in res["liveCard"]
     assert len(floyo.requests.cancel_requests(live.id)) == 1, "the tab's Cancel must reach Floyo"

@@ -22,6 +22,8 @@ let shown = PAGE; // how many runs the list holds: "Load more" adds a page
 let live = 0; // runs live at the last refresh
 const filter = { state: "", q: "" };
 const armed = new Map(); // run id -> its Cancel's confirmation state (a changed card is rebuilt)
+// A card that just moved takes no click on Cancel, Fetch or Run again for this long (holdMoved).
+const SETTLE_MS = 600;
 
 addStyle(`.floyo-runs{padding:8px;font:13px/1.4 sans-serif;color:var(--fg-color,#ddd);overflow:auto;height:100%;
 box-sizing:border-box}.floyo-runs-head{display:flex;justify-content:space-between;align-items:center;margin-bottom:6px}
@@ -164,6 +166,7 @@ function reconcile(list, next) {
   const before = new Map([...list.children].filter((c) => c.floyoShape).map((c) => [c.floyoKey, c]));
   const children = next.map((card) => {
     const old = card.floyoShape && before.get(card.floyoKey);
+    if (old) card.floyoTop = old.floyoTop; // the same run's card: moved only if its place changes
     if (!old || old.floyoShape !== card.floyoShape) return card;
     before.delete(card.floyoKey); // a key shown twice keeps one element
     old.querySelector(".floyo-run-meta").replaceWith(card.querySelector(".floyo-run-meta"));
@@ -171,6 +174,25 @@ function reconcile(list, next) {
   });
   children.forEach((child, i) => { if (list.children[i] !== child) list.insertBefore(child, list.children[i] ?? null); });
   while (list.children.length > children.length) list.lastElementChild.remove();
+}
+
+// A refresh can move cards under the pointer: a new run's card above them, a card above grown,
+// gone or replaced. A click aimed at the card that was there would then cancel, fetch or queue
+// another run, so the buttons that act on a run stay disabled for SETTLE_MS on each card whose
+// place changed (a new card counts, but not on the list's first fill).
+function holdMoved(list, hadCards) {
+  for (const card of list.querySelectorAll(".floyo-run")) {
+    const top = card.offsetTop;
+    const moved = card.floyoTop === undefined ? hadCards : card.floyoTop !== top;
+    card.floyoTop = top;
+    if (!moved) continue;
+    const held = card.floyoHeld ?? (card.floyoHeld = new Set());
+    for (const b of card.querySelectorAll(".floyo-run-cancel, .floyo-run-fetch, .floyo-run-again")) {
+      if (!b.disabled) { b.disabled = true; held.add(b); }
+    }
+    clearTimeout(card.floyoSettle);
+    card.floyoSettle = setTimeout(() => { held.forEach((b) => { b.disabled = false; }); held.clear(); }, SETTLE_MS);
+  }
 }
 
 // Every run the list shows: pages of at most 200 (the route's cap) until `shown` or the end.
@@ -208,8 +230,10 @@ async function refresh(opening = false) {
     const warning = journal && !journal.recording
       ? el("p", { className: "floyo-runs-journal-warning", textContent: `⚠ ${journal.problem}` }) : null;
     const empty = filter.state || filter.q ? "No run matches." : "No Floyo runs yet. Queue a graph with a Floyo Remote Run node.";
+    const hadCards = list.querySelector(".floyo-run") != null;
     reconcile(list, [warning, ...(runs.length ? runs.map((r) => runCard(r, byRun.get(r.run_id)))
       : [el("p", { textContent: empty })]), more ? moreButton() : null].filter((c) => c != null));
+    holdMoved(list, hadCards);
   } catch (e) {
     list.replaceChildren(el("p", { textContent: `Could not read the run journal: ${e.message}` }));
   }

@@ -1,6 +1,8 @@
 // The "Floyo runs" sidebar tab in the real frontend: open it from the sidebar, read a finished
 // run's card (status, FloTime, outputs), copy its id (also with a press a refresh interrupts),
-// Fetch it (its outputs are saved again), then queue a slow run and cancel it from its card. Env: SAVED_RUN (a finished run's id), WORKFLOW.
+// Fetch it (its outputs are saved again), then queue a slow run (its card pushes the saved one
+// down, which takes no click as it moves) and cancel it from its card.
+// Env: SAVED_RUN (a finished run's id), WORKFLOW.
 // The sidebar button and the cards' buttons are found by their accessible names, toasts by role.
 import { toastSeverity, waitToast, withComfy } from "./comfy_page.mjs";
 
@@ -26,6 +28,32 @@ async function pressAcrossRefresh(page, target) {
     before, { timeout: 3000 }).then(() => true, () => false);
 }
 
+// Waits, in the page, for the card of run `id` to move (as a new run's card is put above it) and
+// clicks its Fetch at once, in the same task that moved it: no round trip through Playwright
+// could reliably land within the ~600 ms such a card holds its buttons. Resolves to whether the
+// button was disabled and whether a fetch started (its "Fetching…"), or null if it never moved.
+async function clickFetchAsItMoves(page, id) {
+  await page.evaluate((runId) => {
+    const list = document.querySelector(".floyo-runs-list");
+    const find = () => list.querySelector(`.floyo-run[data-run-id="${runId}"]`);
+    const top = find().offsetTop;
+    window.__floyoMoved = new Promise((resolve) => {
+      const watch = new MutationObserver(() => {
+        const card = find();
+        if (!card || card.offsetTop === top) return;
+        watch.disconnect();
+        const fetch = card.querySelector(".floyo-run-fetch");
+        const disabled = fetch.disabled;
+        fetch.click();
+        resolve({ disabled, fetchStarted: fetch.textContent === "Fetching…" });
+      });
+      watch.observe(list, { childList: true, subtree: true });
+    });
+  }, id);
+  return async () => page.evaluate(() => Promise.race([window.__floyoMoved,
+    new Promise((resolve) => setTimeout(() => resolve(null), 30000))]));
+}
+
 await withComfy(async (page, res) => {
   const saved = process.env.SAVED_RUN;
   // its accessible name is the tab's tooltip (aria-label on every frontend so far)
@@ -42,6 +70,9 @@ await withComfy(async (page, res) => {
   res.copyAcrossRefresh = await pressAcrossRefresh(page, button(card(page, saved), "Copy id"));
   await button(card(page, saved), "Fetch").click();
   res.fetchToast = await waitToast(page, "saved in output/floyo/", 30000);
+  // the slow run's card comes in above the saved run's: a click on the saved card as it moves
+  // must not fetch it again, and its Fetch takes clicks again once it has stayed put
+  const moved = await clickFetchAsItMoves(page, saved);
 
   await page.evaluate((workflow) => {
     const { app, LiteGraph } = window;
@@ -52,6 +83,9 @@ await withComfy(async (page, res) => {
     node.widgets.find((w) => w.name === "run_name").value = `runs tab ${Date.now()}`;
     return app.queuePrompt(0, 1);
   }, process.env.WORKFLOW);
+  res.clickAsItMoved = await moved();
+  await page.waitForTimeout(1000);
+  res.fetchAfterSettling = await button(card(page, saved), "Fetch").isEnabled();
   const live = page.locator(".floyo-run").filter({ has: button(page, "Cancel") }).first();
   await live.waitFor({ state: "visible", timeout: 30000 });
   res.liveCard = await live.innerText();
