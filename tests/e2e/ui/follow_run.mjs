@@ -8,7 +8,6 @@ import { clickNodeButton, frontendReady, waitText, waitToast, withComfy } from "
 const CANCEL = "Cancel Floyo run";
 const RUN_NODE = "FloyoRemoteRun";
 
-
 // The workflow the user had open: restored by the frontend on reload, else opened again by hand.
 async function reopen(page, saved) {
   const restored = await page.waitForFunction((type) => window.app.graph._nodes.some((n) => n.comfyClass === type),
