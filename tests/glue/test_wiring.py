@@ -36,7 +36,7 @@ class FakePromptServer:
 @pytest.fixture
 def comfyui(monkeypatch, tmp_path):
     """A fake ``server`` module whose PromptServer.instance can be replaced, a user folder, and
-    the signal handlers put back afterwards."""
+    default signal handlers, put back afterwards."""
     module = types.ModuleType("server")
     module.PromptServer = types.SimpleNamespace(instance=FakePromptServer())
     monkeypatch.setitem(sys.modules, "server", module)
@@ -45,6 +45,10 @@ def comfyui(monkeypatch, tmp_path):
     monkeypatch.setattr(comfy, "journal", lambda: Journal(tmp_path / "user" / "floyo" / "runs.sqlite3"))
     saved = {s: signal.getsignal(s) for s in shutdown.SIGNALS}
     shutdown.uninstall()
+    # As in a ComfyUI started from a terminal: a shell that starts pytest in the background
+    # without job control ignores SIGINT for it, and the pack rightly leaves an ignored signal so.
+    for signum in shutdown.SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
     yield module.PromptServer
     shutdown.uninstall()
     for signum, handler in saved.items():
