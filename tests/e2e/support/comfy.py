@@ -133,7 +133,7 @@ class Comfy:
             settings.write_text(json.dumps({"Comfy.TutorialCompleted": True}))
 
     def _process_env(self) -> dict[str, str]:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **forked.ONE_THREAD}
         for key, value in self.env.items():
             if value is None:
                 env.pop(key, None)

@@ -33,6 +33,13 @@ log = logging.getLogger("floyo.e2e")
 
 ZYGOTE = pathlib.Path(__file__).with_name("zygote.py")
 READY_TIMEOUT = 180.0
+# Every test ComfyUI runs torch's CPU ops on one thread. A leg runs six pytest workers, each with
+# ComfyUIs, on two cores: with OpenMP's default of a thread per core, each parallel op waits at its
+# barrier until the other thread is scheduled again, and the gateway's media demo (Canny, a video)
+# took 60-75 s on its worker instead of ~2 s alone (docs/performance.md, "CI time"). OpenMP reads
+# this when torch's library loads, so it must be in the start server's environment, not only in
+# the environment of each ComfyUI it forks.
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 
 
 def enabled() -> bool:
@@ -84,7 +91,7 @@ class Zygote:
             pid_file.write_text(str(self.pid))
 
     def _launch(self, python: pathlib.Path, owner: int) -> int:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1",
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **ONE_THREAD,
                # main.py sets these before it imports torch and huggingface_hub; here they are
                # imported before main.py runs, so they read them from this environment
                "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
