@@ -28,6 +28,18 @@ def test_real_comfyui_starts_and_runs_a_builtin_prompt_to_a_png(comfy):
         assert im.convert("RGB").getpixel((0, 0)) == (255, 0, 0)
 
 
+@pytest.mark.usefixtures("needs_browser")
+def test_a_browser_script_finds_nothing_an_earlier_script_of_its_worker_stored(comfy):
+    """A pytest worker's browser scripts share one Chromium profile for its caches
+    (tests/e2e/support/browser.py), yet each page starts as in a new browser: what one script
+    stored for the ComfyUI's origin, the next does not find."""
+    from .support.browser import run_script
+
+    run_script("storage_probe.mjs", comfy, timeout=60)
+    found = run_script("storage_probe.mjs", comfy, timeout=60)
+    assert found == {"local": None, "databases": []}
+
+
 
 def test_a_forked_comfyui_start_loads_the_same_nodes_and_pack_as_a_plain_python_main_py(comfy_env, tmp_path):
     """The suites start ComfyUI by forking a warm start server (tests/e2e/support/forked.py);

@@ -13,12 +13,40 @@ export const BASE = process.env.COMFY_URL || "http://127.0.0.1:8188";
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
   "--disable-sync", "--no-first-run", "--disable-quic", "--proxy-server=http://127.0.0.1:9"];
 
+const VIEWPORT = { width: 1280, height: 800 };
+const LAUNCH = { executablePath: process.env.CHROMIUM || "/usr/bin/chromium", headless: true, args: ARGS };
+// What an earlier script of this profile may have left for the ComfyUI's origin, and a page must
+// not find: everything the origin stores, but not the HTTP and code caches (the reason to keep it).
+const STORAGE = "cookies,file_systems,indexeddb,local_storage,service_workers,cache_storage";
+let isolated = null; // a second browser for newContext(), launched when a script first asks
+
+// A browser context with storage of its own (a second user, another ComfyUI), in a new browser.
+export async function newContext() {
+  isolated ??= chromium.launch(LAUNCH);
+  return (await isolated).newContext({ viewport: VIEWPORT });
+}
+
+// The script's page. With PROFILE (tests/e2e/support/browser.py: one folder per pytest worker),
+// Chromium keeps its HTTP and code caches there between the worker's scripts, and the page starts
+// with nothing stored for the ComfyUI's origin, as in a new browser. `done` closes what was opened.
+export async function openPage() {
+  if (!process.env.PROFILE) {
+    const browser = await chromium.launch(LAUNCH);
+    return { page: await browser.newPage({ viewport: VIEWPORT }), done: () => browser.close() };
+  }
+  const context = await chromium.launchPersistentContext(process.env.PROFILE, { ...LAUNCH, viewport: VIEWPORT });
+  const page = await context.newPage(); // and no other: not the start page, nor any a profile restored
+  await Promise.all(context.pages().filter((p) => p !== page).map((p) => p.close()));
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Storage.clearDataForOrigin", { origin: new URL(BASE).origin, storageTypes: STORAGE });
+  await cdp.detach();
+  return { page, done: () => context.close() };
+}
+
 export async function withComfy(body, { settings = {} } = {}) {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true, args: ARGS });
   const result = { pageErrors: [], console: [] };
+  const { page, done } = await openPage();
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(30000);
     // A returning user has dismissed the Nodes 2.0 banner and, on frontend 1.32, the "Prefer the
     // legacy design?" toast that turning Vue nodes on shows for good (life 0, bottom centre): it
@@ -39,7 +67,8 @@ export async function withComfy(body, { settings = {} } = {}) {
   } catch (e) {
     result.error = String(e?.stack || e).slice(0, 2000);
   } finally {
-    await browser.close();
+    await done();
+    await (await isolated)?.close();
   }
   console.log("RESULT " + JSON.stringify(result));
 }

@@ -3,7 +3,7 @@
 // prompt, only ComfyUI's re-sent "executing"); a second browser that opens the same workflow
 // shows it too, within ~2 s; a real click on the node's Cancel in the reloaded page cancels the
 // Floyo run. Env: WORKFLOW (API-format JSON for the node).
-import { clickNodeButton, frontendReady, waitText, waitToast, withComfy } from "./comfy_page.mjs";
+import { clickNodeButton, frontendReady, newContext, waitText, waitToast, withComfy } from "./comfy_page.mjs";
 
 const CANCEL = "Cancel Floyo run";
 const RUN_NODE = "FloyoRemoteRun";
@@ -72,7 +72,7 @@ await withComfy(async (page, res) => {
 
   // a second browser (a context of its own: no storage shared), which never queued anything, with
   // the same workflow opened in it
-  const second = await page.context().browser().newPage({ viewport: { width: 1280, height: 800 } });
+  const second = await (await newContext()).newPage();
   await second.goto(page.url(), { waitUntil: "domcontentloaded" });
   await frontendReady(second);
   res.secondRestored = await reopen(second, saved);

@@ -4,10 +4,10 @@
 // opens that workflow, adds a current-graph FloyoRemoteRun with a PreviewImage, and queues it the
 // way the Queue button does; then the same workflow as an older frontend saved it (widget values
 // without input names), which must be refused. Env: COMFY_URL (client), WORKER_URL, CHROMIUM.
-import { recordQueuedPrompts, withComfy } from "./comfy_page.mjs";
+import { newContext, recordQueuedPrompts, withComfy } from "./comfy_page.mjs";
 
-async function savedOnWorker(page) {
-  const context = await page.context().browser().newContext({ viewport: { width: 1280, height: 800 } });
+async function savedOnWorker() {
+  const context = await newContext();
   const worker = await context.newPage();
   await worker.goto(process.env.WORKER_URL + "/", { waitUntil: "domcontentloaded" });
   await worker.waitForFunction(() => window.app?.graph && window.LiteGraph?.registered_node_types?.RemoteOnlyTint,
@@ -34,7 +34,7 @@ async function savedOnWorker(page) {
 }
 
 await withComfy(async (page, result) => {
-  const saved = await savedOnWorker(page);
+  const saved = await savedOnWorker();
   const older = structuredClone(saved);  // as a frontend that did not name widget inputs saved it
   const tint = older.nodes.find((n) => n.type === "RemoteOnlyTint");
   tint.inputs = tint.inputs.filter((i) => !i.widget);

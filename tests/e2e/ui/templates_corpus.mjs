@@ -10,14 +10,14 @@
 // Env: COMFY_URL, CLIENT_URLS (JSON list, the first is COMFY_URL), CHROMIUM,
 // TEMPLATES (JSON list of [name, path, client index]).
 import fs from "node:fs";
-import { frontendReady, recordQueuedPrompts, withComfy } from "./comfy_page.mjs";
+import { frontendReady, newContext, recordQueuedPrompts, withComfy } from "./comfy_page.mjs";
 
 // dialogs and checks that only inform the user (a missing model is the worker's to report)
 const UI_ONLY = { "Comfy.Workflow.ShowMissingModelsWarning": false, "Comfy.Workflow.ShowMissingNodesWarning": false,
   "Comfy.EnableWorkflowViewRestore": false };
 
-async function openClient(page, url) {
-  const context = await page.context().browser().newContext({ viewport: { width: 1280, height: 800 } });
+async function openClient(url) {
+  const context = await newContext();
   const other = await context.newPage();
   await other.addInitScript(() => localStorage.setItem("vueNodesBannerDismissed", "true"));
   await other.goto(url + "/", { waitUntil: "domcontentloaded" });
@@ -54,7 +54,7 @@ async function openAndQueue(page, name, workflow) {
 
 await withComfy(async (page, result) => {
   const urls = JSON.parse(process.env.CLIENT_URLS || "[]");
-  const pages = [page, ...await Promise.all(urls.slice(1).map((url) => openClient(page, url)))];
+  const pages = [page, ...await Promise.all(urls.slice(1).map((url) => openClient(url)))];
   await Promise.all(pages.map(prepare));
   const templates = JSON.parse(process.env.TEMPLATES || "[]");
   result.templates = [];
