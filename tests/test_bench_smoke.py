@@ -47,7 +47,7 @@ def started():
             name, *extra = script.split()
             out, err = (open(Path(tmp) / f"{len(procs)}.{kind}", "w+") for kind in ("out", "err"))
             procs[script] = (subprocess.Popen([sys.executable, str(BENCH / name), *extra, "--smoke"],
-                                              stdout=out, stderr=err, text=True, cwd=BENCH.parent), out, err)
+                                              stdout=out, stderr=err, cwd=BENCH.parent), out, err)
         try:
             yield procs
         finally:

@@ -68,7 +68,7 @@ export async function withComfy(body, { settings = {} } = {}) {
     result.error = String(e?.stack || e).slice(0, 2000);
   } finally {
     await done();
-    await (await isolated)?.close();
+    await isolated?.then((browser) => browser.close(), () => {}); // a failed launch is in result.error
   }
   console.log("RESULT " + JSON.stringify(result));
 }
